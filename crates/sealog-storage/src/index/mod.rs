@@ -1,0 +1,1 @@
+//! Derived query indexes (being written).

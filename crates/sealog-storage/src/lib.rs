@@ -1,0 +1,2 @@
+//! Sealog's log engine (being written).
+pub mod index;
