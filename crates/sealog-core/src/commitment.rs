@@ -109,8 +109,12 @@ impl FromStr for Commitment {
     type Err = CommitmentError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let b64 = s.strip_prefix(PREFIX).ok_or(CommitmentError::UnknownScheme)?;
-        let bytes = BASE64.decode(b64).map_err(|_| CommitmentError::BadEncoding)?;
+        let b64 = s
+            .strip_prefix(PREFIX)
+            .ok_or(CommitmentError::UnknownScheme)?;
+        let bytes = BASE64
+            .decode(b64)
+            .map_err(|_| CommitmentError::BadEncoding)?;
         let mac: [u8; 32] = bytes.try_into().map_err(|_| CommitmentError::BadEncoding)?;
         // Refuse non-canonical base64 (stray bits in the last character) so one commitment
         // has exactly one spelling.

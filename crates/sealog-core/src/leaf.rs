@@ -116,7 +116,9 @@ impl Leaf {
             ));
         }
         if map.get("v").and_then(Value::as_u64) != Some(VERSION) {
-            return Err(LeafError::Shape("has an unsupported version: `v` must be 1"));
+            return Err(LeafError::Shape(
+                "has an unsupported version: `v` must be 1",
+            ));
         }
         let Some(Value::String(log)) = map.remove("log") else {
             return Err(LeafError::Shape("`log` must be a string"));
@@ -129,6 +131,11 @@ impl Leaf {
         let Some(event @ Value::Object(_)) = map.remove("event") else {
             return Err(LeafError::Shape("`event` must be an object"));
         };
-        Ok(Leaf { log, received, received_at, event })
+        Ok(Leaf {
+            log,
+            received,
+            received_at,
+            event,
+        })
     }
 }

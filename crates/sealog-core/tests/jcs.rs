@@ -136,11 +136,19 @@ fn strict_parser_refusals() {
         ("", "EOF"),
     ] {
         let err = parse_strict(input.as_bytes()).unwrap_err().to_string();
-        assert!(err.contains(needle), "{input:?}: {err:?} should mention {needle:?}");
+        assert!(
+            err.contains(needle),
+            "{input:?}: {err:?} should mention {needle:?}"
+        );
     }
-    let err = parse_strict(b"{\n  \"a\": 1,\n  \"a\": 2\n}").unwrap_err().to_string();
+    let err = parse_strict(b"{\n  \"a\": 1,\n  \"a\": 2\n}")
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("line 3"), "position missing: {err}");
-    assert!(parse_strict(b"\"\xff\"").is_err(), "invalid UTF-8 must be refused");
+    assert!(
+        parse_strict(b"\"\xff\"").is_err(),
+        "invalid UTF-8 must be refused"
+    );
 }
 
 /// Small deterministic generator so the differential test needs no extra dependency.
@@ -160,12 +168,37 @@ impl SplitMix {
 }
 
 const ALPHABET: &[char] = &[
-    'a', 'b', 'Z', '0', ' ', '"', '\\', '/', '<', '\n', '\t', '\u{1}', '\u{1f}', '\u{7f}', '\u{80}',
-    'é', '€', '日', '本', '\u{2028}', '\u{fb33}', '\u{ff61}', '😀', '\u{10000}', '\u{10ffff}',
+    'a',
+    'b',
+    'Z',
+    '0',
+    ' ',
+    '"',
+    '\\',
+    '/',
+    '<',
+    '\n',
+    '\t',
+    '\u{1}',
+    '\u{1f}',
+    '\u{7f}',
+    '\u{80}',
+    'é',
+    '€',
+    '日',
+    '本',
+    '\u{2028}',
+    '\u{fb33}',
+    '\u{ff61}',
+    '😀',
+    '\u{10000}',
+    '\u{10ffff}',
 ];
 
 fn gen_string(rng: &mut SplitMix) -> String {
-    (0..rng.below(8)).map(|_| ALPHABET[rng.below(ALPHABET.len() as u64) as usize]).collect()
+    (0..rng.below(8))
+        .map(|_| ALPHABET[rng.below(ALPHABET.len() as u64) as usize])
+        .collect()
 }
 
 fn gen_number(rng: &mut SplitMix) -> Value {
@@ -188,9 +221,15 @@ fn gen_value(rng: &mut SplitMix, depth: u32) -> Value {
         1 => Value::Bool(rng.below(2) == 1),
         2 | 3 => gen_number(rng),
         4 => Value::String(gen_string(rng)),
-        5 => Value::Array((0..rng.below(5)).map(|_| gen_value(rng, depth + 1)).collect()),
+        5 => Value::Array(
+            (0..rng.below(5))
+                .map(|_| gen_value(rng, depth + 1))
+                .collect(),
+        ),
         _ => Value::Object(
-            (0..rng.below(6)).map(|_| (gen_string(rng), gen_value(rng, depth + 1))).collect(),
+            (0..rng.below(6))
+                .map(|_| (gen_string(rng), gen_value(rng, depth + 1)))
+                .collect(),
         ),
     }
 }
@@ -236,7 +275,9 @@ fn matches_python_rfc8785_on_generated_documents() {
     let lines: Vec<&str> = std::str::from_utf8(&out.stdout).unwrap().lines().collect();
     assert_eq!(lines.len(), docs.len());
     for (doc, line) in docs.iter().zip(lines) {
-        let theirs = base64::engine::general_purpose::STANDARD.decode(line).unwrap();
+        let theirs = base64::engine::general_purpose::STANDARD
+            .decode(line)
+            .unwrap();
         let ours = canonicalize(doc);
         assert_eq!(
             String::from_utf8_lossy(&ours),
