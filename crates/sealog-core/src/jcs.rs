@@ -5,11 +5,15 @@
 //! every number is an IEEE 754 double), object keys are sorted by their UTF-16 code units, and
 //! strings use the minimal JSON escaping (no HTML escaping, no `\/`).
 //!
-//! Serialization is done by `serde_json_canonicalizer`, which matched an ECMAScript reference
-//! on 20,000 random documents and 349,919 doubles (see `DEPENDENCIES.md`). Parsing is ours,
-//! because RFC 8785 §3.1 requires rejecting input that a lenient parser accepts: duplicate
-//! object keys (serde_json keeps the last one silently), lone surrogates, and NaN/Infinity
-//! (which JSON text cannot express; serde_json refuses them).
+//! Numbers are formatted by `ryu-js`, which implements ECMAScript's Number-to-String. The
+//! rest is a short writer of our own: the general-purpose canonicalizer crates buffer and
+//! re-parse every member name to sort it, which made canonicalization the largest cost of
+//! ingest. The tests pin the writer to the RFC's examples and to Python's `rfc8785` on
+//! thousands of generated documents.
+//!
+//! Parsing is ours too, because RFC 8785 §3.1 requires rejecting input that a lenient parser
+//! accepts: duplicate object keys (serde_json keeps the last one silently), lone surrogates,
+//! and NaN/Infinity (which JSON text cannot express; serde_json refuses them).
 //!
 //! ```
 //! let canonical = sealog_core::jcs::canonicalize_json(br#"{"b": 1e21, "a": [1.50, "\u20ac"]}"#).unwrap();
@@ -48,8 +52,95 @@ pub fn canonicalize(value: &Value) -> Vec<u8> {
 
 /// Appends the RFC 8785 canonical bytes of `value` to `out`.
 pub fn write_canonical(value: &Value, out: &mut Vec<u8>) {
-    serde_json_canonicalizer::to_writer(value, out)
-        .expect("a serde_json::Value holds only finite numbers and writing to a Vec cannot fail");
+    match value {
+        Value::Null => out.extend_from_slice(b"null"),
+        Value::Bool(true) => out.extend_from_slice(b"true"),
+        Value::Bool(false) => out.extend_from_slice(b"false"),
+        Value::Number(n) => write_number(n, out),
+        Value::String(s) => write_string(s, out),
+        Value::Array(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_canonical(item, out);
+            }
+            out.push(b']');
+        }
+        Value::Object(map) => {
+            out.push(b'{');
+            let mut members: Vec<(&String, &Value)> = map.iter().collect();
+            // serde_json's map is usually sorted by UTF-8 bytes, which differs from UTF-16
+            // order only for characters at or above U+E000; sorting already-sorted input is
+            // a single pass.
+            members.sort_unstable_by(|a, b| utf16_cmp(a.0, b.0));
+            for (i, (key, item)) in members.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_string(key, out);
+                out.push(b':');
+                write_canonical(item, out);
+            }
+            out.push(b'}');
+        }
+    }
+}
+
+/// Orders strings by their UTF-16 code units (RFC 8785 §3.2.3).
+fn utf16_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    if a.is_ascii() && b.is_ascii() {
+        a.cmp(b)
+    } else {
+        a.encode_utf16().cmp(b.encode_utf16())
+    }
+}
+
+/// Every JSON number is an IEEE 754 double in RFC 8785; integers are converted first (with
+/// round-to-nearest, as a JavaScript parser would) and formatted like any double.
+fn write_number(n: &Number, out: &mut Vec<u8>) {
+    let f = n.as_f64().expect("serde_json numbers convert to f64");
+    let mut buf = ryu_js::Buffer::new();
+    out.extend_from_slice(buf.format_finite(f).as_bytes());
+}
+
+/// Writes a string with exactly the escapes of RFC 8785 §3.2.2.2: `\"`, `\\`, the five
+/// short forms, and `\u00xx` (lowercase) for the other control characters.
+fn write_string(s: &str, out: &mut Vec<u8>) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.push(b'"');
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let short = match b {
+            b'"' => b'"',
+            b'\\' => b'\\',
+            0x08 => b'b',
+            0x0c => b'f',
+            b'\n' => b'n',
+            b'\r' => b'r',
+            b'\t' => b't',
+            0x00..=0x1f => 0,
+            _ => continue,
+        };
+        out.extend_from_slice(&bytes[start..i]);
+        if short != 0 {
+            out.extend_from_slice(&[b'\\', short]);
+        } else {
+            out.extend_from_slice(&[
+                b'\\',
+                b'u',
+                b'0',
+                b'0',
+                HEX[usize::from(b >> 4)],
+                HEX[usize::from(b & 0xf)],
+            ]);
+        }
+        start = i + 1;
+    }
+    out.extend_from_slice(&bytes[start..]);
+    out.push(b'"');
 }
 
 /// Parses `text` strictly and returns its canonical bytes.

@@ -18,11 +18,15 @@ pub(super) struct Checker<'l> {
 
 /// `parent.key`, or `key` at the top.
 pub(super) fn join(path: &str, key: &str) -> String {
-    if path.is_empty() {
-        key.to_owned()
-    } else {
-        format!("{path}.{key}")
+    // Not `format!`: this runs for every field of every event, and the formatting
+    // machinery cost more than the rest of validation.
+    let mut out = String::with_capacity(path.len() + key.len() + 1);
+    out.push_str(path);
+    if !path.is_empty() {
+        out.push('.');
     }
+    out.push_str(key);
+    out
 }
 
 fn kind(value: &Value) -> &'static str {
@@ -257,14 +261,18 @@ impl Checker<'_> {
 
     /// Checks sizes everywhere in `value`: nesting depth, array lengths, object sizes, string
     /// and key lengths, and integers that canonical JSON could not represent exactly.
-    pub fn structure(&mut self, path: &str, value: &Value, depth: usize) {
+    /// `path` is a scratch buffer holding the path of `value`; it is restored on return.
+    pub fn structure(&mut self, path: &mut String, value: &Value, depth: usize) {
         let l = *self.limits;
         match value {
             Value::String(s) if s.len() > l.max_string_bytes => self.error(
                 path,
                 format!("string is {} bytes; the limit is {}", s.len(), l.max_string_bytes),
             ),
-            Value::Number(n) if !n.is_f64() && n.as_i64().is_none_or(|i| i.unsigned_abs() > MAX_SAFE_INTEGER) => {
+            Value::Number(n)
+                if !n.is_f64()
+                    && n.as_i64().is_none_or(|i| i.unsigned_abs() > MAX_SAFE_INTEGER) =>
+            {
                 self.error(
                     path,
                     format!("{n} is outside ±(2^53 - 1), the range canonical JSON keeps exact; send it as a string"),
@@ -277,19 +285,30 @@ impl Checker<'_> {
                 if items.len() > l.max_array_len {
                     self.error(path, format!("array has {} elements; the limit is {}", items.len(), l.max_array_len));
                 }
+                let len = path.len();
                 for (i, item) in items.iter().enumerate() {
-                    self.structure(&format!("{path}[{i}]"), item, depth + 1);
+                    path.push('[');
+                    path.push_str(itoa::Buffer::new().format(i));
+                    path.push(']');
+                    self.structure(path, item, depth + 1);
+                    path.truncate(len);
                 }
             }
             Value::Object(map) => {
                 if map.len() > l.max_object_members {
                     self.error(path, format!("object has {} members; the limit is {}", map.len(), l.max_object_members));
                 }
+                let len = path.len();
                 for (key, item) in map {
                     if key.len() > l.max_ident_bytes {
                         self.error(path, format!("has a key of {} bytes; the limit is {}", key.len(), l.max_ident_bytes));
                     }
-                    self.structure(&join(path, key), item, depth + 1);
+                    if len > 0 {
+                        path.push('.');
+                    }
+                    path.push_str(key);
+                    self.structure(path, item, depth + 1);
+                    path.truncate(len);
                 }
             }
             _ => {}

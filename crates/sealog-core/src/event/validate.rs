@@ -44,7 +44,7 @@ pub fn validate(value: &Value, limits: &Limits) -> Result<ValidatedEvent, EventE
         limits,
         errors: Vec::new(),
     };
-    cx.structure("", value, 1);
+    cx.structure(&mut String::with_capacity(64), value, 1);
     let event = event(&mut cx, value);
     let canonical = jcs::canonicalize(value);
     if canonical.len() > limits.max_event_bytes {
