@@ -1,0 +1,3 @@
+//! Sealog's benchmarks. The micro-benchmarks of the core formats are in `benches/core.rs`
+//! (`cargo bench -p sealog-bench`); the load generator for a running server is
+//! `sealog bench`. Method and results: `BENCHMARKS.md` at the repository root.
