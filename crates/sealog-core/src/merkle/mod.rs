@@ -4,9 +4,16 @@
 //! `SHA-256(0x01 ‖ left ‖ right)`; the empty tree's root is `SHA-256("")`.
 //!
 //! Storage never keeps a whole tree in memory: it keeps the hashes of *complete* subtrees
-//! ([`Node`]s) and hands them to the proof builders through [`HashSource`]. The verifiers
-//! are strict (RFC 9162 §2.1.3.2 and §2.1.4.2): a proof with a missing, extra or altered
-//! element, or an index outside the tree, is rejected with a [`VerifyError`] that says why.
+//! ([`Node`]s) and hands them to the proof builders through [`HashSource`]. The log's writer
+//! appends to a [`CompactTree`], which returns exactly the nodes each append completes, for
+//! storage to persist; [`tree_root`], [`inclusion_proof`] and [`consistency_proof`] then read
+//! those stored hashes and never rehash leaves. [`MemoryTree`] keeps every node in memory.
+//!
+//! The verifiers are strict (RFC 9162 §2.1.3.2 and §2.1.4.2): a proof with a missing, extra
+//! or altered element, or an index outside the tree, is rejected with a [`VerifyError`] that
+//! says why. [`verify_subtree_inclusion`] and [`verify_subtree_consistency`] verify the
+//! subtree proofs of the IETF Merkle Tree Certificates draft, which tie a range of the log to
+//! a checkpoint.
 
 use sha2::{Digest, Sha256};
 
@@ -63,4 +70,50 @@ pub trait HashSource {
 
     /// Returns the hash of each node, in order.
     fn node_hashes(&self, nodes: &[Node]) -> Result<Vec<Hash>, Self::Error>;
+}
+
+mod compact;
+mod memory;
+mod proof;
+mod verify;
+
+pub use compact::{BorderError, CompactTree};
+pub use memory::{MemoryTree, UnknownNode};
+pub use proof::{ProofError, consistency_proof, inclusion_proof, tree_root};
+pub use verify::{
+    VerifyError, verify_consistency, verify_inclusion, verify_subtree_consistency,
+    verify_subtree_inclusion,
+};
+
+/// The complete subtrees that make up the leaves `leaves`, largest (leftmost) first.
+///
+/// RFC 6962 splits a range at the largest power of two below its length, so when
+/// `leaves.start` is a multiple of the first subtree's width — as it is for every range in a
+/// tree hash or a proof — the range's hash is [`hash_right_to_left`] of these subtrees.
+fn subtrees(leaves: std::ops::Range<u64>) -> impl Iterator<Item = Node> {
+    let mut start = leaves.start;
+    std::iter::from_fn(move || {
+        let width = leaves.end.checked_sub(start).filter(|&w| w > 0)?;
+        let level = width.ilog2();
+        let node = Node {
+            // ilog2 of a u64 is below 64.
+            level: level as u8,
+            index: start >> level,
+        };
+        start += 1 << level;
+        Some(node)
+    })
+}
+
+/// Hashes adjacent complete subtrees, given right to left, into the hash of the leaves they
+/// span; no subtrees is the empty tree.
+///
+/// The fold starts from the right because RFC 6962 splits off the largest subtree on the
+/// left: `MTH(a, b, c) = H(a, H(b, c))`.
+fn hash_right_to_left<'a>(subtrees: impl IntoIterator<Item = &'a Hash>) -> Hash {
+    subtrees
+        .into_iter()
+        .copied()
+        .reduce(|right, left| node_hash(&left, &right))
+        .unwrap_or(EMPTY_ROOT)
 }
