@@ -139,6 +139,93 @@ fn commitments() -> Value {
     Value::Array(out)
 }
 
+/// Receipts for the events of `events.json`, in a log that holds them in order: one valid
+/// receipt per leaf, and tampered copies that every verifier must refuse.
+fn receipts() -> Value {
+    use sealog_core::{checkpoint, merkle, note::Signer, receipt};
+    let log = Signer::from_seed(ORIGIN, [0x5e; 32]).unwrap();
+    let attacker = Signer::from_seed(ORIGIN, [0xa7; 32]).unwrap();
+    let limits = Limits::default();
+    let leaves: Vec<Vec<u8>> = VALID
+        .iter()
+        .map(|(_, text)| {
+            leaf::build(
+                ORIGIN,
+                RECEIVED_MICROS,
+                &parse(text.as_bytes(), &limits).unwrap().canonical,
+            )
+        })
+        .collect();
+    let mut tree = merkle::MemoryTree::new();
+    for l in &leaves {
+        tree.push(leaf::hash(l));
+    }
+    let size = tree.size();
+    let cp = checkpoint::Checkpoint {
+        origin: ORIGIN.to_owned(),
+        size,
+        root: tree.root(),
+        extensions: vec![],
+    };
+    let signed = checkpoint::sign(&cp, &log);
+    let receipt_for = |index: u64, leaf: &[u8], signed: Vec<u8>| {
+        let proof = merkle::inclusion_proof(&tree, index, size).unwrap();
+        String::from_utf8(receipt::make(leaf, index, proof, signed).to_bytes()).unwrap()
+    };
+    let mut valid = Vec::new();
+    for (i, l) in leaves.iter().enumerate() {
+        valid.push(json!({"name": VALID[i].0, "receipt": receipt_for(i as u64, l, signed.clone()), "leaf_hash": hex(&leaf::hash(l))}));
+    }
+    let good = receipt_for(3, &leaves[3], signed.clone());
+    let mut edited_leaf = leaves[3].clone();
+    let pos = edited_leaf.iter().position(|&b| b == b'1').unwrap();
+    edited_leaf[pos] = b'2';
+    let forged = checkpoint::sign(&cp, &attacker);
+    let mut flipped = good.clone().into_bytes();
+    let line_start = flipped.iter().position(|&b| b == b'\n').unwrap() + 1;
+    let proof_line = line_start
+        + flipped[line_start..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .unwrap()
+        + 1;
+    let proof_line = proof_line
+        + flipped[proof_line..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .unwrap()
+        + 1;
+    flipped[proof_line] = if flipped[proof_line] == b'A' {
+        b'B'
+    } else {
+        b'A'
+    };
+    let invalid = vec![
+        json!({"name": "edited-leaf", "receipt": receipt_for(3, &edited_leaf, signed.clone())}),
+        json!({"name": "wrong-index", "receipt": good.replacen("index 3", "index 2", 1)}),
+        json!({"name": "flipped-proof-hash", "receipt": String::from_utf8(flipped).unwrap()}),
+        json!({"name": "signed-by-another-key", "receipt": receipt_for(3, &leaves[3], forged)}),
+        json!({"name": "index-beyond-tree", "receipt": good.replacen("index 3", &format!("index {size}"), 1)}),
+    ];
+    for v in &invalid {
+        let text = v["receipt"].as_str().unwrap();
+        assert!(
+            receipt::verify(text.as_bytes(), &log.verifier(), None).is_err(),
+            "{} must be refused",
+            v["name"]
+        );
+    }
+    for v in &valid {
+        receipt::verify(
+            v["receipt"].as_str().unwrap().as_bytes(),
+            &log.verifier(),
+            None,
+        )
+        .unwrap();
+    }
+    json!({"log_vkey": log.vkey(), "valid": valid, "invalid": invalid})
+}
+
 fn check_or_update(name: &str, value: Value) {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../../spec/vectors")
@@ -158,6 +245,11 @@ fn check_or_update(name: &str, value: Value) {
 #[test]
 fn event_vectors_are_current() {
     check_or_update("events.json", events());
+}
+
+#[test]
+fn receipt_vectors_are_current() {
+    check_or_update("receipts.json", receipts());
 }
 
 #[test]
