@@ -3,7 +3,10 @@
 //! Run with `cargo bench -p sealog-bench`; figures go into BENCHMARKS.md.
 
 use divan::{Bencher, black_box};
-use sealog_core::{event, jcs, leaf, merkle};
+use sealog_core::checkpoint::{self, Checkpoint};
+use sealog_core::merkle::{CompactTree, Hash, MemoryTree};
+use sealog_core::note::Signer;
+use sealog_core::{event, jcs, leaf, merkle, receipt};
 use serde_json::Value;
 
 fn main() {
@@ -69,4 +72,110 @@ fn leaf_hash(b: Bencher, size: usize) {
 fn node_hash(b: Bencher) {
     let (l, r) = ([1u8; 32], [2u8; 32]);
     b.bench(|| merkle::node_hash(black_box(&l), black_box(&r)));
+}
+
+/// Appending a leaf hash to the incremental tree: the integrator's per-event cost (amortised:
+/// one node hash per append on average, plus collecting the hashes to persist).
+#[divan::bench]
+fn compact_tree_append(b: Bencher) {
+    let mut tree = CompactTree::new();
+    let leaf = merkle::leaf_hash(b"x");
+    b.bench_local(|| tree.append(black_box(leaf)));
+}
+
+/// Where the fixture tree holds a real leaf, for the receipt benchmark.
+const RECEIPT_INDEX: u64 = 5;
+
+fn receipt_leaf() -> Vec<u8> {
+    leaf::build("sealog.example/default", 1, TYPICAL_EVENT.as_bytes())
+}
+
+/// A tree of 2^20 leaves held in memory: the proof shapes the read and verify paths see in a
+/// log of a million events.
+struct ProofFixture {
+    tree: MemoryTree,
+    size: u64,
+    root: Hash,
+}
+
+fn proof_fixture() -> ProofFixture {
+    let mut tree = MemoryTree::new();
+    let size = 1u64 << 20;
+    for i in 0..size {
+        if i == RECEIPT_INDEX {
+            tree.push(leaf::hash(&receipt_leaf()));
+        } else {
+            tree.push(merkle::leaf_hash(&i.to_be_bytes()));
+        }
+    }
+    let root = tree.root();
+    ProofFixture { tree, size, root }
+}
+
+#[divan::bench]
+fn inclusion_proof_generate_1m(b: Bencher) {
+    let f = proof_fixture();
+    b.bench(|| merkle::inclusion_proof(&f.tree, black_box(123_456), f.size).unwrap());
+}
+
+#[divan::bench]
+fn inclusion_proof_verify_1m(b: Bencher) {
+    let f = proof_fixture();
+    let index = 123_456u64;
+    let proof = merkle::inclusion_proof(&f.tree, index, f.size).unwrap();
+    let leaf = merkle::leaf_hash(&index.to_be_bytes());
+    b.bench(|| merkle::verify_inclusion(&leaf, black_box(index), f.size, &proof, &f.root).unwrap());
+}
+
+#[divan::bench]
+fn consistency_proof_verify_1m(b: Bencher) {
+    let f = proof_fixture();
+    let old = 700_001u64;
+    let old_root = merkle::tree_root(&f.tree, old).unwrap();
+    let proof = merkle::consistency_proof(&f.tree, old, f.size).unwrap();
+    b.bench(|| {
+        merkle::verify_consistency(black_box(old), f.size, &proof, &old_root, &f.root).unwrap()
+    });
+}
+
+fn sample_checkpoint(signer: &Signer) -> Checkpoint {
+    Checkpoint {
+        origin: signer.name().to_owned(),
+        size: 1 << 20,
+        root: [7; 32],
+        extensions: Vec::new(),
+    }
+}
+
+#[divan::bench]
+fn checkpoint_sign(b: Bencher) {
+    let signer = Signer::from_seed("sealog.example/default", [9; 32]).unwrap();
+    let cp = sample_checkpoint(&signer);
+    b.bench(|| checkpoint::sign(black_box(&cp), &signer));
+}
+
+#[divan::bench]
+fn checkpoint_open(b: Bencher) {
+    let signer = Signer::from_seed("sealog.example/default", [9; 32]).unwrap();
+    let note = checkpoint::sign(&sample_checkpoint(&signer), &signer);
+    let verifier = signer.verifier();
+    b.bench(|| checkpoint::open(black_box(&note), &verifier).unwrap());
+}
+
+/// A whole receipt: parse, leaf hash, inclusion proof in a 2^20 tree, checkpoint signature.
+#[divan::bench]
+fn receipt_verify_1m(b: Bencher) {
+    let f = proof_fixture();
+    let signer = Signer::from_seed("sealog.example/default", [9; 32]).unwrap();
+    let cp = Checkpoint {
+        origin: signer.name().to_owned(),
+        size: f.size,
+        root: f.root,
+        extensions: Vec::new(),
+    };
+    let proof = merkle::inclusion_proof(&f.tree, RECEIPT_INDEX, f.size).unwrap();
+    let note = checkpoint::sign(&cp, &signer);
+    let bytes = receipt::make(&receipt_leaf(), RECEIPT_INDEX, proof, note).to_bytes();
+    let verifier = signer.verifier();
+    b.bench(|| receipt::verify(black_box(&bytes), &verifier, None).unwrap());
 }
