@@ -15,12 +15,14 @@
 //!   an incremental tree; [`tiles`]: C2SP tlog-tiles index math and paths.
 //! - [`note`], [`checkpoint`], [`cosignature`], [`tlog_proof`], [`policy`]: the C2SP
 //!   signed-note family; [`receipt`]: a Sealog receipt (one tlog-proof that proves one event).
+//! - [`evidence`]: evidence packs, and their offline verification.
 #![forbid(unsafe_code)]
 
 pub mod checkpoint;
 pub mod commitment;
 pub mod cosignature;
 pub mod event;
+pub mod evidence;
 pub mod jcs;
 pub mod leaf;
 pub mod merkle;

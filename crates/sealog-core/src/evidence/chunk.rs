@@ -1,0 +1,264 @@
+//! Verifying a run of entries and their inclusion proofs: the per-entry work, which callers
+//! spread over threads.
+
+use super::report::Failure;
+use super::{ENTRIES, PROOFS, decode_hashes};
+use crate::checkpoint::Checkpoint;
+use crate::merkle::{self, Hash};
+use serde::Deserialize;
+use std::borrow::Cow;
+
+/// What the report needs from one verified entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EntrySummary {
+    /// Line number in `entries.jsonl` (1-based).
+    pub line: u64,
+    /// Log index.
+    pub index: u64,
+    /// `agent.id`.
+    pub agent: String,
+    /// `action`.
+    pub action: String,
+    /// `status`.
+    pub status: String,
+    /// `session.id`, `session.seq` and, on `session_end`, `session.count`.
+    pub session: Option<(String, u64, Option<u64>)>,
+    /// `ts` of the event.
+    pub ts: String,
+}
+
+/// The result of [`verify_chunk`]: the entries that verified and the failures, by line.
+#[derive(Clone, Debug, Default)]
+pub struct VerifiedChunk {
+    /// Entries whose leaf parsed and whose proof verified.
+    pub entries: Vec<EntrySummary>,
+    /// Entries that failed, with the reason.
+    pub failures: Vec<Failure>,
+}
+
+/// A `proofs.jsonl` line, borrowed from the file.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProofView<'a> {
+    index: u64,
+    #[serde(borrow)]
+    inclusion: Vec<&'a str>,
+}
+
+#[derive(Deserialize)]
+struct LeafView<'a> {
+    v: u8,
+    #[serde(borrow)]
+    log: Cow<'a, str>,
+    #[serde(borrow)]
+    event: EventView<'a>,
+}
+
+#[derive(Deserialize)]
+struct EventView<'a> {
+    #[serde(borrow)]
+    ts: Cow<'a, str>,
+    #[serde(borrow)]
+    agent: AgentView<'a>,
+    #[serde(borrow)]
+    action: Cow<'a, str>,
+    #[serde(borrow)]
+    status: Cow<'a, str>,
+    #[serde(borrow, default)]
+    session: Option<SessionView<'a>>,
+}
+
+#[derive(Deserialize)]
+struct AgentView<'a> {
+    #[serde(borrow)]
+    id: Cow<'a, str>,
+}
+
+#[derive(Deserialize)]
+struct SessionView<'a> {
+    #[serde(borrow)]
+    id: Cow<'a, str>,
+    seq: u64,
+    #[serde(default)]
+    count: Option<u64>,
+}
+
+/// Verifies entries `entries[i]` (leaf bytes, without the newline) against `proofs[i]` (a
+/// `proofs.jsonl` line) and the checkpoint; `first_line` is the line number of `entries[0]`.
+///
+/// Consecutive entries share most of their proof: once a node on an entry's path equals a
+/// node already verified for the previous entry, the rest of the proof must equal the rest of
+/// that entry's proof, and is checked by comparison instead of hashing. Every proof element
+/// is still checked.
+pub fn verify_chunk(
+    cp: &Checkpoint,
+    first_line: u64,
+    entries: &[&[u8]],
+    proofs: &[&[u8]],
+) -> VerifiedChunk {
+    let mut out = VerifiedChunk::default();
+    let mut previous = Path::default();
+    for (i, leaf) in entries.iter().enumerate() {
+        let line = first_line + i as u64;
+        let Some(proof_line) = proofs.get(i) else {
+            out.failures.push(Failure {
+                line: Some(line),
+                index: None,
+                message: format!("{ENTRIES} line {line} has no matching line in {PROOFS}"),
+            });
+            continue;
+        };
+        match verify_entry(cp, line, leaf, proof_line, &mut previous) {
+            Ok(summary) => out.entries.push(summary),
+            Err((index, message)) => out.failures.push(Failure {
+                line: Some(line),
+                index,
+                message,
+            }),
+        }
+    }
+    for extra in entries.len()..proofs.len() {
+        out.failures.push(Failure {
+            line: Some(first_line + extra as u64),
+            index: None,
+            message: format!("{PROOFS} has a line with no entry: an entry was removed"),
+        });
+    }
+    out
+}
+
+fn verify_entry(
+    cp: &Checkpoint,
+    line: u64,
+    leaf: &[u8],
+    proof_line: &[u8],
+    previous: &mut Path,
+) -> Result<EntrySummary, (Option<u64>, String)> {
+    let proof: ProofView = serde_json::from_slice(proof_line).map_err(|e| {
+        (
+            None,
+            format!("{PROOFS} line {line} is not a proof line: {e}"),
+        )
+    })?;
+    let index = proof.index;
+    let fail = |m: String| {
+        (
+            Some(index),
+            format!("entry at index {index} ({ENTRIES} line {line}): {m}"),
+        )
+    };
+    let hashes = decode_hashes(&proof.inclusion).map_err(fail)?;
+    if index >= cp.size {
+        return Err(fail(format!(
+            "index is outside the checkpoint's tree of size {}",
+            cp.size
+        )));
+    }
+    let view: LeafView =
+        serde_json::from_slice(leaf).map_err(|e| fail(format!("not a Sealog leaf: {e}")))?;
+    if view.v != 1 {
+        return Err(fail(format!("leaf version {} is not 1", view.v)));
+    }
+    if view.log != cp.origin {
+        return Err(fail(format!(
+            "the leaf was recorded in the log {:?}, not {:?}",
+            view.log, cp.origin
+        )));
+    }
+    let leaf_hash = merkle::leaf_hash(leaf);
+    previous
+        .verify(&leaf_hash, index, cp.size, &hashes, &cp.root)
+        .map_err(|m| {
+            fail(format!(
+                "inclusion proof fails: {m} — the entry or its proof was altered"
+            ))
+        })?;
+    let e = view.event;
+    Ok(EntrySummary {
+        line,
+        index,
+        agent: e.agent.id.into_owned(),
+        action: e.action.into_owned(),
+        status: e.status.into_owned(),
+        session: e.session.map(|s| (s.id.into_owned(), s.seq, s.count)),
+        ts: e.ts.into_owned(),
+    })
+}
+
+/// The nodes computed while verifying the previous proof: `(level, index, hash, proof
+/// position)`, bottom up, and that proof.
+#[derive(Default)]
+struct Path {
+    nodes: Vec<(u32, u64, Hash, usize)>,
+    proof: Vec<Hash>,
+}
+
+impl Path {
+    /// RFC 9162 §2.1.3.2 inclusion verification, with a shortcut into the previous path.
+    fn verify(
+        &mut self,
+        leaf: &Hash,
+        index: u64,
+        size: u64,
+        proof: &[Hash],
+        root: &Hash,
+    ) -> Result<(), String> {
+        let mut nodes = Vec::with_capacity(proof.len());
+        let (mut fnode, mut snode, mut level) = (index, size - 1, 0u32);
+        let mut r = *leaf;
+        for (k, p) in proof.iter().enumerate() {
+            if snode == 0 {
+                return Err(format!(
+                    "the proof has {} hashes, more than the tree needs",
+                    proof.len()
+                ));
+            }
+            if fnode & 1 == 1 || fnode == snode {
+                r = merkle::node_hash(p, &r);
+                while fnode & 1 == 0 && fnode != 0 {
+                    fnode >>= 1;
+                    snode >>= 1;
+                    level += 1;
+                }
+            } else {
+                r = merkle::node_hash(&r, p);
+            }
+            fnode >>= 1;
+            snode >>= 1;
+            level += 1;
+            nodes.push((level, fnode, r, k));
+            if let Some(&(_, _, known, j)) = self
+                .nodes
+                .iter()
+                .find(|&&(l, n, _, _)| l == level && n == fnode)
+            {
+                // The same node of the same tree: the rest of the path is the previous one.
+                if known != r || proof[k + 1..] != self.proof[j + 1..] {
+                    return Err("it disagrees with the previous entry's verified proof".into());
+                }
+                let shift = |pos: usize| pos - j + k;
+                nodes.extend(
+                    self.nodes
+                        .iter()
+                        .filter(|n| n.3 > j)
+                        .map(|&(l, n, h, pos)| (l, n, h, shift(pos))),
+                );
+                self.nodes = nodes;
+                self.proof = proof.to_vec();
+                return Ok(());
+            }
+        }
+        if snode != 0 {
+            return Err(format!(
+                "the proof has {} hashes, fewer than the tree needs",
+                proof.len()
+            ));
+        }
+        if r != *root {
+            return Err("the computed root differs from the checkpoint's".into());
+        }
+        self.nodes = nodes;
+        self.proof = proof.to_vec();
+        Ok(())
+    }
+}

@@ -1,0 +1,89 @@
+//! `manifest.json` and its signature: what the exporter vouches for.
+
+use super::PackError;
+use crate::note::{self, Note, Signer, Verifier};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The pack format this code writes and reads.
+pub const FORMAT: &str = "sealog-evidence/v1";
+
+/// The manifest: one line of JSON, signed as a note by the log key.
+///
+/// A single line can never parse as a checkpoint (which needs three), so the log key signing
+/// manifests cannot be abused to forge checkpoints.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    /// Always [`FORMAT`].
+    pub format: String,
+    /// The log's origin.
+    pub origin: String,
+    /// Size of the checkpoint the entries are proven against.
+    pub checkpoint_size: u64,
+    /// Number of entries in `entries.jsonl`.
+    pub entries: u64,
+    /// The filters the pack was exported with (empty: the whole log).
+    pub filters: BTreeMap<String, String>,
+    /// When the pack was exported (RFC 3339).
+    pub exported_at: String,
+    /// The program and version that exported it.
+    pub tool: String,
+    /// Lowercase hex SHA-256 of every other file, by name.
+    pub files: BTreeMap<String, String>,
+}
+
+impl Manifest {
+    /// The manifest's bytes (one line) and the signature lines that go into `manifest.sig`.
+    pub fn sign(&self, log: &Signer) -> (Vec<u8>, Vec<u8>) {
+        let mut text = serde_json::to_string(self).expect("a manifest always serializes");
+        text.push('\n');
+        let signed = note::sign(&text, &[log]).expect("one line of JSON is a valid note text");
+        let sig = signed[text.len()..].to_vec();
+        (text.into_bytes(), sig)
+    }
+}
+
+/// Verifies the manifest's signature with the pinned key and parses it.
+pub(super) fn open(text: &[u8], sig: &[u8], log: &Verifier) -> Result<Manifest, PackError> {
+    let bad = |m: String| PackError::Manifest(m);
+    if text.iter().filter(|&&b| b == b'\n').count() != 1 || !text.ends_with(b"\n") {
+        return Err(bad(
+            "must be exactly one line of JSON ending in a newline".into()
+        ));
+    }
+    let mut signed = text.to_vec();
+    signed.extend_from_slice(sig);
+    let parsed = Note::parse(&signed).map_err(|e| bad(format!("signature: {e}")))?;
+    parsed.verified_by(log).map_err(|e| {
+        bad(format!(
+            "not signed by the pinned log key {} ({e}); the pack was altered or re-signed by someone else",
+            log.name()
+        ))
+    })?;
+    let manifest: Manifest =
+        serde_json::from_slice(text).map_err(|e| bad(format!("not a manifest: {e}")))?;
+    if manifest.format != FORMAT {
+        return Err(bad(format!(
+            "format {:?} is not {FORMAT:?}; this verifier is too old or the file is not a Sealog pack",
+            manifest.format
+        )));
+    }
+    if manifest.origin != log.name() {
+        return Err(bad(format!(
+            "is for the log {:?}, but the pinned key is for {:?}",
+            manifest.origin,
+            log.name()
+        )));
+    }
+    Ok(manifest)
+}
+
+/// Lowercase hex of a hash.
+pub(super) fn hex(hash: &[u8; 32]) -> String {
+    use std::fmt::Write;
+    hash.iter().fold(String::with_capacity(64), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
