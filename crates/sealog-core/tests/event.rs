@@ -2,6 +2,7 @@
 //! of mistake is refused with the field's path and a reason a user can act on.
 
 use sealog_core::event::{Limits, OversightDecision, Payload, parse, validate};
+use sealog_core::jcs;
 use serde_json::{Value, json};
 
 const ID: &str = "0190b3a4-8d0e-7cc1-9a53-8e5c2b7f1d20";
@@ -374,4 +375,23 @@ fn the_typed_event_serializes_to_the_same_canonical_bytes() {
     let again = serde_json::to_value(&ok.event).unwrap();
     let ok2 = validate(&again, &Limits::default()).unwrap();
     assert_eq!(ok2.event, ok.event);
+}
+
+/// Found by the `event_json` fuzzer: free-form numbers are rewritten in canonical form
+/// (`-0` → `0`, `100.0` → `100`, `1E21` → `1e+21`), and the canonical bytes validate again to
+/// the same canonical bytes and the same typed event in canonical form.
+#[test]
+fn free_form_numbers_are_canonical_and_stable() {
+    let text = br#"{"id":"0190b3a4-8d0e-7cc1-9a53-8e5c2b7f1d22","ts":"2026-11-22T10:00:00Z","agent":{"id":"bot"},"action":"x-scoring","status":"ok","attributes":{"a":1E21,"b":1e-7,"c":-0,"d":0.1,"e":100.0,"f":5e-324,"g":9007199254740991,"h":-1.5e300}}"#;
+    let limits = Limits::default();
+    let first = parse(text, &limits).unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&first.canonical),
+        r#"{"action":"x-scoring","agent":{"id":"bot"},"attributes":{"a":1e+21,"b":1e-7,"c":0,"d":0.1,"e":100,"f":5e-324,"g":9007199254740991,"h":-1.5e+300},"id":"0190b3a4-8d0e-7cc1-9a53-8e5c2b7f1d22","status":"ok","ts":"2026-11-22T10:00:00Z"}"#
+    );
+    let again = parse(&first.canonical, &limits).unwrap();
+    assert_eq!(again.canonical, first.canonical);
+    let typed =
+        |e: &sealog_core::event::Event| jcs::canonicalize(&serde_json::to_value(e).unwrap());
+    assert_eq!(typed(&again.event), typed(&first.event));
 }
