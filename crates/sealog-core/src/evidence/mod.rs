@@ -388,9 +388,9 @@ pub fn sha256(bytes: &[u8]) -> Hash {
     sha2::Sha256::digest(bytes).into()
 }
 
-/// Opens the checkpoint with the pinned log key and checks the pinned witnesses and policy;
+/// Opens a checkpoint note with the pinned log key and checks the pinned witnesses and policy;
 /// returns it with the names of the witnesses whose cosignatures verified.
-fn open_checkpoint(note: &[u8], trust: &Trust) -> Result<(Checkpoint, Vec<String>), PackError> {
+pub fn open_checkpoint(note: &[u8], trust: &Trust) -> Result<(Checkpoint, Vec<String>), PackError> {
     let bad = |e: &dyn std::fmt::Display| PackError::Checkpoint(e.to_string());
     let (cp, parsed): (Checkpoint, Note) =
         checkpoint::open(note, &trust.log).map_err(|e| bad(&e))?;

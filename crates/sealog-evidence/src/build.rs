@@ -1,0 +1,126 @@
+//! Assembling a pack from what a log serves, and checking it before anyone sees it.
+
+use crate::archive::Files;
+use crate::render;
+use crate::verify::verify_pack;
+use sealog_core::evidence::{
+    self, CHECKPOINT, CONSISTENCY, ConsistencyLine, ENTRIES, FORMAT, MANIFEST, MANIFEST_SIG,
+    Manifest, PROOFS, PackError, ProofLine, Report, Trust,
+};
+use sealog_core::merkle::Hash;
+use sealog_core::note::Signer;
+use std::collections::BTreeMap;
+
+/// One entry of a pack: its index, leaf bytes and inclusion proof to the pack's checkpoint.
+pub struct PackEntry {
+    /// Log index.
+    pub index: u64,
+    /// Leaf bytes, exactly as stored.
+    pub leaf: Vec<u8>,
+    /// Inclusion proof to the pack's checkpoint.
+    pub inclusion: Vec<Hash>,
+}
+
+/// Everything a pack is made of, as the log serves it.
+pub struct PackParts {
+    /// The (cosigned) checkpoint note every entry is proven against.
+    pub checkpoint: Vec<u8>,
+    /// The selected entries, by ascending index.
+    pub entries: Vec<PackEntry>,
+    /// Earlier checkpoint notes with their consistency proofs to `checkpoint`.
+    pub earlier: Vec<(Vec<u8>, Vec<Hash>)>,
+    /// The filters used (empty for the whole log).
+    pub filters: BTreeMap<String, String>,
+    /// Export time, RFC 3339.
+    pub exported_at: String,
+    /// The exporting program and version.
+    pub tool: String,
+    /// Witness vkeys the log knows, shipped for information only.
+    pub witness_vkeys: Vec<String>,
+}
+
+/// Builds the files of a pack, signs its manifest with the log key, verifies the result
+/// exactly as an auditor would (refusing to hand out a pack that would not verify), and adds
+/// the human report. Returns the files and the verification report.
+pub fn build(parts: PackParts, log: &Signer) -> Result<(Files, Report), PackError> {
+    let mut files = Files::new();
+    let mut entries = Vec::new();
+    let mut proofs = Vec::new();
+    for e in &parts.entries {
+        entries.extend_from_slice(&e.leaf);
+        entries.push(b'\n');
+        let line = ProofLine::new(e.index, &e.inclusion);
+        proofs.extend(serde_json::to_vec(&line).expect("a proof line serializes"));
+        proofs.push(b'\n');
+    }
+    let mut consistency = Vec::new();
+    for (note, proof) in &parts.earlier {
+        let line = ConsistencyLine::new(note, proof);
+        consistency.extend(serde_json::to_vec(&line).expect("a consistency line serializes"));
+        consistency.push(b'\n');
+    }
+    let trust = Trust {
+        log: log.verifier(),
+        witnesses: Vec::new(),
+        policy: None,
+    };
+    let (cp, _) = evidence::open_checkpoint(&parts.checkpoint, &trust)?;
+    files.insert(CHECKPOINT.into(), parts.checkpoint);
+    files.insert(ENTRIES.into(), entries);
+    files.insert(PROOFS.into(), proofs);
+    files.insert(CONSISTENCY.into(), consistency);
+    files.insert(
+        "keys/log.vkey".into(),
+        format!("{}\n", log.vkey()).into_bytes(),
+    );
+    if !parts.witness_vkeys.is_empty() {
+        let list = parts.witness_vkeys.join("\n") + "\n";
+        files.insert("keys/witnesses.vkey".into(), list.into_bytes());
+    }
+    let manifest = Manifest {
+        format: FORMAT.into(),
+        origin: cp.origin.clone(),
+        checkpoint_size: cp.size,
+        entries: parts.entries.len() as u64,
+        filters: parts.filters,
+        exported_at: parts.exported_at,
+        tool: parts.tool,
+        files: BTreeMap::new(),
+    };
+    sign(&mut files, manifest.clone(), log);
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    let report = verify_pack(&files, &trust, threads)?;
+    if !report.valid {
+        return Err(PackError::Manifest(format!(
+            "the exported pack does not verify, so it was not handed out: {report}"
+        )));
+    }
+    let vkey = log.vkey();
+    files.insert(
+        "report.md".into(),
+        render::markdown(&report, &files, &vkey).into_bytes(),
+    );
+    files.insert(
+        "report.html".into(),
+        render::html(&report, &files, &vkey).into_bytes(),
+    );
+    sign(&mut files, manifest, log);
+    Ok((files, report))
+}
+
+/// Lists every file's SHA-256 in the manifest, signs it, and stores manifest and signature.
+fn sign(files: &mut Files, mut manifest: Manifest, log: &Signer) {
+    files.remove(MANIFEST);
+    files.remove(MANIFEST_SIG);
+    manifest.files = files
+        .iter()
+        .map(|(name, bytes)| (name.clone(), hex(&evidence::sha256(bytes))))
+        .collect();
+    let (text, sig) = manifest.sign(log);
+    files.insert(MANIFEST.into(), text);
+    files.insert(MANIFEST_SIG.into(), sig);
+}
+
+fn hex(h: &Hash) -> String {
+    h.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,28 @@
+//! Sealog evidence packs, around the formats in [`sealog_core::evidence`]: building a pack
+//! from what a log serves ([`build`]), storing it as a deterministic ZIP ([`archive`]), its
+//! human report ([`render`]), and verifying packs and receipts offline on every core
+//! ([`verify`]). The `sealog export` and `sealog verify` commands and the server's export
+//! endpoint are thin layers over this crate.
+//!
+//! ```no_run
+//! use sealog_core::evidence::Trust;
+//! use sealog_core::note::Verifier;
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let files = sealog_evidence::archive::read_zip(
+//!     std::fs::File::open("pack.zip")?,
+//!     Default::default(),
+//! )?;
+//! let trust = Trust {
+//!     log: Verifier::from_vkey("sealog.example/agents+1a2b3c4d+AbC…")?,
+//!     witnesses: Vec::new(),
+//!     policy: None,
+//! };
+//! let report = sealog_evidence::verify::verify_pack(&files, &trust, 2)?;
+//! println!("{report}");
+//! # Ok(()) }
+//! ```
+
+pub mod archive;
+pub mod build;
+pub mod render;
+pub mod verify;

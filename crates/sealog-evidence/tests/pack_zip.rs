@@ -1,0 +1,202 @@
+//! Building, zipping, reading and verifying packs end to end (without a server), across
+//! verification chunks and threads; the report escapes what agents recorded.
+
+use sealog_core::checkpoint::{self, Checkpoint};
+use sealog_core::evidence::Trust;
+use sealog_core::merkle::{self, MemoryTree};
+use sealog_core::note::Signer;
+use sealog_core::{event, leaf};
+use sealog_evidence::archive::{self, ArchiveError, ReadLimits};
+use sealog_evidence::build::{PackEntry, PackParts, build};
+use sealog_evidence::verify::verify_pack;
+use std::io::Cursor;
+
+const ORIGIN: &str = "sealog.example/agents";
+
+struct Log {
+    signer: Signer,
+    tree: MemoryTree,
+    leaves: Vec<Vec<u8>>,
+}
+
+fn event_json(n: u64, action: &str, extra: &str) -> String {
+    format!(
+        r#"{{"id":"0190b3a4-8d0e-7cc1-9a53-{n:012x}","ts":"2026-11-22T10:00:00Z","agent":{{"id":"bot-{}"}},"action":"{action}","status":"ok"{extra}}}"#,
+        n % 3
+    )
+}
+
+fn log_of(n: u64, oversight_reason: &str) -> Log {
+    let mut log = Log {
+        signer: Signer::from_seed(ORIGIN, [8; 32]).unwrap(),
+        tree: MemoryTree::new(),
+        leaves: Vec::new(),
+    };
+    for i in 0..n {
+        let json = if i == 1 {
+            let reason = serde_json::to_string(oversight_reason).unwrap();
+            event_json(
+                i,
+                "human_oversight",
+                &format!(
+                    r#","context":{{"oversight":{{"reviewer":"r@example.com","decision":"approved","reason":{reason}}}}}"#
+                ),
+            )
+        } else {
+            event_json(i, "tool_call", "")
+        };
+        let ev = event::parse(json.as_bytes(), &event::Limits::default()).unwrap();
+        let bytes = leaf::build(ORIGIN, i as i64, &ev.canonical);
+        log.tree.push(leaf::hash(&bytes));
+        log.leaves.push(bytes);
+    }
+    log
+}
+
+fn parts(log: &Log, select: impl Fn(u64) -> bool) -> PackParts {
+    let size = log.tree.size();
+    let cp = Checkpoint {
+        origin: ORIGIN.into(),
+        size,
+        root: log.tree.root(),
+        extensions: Vec::new(),
+    };
+    PackParts {
+        checkpoint: checkpoint::sign(&cp, &log.signer),
+        entries: (0..size)
+            .filter(|&i| select(i))
+            .map(|i| PackEntry {
+                index: i,
+                leaf: log.leaves[i as usize].clone(),
+                inclusion: merkle::inclusion_proof(&log.tree, i, size).unwrap(),
+            })
+            .collect(),
+        earlier: Vec::new(),
+        filters: Default::default(),
+        exported_at: "2026-11-22T12:00:00Z".into(),
+        tool: "sealog-test".into(),
+        witness_vkeys: Vec::new(),
+    }
+}
+
+fn trust(log: &Log) -> Trust {
+    Trust {
+        log: log.signer.verifier(),
+        witnesses: Vec::new(),
+        policy: None,
+    }
+}
+
+#[test]
+fn a_large_pack_round_trips_through_zip_and_verifies_on_several_threads() {
+    // More than two verification chunks, so chunk and wave boundaries are crossed.
+    let log = log_of(20_000, "ok");
+    let (files, built) = build(parts(&log, |i| i % 7 != 3), &log.signer).unwrap();
+    assert!(built.valid);
+    let zip = archive::write_zip(&files, Cursor::new(Vec::new()))
+        .unwrap()
+        .into_inner();
+    // Deterministic: the same pack gives the same bytes.
+    let again = archive::write_zip(&files, Cursor::new(Vec::new()))
+        .unwrap()
+        .into_inner();
+    assert_eq!(zip, again);
+    let read = archive::read_zip(Cursor::new(&zip), ReadLimits::default()).unwrap();
+    assert_eq!(read, files);
+    for threads in [1, 2, 3] {
+        let report = verify_pack(&read, &trust(&log), threads).unwrap();
+        assert!(report.valid, "{report}");
+        assert_eq!(report.entries, 20_000 - 20_000 / 7);
+        assert_eq!(report.oversight, 1);
+    }
+}
+
+#[test]
+fn a_bad_entry_deep_in_a_large_pack_is_named() {
+    let log = log_of(20_000, "ok");
+    let (mut files, _) = build(parts(&log, |_| true), &log.signer).unwrap();
+    let entries = files.get_mut("entries.jsonl").unwrap();
+    let mut lines: Vec<Vec<u8>> = entries.split(|&b| b == b'\n').map(<[u8]>::to_vec).collect();
+    let l = &mut lines[17_000];
+    let at = l.windows(4).position(|w| w == b"bot-").unwrap();
+    l[at] = b'B';
+    *entries = lines.join(&b'\n');
+    let report = verify_pack(&files, &trust(&log), 2).unwrap();
+    assert!(!report.valid);
+    assert!(
+        report.failures.iter().any(|f| f.index == Some(17_000)
+            && f.message.starts_with(
+                "entry at index 17000 (entries.jsonl line 17001): inclusion proof fails"
+            )),
+        "{report}"
+    );
+}
+
+#[test]
+fn the_report_escapes_what_agents_recorded() {
+    let hostile = "<script>alert(1)</script> | **bold** [x](javascript:y) \u{7}";
+    let log = log_of(5, hostile);
+    let (files, _) = build(parts(&log, |_| true), &log.signer).unwrap();
+    let html = String::from_utf8(files["report.html"].clone()).unwrap();
+    assert!(!html.contains("<script"), "{html}");
+    assert!(
+        html.contains("&lt;script&gt;alert(1)&lt;/script&gt; | **bold**"),
+        "{html}"
+    );
+    assert!(!html.contains('\u{7}'));
+    let md = String::from_utf8(files["report.md"].clone()).unwrap();
+    assert!(
+        md.contains(r"&lt;script&gt;alert(1)&lt;/script&gt; \| \*\*bold\*\* \[x\](javascript:y)"),
+        "{md}"
+    );
+    assert!(
+        md.contains(
+            "| EU AI Act Art. 14 | human oversight, override and stop | 1 human oversight events |"
+        ),
+        "{md}"
+    );
+    assert!(md.contains("sealog verify pack.zip --log-key"), "{md}");
+    assert!(md.contains("not a claim that any system complies"), "{md}");
+}
+
+#[test]
+fn a_pack_that_would_not_verify_is_not_handed_out() {
+    let log = log_of(10, "ok");
+    let mut p = parts(&log, |_| true);
+    p.entries[4].inclusion[0][0] ^= 1;
+    let err = build(p, &log.signer).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("the exported pack does not verify"),
+        "{err}"
+    );
+}
+
+#[test]
+fn reading_is_bounded() {
+    let log = log_of(50, "ok");
+    let (files, _) = build(parts(&log, |_| true), &log.signer).unwrap();
+    let zip = archive::write_zip(&files, Cursor::new(Vec::new()))
+        .unwrap()
+        .into_inner();
+    let tight = ReadLimits {
+        max_files: 100,
+        max_total_bytes: 1000,
+    };
+    assert!(matches!(
+        archive::read_zip(Cursor::new(&zip), tight),
+        Err(ArchiveError::TooLarge(_))
+    ));
+    let few = ReadLimits {
+        max_files: 3,
+        max_total_bytes: 1 << 30,
+    };
+    assert!(matches!(
+        archive::read_zip(Cursor::new(&zip), few),
+        Err(ArchiveError::TooLarge(_))
+    ));
+    assert!(matches!(
+        archive::read_zip(Cursor::new(b"not a zip".to_vec()), ReadLimits::default()),
+        Err(ArchiveError::Zip(_))
+    ));
+}
