@@ -24,5 +24,6 @@
 
 pub mod archive;
 pub mod build;
+pub mod command;
 pub mod render;
 pub mod verify;

@@ -1,0 +1,180 @@
+//! `sealog verify`: what it reads, what it prints, and its exit codes. The CLI parses the
+//! arguments into [`VerifyArgs`] and calls [`verify`].
+
+use crate::archive::{self, ReadLimits};
+use crate::verify::{verify_pack, verify_receipt};
+use sealog_core::cosignature::CosignatureVerifier;
+use sealog_core::evidence::Trust;
+use sealog_core::note::Verifier;
+use sealog_core::policy::Policy;
+use serde_json::json;
+use std::io::Write;
+use std::path::PathBuf;
+
+/// Exit code: everything verified.
+pub const EXIT_VALID: u8 = 0;
+/// Exit code: the file was read and something failed verification.
+pub const EXIT_INVALID: u8 = 1;
+/// Exit code: wrong usage or unreadable input; nothing was verified.
+pub const EXIT_USAGE: u8 = 2;
+
+/// The arguments of `sealog verify`.
+#[derive(Clone, Debug, Default)]
+pub struct VerifyArgs {
+    /// An evidence pack (`.zip`) or a receipt (`.tlog-proof`).
+    pub file: PathBuf,
+    /// The log's vkey, obtained independently of the file.
+    pub log_key: Option<String>,
+    /// Witness vkeys that must each have cosigned.
+    pub witnesses: Vec<String>,
+    /// A tlog-policy file whose quorum must be met.
+    pub policy: Option<PathBuf>,
+    /// Print JSON instead of text.
+    pub json: bool,
+    /// Threads to verify a pack on (0: every core).
+    pub threads: usize,
+}
+
+/// Why nothing could be verified.
+struct Usage(String);
+
+const TOFU: &str = "refusing to verify without --log-key: a key taken from the file itself \
+would let whoever forged the file also forge its key. Get the log's public key (vkey) from the \
+log's operator through a channel you trust — `GET /v1/logs/<log>` on the server you record to, \
+or your own records from when you set the log up — and pass it as \
+--log-key '<origin>+<key id>+<key>'. Pin that key and reuse it for every later verification.";
+
+/// Runs `sealog verify`, printing to `out` and problems to `err`; returns the exit code.
+pub fn verify(args: &VerifyArgs, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
+    match run(args, out) {
+        Ok(code) => code,
+        Err(Usage(message)) => {
+            if args.json {
+                let _ = writeln!(out, "{}", json!({ "valid": false, "error": message }));
+            }
+            let _ = writeln!(err, "sealog verify: {message}");
+            EXIT_USAGE
+        }
+    }
+}
+
+fn run(args: &VerifyArgs, out: &mut dyn Write) -> Result<u8, Usage> {
+    let trust = trust(args)?;
+    let bytes = std::fs::read(&args.file)
+        .map_err(|e| Usage(format!("cannot read {}: {e}", args.file.display())))?;
+    let threads = match args.threads {
+        0 => std::thread::available_parallelism().map_or(1, usize::from),
+        n => n,
+    };
+    if bytes.starts_with(b"PK\x03\x04") {
+        let files = archive::read_zip(std::io::Cursor::new(bytes), ReadLimits::default())
+            .map_err(|e| Usage(format!("{}: {e}", args.file.display())))?;
+        return Ok(match verify_pack(&files, &trust, threads) {
+            Ok(report) => {
+                print(out, args.json, &report, &report.to_string());
+                if report.valid {
+                    EXIT_VALID
+                } else {
+                    EXIT_INVALID
+                }
+            }
+            Err(e) => {
+                let msg = format!("INVALID: {e}");
+                print(
+                    out,
+                    args.json,
+                    &json!({"valid": false, "failures": [{"message": e.to_string()}]}),
+                    &msg,
+                );
+                EXIT_INVALID
+            }
+        });
+    }
+    if bytes.starts_with(b"c2sp.org/tlog-proof@v1\n") {
+        return Ok(match verify_receipt(&bytes, &trust) {
+            Ok(r) => {
+                let index = r.index;
+                let text = format!(
+                    "VALID: the event at index {index} is in log {} as of its signed checkpoint of {} entries{}\n{}",
+                    r.checkpoint.origin,
+                    r.checkpoint.size,
+                    if r.witnesses.is_empty() {
+                        String::new()
+                    } else {
+                        format!(", cosigned by {}", r.witnesses.join(", "))
+                    },
+                    String::from_utf8_lossy(&r.leaf),
+                );
+                let leaf: serde_json::Value =
+                    serde_json::from_slice(&r.leaf).unwrap_or(serde_json::Value::Null);
+                let report = json!({
+                    "valid": true, "index": index, "origin": r.checkpoint.origin,
+                    "checkpoint_size": r.checkpoint.size, "witnesses": r.witnesses, "leaf": leaf,
+                });
+                print(out, args.json, &report, &text);
+                EXIT_VALID
+            }
+            Err(e) => {
+                let msg = format!("INVALID: {e}");
+                print(
+                    out,
+                    args.json,
+                    &json!({"valid": false, "failures": [{"message": e.to_string()}]}),
+                    &msg,
+                );
+                EXIT_INVALID
+            }
+        });
+    }
+    Err(Usage(format!(
+        "{} is neither an evidence pack (ZIP) nor a receipt (c2sp.org/tlog-proof@v1)",
+        args.file.display()
+    )))
+}
+
+fn trust(args: &VerifyArgs) -> Result<Trust, Usage> {
+    let vkey = args.log_key.as_deref().ok_or_else(|| Usage(TOFU.into()))?;
+    let log = Verifier::from_vkey(vkey.trim())
+        .map_err(|e| Usage(format!("--log-key is not a valid vkey: {e}")))?;
+    let witnesses = args
+        .witnesses
+        .iter()
+        .map(|w| {
+            CosignatureVerifier::from_vkey(w.trim())
+                .map_err(|e| Usage(format!("--witness {w:?} is not a valid witness vkey: {e}")))
+        })
+        .collect::<Result<_, _>>()?;
+    let policy = match &args.policy {
+        None => None,
+        Some(path) => {
+            let text = std::fs::read(path)
+                .map_err(|e| Usage(format!("cannot read --policy {}: {e}", path.display())))?;
+            Some(
+                Policy::parse(&text)
+                    .map_err(|e| Usage(format!("--policy {}: {e}", path.display())))?,
+            )
+        }
+    };
+    Ok(Trust {
+        log,
+        witnesses,
+        policy,
+    })
+}
+
+fn print(out: &mut dyn Write, json: bool, value: &impl serde::Serialize, text: &str) {
+    let _ = if json {
+        writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(value).unwrap_or_default()
+        )
+    } else {
+        write!(
+            out,
+            "{}{}",
+            text,
+            if text.ends_with('\n') { "" } else { "\n" }
+        )
+    };
+}
