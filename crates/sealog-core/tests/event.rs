@@ -395,3 +395,38 @@ fn free_form_numbers_are_canonical_and_stable() {
         |e: &sealog_core::event::Event| jcs::canonicalize(&serde_json::to_value(e).unwrap());
     assert_eq!(typed(&again.event), typed(&first.event));
 }
+
+/// Found by the `event_json` fuzzer: a number written as a fraction or with an exponent can
+/// still be a whole number beyond 2^53, which canonical JSON writes as a plain integer; it is
+/// refused like the integer itself, so that every accepted event's canonical bytes validate.
+#[test]
+fn whole_doubles_beyond_the_safe_range_are_refused() {
+    let limits = Limits::default();
+    for (number, refused) in [
+        ("1111111111111111111111111.1111111111111111e-7", true),
+        ("9007199254740992.0", true),
+        ("-9.1e15", true),
+        ("9007199254740991.0", false),
+        ("1e21", false),
+        ("-1.5e300", false),
+        ("12345.678", false),
+    ] {
+        let text = format!(
+            r#"{{"id":"0190b3a4-8d0e-7cc1-9a53-8e5c2b7f1d22","ts":"2026-11-22T10:00:00Z","agent":{{"id":"bot"}},"action":"x-scoring","status":"ok","attributes":{{"b":{number}}}}}"#
+        );
+        match parse(text.as_bytes(), &limits) {
+            Ok(ok) => {
+                assert!(!refused, "{number} was accepted");
+                assert_eq!(
+                    parse(&ok.canonical, &limits).unwrap().canonical,
+                    ok.canonical
+                );
+            }
+            Err(e) => {
+                assert!(refused, "{number} was refused: {e}");
+                assert_eq!(e.errors[0].path, "attributes.b");
+                assert!(e.errors[0].message.contains("outside ±(2^53 - 1)"), "{e}");
+            }
+        }
+    }
+}

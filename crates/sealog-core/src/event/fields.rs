@@ -278,6 +278,18 @@ impl Checker<'_> {
                     format!("{n} is outside ±(2^53 - 1), the range canonical JSON keeps exact; send it as a string"),
                 )
             }
+            // A double from 2^53 up to 1e21 is written by canonical JSON as a plain integer,
+            // which would then be refused above when the canonical bytes are read again.
+            Value::Number(n)
+                if n.as_f64().is_some_and(|f| {
+                    n.is_f64() && f.abs() > MAX_SAFE_INTEGER as f64 && f.abs() < 1e21
+                }) =>
+            {
+                self.error(
+                    path,
+                    format!("{n} is a whole number outside ±(2^53 - 1), the range canonical JSON keeps exact; send it as a string"),
+                )
+            }
             Value::Array(_) | Value::Object(_) if depth > l.max_depth => {
                 self.error(path, format!("nesting is deeper than {} levels", l.max_depth))
             }
