@@ -184,7 +184,7 @@ fn receipt_verify_1m(b: Bencher) {
 /// one thread: leaf parsing (the fields the report needs), leaf hash and inclusion proof.
 #[divan::bench]
 fn evidence_verify_chunk_10k(b: Bencher) {
-    use sealog_core::evidence::{ProofLine, verify_chunk};
+    use sealog_core::evidence::{ProofLineWriter, verify_chunk};
     let size = 1u64 << 17;
     let canonical = jcs::canonicalize(&typical_value());
     let leaves: Vec<Vec<u8>> = (0..size)
@@ -201,11 +201,12 @@ fn evidence_verify_chunk_10k(b: Bencher) {
         extensions: Vec::new(),
     };
     let range = 50_000..60_000u64;
+    let mut writer = ProofLineWriter::default();
     let proofs: Vec<Vec<u8>> = range
         .clone()
         .map(|i| {
             let p = merkle::inclusion_proof(&tree, i, size).unwrap();
-            serde_json::to_vec(&ProofLine::new(i, &p)).unwrap()
+            serde_json::to_vec(&writer.line(i, &p)).unwrap()
         })
         .collect();
     let entry_refs: Vec<&[u8]> = range.map(|i| leaves[i as usize].as_slice()).collect();

@@ -6,7 +6,7 @@ mod evidence_support;
 use evidence_support::*;
 use proptest::prelude::*;
 use sealog_core::checkpoint::Checkpoint;
-use sealog_core::evidence::{ProofLine, verify_chunk, verify_files};
+use sealog_core::evidence::{ProofLine, ProofLineWriter, verify_chunk, verify_files};
 use sealog_core::merkle::{self, MemoryTree};
 use sealog_core::{event, leaf};
 
@@ -58,6 +58,7 @@ proptest! {
         size in 1u64..600,
         picks in proptest::collection::vec(any::<u64>(), 1..40),
         mutations in proptest::collection::vec((any::<usize>(), mutation()), 0..4),
+        share in any::<bool>(),
     ) {
         let (leaves, t, cp) = tree(size);
         let mut indices: Vec<u64> = picks.iter().map(|p| p % size).collect();
@@ -81,9 +82,15 @@ proptest! {
             }
         }
         let entry_lines: Vec<&[u8]> = indices.iter().map(|&i| leaves[i as usize].as_slice()).collect();
+        // Whole proofs, or lines sharing the upper part with their predecessor: either way
+        // each entry is checked against the (possibly mutated) whole proof it stands for.
+        let mut writer = ProofLineWriter::default();
         let proof_lines: Vec<Vec<u8>> = proofs
             .iter()
-            .map(|(i, p)| serde_json::to_vec(&ProofLine::new(*i, p)).unwrap())
+            .map(|(i, p)| {
+                let line = if share { writer.line(*i, p) } else { ProofLine::new(*i, p) };
+                serde_json::to_vec(&line).unwrap()
+            })
             .collect();
         let proof_refs: Vec<&[u8]> = proof_lines.iter().map(Vec::as_slice).collect();
         let got = verify_chunk(&cp, 1, &entry_lines, &proof_refs);
@@ -142,6 +149,45 @@ fn the_shortcut_checks_every_proof_element() {
         got.failures[0]
             .message
             .contains("disagrees with the previous entry's verified proof"),
+        "{:?}",
+        got.failures
+    );
+}
+
+#[test]
+fn shared_proof_lines_are_strict() {
+    let (leaves, t, cp) = tree(3000);
+    let mut writer = ProofLineWriter::default();
+    let lines: Vec<ProofLine> = (0..1100)
+        .map(|i| writer.line(i, &merkle::inclusion_proof(&t, i, 3000).unwrap()))
+        .collect();
+    assert_eq!(lines[0].shared, 0);
+    assert!(lines[1].shared > 8, "neighbours share most of their proof");
+    assert_eq!(lines[1024].shared, 0, "line 1024 restarts");
+    let encode = |l: &ProofLine| serde_json::to_vec(l).unwrap();
+    let entries: Vec<&[u8]> = (0..2).map(|i| leaves[i].as_slice()).collect();
+
+    // The first line of a chunk cannot borrow from a line before it.
+    let mut first = lines[1].clone();
+    first.index = 0;
+    let got = verify_chunk(&cp, 1, &entries[..1], &[&encode(&first)]);
+    assert!(
+        got.failures[0]
+            .message
+            .contains("line 1 of proofs.jsonl must carry its whole proof"),
+        "{:?}",
+        got.failures
+    );
+
+    // A line cannot borrow more than the previous line has.
+    let mut greedy = lines[1].clone();
+    greedy.shared = 40;
+    let got = verify_chunk(&cp, 1, &entries, &[&encode(&lines[0]), &encode(&greedy)]);
+    assert_eq!(got.entries.len(), 1);
+    assert!(
+        got.failures[0]
+            .message
+            .contains("shares 40 hashes with the previous line, which does not have them"),
         "{:?}",
         got.failures
     );

@@ -5,7 +5,7 @@ use crate::render;
 use crate::verify::verify_pack;
 use sealog_core::evidence::{
     self, CHECKPOINT, CONSISTENCY, ConsistencyLine, ENTRIES, FORMAT, MANIFEST, MANIFEST_SIG,
-    Manifest, PROOFS, PackError, ProofLine, Report, Trust,
+    Manifest, PROOFS, PackError, ProofLineWriter, Report, Trust,
 };
 use sealog_core::merkle::Hash;
 use sealog_core::note::Signer;
@@ -46,10 +46,11 @@ pub fn build(parts: PackParts, log: &Signer) -> Result<(Files, Report), PackErro
     let mut files = Files::new();
     let mut entries = Vec::new();
     let mut proofs = Vec::new();
+    let mut proof_lines = ProofLineWriter::default();
     for e in &parts.entries {
         entries.extend_from_slice(&e.leaf);
         entries.push(b'\n');
-        let line = ProofLine::new(e.index, &e.inclusion);
+        let line = proof_lines.line(e.index, &e.inclusion);
         proofs.extend(serde_json::to_vec(&line).expect("a proof line serializes"));
         proofs.push(b'\n');
     }

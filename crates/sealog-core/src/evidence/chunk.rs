@@ -2,7 +2,7 @@
 //! spread over threads.
 
 use super::report::Failure;
-use super::{ENTRIES, PROOFS, decode_hashes};
+use super::{ENTRIES, PROOF_RESTART_LINES, PROOFS, decode_hashes};
 use crate::checkpoint::Checkpoint;
 use crate::merkle::{self, Hash};
 use serde::Deserialize;
@@ -30,6 +30,8 @@ pub struct EntrySummary {
 /// The result of [`verify_chunk`]: the entries that verified and the failures, by line.
 #[derive(Clone, Debug, Default)]
 pub struct VerifiedChunk {
+    /// Lines of `entries.jsonl` examined.
+    pub lines: u64,
     /// Entries whose leaf parsed and whose proof verified.
     pub entries: Vec<EntrySummary>,
     /// Entries that failed, with the reason.
@@ -43,6 +45,8 @@ struct ProofView<'a> {
     index: u64,
     #[serde(borrow)]
     inclusion: Vec<&'a str>,
+    #[serde(default)]
+    shared: usize,
 }
 
 #[derive(Deserialize)]
@@ -86,6 +90,9 @@ struct SessionView<'a> {
 /// Verifies entries `entries[i]` (leaf bytes, without the newline) against `proofs[i]` (a
 /// `proofs.jsonl` line) and the checkpoint; `first_line` is the line number of `entries[0]`.
 ///
+/// A chunk must start at a line that carries its whole proof (a multiple of
+/// [`PROOF_RESTART_LINES`] lines into the file, counting from 0).
+///
 /// Consecutive entries share most of their proof: once a node on an entry's path equals a
 /// node already verified for the previous entry, the rest of the proof must equal the rest of
 /// that entry's proof, and is checked by comparison instead of hashing. Every proof element
@@ -96,8 +103,12 @@ pub fn verify_chunk(
     entries: &[&[u8]],
     proofs: &[&[u8]],
 ) -> VerifiedChunk {
-    let mut out = VerifiedChunk::default();
+    let mut out = VerifiedChunk {
+        lines: entries.len() as u64,
+        ..VerifiedChunk::default()
+    };
     let mut previous = Path::default();
+    let mut whole: Option<Vec<Hash>> = None;
     for (i, leaf) in entries.iter().enumerate() {
         let line = first_line + i as u64;
         let Some(proof_line) = proofs.get(i) else {
@@ -108,7 +119,7 @@ pub fn verify_chunk(
             });
             continue;
         };
-        match verify_entry(cp, line, leaf, proof_line, &mut previous) {
+        match verify_entry(cp, line, leaf, proof_line, &mut whole, &mut previous) {
             Ok(summary) => out.entries.push(summary),
             Err((index, message)) => out.failures.push(Failure {
                 line: Some(line),
@@ -127,13 +138,17 @@ pub fn verify_chunk(
     out
 }
 
+/// Verifies one entry. `whole` holds the previous line's whole proof (for `shared`), and is
+/// replaced by this line's, or cleared when this line cannot be read.
 fn verify_entry(
     cp: &Checkpoint,
     line: u64,
     leaf: &[u8],
     proof_line: &[u8],
+    whole: &mut Option<Vec<Hash>>,
     previous: &mut Path,
 ) -> Result<EntrySummary, (Option<u64>, String)> {
+    let before = whole.take();
     let proof: ProofView = serde_json::from_slice(proof_line).map_err(|e| {
         (
             None,
@@ -147,7 +162,27 @@ fn verify_entry(
             format!("entry at index {index} ({ENTRIES} line {line}): {m}"),
         )
     };
-    let hashes = decode_hashes(&proof.inclusion).map_err(fail)?;
+    let mut hashes = decode_hashes(&proof.inclusion).map_err(fail)?;
+    if proof.shared > 0 {
+        if (line - 1).is_multiple_of(PROOF_RESTART_LINES) {
+            return Err(fail(format!(
+                "line {line} of {PROOFS} must carry its whole proof, but shares {} hashes",
+                proof.shared
+            )));
+        }
+        match before.as_deref() {
+            Some(prev) if prev.len() >= proof.shared => {
+                hashes.extend_from_slice(&prev[prev.len() - proof.shared..]);
+            }
+            _ => {
+                return Err(fail(format!(
+                    "shares {} hashes with the previous line, which does not have them",
+                    proof.shared
+                )));
+            }
+        }
+    }
+    *whole = Some(hashes.clone());
     if index >= cp.size {
         return Err(fail(format!(
             "index is outside the checkpoint's tree of size {}",

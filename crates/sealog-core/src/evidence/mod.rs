@@ -8,7 +8,7 @@
 //! | `manifest.sig` | the signature lines of a signed note whose text is `manifest.json`, by the log key |
 //! | `checkpoint` | the cosigned checkpoint every entry is proven against |
 //! | `entries.jsonl` | the exact leaf bytes of each entry, one per line, by ascending log index |
-//! | `proofs.jsonl` | line *i*: `{"index":N,"inclusion":["<base64 hash>",…]}` for entry *i* |
+//! | `proofs.jsonl` | line *i*: `{"index":N,"inclusion":["<base64 hash>",…],"shared":m}` for entry *i* ([`ProofLine`]) |
 //! | `consistency.jsonl` | one line per earlier checkpoint: `{"checkpoint":"<signed note>","proof":[…]}` |
 //! | `keys/…`, `report.md`, `report.html` | informational; covered by the manifest, never trusted |
 //!
@@ -70,23 +70,69 @@ pub struct Trust {
     pub policy: Option<Policy>,
 }
 
+/// Every line of `proofs.jsonl` whose 0-based position is a multiple of this carries its whole
+/// proof (`shared` is 0), so verification can start at any such line.
+pub const PROOF_RESTART_LINES: u64 = 1024;
+
 /// One line of `proofs.jsonl`.
+///
+/// Consecutive entries share the upper part of their inclusion proofs, so a line may carry
+/// only the lower hashes and take its last `shared` hashes from the previous line's whole
+/// proof. That keeps a pack of a million consecutive entries at about two hashes per entry
+/// instead of twenty.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProofLine {
     /// The entry's index in the log.
     pub index: u64,
-    /// Its inclusion proof to the pack's checkpoint, base64 hashes.
+    /// Its inclusion proof to the pack's checkpoint, base64 hashes, without the shared part.
     pub inclusion: Vec<String>,
+    /// How many hashes, after these, are the last hashes of the previous line's whole proof.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub shared: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl ProofLine {
-    /// The line for `index` with these proof hashes (without the newline).
+    /// A line carrying the whole proof of `index`.
     pub fn new(index: u64, inclusion: &[Hash]) -> ProofLine {
         ProofLine {
             index,
             inclusion: inclusion.iter().map(|h| STANDARD.encode(h)).collect(),
+            shared: 0,
         }
+    }
+}
+
+/// Writes the lines of `proofs.jsonl` in order, sharing with the previous line what the
+/// proofs have in common, and restarting every [`PROOF_RESTART_LINES`] lines.
+#[derive(Debug, Default)]
+pub struct ProofLineWriter {
+    previous: Vec<Hash>,
+    lines: u64,
+}
+
+impl ProofLineWriter {
+    /// The next line, for the entry at `index` with this whole inclusion proof.
+    pub fn line(&mut self, index: u64, inclusion: &[Hash]) -> ProofLine {
+        let shared = if self.lines.is_multiple_of(PROOF_RESTART_LINES) {
+            0
+        } else {
+            self.previous
+                .iter()
+                .rev()
+                .zip(inclusion.iter().rev())
+                .take_while(|(a, b)| a == b)
+                .count()
+        };
+        self.lines += 1;
+        self.previous = inclusion.to_vec();
+        let mut line = ProofLine::new(index, &inclusion[..inclusion.len() - shared]);
+        line.shared = shared;
+        line
     }
 }
 
@@ -213,30 +259,43 @@ impl PackVerifier {
 
     /// Takes the result of [`verify_chunk`] for the next lines, in order.
     pub fn absorb(&mut self, chunk: VerifiedChunk) {
-        for f in chunk.failures {
-            self.push_failure(f);
-        }
-        for e in chunk.entries {
-            self.entries += 1;
+        self.entries += chunk.lines;
+        // Order is checked over every line whose index is known, verified or not, so a
+        // reordering is named even when it also breaks the proofs.
+        let mut order: Vec<(u64, u64)> = chunk
+            .entries
+            .iter()
+            .map(|e| (e.line, e.index))
+            .chain(
+                chunk
+                    .failures
+                    .iter()
+                    .filter_map(|f| Some((f.line?, f.index?))),
+            )
+            .collect();
+        order.sort_unstable();
+        for (line, index) in order {
             if let Some(last) = self.last_index
-                && e.index <= last
+                && index <= last
             {
-                let what = if e.index == last {
+                let what = if index == last {
                     "repeats the previous entry's index"
                 } else {
                     "comes after a higher index"
                 };
                 self.fail(
-                    Some(e.line),
-                    Some(e.index),
-                    format!(
-                        "index {} {what}: entries were duplicated or reordered",
-                        e.index
-                    ),
+                    Some(line),
+                    Some(index),
+                    format!("index {index} {what}: entries were duplicated or reordered"),
                 );
             }
-            self.first_index.get_or_insert(e.index);
-            self.last_index = Some(self.last_index.map_or(e.index, |l| l.max(e.index)));
+            self.first_index.get_or_insert(index);
+            self.last_index = Some(self.last_index.map_or(index, |l| l.max(index)));
+        }
+        for f in chunk.failures {
+            self.push_failure(f);
+        }
+        for e in chunk.entries {
             self.counts.add(&e);
             self.sessions.add(&e);
         }

@@ -5,7 +5,7 @@
 
 use sealog_core::checkpoint::{self, Checkpoint};
 use sealog_core::cosignature::{self, CosignatureVerifier};
-use sealog_core::evidence::{self, ConsistencyLine, FORMAT, Manifest, ProofLine, Trust};
+use sealog_core::evidence::{self, ConsistencyLine, FORMAT, Manifest, ProofLineWriter, Trust};
 use sealog_core::merkle::{self, MemoryTree};
 use sealog_core::note::Signer;
 use sealog_core::{event, leaf};
@@ -106,6 +106,7 @@ impl TestLog {
         let mut entries = Vec::new();
         let mut proofs = Vec::new();
         let mut count = 0;
+        let mut proof_lines = ProofLineWriter::default();
         for (i, leaf) in self.leaves[..size as usize].iter().enumerate() {
             if !select(leaf) {
                 continue;
@@ -114,7 +115,7 @@ impl TestLog {
             entries.extend_from_slice(leaf);
             entries.push(b'\n');
             let proof = merkle::inclusion_proof(&self.tree, i as u64, size).unwrap();
-            proofs.extend(serde_json::to_vec(&ProofLine::new(i as u64, &proof)).unwrap());
+            proofs.extend(serde_json::to_vec(&proof_lines.line(i as u64, &proof)).unwrap());
             proofs.push(b'\n');
         }
         let mut consistency = Vec::new();
