@@ -1,2 +1,37 @@
-//! Sealog's log engine (being written).
+//! Sealog's log engine: durable group-commit append, tree hashes, checkpoints, recovery and
+//! derived query indexes.
+//!
+//! One [`Engine`] owns one data directory holding every log of a server. Each [`Log`] has one
+//! writer thread that gathers concurrent [`Log::append`] calls into a group, assigns contiguous
+//! indices, appends leaves and tree hashes to append-only files, issues one fsync for the whole
+//! group and only then answers every caller. An integrator signs a C2SP checkpoint whenever the
+//! tree grew (at most every `checkpoint_interval`), and an indexer feeds the derived
+//! [`index`] off the acknowledgement path. [`fsck`] re-derives every hash of a stopped data
+//! directory from its entries; [`reindex`] rebuilds the derived indexes.
+//!
+//! The layout on disk is described in the modules `engine` (directory and lock), `store`
+//! (entries, offsets, tree-hash tiles) and `checkpoint_file`.
+
+pub mod faults;
 pub mod index;
+
+mod checkpoint_file;
+mod engine;
+mod error;
+mod fsck;
+mod indexer;
+mod integrator;
+mod log;
+mod options;
+mod shared;
+mod store;
+mod types;
+mod writer;
+
+pub use engine::{Engine, check_log_name};
+pub use error::{AppendError, EngineError, ReadError};
+pub use fsck::{FsckReport, LogFsck, fsck, reindex};
+pub use index::{IndexOptions, Page, Query, SessionPage};
+pub use log::Log;
+pub use options::EngineOptions;
+pub use types::{Appended, LogStats, SignedCheckpoint};

@@ -1,0 +1,305 @@
+//! The engine: one data directory, its lock, and every log in it.
+//!
+//! ```text
+//! DIR/LOCK                 held (flock) by the one process that has the directory open
+//! DIR/logs/<name>/key      the log's signing key (C2SP skey), mode 0600
+//! DIR/logs/<name>/checkpoint, entries/, offsets, hashes/   (modules `checkpoint_file`, `store`)
+//! DIR/logs/<name>/index/   the derived query index
+//! ```
+//!
+//! Anything else in `DIR` belongs to the server and is left alone.
+
+use crate::faults::{FaultInjector, Faults};
+use crate::log::Log;
+use crate::shared::lock;
+use crate::store::{Store, sync_dir};
+use crate::types::now_micros;
+use crate::{EngineError, EngineOptions, SignedCheckpoint, checkpoint_file};
+use sealog_core::checkpoint::{self, Checkpoint};
+use sealog_core::merkle::EMPTY_ROOT;
+use sealog_core::note::Signer;
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions, TryLockError};
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+/// Every log of one data directory.
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<EngineInner>,
+}
+
+struct EngineInner {
+    dir: PathBuf,
+    options: EngineOptions,
+    faults: Faults,
+    lock: Arc<File>,
+    logs: Mutex<BTreeMap<String, Log>>,
+}
+
+impl Drop for EngineInner {
+    /// Without a `shutdown`, still let the threads finish what is queued and stop.
+    fn drop(&mut self) {
+        for log in lock(&self.logs).values() {
+            log.inner.shared.close("the engine was dropped");
+        }
+    }
+}
+
+impl Engine {
+    /// Opens (creating if needed) the data directory, takes its lock file, and recovers every
+    /// log in it. Refuses to open when another process holds the lock or when a log's stored
+    /// tree disagrees with its last signed checkpoint, saying what is wrong.
+    pub fn open(dir: &Path, options: EngineOptions) -> Result<Engine, EngineError> {
+        Self::open_inner(dir, options, Faults::default())
+    }
+
+    /// [`Engine::open`], with every write and fsync of the logs' write paths going through
+    /// `injector`: for crash-safety tests.
+    pub fn open_with_faults(
+        dir: &Path,
+        options: EngineOptions,
+        injector: Arc<dyn FaultInjector>,
+    ) -> Result<Engine, EngineError> {
+        Self::open_inner(dir, options, Faults::new(injector))
+    }
+
+    /// Takes the lock and opens every log, all writes going through `faults`.
+    fn open_inner(
+        dir: &Path,
+        options: EngineOptions,
+        faults: Faults,
+    ) -> Result<Engine, EngineError> {
+        let lock = lock_dir(dir)?;
+        let mut logs = BTreeMap::new();
+        for name in log_names(dir)? {
+            let path = log_dir(dir, &name);
+            match Log::open(&path, &name, &options, &faults, lock.clone()) {
+                Ok(log) => {
+                    logs.insert(name, log);
+                }
+                Err(e) => {
+                    logs.values().for_each(Log::stop);
+                    return Err(EngineError::Other(format!(
+                        "cannot open log {name:?} in {}: {e}. Nothing was changed beyond \
+                         cutting an unacknowledged torn tail; investigate with `sealog fsck \
+                         --data {}`",
+                        dir.display(),
+                        dir.display()
+                    )));
+                }
+            }
+        }
+        Ok(Engine {
+            inner: Arc::new(EngineInner {
+                dir: dir.to_owned(),
+                options,
+                faults,
+                lock,
+                logs: Mutex::new(logs),
+            }),
+        })
+    }
+
+    /// Creates a log with a fresh Ed25519 key whose name is `origin`. Fails if `name` is taken
+    /// or not a valid log name (see [`check_log_name`]).
+    pub fn create_log(&self, name: &str, origin: &str) -> Result<Log, EngineError> {
+        check_log_name(name).map_err(EngineError::Other)?;
+        let mut logs = lock(&self.inner.logs);
+        if logs.contains_key(name) {
+            return Err(EngineError::Other(format!(
+                "a log called {name:?} already exists"
+            )));
+        }
+        let dir = log_dir(&self.inner.dir, name);
+        let failed = |e: String| EngineError::Other(format!("cannot create log {name:?}: {e}"));
+        create_files(&dir, origin).map_err(failed)?;
+        let log = Log::open(
+            &dir,
+            name,
+            &self.inner.options,
+            &self.inner.faults,
+            self.inner.lock.clone(),
+        )
+        .map_err(failed)?;
+        logs.insert(name.to_owned(), log.clone());
+        Ok(log)
+    }
+
+    /// The log called `name`.
+    pub fn log(&self, name: &str) -> Option<Log> {
+        lock(&self.inner.logs).get(name).cloned()
+    }
+
+    /// Every log, sorted by name.
+    pub fn logs(&self) -> Vec<Log> {
+        lock(&self.inner.logs).values().cloned().collect()
+    }
+
+    /// Stops taking appends, commits what is queued, signs a final checkpoint for every log
+    /// that grew, and stops the background threads. Later appends answer `Unavailable`.
+    pub fn shutdown(&self) -> Result<(), EngineError> {
+        let logs = self.logs();
+        // Close every queue first so that all logs drain at once.
+        for log in &logs {
+            log.inner.shared.close("the log is shutting down");
+        }
+        let mut failures = Vec::new();
+        for log in &logs {
+            log.stop();
+            failures.extend(log.ready().err());
+        }
+        if failures.is_empty() {
+            Ok(())
+        } else {
+            Err(EngineError::Other(failures.join("; ")))
+        }
+    }
+
+    /// Whether every log can still write (the data directory is writable and no log stopped
+    /// on a storage failure).
+    pub fn ready(&self) -> Result<(), String> {
+        for log in self.logs() {
+            log.ready()?;
+        }
+        let probe = self.inner.dir.join("logs").join(".ready-probe");
+        std::fs::write(&probe, b"")
+            .and_then(|()| std::fs::remove_file(&probe))
+            .map_err(|e| {
+                format!(
+                    "the data directory {} is not writable: {e}",
+                    self.inner.dir.display()
+                )
+            })
+    }
+}
+
+/// Checks a log name: 1 to 63 characters of `a-z`, `0-9`, `-` and `_`, starting with a letter
+/// or digit. The message says what is wrong.
+pub fn check_log_name(name: &str) -> Result<(), String> {
+    let ok_char = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_';
+    if name.is_empty() || name.len() > 63 {
+        return Err(format!(
+            "a log name has 1 to 63 characters, {name:?} has {}",
+            name.len()
+        ));
+    }
+    if let Some(c) = name.chars().find(|&c| !ok_char(c)) {
+        return Err(format!(
+            "a log name uses only a-z, 0-9, '-' and '_'; {name:?} contains {c:?}"
+        ));
+    }
+    if !name.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+        return Err(format!(
+            "a log name starts with a letter or digit, not {name:?}"
+        ));
+    }
+    Ok(())
+}
+
+/// Creates `dir` (if needed) and takes its lock, or says who holds it.
+pub(crate) fn lock_dir(dir: &Path) -> Result<Arc<File>, EngineError> {
+    let fail = |e: std::io::Error| {
+        EngineError::Other(format!(
+            "cannot use the data directory {}: {e}",
+            dir.display()
+        ))
+    };
+    if !dir.join("logs").is_dir() {
+        std::fs::create_dir_all(dir.join("logs")).map_err(fail)?;
+        sync_dir(dir).map_err(fail)?;
+    }
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.join("LOCK"))
+        .map_err(fail)?;
+    match file.try_lock() {
+        Ok(()) => Ok(Arc::new(file)),
+        Err(TryLockError::WouldBlock) => Err(EngineError::Other(format!(
+            "the data directory {} is in use by another Sealog process (it holds {}); stop \
+             that process first",
+            dir.display(),
+            dir.join("LOCK").display()
+        ))),
+        Err(TryLockError::Error(e)) => Err(fail(e)),
+    }
+}
+
+/// The directory of log `name`.
+pub(crate) fn log_dir(dir: &Path, name: &str) -> PathBuf {
+    dir.join("logs").join(name)
+}
+
+/// The logs in `dir`, sorted. Entries that are not log names (such as an interrupted
+/// creation, `.new-<name>`) are skipped.
+pub(crate) fn log_names(dir: &Path) -> Result<Vec<String>, EngineError> {
+    let logs = dir.join("logs");
+    let fail =
+        |e: std::io::Error| EngineError::Other(format!("cannot list {}: {e}", logs.display()));
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(&logs).map_err(fail)? {
+        let entry = entry.map_err(fail)?;
+        if let Some(name) = entry.file_name().to_str()
+            && check_log_name(name).is_ok()
+            && entry.path().is_dir()
+        {
+            names.push(name.to_owned());
+        }
+    }
+    names.sort();
+    Ok(names)
+}
+
+/// Creates a new log's files under a temporary name, then renames it into place, so that a
+/// crash leaves either no log or a whole one.
+fn create_files(dir: &Path, origin: &str) -> Result<(), String> {
+    if dir.exists() {
+        return Err(format!("{} already exists", dir.display()));
+    }
+    let parent = dir.parent().expect("a log dir has a parent");
+    let name = dir
+        .file_name()
+        .expect("a log dir has a name")
+        .to_string_lossy();
+    let tmp = parent.join(format!(".new-{name}"));
+    let io = |e: std::io::Error| e.to_string();
+    if tmp.exists() {
+        std::fs::remove_dir_all(&tmp).map_err(io)?;
+    }
+    std::fs::create_dir(&tmp).map_err(io)?;
+    let mut seed = [0u8; 32];
+    getrandom::fill(&mut seed).map_err(|e| format!("no randomness for the key: {e}"))?;
+    let signer =
+        Signer::from_seed(origin, seed).map_err(|e| format!("bad origin {origin:?}: {e}"))?;
+    let mut key = OpenOptions::new()
+        .create_new(true)
+        .write(true)
+        .mode(0o600)
+        .open(tmp.join("key"))
+        .map_err(io)?;
+    key.write_all(signer.skey().as_bytes()).map_err(io)?;
+    key.sync_all().map_err(io)?;
+    Store::create(&tmp).map_err(io)?;
+    let empty = Checkpoint {
+        origin: origin.to_owned(),
+        size: 0,
+        root: EMPTY_ROOT,
+        extensions: Vec::new(),
+    };
+    empty
+        .check()
+        .map_err(|e| format!("bad origin {origin:?}: {e}"))?;
+    let cp = SignedCheckpoint {
+        size: 0,
+        root: EMPTY_ROOT,
+        note: checkpoint::sign(&empty, &signer),
+        signed_unix_micros: now_micros(),
+    };
+    checkpoint_file::store(&tmp, &cp, &Faults::default()).map_err(io)?;
+    std::fs::rename(&tmp, dir).map_err(io)?;
+    sync_dir(parent).map_err(io)
+}

@@ -1,0 +1,246 @@
+//! `sealog fsck` and `sealog reindex`: offline checks and repairs of a data directory.
+
+use crate::engine::{lock_dir, log_dir, log_names};
+use crate::index::IdIndex;
+use crate::store::{LEVELS, record, segment_firsts};
+use crate::{Engine, EngineError, EngineOptions, checkpoint_file};
+use sealog_core::leaf;
+use sealog_core::merkle::{CompactTree, Hash};
+use sealog_core::note::Signer;
+use sealog_core::tiles::TILE_HEIGHT;
+use std::fmt;
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+use std::path::Path;
+
+/// What [`fsck`] found in a data directory.
+#[derive(Clone, Debug, Default)]
+pub struct FsckReport {
+    /// One report per log, sorted by name.
+    pub logs: Vec<LogFsck>,
+}
+
+/// What [`fsck`] found in one log.
+#[derive(Clone, Debug, Default)]
+pub struct LogFsck {
+    /// The log's name.
+    pub name: String,
+    /// Entries with a good checksum, in order from 0.
+    pub entries: u64,
+    /// The size of the last signed checkpoint (0 if it could not be read).
+    pub checkpoint_size: u64,
+    /// The first inconsistency, if any.
+    pub problem: Option<String>,
+    /// Things that are not inconsistencies, such as a torn tail that the next open cuts.
+    pub notes: Vec<String>,
+}
+
+impl FsckReport {
+    /// Whether no log has a problem.
+    pub fn is_clean(&self) -> bool {
+        self.logs.iter().all(|l| l.problem.is_none())
+    }
+}
+
+impl fmt::Display for FsckReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for log in &self.logs {
+            let verdict = if log.problem.is_some() {
+                "INCONSISTENT"
+            } else {
+                "ok"
+            };
+            writeln!(
+                f,
+                "log {}: {verdict} ({} entries, last checkpoint at size {})",
+                log.name, log.entries, log.checkpoint_size
+            )?;
+            if let Some(problem) = &log.problem {
+                writeln!(f, "  problem: {problem}")?;
+            }
+            for note in &log.notes {
+                writeln!(f, "  note: {note}")?;
+            }
+        }
+        if self.logs.is_empty() {
+            writeln!(f, "no logs")?;
+        }
+        Ok(())
+    }
+}
+
+/// Re-derives every tree hash, offset and checkpoint root of every log in `dir` from the
+/// entries and reports the first inconsistency of each log. It only reads; run it while the
+/// server is stopped, or a tail being written may show as torn.
+pub fn fsck(dir: &Path) -> Result<FsckReport, EngineError> {
+    let mut report = FsckReport::default();
+    for name in log_names(dir)? {
+        let mut log = LogFsck {
+            name: name.clone(),
+            ..LogFsck::default()
+        };
+        if let Err(problem) = check_log(&log_dir(dir, &name), &mut log) {
+            log.problem = Some(problem);
+        }
+        report.logs.push(log);
+    }
+    Ok(report)
+}
+
+/// Destroys and rebuilds the derived index of every log in `dir` (which no server may have
+/// open), and returns the number of entries indexed.
+pub fn reindex(dir: &Path) -> Result<u64, EngineError> {
+    let lock = lock_dir(dir)?;
+    for name in log_names(dir)? {
+        IdIndex::destroy(&log_dir(dir, &name).join("index"))
+            .map_err(|e| EngineError::Other(format!("log {name}: {e}")))?;
+    }
+    // Opening catches every index up from its watermark, now 0.
+    drop(lock);
+    let engine = Engine::open(dir, EngineOptions::default())?;
+    let total = engine.logs().iter().map(|l| l.size()).sum();
+    engine.shutdown()?;
+    Ok(total)
+}
+
+/// Checks one log; the error is its first inconsistency.
+fn check_log(dir: &Path, out: &mut LogFsck) -> Result<(), String> {
+    let skey = std::fs::read_to_string(dir.join("key")).map_err(|e| format!("no key: {e}"))?;
+    let signer = Signer::from_skey(skey.trim()).map_err(|e| format!("bad key: {e}"))?;
+    let cp = checkpoint_file::load(dir, &signer.verifier())?;
+    out.checkpoint_size = cp.size;
+    let mut offsets = Stored::open(&dir.join("offsets"), 8)?;
+    let mut levels: Vec<Stored> = (0..LEVELS)
+        .map(|l| Stored::open(&dir.join("hashes").join(l.to_string()), 32))
+        .collect::<Result<_, _>>()?;
+    let mut tree = CompactTree::new();
+    let firsts = segment_firsts(dir).map_err(|e| format!("cannot list segments: {e}"))?;
+    for (at, &first) in firsts.iter().enumerate() {
+        if first != tree.size() {
+            return Err(format!(
+                "segment {first} follows entry {}: entries are missing or duplicated",
+                tree.size()
+            ));
+        }
+        let path = dir.join("entries").join(format!("{first:020}.seg"));
+        let bytes =
+            std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let mut scan = record::Scan::new(&bytes);
+        for (offset, data) in scan.by_ref() {
+            let index = tree.size();
+            if offsets
+                .get(index)?
+                .is_some_and(|o| o[..] != (offset as u64).to_le_bytes())
+            {
+                return Err(format!("the stored offset of entry {index} is wrong"));
+            }
+            for (node, hash) in tree.append(leaf::hash(data)) {
+                if node.level % TILE_HEIGHT != 0 {
+                    continue;
+                }
+                let stored = levels[usize::from(node.level / TILE_HEIGHT)].get(node.index)?;
+                let vouched = tree.size() <= cp.size;
+                match stored {
+                    Some(s) if s[..] != hash => {
+                        return Err(format!(
+                            "the stored hash of tree level {} index {} does not match entry {index}: \
+                             the entry or the hash was changed",
+                            node.level, node.index
+                        ));
+                    }
+                    None if vouched => {
+                        return Err(format!(
+                            "the stored hash of tree level {} index {} is missing though the \
+                             checkpoint covers it",
+                            node.level, node.index
+                        ));
+                    }
+                    _ => {}
+                }
+            }
+            out.entries = tree.size();
+            if tree.size() == cp.size && tree.root() != cp.root {
+                return Err(root_mismatch(cp.size, &cp.root));
+            }
+        }
+        if scan.end() < bytes.len() {
+            let what = format!(
+                "{} bytes after entry {} in {} are not a whole record",
+                bytes.len() - scan.end(),
+                tree.size(),
+                path.display()
+            );
+            if at + 1 < firsts.len() {
+                return Err(format!("{what} (in a sealed segment: damaged)"));
+            }
+            out.notes.push(format!(
+                "{what}: an unacknowledged torn tail, cut on the next open"
+            ));
+        }
+    }
+    if tree.size() < cp.size {
+        return Err(format!(
+            "the log holds {} entries but its last signed checkpoint covers {}",
+            tree.size(),
+            cp.size
+        ));
+    }
+    if cp.size == 0 && cp.root != sealog_core::merkle::EMPTY_ROOT {
+        return Err(root_mismatch(0, &cp.root));
+    }
+    Ok(())
+}
+
+/// The message for a checkpoint root that the entries do not produce.
+fn root_mismatch(size: u64, root: &Hash) -> String {
+    format!(
+        "the root of the first {size} entries differs from the signed checkpoint's root {}: an \
+         entry was changed",
+        root.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    )
+}
+
+/// A file of fixed-size items read sequentially in large chunks, so that memory stays
+/// bounded whatever the log's size.
+struct Stored {
+    file: File,
+    item: u64,
+    len: u64,
+    base: u64,
+    chunk: Vec<u8>,
+}
+
+impl Stored {
+    /// Items per chunk.
+    const CHUNK: u64 = 1 << 16;
+
+    fn open(path: &Path, item: u64) -> Result<Stored, String> {
+        let file = File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+        let len = file.metadata().map_err(|e| e.to_string())?.len() / item;
+        Ok(Stored {
+            file,
+            item,
+            len,
+            base: 0,
+            chunk: Vec::new(),
+        })
+    }
+
+    /// Item `i`, or `None` past the end of the file.
+    fn get(&mut self, i: u64) -> Result<Option<&[u8]>, String> {
+        if i >= self.len {
+            return Ok(None);
+        }
+        let loaded = self.chunk.len() as u64 / self.item;
+        if i < self.base || i >= self.base + loaded {
+            self.base = i;
+            let n = Self::CHUNK.min(self.len - i);
+            self.chunk = vec![0; (n * self.item) as usize];
+            self.file
+                .read_exact_at(&mut self.chunk, i * self.item)
+                .map_err(|e| format!("read error: {e}"))?;
+        }
+        let at = ((i - self.base) * self.item) as usize;
+        Ok(Some(&self.chunk[at..at + self.item as usize]))
+    }
+}

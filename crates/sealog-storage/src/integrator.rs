@@ -1,0 +1,84 @@
+//! The integrator: signs a checkpoint when the tree grew, at most every
+//! `checkpoint_interval`, and persists it before publishing it.
+
+use crate::log::LogInner;
+use crate::types::now_micros;
+use crate::{SignedCheckpoint, checkpoint_file, writer};
+use sealog_core::checkpoint::{self, Checkpoint};
+use sealog_core::merkle::{consistency_proof, verify_consistency};
+use sealog_core::note::Signer;
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::sync::watch;
+
+/// Runs until the writer has stopped, then signs a final checkpoint. Dropping `publish` on
+/// exit tells `wait_checkpoint` callers that no checkpoint will follow.
+pub(crate) fn run(log: Arc<LogInner>, signer: Signer, publish: watch::Sender<SignedCheckpoint>) {
+    let shared = &log.shared;
+    let mut last_signed: Option<Instant> = None;
+    loop {
+        let signed = publish.borrow().size;
+        let head = shared.wait_head(None, |h| h.size > signed || h.final_);
+        if !head.final_
+            && let Some(at) = last_signed
+        {
+            shared.wait_head(Some(at + log.options.checkpoint_interval), |h| h.final_);
+        }
+        let head = shared.head();
+        if head.size > signed {
+            match sign(&log, &signer, &publish, head.size, head.root) {
+                Ok(()) => last_signed = Some(Instant::now()),
+                Err(why) => {
+                    shared.fail(writer::stopped(&log.name, "signing a checkpoint", &why));
+                    return;
+                }
+            }
+        }
+        if head.final_ {
+            return;
+        }
+    }
+}
+
+/// Signs the tree of `size` entries with `root`, persists it, then publishes it.
+fn sign(
+    log: &LogInner,
+    signer: &Signer,
+    publish: &watch::Sender<SignedCheckpoint>,
+    size: u64,
+    root: sealog_core::merkle::Hash,
+) -> Result<(), String> {
+    let last = publish.borrow().clone();
+    // Never sign a tree that does not extend the last checkpoint: check it from the stored
+    // hashes, which is also what every proof will be served from.
+    if last.size > 0 {
+        let proof = consistency_proof(&log.store.hash_source(size), last.size, size)
+            .map_err(|e| format!("building a consistency proof: {e}"))?;
+        verify_consistency(last.size, size, &proof, &last.root, &root).map_err(|e| {
+            format!(
+                "the tree of size {size} does not extend the checkpoint of size {}: {e}",
+                last.size
+            )
+        })?;
+    }
+    // The checkpoint vouches for the derived files up to `size`: recovery trusts them.
+    log.store
+        .sync_derived()
+        .map_err(|e| format!("fsync of tree hashes: {e}"))?;
+    let cp = Checkpoint {
+        origin: log.origin.clone(),
+        size,
+        root,
+        extensions: Vec::new(),
+    };
+    let signed = SignedCheckpoint {
+        size,
+        root,
+        note: checkpoint::sign(&cp, signer),
+        signed_unix_micros: now_micros(),
+    };
+    checkpoint_file::store(&log.dir, &signed, log.store.faults())
+        .map_err(|e| format!("writing the checkpoint file: {e}"))?;
+    publish.send_replace(signed);
+    Ok(())
+}

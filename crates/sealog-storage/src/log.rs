@@ -1,0 +1,370 @@
+//! One log: its handle, its threads, and its reads.
+
+use crate::faults::Faults;
+use crate::index::{IdIndex, Page, Query, SessionPage};
+use crate::shared::{Shared, lock};
+use crate::store::{Anchor, Store, recover};
+use crate::{
+    AppendError, Appended, EngineOptions, LogStats, ReadError, SignedCheckpoint, checkpoint_file,
+    indexer, integrator, writer,
+};
+use sealog_core::event::ValidatedEvent;
+use sealog_core::merkle::{Hash, ProofError, consistency_proof, inclusion_proof};
+use sealog_core::note::{Signer, Verifier};
+use sealog_core::tiles::{EntryBundle, TILE_WIDTH, Tile};
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use tokio::sync::{oneshot, watch};
+
+/// What a log's handles and threads share.
+pub(crate) struct LogInner {
+    pub(crate) name: String,
+    pub(crate) origin: String,
+    pub(crate) dir: PathBuf,
+    verifier: Verifier,
+    /// The log key, for documents the log signs besides checkpoints (evidence manifests).
+    signer: Signer,
+    pub(crate) options: EngineOptions,
+    pub(crate) store: Arc<Store>,
+    pub(crate) index: IdIndex,
+    pub(crate) shared: Shared,
+    /// The latest signed checkpoint; the integrator holds the sender.
+    checkpoint: watch::Receiver<SignedCheckpoint>,
+    /// The last index failure, cleared by the next good batch.
+    pub(crate) index_error: Mutex<Option<String>>,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+}
+
+/// One log: cheap to clone, shared by every request that uses it.
+#[derive(Clone)]
+pub struct Log {
+    pub(crate) inner: Arc<LogInner>,
+}
+
+impl Log {
+    /// Opens the log in `dir`: recovers its files, catches its index up, starts its threads.
+    /// The error says what is wrong.
+    pub(crate) fn open(
+        dir: &Path,
+        name: &str,
+        options: &EngineOptions,
+        faults: &Faults,
+        lock_file: Arc<File>,
+    ) -> Result<Log, String> {
+        let key_path = dir.join("key");
+        let skey = std::fs::read_to_string(&key_path)
+            .map_err(|e| format!("cannot read the log key {}: {e}", key_path.display()))?;
+        let signer = Signer::from_skey(skey.trim())
+            .map_err(|e| format!("{} is not a signing key: {e}", key_path.display()))?;
+        let verifier = signer.verifier();
+        let cp = checkpoint_file::load(dir, &verifier)?;
+        let store = Arc::new(
+            Store::open(dir, faults.clone())
+                .map_err(|e| format!("cannot open the log files: {e}"))?,
+        );
+        let anchor = Anchor {
+            size: cp.size,
+            root: cp.root,
+        };
+        let appender = recover(store.clone(), anchor)?;
+        let size = appender.size();
+        let index = open_index(dir, options, &store, size)?;
+        let (publish, checkpoint) = watch::channel(cp);
+        let inner = Arc::new(LogInner {
+            name: name.to_owned(),
+            origin: signer.name().to_owned(),
+            dir: dir.to_owned(),
+            verifier,
+            signer: signer.clone(),
+            options: options.clone(),
+            store,
+            index,
+            shared: Shared::new(size, appender.root(), options.queue_entries),
+            checkpoint,
+            index_error: Mutex::new(None),
+            threads: Mutex::new(Vec::new()),
+        });
+        let spawn = |what: &str, f: Box<dyn FnOnce() + Send>| {
+            // Each thread holds the data directory's lock until it has stopped writing, even
+            // if the engine is dropped first; stale `Log` handles (reads only) do not.
+            let lock_file = lock_file.clone();
+            std::thread::Builder::new()
+                .name(format!("sealog-{what}-{name}"))
+                .spawn(move || {
+                    f();
+                    drop(lock_file);
+                })
+                .map_err(|e| format!("cannot start the {what} thread: {e}"))
+        };
+        let threads = vec![
+            spawn("writer", {
+                let inner = inner.clone();
+                Box::new(move || writer::run(inner, appender))
+            })?,
+            spawn("integrator", {
+                let inner = inner.clone();
+                Box::new(move || integrator::run(inner, signer, publish))
+            })?,
+            spawn("indexer", {
+                let inner = inner.clone();
+                Box::new(move || indexer::run(inner))
+            })?,
+        ];
+        *lock(&inner.threads) = threads;
+        Ok(Log { inner })
+    }
+
+    /// Stops taking appends, lets the writer drain the queue and the integrator sign a final
+    /// checkpoint, and joins the threads.
+    pub(crate) fn stop(&self) {
+        self.inner.shared.close("the log is shutting down");
+        for thread in std::mem::take(&mut *lock(&self.inner.threads)) {
+            let _ = thread.join();
+        }
+    }
+
+    /// The log's name.
+    pub fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    /// The log's origin (`<server name>/<log name>`), also its key name.
+    pub fn origin(&self) -> &str {
+        &self.inner.origin
+    }
+
+    /// The log's public key.
+    pub fn verifier(&self) -> &Verifier {
+        &self.inner.verifier
+    }
+
+    /// The log's signing key, for documents the log vouches for besides its checkpoints (the
+    /// manifest of an evidence pack). Never print or persist it elsewhere.
+    pub fn signer(&self) -> &Signer {
+        &self.inner.signer
+    }
+
+    /// Appends validated events. Resolves once every accepted event is durable (one fsync per
+    /// group); results are in the order given.
+    pub async fn append(&self, events: Vec<ValidatedEvent>) -> Result<Vec<Appended>, AppendError> {
+        if events.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (reply, answer) = oneshot::channel();
+        self.inner.shared.enqueue(events, reply)?;
+        answer
+            .await
+            .map_err(|_| AppendError::Unavailable("the log's writer stopped".into()))?
+    }
+
+    /// Durable size of the log.
+    pub fn size(&self) -> u64 {
+        self.inner.shared.size()
+    }
+
+    /// The latest signed checkpoint (size 0 for a new log).
+    pub fn checkpoint(&self) -> SignedCheckpoint {
+        self.inner.checkpoint.borrow().clone()
+    }
+
+    /// Waits until a signed checkpoint covers `size` entries, and returns it.
+    pub async fn wait_checkpoint(&self, size: u64) -> Result<SignedCheckpoint, AppendError> {
+        let mut rx = self.inner.checkpoint.clone();
+        let cp = rx.wait_for(|cp| cp.size >= size).await.map_err(|_| {
+            AppendError::Unavailable(
+                self.inner
+                    .shared
+                    .failure()
+                    .unwrap_or_else(|| "the log stopped signing checkpoints".into()),
+            )
+        })?;
+        Ok(cp.clone())
+    }
+
+    /// Leaf bytes of entries `start..end` (durable entries only).
+    pub fn entries(&self, start: u64, end: u64) -> Result<Vec<Vec<u8>>, ReadError> {
+        let size = self.size();
+        if start > end || end > size {
+            return Err(ReadError::NotFound(format!(
+                "entries {start}..{end} are not in the log of size {size}"
+            )));
+        }
+        self.inner.store.read_entries(start, end).map_err(io_error)
+    }
+
+    /// The index of the event with this id, at any age (also when the query index has not
+    /// caught up yet).
+    pub fn find_id(&self, id: u128) -> Result<Option<u64>, ReadError> {
+        // Recent first: the indexer prunes an id only after the index holds it.
+        if let Some(index) = lock(&self.inner.shared.recent).get(id) {
+            return Ok(Some(index));
+        }
+        let found = self.inner.index.lookup_ids(&[id]).map_err(index_error)?;
+        Ok(found.into_iter().next().flatten())
+    }
+
+    /// Inclusion proof of `index` in the tree of `size` (a size some checkpoint signed, or the
+    /// durable size).
+    pub fn inclusion_proof(&self, index: u64, size: u64) -> Result<Vec<Hash>, ReadError> {
+        self.check_size(size)?;
+        inclusion_proof(&self.inner.store.hash_source(size), index, size).map_err(proof_error)
+    }
+
+    /// Consistency proof from tree size `old` to `new`.
+    pub fn consistency_proof(&self, old: u64, new: u64) -> Result<Vec<Hash>, ReadError> {
+        self.check_size(new)?;
+        consistency_proof(&self.inner.store.hash_source(new), old, new).map_err(proof_error)
+    }
+
+    /// A hash tile's bytes; partial tiles only as implied by the latest checkpoint.
+    pub fn tile(&self, tile: Tile) -> Result<Vec<u8>, ReadError> {
+        let size = self.checkpoint().size;
+        let count = size.checked_shr(u32::from(tile.level) * 8).unwrap_or(0);
+        self.check_tile(tile.index, tile.width, count, &tile.to_string())?;
+        self.inner
+            .store
+            .read_hashes(tile.level, tile.index * 256, u64::from(tile.width))
+            .map_err(io_error)
+    }
+
+    /// An entry bundle's bytes (tlog-tiles), within the latest checkpoint.
+    pub fn entry_bundle(&self, bundle: EntryBundle) -> Result<Vec<u8>, ReadError> {
+        let size = self.checkpoint().size;
+        self.check_tile(bundle.index, bundle.width, size, &bundle.to_string())?;
+        let start = bundle.index * 256;
+        let leaves = self
+            .inner
+            .store
+            .read_entries(start, start + u64::from(bundle.width))
+            .map_err(io_error)?;
+        let mut out = Vec::with_capacity(leaves.iter().map(|l| l.len() + 2).sum());
+        for leaf in leaves {
+            // tlog-tiles: each entry is a big-endian u16 length, then the entry.
+            let len = u16::try_from(leaf.len())
+                .map_err(|_| ReadError::Io("an entry exceeds 65,535 bytes".into()))?;
+            out.extend_from_slice(&len.to_be_bytes());
+            out.extend_from_slice(&leaf);
+        }
+        Ok(out)
+    }
+
+    /// Log indices matching a query, from the derived index.
+    pub fn query(&self, query: &Query) -> Result<Page, ReadError> {
+        self.inner.index.query(query).map_err(index_error)
+    }
+
+    /// The events of one session in `seq` order, from the derived index.
+    pub fn session(
+        &self,
+        session: &str,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<SessionPage, ReadError> {
+        self.inner
+            .index
+            .session(session, cursor, limit)
+            .map_err(index_error)
+    }
+
+    /// Counters for metrics.
+    pub fn stats(&self) -> LogStats {
+        let mut stats = LogStats {
+            size: self.size(),
+            index_watermark: self.inner.index.watermark(),
+            queue_entries: self.inner.shared.queued(),
+            ..LogStats::default()
+        };
+        self.inner.shared.fill_stats(&mut stats);
+        stats
+    }
+
+    /// The last failure of the background indexer, if its latest batch failed. Appends go on
+    /// meanwhile (dedup asks the index directly); queries lag until it recovers.
+    pub fn index_error(&self) -> Option<String> {
+        lock(&self.inner.index_error).clone()
+    }
+
+    /// Whether the log can still write; the error says why not.
+    pub(crate) fn ready(&self) -> Result<(), String> {
+        match self.inner.shared.failure() {
+            Some(why) => Err(why),
+            None => Ok(()),
+        }
+    }
+
+    /// Refuses sizes beyond the durable log.
+    fn check_size(&self, size: u64) -> Result<(), ReadError> {
+        let durable = self.size();
+        if size > durable {
+            return Err(ReadError::NotFound(format!(
+                "tree size {size} is beyond the log's size {durable}"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Refuses a tile (or bundle) `index`/`width` of a level holding `count` items in the
+    /// latest checkpoint's tree, unless it is full or exactly that tree's partial tile.
+    fn check_tile(&self, index: u64, width: u16, count: u64, what: &str) -> Result<(), ReadError> {
+        let start = index.checked_mul(u64::from(TILE_WIDTH));
+        let ok = start.is_some_and(|s| {
+            let end = s + u64::from(width);
+            end <= count && (width == TILE_WIDTH || end == count)
+        });
+        if !ok {
+            return Err(ReadError::NotFound(format!(
+                "{what} is not in the latest checkpoint (size {})",
+                self.checkpoint().size
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Opens the index of the log in `dir` and applies the entries it lacks, so that the writer
+/// starts with every id below `size` findable through it.
+fn open_index(
+    dir: &Path,
+    options: &EngineOptions,
+    store: &Store,
+    size: u64,
+) -> Result<IdIndex, String> {
+    let path = dir.join("index");
+    let mut index = IdIndex::open_with(&path, options.index.clone()).map_err(|e| e.to_string())?;
+    if index.watermark() > size {
+        // The index is derived: if it is ahead of the recovered log, rebuild it.
+        drop(index);
+        IdIndex::destroy(&path).map_err(|e| e.to_string())?;
+        index = IdIndex::open_with(&path, options.index.clone()).map_err(|e| e.to_string())?;
+    }
+    let mut start = index.watermark();
+    while start < size {
+        let end = size.min(start + indexer::BATCH);
+        indexer::apply(store, &index, start, end)?;
+        start = end;
+    }
+    Ok(index)
+}
+
+/// A storage failure while reading.
+fn io_error(e: std::io::Error) -> ReadError {
+    ReadError::Io(format!("reading the log failed: {e}"))
+}
+
+/// An index failure while reading; a cursor it never issued is "not found".
+fn index_error(e: crate::index::IndexError) -> ReadError {
+    match e {
+        crate::index::IndexError::BadCursor(_) => ReadError::NotFound(e.to_string()),
+        e => ReadError::Io(e.to_string()),
+    }
+}
+
+/// A proof that cannot be built: bad arguments are "not found", storage failures I/O.
+fn proof_error<E: std::error::Error>(e: ProofError<E>) -> ReadError {
+    match e {
+        ProofError::Source(e) => ReadError::Io(format!("reading tree hashes failed: {e}")),
+        e => ReadError::NotFound(e.to_string()),
+    }
+}

@@ -1,0 +1,158 @@
+//! Recovery of a log's files on open: cut a torn tail, re-derive the offsets and tree hashes
+//! the last checkpoint does not vouch for, and check the tree against that checkpoint.
+
+use super::{Appender, LEVELS, Store, record};
+use sealog_core::merkle::{CompactTree, Hash, HashSource};
+use std::io;
+use std::os::unix::fs::FileExt;
+use std::sync::Arc;
+
+/// The size and root of the last signed checkpoint, which the recovered tree must extend.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Anchor {
+    /// Tree size.
+    pub(crate) size: u64,
+    /// Root at that size.
+    pub(crate) root: Hash,
+}
+
+/// Checks and repairs the files of `store` and returns the appender for its end. The error
+/// says what is wrong; the caller adds how to investigate.
+pub(crate) fn recover(store: Arc<Store>, anchor: Anchor) -> Result<Appender, String> {
+    let io = |doing: &str| {
+        let doing = doing.to_owned();
+        move |e: io::Error| format!("I/O error while {doing}: {e}")
+    };
+    let segments = store.segments();
+    let last = segments
+        .last()
+        .expect("Store::open checks the first segment");
+    let data = std::fs::read(store_segment_path(&store, last.first))
+        .map_err(io("reading the last segment"))?;
+    let mut scan = record::Scan::new(&data);
+    let count = last.first + scan.by_ref().count() as u64;
+    let good = scan.end();
+    if count < anchor.size {
+        return Err(format!(
+            "the log holds {count} entries but its last signed checkpoint covers {}: entries \
+             are missing or damaged (entry {count} fails its checksum or was cut)",
+            anchor.size
+        ));
+    }
+    if good < data.len() {
+        // A torn tail past the checkpoint: its group's fsync never completed, so nothing in
+        // it was acknowledged.
+        last.file
+            .set_len(good as u64)
+            .and_then(|()| last.file.sync_all())
+            .map_err(io("cutting the torn tail"))?;
+    }
+
+    // Trust stored derived data only up to what the checkpoint vouches for (it was fsynced
+    // before signing) and before the last segment (so the segment open() just read is always
+    // rehashed); re-derive the rest from the entries.
+    let len = |f: &std::fs::File| f.metadata().map(|m| m.len());
+    let mut trusted = anchor
+        .size
+        .min(last.first)
+        .min(len(store.offsets()).map_err(io("sizing offsets"))? / 8);
+    for level in 0..LEVELS {
+        let hashes = len(store.level(level)).map_err(io("sizing hashes"))? / 32;
+        // `hashes` nodes of level 8·L are complete in every tree below (hashes + 1)·256^L.
+        let bound = (hashes + 1)
+            .checked_shl(8 * level as u32)
+            .map_or(u64::MAX, |b| b - 1);
+        trusted = trusted.min(bound);
+    }
+    let border = store
+        .hash_source(trusted)
+        .node_hashes(&CompactTree::border(trusted))
+        .map_err(|e| format!("reading the stored tree at size {trusted}: {e}"))?;
+    let tree = CompactTree::from_border(trusted, border).map_err(|e| e.to_string())?;
+    let mut appender = Appender::new(store.clone(), tree, last.clone(), good as u64);
+    // Nothing derived is rewritten before the entries are known to match the checkpoint, so
+    // that a refusal leaves every file as it was for `sealog fsck` to examine.
+    check_root(&appender, anchor)?;
+    let mut truncated = false;
+
+    // Re-derive entries trusted..count, segment by segment.
+    let from = segments.partition_point(|s| s.first <= trusted) - 1;
+    for (at, segment) in segments.iter().enumerate().skip(from) {
+        let end = segments.get(at + 1).map_or(count, |s| s.first);
+        let index = appender.size();
+        let start = if index == segment.first {
+            0
+        } else {
+            // Where the last trusted entry's record ends.
+            let off = store
+                .read_offsets(index - 1, index)
+                .map_err(io("reading offsets"))?[0];
+            let mut header = [0; record::HEADER];
+            segment
+                .file
+                .read_exact_at(&mut header, off)
+                .map_err(io("reading a record header"))?;
+            off + (record::HEADER + record::data_len(&header)) as u64
+        };
+        let owned;
+        let bytes = if at + 1 == segments.len() {
+            &data[..good]
+        } else {
+            owned = std::fs::read(store_segment_path(&store, segment.first))
+                .map_err(io("reading a segment"))?;
+            &owned[..]
+        };
+        let tail = bytes.get(start as usize..).unwrap_or_default();
+        for (off, leaf) in record::Scan::new(tail).take((end - index) as usize) {
+            appender.derive(leaf, start + off as u64);
+            check_root(&appender, anchor)?;
+        }
+        if appender.size() != end {
+            return Err(format!(
+                "segment {} should hold entries up to {end} but entry {} is missing or fails \
+                 its checksum",
+                segment.first,
+                appender.size()
+            ));
+        }
+        if appender.size() < anchor.size {
+            continue; // not verified yet: keep it staged
+        }
+        if !truncated {
+            store
+                .offsets()
+                .set_len(trusted * 8)
+                .map_err(io("truncating offsets"))?;
+            for level in 0..LEVELS {
+                let keep = trusted.checked_shr(8 * level as u32).unwrap_or(0) * 32;
+                store
+                    .level(level)
+                    .set_len(keep)
+                    .map_err(io("truncating hashes"))?;
+            }
+            truncated = true;
+        }
+        appender
+            .write_derived()
+            .map_err(io("writing re-derived hashes"))?;
+    }
+
+    Ok(appender)
+}
+
+/// Refuses a tree that has reached the checkpoint's size with another root.
+fn check_root(appender: &Appender, anchor: Anchor) -> Result<(), String> {
+    if appender.size() == anchor.size && appender.root() != anchor.root {
+        return Err(format!(
+            "the root of the first {} entries does not match the last signed checkpoint: an \
+             entry or a stored tree hash was changed",
+            anchor.size
+        ));
+    }
+    Ok(())
+}
+
+/// The path of a segment of `store`.
+fn store_segment_path(store: &Store, first: u64) -> std::path::PathBuf {
+    super::segment_path(&store.dir, first)
+}
