@@ -1,0 +1,605 @@
+// Sealog dashboard: a small single-page app with hash routes.
+//   #/                          logs overview
+//   #/logs/{log}?filters        events explorer
+//   #/logs/{log}/events/{id}    event detail + in-browser receipt check
+//   #/logs/{log}/sessions/{id}  session timeline and span tree
+//   #/logs/{log}/export         evidence-pack export
+//   #/logs/{log}/keys           API keys (admins)
+import * as api from './api.js';
+import { h, s, replace, txt, age, dl } from './dom.js';
+import { verifyReceipt, parseVkey } from './verify.js';
+
+const main = document.getElementById('main');
+const nav = document.getElementById('nav');
+const FILTERS = ['agent', 'session', 'action', 'status', 'since', 'until'];
+const PAGE = 100;
+let me = null;
+let stopTail = null;
+
+// ---- pinned log keys (per log, in localStorage: the user's own trust decision) ----
+const pinKey = (log) => `sealog.pin.${log}`;
+const getPin = (log) => localStorage.getItem(pinKey(log));
+
+function route() {
+  const raw = location.hash.replace(/^#/, '') || '/';
+  const [path, query] = raw.split('?');
+  const parts = path.split('/').filter(Boolean).map((p) => {
+    try {
+      return decodeURIComponent(p);
+    } catch {
+      return p;
+    }
+  });
+  return { parts, params: new URLSearchParams(query || '') };
+}
+
+const link = (...parts) => `#/${parts.map(encodeURIComponent).join('/')}`;
+
+function setTitle(t) {
+  document.title = `${t} · Sealog`;
+}
+
+function errorBox(e) {
+  return h('p.error', { role: 'alert' }, txt(e && e.message ? e.message : e));
+}
+
+async function render() {
+  if (stopTail) {
+    stopTail();
+    stopTail = null;
+  }
+  if (!me) me = await api.whoami().catch(() => null);
+  renderNav();
+  if (!me) return signInPage();
+  const { parts, params } = route();
+  main.replaceChildren(h('p.muted', null, 'Loading…'));
+  try {
+    if (parts.length === 0) return await logsPage();
+    if (parts[0] === 'logs' && parts[1]) {
+      const log = parts[1];
+      if (parts.length === 2) return await eventsPage(log, params);
+      if (parts[2] === 'events' && parts[3]) return await eventPage(log, parts[3]);
+      if (parts[2] === 'sessions' && parts[3]) return await sessionPage(log, parts[3]);
+      if (parts[2] === 'export') return await exportPage(log, params);
+      if (parts[2] === 'keys') return await keysPage(log);
+    }
+    replace(main, h('h1', null, 'Not found'), h('p', null, h('a', { href: '#/' }, 'Back to logs')));
+  } catch (e) {
+    if (e instanceof api.ApiError && e.status === 401) {
+      me = null;
+      renderNav();
+      return signInPage();
+    }
+    replace(main, h('h1', null, 'Error'), errorBox(e));
+  }
+}
+
+function renderNav() {
+  if (!me) return replace(nav);
+  const scope = me.log ? `log ${me.log}` : 'all logs';
+  replace(nav,
+    h('a', { href: '#/' }, 'Logs'),
+    h('span.who', null, `${txt(me.key_id)} · ${txt(me.role)} · ${txt(scope)}`),
+    h('button', { type: 'button', onclick: async () => {
+      try {
+        await api.signOut();
+      } finally {
+        me = null;
+        location.hash = '#/';
+        render();
+      }
+    } }, 'Sign out'));
+}
+
+// ---- sign-in ----
+function signInPage() {
+  setTitle('Sign in');
+  const input = h('input', { id: 'api-key', type: 'password', name: 'api_key', autocomplete: 'off', required: true });
+  const msg = h('p.error', { role: 'alert' });
+  const form = h('form.card.signin', { method: 'post', action: '/ui/session', onsubmit: async (ev) => {
+    ev.preventDefault();
+    msg.textContent = '';
+    try {
+      me = await api.signIn(input.value);
+      input.value = '';
+      render();
+    } catch (e) {
+      msg.textContent = e.message;
+    }
+  } },
+  h('h1', null, 'Sign in'),
+  h('label', { for: 'api-key' }, 'API key (read or admin)'),
+  input,
+  h('button', { type: 'submit' }, 'Sign in'),
+  msg,
+  h('p.muted', null, 'The key is sent once; the browser then holds only an HttpOnly session cookie.'));
+  replace(main, form);
+  input.focus();
+}
+
+// ---- logs overview ----
+async function logsPage() {
+  setTitle('Logs');
+  let list;
+  try {
+    list = await api.logs();
+  } catch (e) {
+    // A key scoped to one log may not list logs; show its own.
+    if (me.log) list = [{ name: me.log }];
+    else throw e;
+  }
+  const details = await Promise.all(list.slice(0, 50).map((l) => api.log(l.name).catch(() => l)));
+  const rows = details.map((l) => h('tr', null,
+    h('td', null, h('a', { href: link('logs', l.name) }, txt(l.name))),
+    h('td.num', null, txt(l.size ?? '')),
+    h('td.num', null, txt(l.checkpoint && l.checkpoint.size !== undefined ? l.checkpoint.size : '')),
+    h('td', null, l.checkpoint && l.checkpoint.time ? `${txt(l.checkpoint.time)} (${age(l.checkpoint.time)})` : ''),
+    h('td.num', null, txt(l.indexLag ?? '')),
+    h('td.num', null, txt(l.ingestRate ?? '')),
+    h('td', null, Array.isArray(l.witnesses) ? `${l.witnesses.length}` : txt(l.witnesses)),
+    h('td', null, getPin(l.name) ? 'pinned' : h('span.warn', null, 'not pinned'))));
+  replace(main,
+    h('h1', null, 'Logs'),
+    h('div.scroll', null, h('table', null,
+      h('thead', null, h('tr', null, ['Log', 'Size', 'Checkpoint size', 'Last checkpoint', 'Index lag', 'Ingest/s', 'Witnesses', 'Log key']
+        .map((c) => h('th', { scope: 'col' }, c)))),
+      h('tbody', null, rows))),
+    list.length > 50 ? h('p.muted', null, `Showing 50 of ${list.length} logs.`) : null);
+}
+
+// ---- shared bits ----
+function logHeader(log, current) {
+  const tabs = [['Events', link('logs', log)], ['Export', `${link('logs', log)}/export`]];
+  if (me.role === 'admin') tabs.push(['Keys', `${link('logs', log)}/keys`]);
+  return [
+    h('h1', null, txt(log)),
+    h('nav.tabs', { 'aria-label': 'Log sections' }, tabs.map(([name, href]) =>
+      h('a', { href, 'aria-current': name === current ? 'page' : null }, name))),
+  ];
+}
+
+function pinPanel(log, info, onChange) {
+  const current = getPin(log);
+  const input = h('input', { type: 'text', value: current || '', spellcheck: 'false', 'aria-label': 'Log key (vkey)', placeholder: 'name+keyid+base64key' });
+  const msg = h('p', { role: 'status' });
+  const save = async () => {
+    try {
+      const k = await parseVkey(input.value.trim());
+      localStorage.setItem(pinKey(log), input.value.trim());
+      msg.textContent = `Pinned ${k.name}+${k.keyId}.`;
+      onChange && onChange();
+    } catch (e) {
+      msg.textContent = e.message;
+    }
+  };
+  return h('details.card', { open: current ? null : true },
+    h('summary', null, current ? `Pinned log key: ${txt(current)}` : 'Pin this log\'s key to check proofs'),
+    h('p.muted', null, 'Paste the log key you obtained from the operator out of band. Proofs are checked against this key only; a key offered by the server proves nothing about that server.'),
+    input,
+    h('div.row', null,
+      h('button', { type: 'button', onclick: save }, 'Pin key'),
+      info && info.vkey && !current ? h('button', { type: 'button', onclick: () => {
+        input.value = info.vkey;
+      } }, 'Fill in the key the server reports') : null,
+      current ? h('button', { type: 'button', onclick: () => {
+        localStorage.removeItem(pinKey(log));
+        input.value = '';
+        msg.textContent = 'Unpinned.';
+        onChange && onChange();
+      } }, 'Unpin') : null),
+    msg);
+}
+
+function filtersFrom(params) {
+  const f = {};
+  for (const k of FILTERS) if (params.get(k)) f[k] = params.get(k);
+  return f;
+}
+
+function filterForm(f, onSubmit, submitLabel) {
+  const fields = FILTERS.map((k) => {
+    const isTime = k === 'since' || k === 'until';
+    const id = `f-${k}`;
+    return h('div.field', null, h('label', { for: id }, k),
+      h('input', { id, name: k, value: f[k] || '', placeholder: isTime ? '2026-01-01T00:00:00Z' : '' }));
+  });
+  const form = h('form.filters', { onsubmit: (ev) => {
+    ev.preventDefault();
+    const out = {};
+    for (const k of FILTERS) {
+      const v = form.elements[k].value.trim();
+      if (v) out[k] = v;
+    }
+    onSubmit(out);
+  } }, fields, h('button', { type: 'submit' }, submitLabel));
+  return form;
+}
+
+const ev = (row) => row.event || {};
+const when = (row) => ev(row).ts || row.received;
+
+function statusBadge(status) {
+  const cls = status === 'ok' ? 'ok' : status === 'error' || status === 'blocked' ? 'bad' : 'neutral';
+  return h(`span.badge.${cls}`, null, txt(status));
+}
+
+function isFlagged(e) {
+  const c = e.context || {};
+  return e.action === 'policy_flag' || e.action === 'gap'
+    || (Array.isArray(c.checks) && c.checks.some((x) => x && x.fired))
+    || (c.metrics && Array.isArray(c.metrics.anomaly_flags) && c.metrics.anomaly_flags.length > 0);
+}
+const isOversight = (e) => e.action === 'human_oversight' || Boolean(e.context && e.context.oversight);
+
+// ---- events explorer ----
+async function eventsPage(log, params) {
+  setTitle(`Events · ${log}`);
+  const f = filtersFrom(params);
+  const info = await api.log(log).catch(() => null);
+  const tbody = h('tbody');
+  const chart = h('div.chart');
+  const more = h('button', { type: 'button' }, 'Load more');
+  const status = h('p.muted', { role: 'status' });
+  const tailBox = h('input', { type: 'checkbox', id: 'tail' });
+  const rows = [];
+  const seen = new Set();
+  let next = null;
+
+  const addRows = (list, atTop) => {
+    const fresh = list.filter((r) => !seen.has(r.id));
+    fresh.forEach((r) => seen.add(r.id));
+    if (atTop) rows.unshift(...fresh);
+    else rows.push(...fresh);
+    const trs = fresh.map(eventRow);
+    if (atTop) tbody.prepend(...trs);
+    else tbody.append(...trs);
+    replace(chart, drawChart(rows));
+    status.textContent = `${rows.length} events loaded${next ? '' : ' (end)'}.`;
+    more.hidden = !next;
+    return fresh.length;
+  };
+
+  const eventRow = (r) => {
+    const e = ev(r);
+    const cls = isFlagged(e) ? 'flag' : isOversight(e) ? 'oversight' : null;
+    return h('tr', { class: cls },
+      h('td.num', null, txt(r.index ?? '')),
+      h('td', null, h('time', null, txt(when(r)))),
+      h('td', null, txt(e.agent && e.agent.id)),
+      h('td', null, txt(e.action)),
+      h('td', null, statusBadge(e.status)),
+      h('td', null, e.session && e.session.id !== undefined
+        ? h('a', { href: link('logs', log, 'sessions', String(e.session.id)) }, `${txt(e.session.id)} #${txt(e.session.seq)}`) : ''),
+      h('td', null, h('a', { href: link('logs', log, 'events', String(r.id)) }, txt(r.id))));
+  };
+
+  more.addEventListener('click', async () => {
+    try {
+      const page = await api.events(log, f, next, PAGE);
+      next = page.next;
+      addRows(page.events, false);
+    } catch (e) {
+      status.textContent = e.message;
+    }
+  });
+
+  tailBox.addEventListener('change', () => {
+    if (stopTail) {
+      stopTail();
+      stopTail = null;
+    }
+    if (!tailBox.checked) return;
+    const timer = setInterval(async () => {
+      try {
+        const page = await api.events(log, f, null, PAGE);
+        const n = addRows(page.events, true);
+        if (n) status.textContent = `${n} new events; ${rows.length} loaded.`;
+      } catch (e) {
+        status.textContent = `Live tail: ${e.message}`;
+      }
+    }, 3000);
+    stopTail = () => clearInterval(timer);
+  });
+
+  replace(main,
+    logHeader(log, 'Events'),
+    pinPanel(log, info),
+    filterForm(f, (out) => {
+      location.hash = `${link('logs', log)}?${new URLSearchParams(out)}`;
+    }, 'Filter'),
+    h('div.row', null, tailBox, h('label', { for: 'tail' }, 'Live tail (poll every 3 s)')),
+    chart,
+    h('div.scroll', null, h('table.events', null,
+      h('thead', null, h('tr', null, ['Index', 'Time', 'Agent', 'Action', 'Status', 'Session', 'Event'].map((c) => h('th', { scope: 'col' }, c)))),
+      tbody)),
+    status, more);
+  const page = await api.events(log, f, null, PAGE);
+  next = page.next;
+  addRows(page.events, false);
+}
+
+const PALETTE = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac'];
+
+/** Stacked bars of the loaded events over time, by action, as SVG built with DOM calls. */
+function drawChart(rows) {
+  const pts = rows.map((r) => ({ t: Date.parse(when(r)), a: String(ev(r).action ?? '?') })).filter((p) => Number.isFinite(p.t));
+  if (pts.length === 0) return h('p.muted', null, 'No events to chart.');
+  const t0 = Math.min(...pts.map((p) => p.t));
+  const t1 = Math.max(...pts.map((p) => p.t));
+  const N = 24;
+  const span = Math.max(t1 - t0, 1);
+  const actions = [...new Set(pts.map((p) => p.a))].sort();
+  const buckets = Array.from({ length: N }, () => new Map());
+  for (const p of pts) {
+    const i = Math.min(N - 1, Math.floor(((p.t - t0) / span) * N));
+    buckets[i].set(p.a, (buckets[i].get(p.a) || 0) + 1);
+  }
+  const maxTotal = Math.max(...buckets.map((b) => [...b.values()].reduce((x, y) => x + y, 0)));
+  const W = 600;
+  const H = 140;
+  const bw = W / N;
+  const svg = s('svg', { viewBox: `0 0 ${W} ${H + 20}`, role: 'img', 'aria-label': `Events over time by action, ${pts.length} events loaded` });
+  buckets.forEach((b, i) => {
+    let y = H;
+    actions.forEach((a, ai) => {
+      const n = b.get(a) || 0;
+      if (!n) return;
+      const bh = (n / maxTotal) * H;
+      y -= bh;
+      svg.append(s('rect', { x: i * bw + 1, y, width: bw - 2, height: bh, fill: PALETTE[ai % PALETTE.length] },
+        s('title', null, `${a}: ${n}`)));
+    });
+  });
+  svg.append(s('text', { x: 0, y: H + 15, class: 'axis' }, new Date(t0).toISOString()));
+  svg.append(s('text', { x: W, y: H + 15, class: 'axis', 'text-anchor': 'end' }, new Date(t1).toISOString()));
+  const legend = h('ul.legend', null, actions.map((a, ai) => {
+    const sw = s('svg', { width: 12, height: 12, 'aria-hidden': 'true' }, s('rect', { width: 12, height: 12, fill: PALETTE[ai % PALETTE.length] }));
+    return h('li', null, sw, ` ${txt(a)}`);
+  }));
+  return h('figure', null, svg, legend, h('figcaption.muted', null, `Events over time by action (the ${pts.length} events loaded).`));
+}
+
+// ---- event detail ----
+function jsonBlock(v) {
+  return h('pre.json', null, txt(JSON.stringify(v, null, 2)));
+}
+
+function payloadView(p) {
+  if (!p || typeof p !== 'object') return txt(p);
+  if (p.commitment !== undefined) {
+    return dl([['commitment', p.commitment], ['size', p.size], ['media type', p.media_type],
+      ['note', 'Content is not in the log; its holder can prove it matches this commitment.']]);
+  }
+  if (p.encrypted !== undefined) return dl([['encrypted', jsonBlock(p.encrypted)], ['size', p.size], ['media type', p.media_type]]);
+  return h('div', null, dl([['media type', p.media_type], ['redacted', p.redacted && p.redacted.join(', ')]]), jsonBlock(p.content));
+}
+
+function eventView(log, row) {
+  const e = ev(row);
+  const sections = [
+    h('section.card', null, h('h2', null, 'Event'), dl([
+      ['id', e.id], ['time', e.ts], ['started', e.started], ['action', e.action], ['status', e.status],
+      ['agent', e.agent && [e.agent.id, e.agent.name, e.agent.version, e.agent.environment].filter(Boolean).join(' · ')],
+      ['session', e.session && h('a', { href: link('logs', log, 'sessions', String(e.session.id)) }, `${txt(e.session.id)} #${txt(e.session.seq)}`)],
+      ['trace', e.trace && `${txt(e.trace.trace_id)} / ${txt(e.trace.span_id)}${e.trace.parent_span_id ? ` ← ${txt(e.trace.parent_span_id)}` : ''}`],
+      ['signature', e.sig && `agent key ${txt(e.sig.key_id)}`],
+      ['index', row.index], ['leaf hash', row.leafHash], ['received', row.received],
+    ])),
+  ];
+  const ctx = e.context && typeof e.context === 'object' ? e.context : {};
+  if (Object.keys(ctx).length) {
+    sections.push(h('section.card', null, h('h2', null, 'Context'), Object.entries(ctx).map(([k, v]) =>
+      h(`div.block${k === 'oversight' ? '.oversight' : ''}${k === 'checks' ? '.flag' : ''}`, null, h('h3', null, txt(k)),
+        v && typeof v === 'object' && !Array.isArray(v) ? dl(Object.entries(v).map(([a, b]) => [a, typeof b === 'object' && b !== null ? jsonBlock(b) : b])) : jsonBlock(v)))));
+  }
+  for (const k of ['input', 'output']) {
+    if (e[k] !== undefined) sections.push(h('section.card', null, h('h2', null, k), payloadView(e[k])));
+  }
+  if (e.attributes !== undefined) sections.push(h('section.card', null, h('h2', null, 'Attributes'), jsonBlock(e.attributes)));
+  return sections;
+}
+
+async function eventPage(log, id) {
+  setTitle(`Event ${id}`);
+  const [row, info] = await Promise.all([api.event(log, id), api.log(log).catch(() => null)]);
+  const proofBox = h('section.card.proof', { 'aria-live': 'polite' });
+  const check = async () => {
+    const vkey = getPin(log);
+    if (!vkey) {
+      replace(proofBox, h('h2', null, 'Inclusion proof'), h('p.warn', null, 'Pin the log key above to check this event\'s proof in your browser.'));
+      return;
+    }
+    replace(proofBox, h('h2', null, 'Inclusion proof'), h('p.muted', null, 'Checking…'));
+    try {
+      const receipt = await api.proof(log, id);
+      const r = await verifyReceipt(receipt, vkey);
+      let leafEvent = null;
+      try {
+        leafEvent = JSON.parse(r.leafText).event;
+      } catch {
+        leafEvent = null;
+      }
+      const problems = [];
+      if (!leafEvent || leafEvent.id !== id) problems.push('the verified leaf is not this event (its id differs)');
+      if (row.leafHash && String(row.leafHash).toLowerCase() !== r.leafHash) problems.push('the leaf hash the API reported differs from the verified one');
+      replace(proofBox, h('h2', null, 'Inclusion proof'),
+        problems.length
+          ? h('p.bad', { role: 'alert' }, `Proof verified, but ${problems.join('; ')}.`)
+          : h('p.good', null, `Verified: entry ${r.index} of ${r.checkpoint.origin}, in the checkpoint of size ${r.checkpoint.size} signed by ${r.key}.`),
+        dl([['leaf hash', r.leafHash], ['checkpoint root', r.checkpoint.root], ['checkpoint size', r.checkpoint.size]]),
+        h('h3', null, 'What this proves'),
+        h('p', null, 'The exact leaf bytes below are entry ' + r.index + ' of the log, in the tree whose checkpoint was signed by the log key you pinned. If anyone changed, removed or reordered this entry afterwards, the check would fail.'),
+        h('h3', null, 'What it does not prove'),
+        h('ul', null,
+          h('li', null, 'That what the event says is true: the agent and its clock wrote it; the log only proves it was not altered after it was recorded.'),
+          h('li', null, 'That everyone sees the same log: witness cosignatures are not checked here (use sealog verify with a trust policy).'),
+          h('li', null, 'That the fields shown above match: they come from the API; the verified bytes are below.'),
+          h('li', null, 'What a payload commitment hides: only the holder of the content and key can show that.')),
+        h('details', null, h('summary', null, 'Verified leaf bytes'), h('pre.json', null, txt(r.leafText ?? '(not UTF-8)'))));
+    } catch (e) {
+      replace(proofBox, h('h2', null, 'Inclusion proof'), h('p.bad', { role: 'alert' }, `Not verified: ${txt(e.message)}`));
+    }
+  };
+  replace(main, logHeader(log, 'Events'), pinPanel(log, info, check), h('h2', null, txt(id)), eventView(log, row), proofBox);
+  await check();
+}
+
+// ---- session view ----
+async function sessionPage(log, sid) {
+  setTitle(`Session ${sid}`);
+  const rows = [];
+  let cursor = null;
+  // Sessions are bounded in practice; stop at a sane number of pages so no page loads a log.
+  for (let i = 0; i < 20; i++) {
+    const page = await api.events(log, { session: sid }, cursor, 500);
+    rows.push(...page.events);
+    cursor = page.next;
+    if (!cursor) break;
+  }
+  const seqOf = (r) => Number(ev(r).session && ev(r).session.seq);
+  rows.sort((a, b) => seqOf(a) - seqOf(b));
+  const items = [];
+  let expected = 0;
+  let gaps = 0;
+  let prevEnd = null;
+  for (const r of rows) {
+    const e = ev(r);
+    const seq = seqOf(r);
+    if (Number.isFinite(seq) && seq > expected) {
+      gaps++;
+      items.push(h('li.gap', null, h('strong', null, 'Gap: '), `seq ${expected}${seq - 1 > expected ? `–${seq - 1}` : ''} missing`));
+    }
+    if (Number.isFinite(seq)) expected = Math.max(expected, seq + 1);
+    const end = Date.parse(e.ts);
+    const start = Date.parse(e.started);
+    const dur = Number.isFinite(start) && Number.isFinite(end) ? `${end - start} ms` : '';
+    const idle = prevEnd !== null && Number.isFinite(start || end) ? (start || end) - prevEnd : null;
+    prevEnd = Number.isFinite(end) ? end : prevEnd;
+    const cls = isFlagged(e) ? 'flag' : isOversight(e) ? 'oversight' : '';
+    items.push(h('li', { class: cls },
+      h('span.seq', null, `#${txt(e.session && e.session.seq)}`), ' ',
+      h('time', null, txt(e.ts)), ' ',
+      h('strong', null, txt(e.action)), ' ', statusBadge(e.status), ' ',
+      dur ? h('span.muted', null, `took ${dur}`) : null,
+      idle !== null && idle > 0 ? h('span.muted', null, ` · ${idle} ms after previous`) : null,
+      isOversight(e) && e.context && e.context.oversight ? h('span.badge.neutral', null, `oversight: ${txt(e.context.oversight.decision)} by ${txt(e.context.oversight.reviewer)}`) : null,
+      ' ', h('a', { href: link('logs', log, 'events', String(r.id)) }, 'details')));
+  }
+  const last = rows[rows.length - 1];
+  const endEvent = rows.find((r) => ev(r).action === 'session_end');
+  if (endEvent && ev(endEvent).session && Number(ev(endEvent).session.count) > expected) {
+    gaps++;
+    items.push(h('li.gap', null, h('strong', null, 'Gap: '), `session_end counts ${txt(ev(endEvent).session.count)} events, seq ${expected}… missing`));
+  }
+  replace(main, logHeader(log, 'Events'),
+    h('h2', null, `Session ${txt(sid)}`),
+    h('p', null, `${rows.length} events`, gaps ? h('span.bad', null, ` · ${gaps} gap${gaps > 1 ? 's' : ''} flagged`) : ' · no gaps',
+      last && !endEvent ? h('span.muted', null, ' · no session_end yet') : null),
+    h('ol.timeline', null, items),
+    h('h2', null, 'Span tree'),
+    spanTree(log, rows));
+}
+
+function spanTree(log, rows) {
+  const withSpan = rows.filter((r) => ev(r).trace && ev(r).trace.span_id);
+  if (!withSpan.length) return h('p.muted', null, 'No trace spans in this session.');
+  const bySpan = new Map();
+  for (const r of withSpan) {
+    const id = String(ev(r).trace.span_id);
+    if (!bySpan.has(id)) bySpan.set(id, []);
+    bySpan.get(id).push(r);
+  }
+  const children = new Map();
+  const roots = [];
+  for (const [id, list] of bySpan) {
+    const parent = ev(list[0]).trace.parent_span_id;
+    if (parent && bySpan.has(String(parent)) && String(parent) !== id) {
+      if (!children.has(String(parent))) children.set(String(parent), []);
+      children.get(String(parent)).push(id);
+    } else {
+      roots.push(id);
+    }
+  }
+  const seen = new Set();
+  const node = (id) => {
+    // A cycle in hostile data must not hang the page.
+    if (seen.has(id)) return h('li', null, `${txt(id)} (cycle)`);
+    seen.add(id);
+    const list = bySpan.get(id);
+    return h('li', null,
+      h('code', null, txt(id)), ' ',
+      list.map((r) => h('a', { href: link('logs', log, 'events', String(r.id)) }, `${txt(ev(r).action)} `)),
+      children.has(id) ? h('ul', null, children.get(id).map(node)) : null);
+  };
+  return h('ul.tree', null, roots.map(node));
+}
+
+// ---- export ----
+async function exportPage(log, params) {
+  setTitle(`Export · ${log}`);
+  const info = await api.log(log).catch(() => null);
+  const f = filtersFrom(params);
+  const url = api.exportUrl(log, f);
+  const vkey = getPin(log) || (info && info.vkey) || '<log vkey>';
+  replace(main, logHeader(log, 'Export'),
+    h('p', null, 'Choose which events to include. The pack proves each of them against the whole log\'s checkpoint.'),
+    filterForm(f, (out) => {
+      location.hash = `${link('logs', log)}/export?${new URLSearchParams(out)}`;
+    }, 'Update'),
+    h('p', null, h('a.button', { href: url, download: 'pack.zip' }, 'Download evidence pack')),
+    h('p', null, 'Then verify it on your own machine, against the log key you trust:'),
+    h('pre.cmd', null, `sealog verify pack.zip --log-key '${txt(vkey)}'`),
+    getPin(log) ? null : h('p.warn', null, 'No key pinned for this log: the command shows the key the server reports. Check it out of band.'));
+}
+
+// ---- keys (admin) ----
+async function keysPage(log) {
+  setTitle(`Keys · ${log}`);
+  const out = h('div', { 'aria-live': 'polite' });
+  const tbody = h('tbody');
+  const refresh = async () => {
+    const list = await api.keys(log);
+    replace(tbody, list.map((k) => h('tr', null,
+      h('td', null, txt(k.id)), h('td', null, txt(k.label)), h('td', null, txt(k.role)),
+      h('td', null, txt(k.created)), h('td', null, k.revoked ? `revoked ${k.revoked === true ? '' : txt(k.revoked)}` : 'active'),
+      h('td', null, k.revoked ? '' : h('button', { type: 'button', onclick: async () => {
+        if (!confirm(`Revoke key ${k.id}?`)) return;
+        try {
+          await api.revokeKey(log, k.id);
+          replace(out, h('p', null, `Key ${txt(k.id)} revoked.`));
+          await refresh();
+        } catch (err) {
+          replace(out, errorBox(err));
+        }
+      } }, 'Revoke')))));
+  };
+  const label = h('input', { id: 'k-label', required: true });
+  const role = h('select', { id: 'k-role' }, ['ingest', 'read', 'admin'].map((r) => h('option', { value: r }, r)));
+  const form = h('form.card', { onsubmit: async (e) => {
+    e.preventDefault();
+    try {
+      const k = await api.createKey(log, label.value, role.value);
+      replace(out, h('p.good', null, 'Key created. Copy it now; it is not shown again:'), h('pre.cmd', null, txt(k.secret)));
+      label.value = '';
+      await refresh();
+    } catch (err) {
+      replace(out, errorBox(err));
+    }
+  } }, h('h2', null, 'Create a key'),
+  h('label', { for: 'k-label' }, 'Label'), label,
+  h('label', { for: 'k-role' }, 'Role'), role,
+  h('button', { type: 'submit' }, 'Create'));
+  await refresh();
+  replace(main, logHeader(log, 'Keys'), out, form,
+    h('div.scroll', null, h('table', null,
+      h('thead', null, h('tr', null, ['Key', 'Label', 'Role', 'Created', 'State', ''].map((c) => h('th', { scope: 'col' }, c)))),
+      tbody)));
+}
+
+window.addEventListener('hashchange', render);
+// Path URLs (/ui/logs/x) map onto the same routes.
+if (location.pathname.startsWith('/ui/') && !location.hash) {
+  const rest = location.pathname.slice(3);
+  history.replaceState(null, '', `/#${rest}${location.search ? `?${location.search.slice(1)}` : ''}`);
+}
+render();
