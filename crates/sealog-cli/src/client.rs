@@ -1,0 +1,320 @@
+//! Subcommands that talk to a running server: `logs`, `keys` and `export`.
+
+use clap::{Args, Subcommand};
+use serde_json::{Value, json};
+use std::io::{IsTerminal, Read, Write};
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// Where the server is and which key to use.
+#[derive(Args, Clone)]
+pub struct Remote {
+    /// The server's URL.
+    #[arg(long, env = "SEALOG_SERVER", default_value = "http://127.0.0.1:7300")]
+    pub server: String,
+    /// An API key (read from SEALOG_TOKEN if not given).
+    #[arg(long, env = "SEALOG_TOKEN", hide_env_values = true)]
+    pub token: String,
+}
+
+/// `sealog logs …`.
+#[derive(Subcommand)]
+pub enum LogsCommand {
+    /// Create a log (needs the server-wide admin key).
+    Create {
+        /// The new log's name: a-z, 0-9, '-' and '_'.
+        name: String,
+        /// Serve its checkpoint and tiles without a key.
+        #[arg(long)]
+        public: bool,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// List the logs the key may read.
+    List {
+        #[command(flatten)]
+        remote: Remote,
+    },
+}
+
+/// `sealog keys …`.
+#[derive(Subcommand)]
+pub enum KeysCommand {
+    /// Create an API key for a log; prints the secret once.
+    Create {
+        /// The log.
+        #[arg(long, default_value = "default")]
+        log: String,
+        /// ingest, read or admin.
+        #[arg(long)]
+        role: String,
+        /// A label to recognise it by.
+        #[arg(long, default_value = "")]
+        label: String,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// List a log's keys (never their secrets).
+    List {
+        /// The log.
+        #[arg(long, default_value = "default")]
+        log: String,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Revoke a key at once.
+    Revoke {
+        /// The key's id (as listed).
+        id: String,
+        /// The log.
+        #[arg(long, default_value = "default")]
+        log: String,
+        #[command(flatten)]
+        remote: Remote,
+    },
+}
+
+/// `sealog export`.
+#[derive(Args)]
+pub struct ExportArgs {
+    /// The log to export from.
+    #[arg(long, default_value = "default")]
+    log: String,
+    /// Only this agent's events.
+    #[arg(long)]
+    agent: Option<String>,
+    /// Only this session's events.
+    #[arg(long)]
+    session: Option<String>,
+    /// Only events with this action.
+    #[arg(long)]
+    action: Option<String>,
+    /// Only events with this status.
+    #[arg(long)]
+    status: Option<String>,
+    /// Only events at or after this time (RFC 3339).
+    #[arg(long)]
+    since: Option<String>,
+    /// Only events before this time (RFC 3339).
+    #[arg(long)]
+    until: Option<String>,
+    /// Where to write the pack.
+    #[arg(short = 'o', long, default_value = "evidence.zip")]
+    output: PathBuf,
+    #[command(flatten)]
+    remote: Remote,
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into()
+}
+
+/// Percent-encodes a path segment or query value.
+pub fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Sends a request; returns the parsed JSON of a success, or the server's error message.
+fn call(remote: &Remote, method: &str, path: &str, body: Option<Value>) -> Result<Value, String> {
+    let url = format!("{}{path}", remote.server.trim_end_matches('/'));
+    let auth = format!("Bearer {}", remote.token);
+    let agent = agent();
+    let sent = match (method, body) {
+        ("GET", _) => agent.get(&url).header("Authorization", &auth).call(),
+        ("DELETE", _) => agent.delete(&url).header("Authorization", &auth).call(),
+        (_, body) => agent
+            .post(&url)
+            .header("Authorization", &auth)
+            .header("Content-Type", "application/json")
+            .send(body.unwrap_or(Value::Null).to_string().as_bytes()),
+    };
+    let mut response = sent.map_err(|e| format!("cannot reach {url}: {e}"))?;
+    let status = response.status().as_u16();
+    let text = response
+        .body_mut()
+        .read_to_string()
+        .map_err(|e| format!("reading the answer from {url} failed: {e}"))?;
+    let value: Value = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    };
+    if (200..300).contains(&status) {
+        Ok(value)
+    } else {
+        let message = value["error"]["message"]
+            .as_str()
+            .map_or_else(|| value.to_string(), str::to_owned);
+        Err(format!("the server answered {status}: {message}"))
+    }
+}
+
+/// Runs `sealog logs …`.
+pub fn logs(cmd: LogsCommand) -> Result<(), String> {
+    match cmd {
+        LogsCommand::Create {
+            name,
+            public,
+            remote,
+        } => {
+            let out = call(
+                &remote,
+                "POST",
+                "/v1/logs",
+                Some(json!({"name": name, "public": public})),
+            )?;
+            println!(
+                "created log {}\norigin: {}\nvkey:   {}",
+                out["name"], out["origin"], out["vkey"]
+            );
+            println!("Keep the vkey: auditors pin it to verify this log's evidence.");
+        }
+        LogsCommand::List { remote } => {
+            let out = call(&remote, "GET", "/v1/logs", None)?;
+            println!("{:<24} {:>12}  vkey", "name", "size");
+            for log in out["logs"].as_array().into_iter().flatten() {
+                let name = log["name"].as_str().unwrap_or("?");
+                println!(
+                    "{name:<24} {:>12}  {}",
+                    log["size"],
+                    log["vkey"].as_str().unwrap_or("?")
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Runs `sealog keys …`.
+pub fn keys(cmd: KeysCommand) -> Result<(), String> {
+    match cmd {
+        KeysCommand::Create {
+            log,
+            role,
+            label,
+            remote,
+        } => {
+            let path = format!("/v1/logs/{}/keys", encode(&log));
+            let out = call(
+                &remote,
+                "POST",
+                &path,
+                Some(json!({"role": role, "label": label})),
+            )?;
+            println!("{}", out["key"].as_str().unwrap_or_default());
+            eprintln!(
+                "created {role} key {} for log {log}; the line above is its secret, shown only now",
+                out["id"].as_str().unwrap_or("?")
+            );
+        }
+        KeysCommand::List { log, remote } => {
+            let out = call(
+                &remote,
+                "GET",
+                &format!("/v1/logs/{}/keys", encode(&log)),
+                None,
+            )?;
+            println!(
+                "{:<18} {:<7} {:<22} {:<22} label",
+                "id", "role", "created", "revoked"
+            );
+            for k in out["keys"].as_array().into_iter().flatten() {
+                let s = |f: &str| k[f].as_str().unwrap_or("-").to_owned();
+                println!(
+                    "{:<18} {:<7} {:<22} {:<22} {}",
+                    s("id"),
+                    s("role"),
+                    s("created"),
+                    s("revoked"),
+                    s("label")
+                );
+            }
+        }
+        KeysCommand::Revoke { id, log, remote } => {
+            let path = format!("/v1/logs/{}/keys/{}", encode(&log), encode(&id));
+            call(&remote, "DELETE", &path, None)?;
+            println!("revoked key {id} of log {log}");
+        }
+    }
+    Ok(())
+}
+
+/// Runs `sealog export`: streams the pack to a temporary file with progress, then renames it
+/// into place, so a failed download never leaves a partial pack under the final name.
+pub fn export(args: &ExportArgs) -> Result<(), String> {
+    let filters = [
+        ("agent", &args.agent),
+        ("session", &args.session),
+        ("action", &args.action),
+        ("status", &args.status),
+        ("since", &args.since),
+        ("until", &args.until),
+    ];
+    let query: Vec<String> = filters
+        .iter()
+        .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={}", encode(v))))
+        .collect();
+    let url = format!(
+        "{}/v1/logs/{}/export{}{}",
+        args.remote.server.trim_end_matches('/'),
+        encode(&args.log),
+        if query.is_empty() { "" } else { "?" },
+        query.join("&")
+    );
+    let mut response = agent()
+        .get(&url)
+        .header("Authorization", &format!("Bearer {}", args.remote.token))
+        .call()
+        .map_err(|e| format!("cannot reach {url}: {e}"))?;
+    let status = response.status().as_u16();
+    if status != 200 {
+        let text = response.body_mut().read_to_string().unwrap_or_default();
+        let message = serde_json::from_str::<Value>(&text)
+            .ok()
+            .and_then(|v| v["error"]["message"].as_str().map(str::to_owned))
+            .unwrap_or(text);
+        return Err(format!("the server answered {status}: {message}"));
+    }
+    let tmp = args.output.with_extension("zip.part");
+    let mut file =
+        std::fs::File::create(&tmp).map_err(|e| format!("cannot create {}: {e}", tmp.display()))?;
+    let mut reader = response.body_mut().with_config().limit(u64::MAX).reader();
+    let progress = std::io::stderr().is_terminal();
+    let (mut total, mut buf, start) = (0u64, vec![0u8; 1 << 16], Instant::now());
+    loop {
+        let n = reader
+            .read(&mut buf)
+            .map_err(|e| format!("the download failed: {e}"))?;
+        if n == 0 {
+            break;
+        }
+        file.write_all(&buf[..n])
+            .map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
+        total += n as u64;
+        if progress {
+            eprint!("\rdownloading: {:.1} MB", total as f64 / 1e6);
+        }
+    }
+    file.sync_all().map_err(|e| e.to_string())?;
+    std::fs::rename(&tmp, &args.output).map_err(|e| e.to_string())?;
+    if progress {
+        eprintln!();
+    }
+    println!(
+        "wrote {} ({total} bytes in {:.1} s)\nverify it with: sealog verify {} --log-key '<the log's vkey>'",
+        args.output.display(),
+        start.elapsed().as_secs_f64(),
+        args.output.display()
+    );
+    Ok(())
+}

@@ -1,0 +1,130 @@
+//! `sealog`: run the server, verify evidence offline, and manage a running server.
+//!
+//! Every subcommand prints errors that say what to do, and exits non-zero on failure
+//! (`sealog verify` has its own codes: 0 valid, 1 invalid, 2 usage or unreadable input).
+
+mod bench;
+mod client;
+mod serve;
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Sealog: a tamper-evident flight recorder for AI agents.
+#[derive(Parser)]
+#[command(name = "sealog", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (first start on an empty directory creates the log `default` and an
+    /// admin key).
+    Serve(serve::ServeArgs),
+    /// Verify an evidence pack (.zip) or a receipt (.tlog-proof) offline, against a pinned key.
+    Verify(VerifyArgs),
+    /// Download an evidence pack from a running server.
+    Export(client::ExportArgs),
+    /// Manage logs on a running server.
+    #[command(subcommand)]
+    Logs(client::LogsCommand),
+    /// Manage API keys on a running server.
+    #[command(subcommand)]
+    Keys(client::KeysCommand),
+    /// Re-derive every tree hash and checkpoint of a stopped server's data directory and report
+    /// the first inconsistency.
+    Fsck(DataArgs),
+    /// Rebuild the query indexes of a stopped server's data directory from its logs.
+    Reindex(DataArgs),
+    /// Load generators.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
+}
+
+#[derive(Args)]
+struct VerifyArgs {
+    /// The evidence pack or receipt.
+    file: PathBuf,
+    /// The log's public key (vkey), obtained independently of the file.
+    #[arg(long)]
+    log_key: Option<String>,
+    /// A witness vkey whose cosignature is required (repeatable).
+    #[arg(long = "witness")]
+    witnesses: Vec<String>,
+    /// A tlog-policy file whose quorum must be met.
+    #[arg(long)]
+    policy: Option<PathBuf>,
+    /// Print the result as JSON.
+    #[arg(long)]
+    json: bool,
+    /// Threads to verify on (0: every core).
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+}
+
+#[derive(Args)]
+struct DataArgs {
+    /// The data directory (the server must be stopped).
+    #[arg(long, default_value = "./sealog-data")]
+    data: PathBuf,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve(args) => serve::run(args),
+        Command::Verify(args) => return verify(args),
+        Command::Export(args) => client::export(&args),
+        Command::Logs(cmd) => client::logs(cmd),
+        Command::Keys(cmd) => client::keys(cmd),
+        Command::Fsck(args) => fsck(&args),
+        Command::Reindex(args) => reindex(&args),
+        Command::Bench(cmd) => bench::run(cmd),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("sealog: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn verify(args: VerifyArgs) -> ExitCode {
+    let args = sealog_evidence::command::VerifyArgs {
+        file: args.file,
+        log_key: args.log_key,
+        witnesses: args.witnesses,
+        policy: args.policy,
+        json: args.json,
+        threads: args.threads,
+    };
+    let code = sealog_evidence::command::verify(
+        &args,
+        &mut std::io::stdout().lock(),
+        &mut std::io::stderr().lock(),
+    );
+    ExitCode::from(code)
+}
+
+fn fsck(args: &DataArgs) -> Result<(), String> {
+    let report = sealog_storage::fsck(&args.data).map_err(|e| e.to_string())?;
+    println!("{report}");
+    if report.is_clean() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} is inconsistent (see above); keep a copy of it before changing anything",
+            args.data.display()
+        ))
+    }
+}
+
+fn reindex(args: &DataArgs) -> Result<(), String> {
+    let entries = sealog_storage::reindex(&args.data).map_err(|e| e.to_string())?;
+    println!("reindexed {entries} entries in {}", args.data.display());
+    Ok(())
+}

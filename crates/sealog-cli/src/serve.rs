@@ -1,0 +1,195 @@
+//! `sealog serve`: settings from flags, a TOML file and `SEALOG_*` variables (in that order of
+//! precedence), first-start bootstrap, and graceful shutdown on SIGTERM or SIGINT.
+
+use clap::Args;
+use sealog_server::{Server, ServerOptions};
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Flags of `sealog serve`; each also reads from the config file and `SEALOG_<NAME>`.
+#[derive(Args, Default)]
+pub struct ServeArgs {
+    /// A TOML file with any of the settings below (by their long names, `-` as `_`).
+    #[arg(long, env = "SEALOG_CONFIG")]
+    config: Option<PathBuf>,
+    /// Data directory [default: ./sealog-data].
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:7300]; port 0 picks a free one.
+    #[arg(long)]
+    listen: Option<String>,
+    /// Server name, the first part of every log origin (`<name>/<log>`) [default: localhost].
+    #[arg(long)]
+    name: Option<String>,
+    /// TLS certificate chain (PEM); with --tls-key, serve HTTPS.
+    #[arg(long)]
+    tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM).
+    #[arg(long)]
+    tls_key: Option<PathBuf>,
+    /// Requests per second per API key; 0 disables the limit [default: 1000].
+    #[arg(long)]
+    rate_limit: Option<u32>,
+    /// Largest request body in bytes, after decompression [default: 16777216].
+    #[arg(long)]
+    max_body_bytes: Option<usize>,
+    /// Most events per ingest request [default: 10000].
+    #[arg(long)]
+    max_batch_events: Option<usize>,
+    /// Longest time in ms between the tree growing and a checkpoint covering it [default: 1000].
+    #[arg(long)]
+    checkpoint_interval_ms: Option<u64>,
+}
+
+/// The same settings, from the config file.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct FileSettings {
+    data: Option<PathBuf>,
+    listen: Option<String>,
+    name: Option<String>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
+    rate_limit: Option<u32>,
+    max_body_bytes: Option<usize>,
+    max_batch_events: Option<usize>,
+    checkpoint_interval_ms: Option<u64>,
+}
+
+/// Resolved settings.
+struct Settings {
+    data: PathBuf,
+    listen: String,
+    tls: Option<(PathBuf, PathBuf)>,
+    options: ServerOptions,
+    checkpoint_interval: Duration,
+}
+
+/// `SEALOG_<NAME>` parsed as `T`.
+fn env<T: std::str::FromStr>(name: &str) -> Result<Option<T>, String> {
+    let var = format!("SEALOG_{name}");
+    match std::env::var(&var) {
+        Ok(v) => v
+            .parse()
+            .map(Some)
+            .map_err(|_| format!("{var}={v:?} is not a valid value")),
+        Err(_) => Ok(None),
+    }
+}
+
+fn resolve(args: ServeArgs) -> Result<Settings, String> {
+    let file: FileSettings = match &args.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read the config file {}: {e}", path.display()))?;
+            toml::from_str(&text)
+                .map_err(|e| format!("the config file {} is invalid: {e}", path.display()))?
+        }
+        None => FileSettings::default(),
+    };
+    macro_rules! pick {
+        ($field:ident, $env:literal) => {
+            args.$field.or(file.$field).or(env($env)?)
+        };
+    }
+    let defaults = ServerOptions::default();
+    let tls = match (pick!(tls_cert, "TLS_CERT"), pick!(tls_key, "TLS_KEY")) {
+        (Some(cert), Some(key)) => Some((cert, key)),
+        (None, None) => None,
+        _ => return Err("TLS needs both --tls-cert and --tls-key".into()),
+    };
+    let options = ServerOptions {
+        name: pick!(name, "NAME").unwrap_or(defaults.name),
+        max_body_bytes: pick!(max_body_bytes, "MAX_BODY_BYTES").unwrap_or(defaults.max_body_bytes),
+        max_batch_events: pick!(max_batch_events, "MAX_BATCH_EVENTS")
+            .unwrap_or(defaults.max_batch_events),
+        rate_limit_per_key: pick!(rate_limit, "RATE_LIMIT").unwrap_or(defaults.rate_limit_per_key),
+        tls: tls.is_some(),
+        ..defaults
+    };
+    let interval = pick!(checkpoint_interval_ms, "CHECKPOINT_INTERVAL_MS").unwrap_or(1000);
+    if interval == 0 {
+        return Err("the checkpoint interval must be at least 1 ms".into());
+    }
+    Ok(Settings {
+        data: pick!(data, "DATA").unwrap_or_else(|| PathBuf::from("./sealog-data")),
+        listen: pick!(listen, "LISTEN").unwrap_or_else(|| "127.0.0.1:7300".into()),
+        tls,
+        options,
+        checkpoint_interval: Duration::from_millis(interval),
+    })
+}
+
+/// Runs the server until SIGTERM or SIGINT.
+pub fn run(args: ServeArgs) -> Result<(), String> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("SEALOG_LOG")
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    let settings = resolve(args)?;
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+    runtime.block_on(serve(settings))
+}
+
+async fn serve(settings: Settings) -> Result<(), String> {
+    let engine = sealog_storage::EngineOptions {
+        checkpoint_interval: settings.checkpoint_interval,
+        ..Default::default()
+    };
+    let server = Server::open_with(&settings.data, settings.options, engine)?;
+    let admin_key = server.bootstrap()?;
+    let listener = tokio::net::TcpListener::bind(&settings.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", settings.listen))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let scheme = if settings.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    println!(
+        "sealog {} listening on {scheme}://{addr}",
+        env!("CARGO_PKG_VERSION")
+    );
+    if let Some(key) = admin_key {
+        print_welcome(&settings.data, &format!("{scheme}://{addr}"), &key);
+    }
+    match settings.tls {
+        Some((cert, key)) => {
+            sealog_server::tls::serve(server, listener, &cert, &key, shutdown()).await
+        }
+        None => server.serve(listener, shutdown()).await,
+    }
+}
+
+/// The first start's message: the admin key (once), the dashboard, and a first event.
+fn print_welcome(data: &Path, url: &str, key: &str) {
+    let token = data.join("admin.token");
+    println!(
+        "\nFirst start: created the log \"default\" and an admin API key (also in {token}):\n\n  \
+         {key}\n\nDashboard: {url}/  (sign in with the key)\n\nRecord an event and fetch its \
+         receipt:\n\n  curl -s -H \"Authorization: Bearer $(cat {token})\" \
+         -H 'Content-Type: application/json' \\\n    -d '{{\"events\": [{{\"id\": \
+         \"0192f3a0-0000-7000-8000-000000000001\", \"ts\": \"2026-01-01T00:00:00Z\", \
+         \"agent\": {{\"id\": \"demo\"}}, \"action\": \"decision\", \"status\": \"ok\"}}]}}' \
+         \\\n    {url}/v1/logs/default/events\n  curl -s -H \"Authorization: Bearer $(cat \
+         {token})\" \\\n    {url}/v1/logs/default/events/0192f3a0-0000-7000-8000-000000000001/proof\n",
+        token = token.display()
+    );
+}
+
+/// Resolves on SIGTERM or SIGINT.
+async fn shutdown() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("a SIGTERM handler installs");
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+    tracing::info!("shutting down: finishing in-flight requests and signing a final checkpoint");
+}

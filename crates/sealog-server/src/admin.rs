@@ -1,0 +1,193 @@
+//! Logs and API keys: `POST|GET /v1/logs`, `PATCH /v1/logs/{log}`, and
+//! `POST|GET /v1/logs/{log}/keys`, `GET|DELETE /v1/logs/{log}/keys/{id}`.
+
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::JsonBody;
+use crate::keys::{KeyRecord, LogSettings};
+use crate::read::summary;
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use sealog_dashboard::Role;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+/// Longest key label, in bytes.
+const MAX_LABEL: usize = 200;
+
+/// Body of `POST /v1/logs`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewLog {
+    name: String,
+    #[serde(default)]
+    public: bool,
+}
+
+/// `POST /v1/logs` (server-wide admin): creates a log with its own signing key.
+pub async fn create_log(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonBody(new): JsonBody<NewLog>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    caller.server_admin()?;
+    sealog_storage::check_log_name(&new.name)
+        .map_err(|m| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_name", m))?;
+    if state.engine.log(&new.name).is_some() {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "exists",
+            format!("a log called {:?} already exists", new.name),
+        ));
+    }
+    let origin = format!("{}/{}", state.options.name, new.name);
+    let engine = state.engine.clone();
+    let name = new.name.clone();
+    let log = tokio::task::spawn_blocking(move || engine.create_log(&name, &origin))
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))?
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    state
+        .keys
+        .set_settings(log.name(), LogSettings { public: new.public })
+        .map_err(ApiError::internal)?;
+    tracing::info!(log = log.name(), origin = log.origin(), "created log");
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"name": log.name(), "origin": log.origin(), "vkey": log.verifier().vkey()})),
+    ))
+}
+
+/// `GET /v1/logs`: every log the caller may see (a scoped key sees its own).
+pub async fn list_logs(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
+    let logs: Vec<Value> = state
+        .engine
+        .logs()
+        .iter()
+        .filter(|log| caller.read(log.name()).is_ok())
+        .map(|log| summary(&state, log))
+        .collect();
+    Ok(Json(json!({"logs": logs})))
+}
+
+/// Body of `PATCH /v1/logs/{log}`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogPatch {
+    public: Option<bool>,
+}
+
+/// `PATCH /v1/logs/{log}` (admin): changes the log's settings.
+pub async fn patch_log(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+    JsonBody(patch): JsonBody<LogPatch>,
+) -> ApiResult<Json<Value>> {
+    caller.admin(&name)?;
+    let log = state.log(&name)?;
+    let mut settings = state.keys.settings(&name);
+    if let Some(public) = patch.public {
+        settings.public = public;
+    }
+    state
+        .keys
+        .set_settings(&name, settings)
+        .map_err(ApiError::internal)?;
+    Ok(Json(summary(&state, &log)))
+}
+
+/// Body of `POST /v1/logs/{log}/keys`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewKey {
+    role: Role,
+    #[serde(default)]
+    label: String,
+}
+
+fn key_json(k: &KeyRecord) -> Value {
+    json!({
+        "id": k.id,
+        "role": k.role,
+        "log": k.log,
+        "label": k.label,
+        "created": k.created,
+        "revoked": k.revoked,
+    })
+}
+
+/// `POST /v1/logs/{log}/keys` (admin): a new key; the secret is in this response only.
+pub async fn create_key(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+    JsonBody(new): JsonBody<NewKey>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    caller.admin(&name)?;
+    state.log(&name)?;
+    if new.label.len() > MAX_LABEL || new.label.chars().any(char::is_control) {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_label",
+            format!("a label has at most {MAX_LABEL} bytes and no control characters"),
+        ));
+    }
+    let (record, key) = state
+        .keys
+        .create(new.role, Some(&name), &new.label)
+        .map_err(ApiError::internal)?;
+    tracing::info!(log = %name, key_id = %record.id, role = ?record.role, by = %caller.0.key_id, "created key");
+    let mut out = key_json(&record);
+    out["key"] = Value::String(key);
+    Ok((StatusCode::CREATED, Json(out)))
+}
+
+/// `GET /v1/logs/{log}/keys` (admin): the log's keys, without secrets.
+pub async fn list_keys(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> ApiResult<Json<Value>> {
+    caller.admin(&name)?;
+    state.log(&name)?;
+    let keys: Vec<Value> = state.keys.list(Some(&name)).iter().map(key_json).collect();
+    Ok(Json(json!({"keys": keys})))
+}
+
+/// `GET /v1/logs/{log}/keys/{id}` (admin).
+pub async fn get_key(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((name, id)): Path<(String, String)>,
+) -> ApiResult<Json<Value>> {
+    caller.admin(&name)?;
+    state
+        .keys
+        .list(Some(&name))
+        .iter()
+        .find(|k| k.id == id)
+        .map(|k| Json(key_json(k)))
+        .ok_or_else(|| ApiError::not_found(format!("log {name:?} has no key {id:?}")))
+}
+
+/// `DELETE /v1/logs/{log}/keys/{id}` (admin): revokes the key at once.
+pub async fn revoke_key(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((name, id)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    caller.admin(&name)?;
+    match state.keys.revoke(Some(&name), &id) {
+        Ok(true) => {
+            tracing::info!(log = %name, key_id = %id, by = %caller.0.key_id, "revoked key");
+            Ok(StatusCode::NO_CONTENT)
+        }
+        Ok(false) => Err(ApiError::not_found(format!(
+            "log {name:?} has no key {id:?}"
+        ))),
+        Err(e) => Err(ApiError::internal(e)),
+    }
+}

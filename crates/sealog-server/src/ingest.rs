@@ -1,0 +1,384 @@
+//! `POST /v1/logs/{log}/events`: JSON or NDJSON, optionally gzip'd; per-event results.
+//!
+//! A batch is parsed and validated on a blocking thread (validation costs ~13 µs per event),
+//! then its valid events go to the engine in one append, which resolves once they are durable.
+//! A well-formed batch with bad events stores the good ones and names each bad one's problem;
+//! only a batch that cannot be read at all (malformed envelope, too large, unsupported
+//! encoding) is refused as a whole, and then nothing of it is stored.
+
+use crate::auth::Caller;
+use crate::encoding::hash_b64;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::QueryParams;
+use crate::state::AppState;
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use sealog_core::event::{self, EventError, Limits, ValidatedEvent};
+use sealog_core::{receipt, tlog_proof::TlogProof};
+use sealog_storage::{Appended, Log};
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use std::io::Read;
+
+/// Query parameters of an ingest.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IngestParams {
+    /// `durable` (default) or `checkpoint`.
+    #[serde(default)]
+    wait: Option<String>,
+}
+
+/// The result of one event.
+#[derive(Serialize, Default)]
+pub struct EventResult {
+    /// The event's id, if it had a readable one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<String>,
+    /// `accepted`, `duplicate` or `rejected`.
+    status: &'static str,
+    /// Its index in the log (of the original, for a duplicate).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    index: Option<u64>,
+    /// Base64 SHA-256 leaf hash, for an accepted event.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    leaf_hash: Option<String>,
+    /// Why it was rejected, in one line.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+    /// Every problem of a rejected event, by field.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    errors: Option<Vec<event::FieldError>>,
+    /// With `?wait=checkpoint`: the event's receipt (a tlog-proof).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    proof: Option<String>,
+}
+
+/// The response to an ingest.
+#[derive(Serialize)]
+pub struct IngestResponse {
+    results: Vec<EventResult>,
+    accepted: u64,
+    duplicates: u64,
+    rejected: u64,
+}
+
+/// Stores a batch of events.
+pub async fn ingest(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(log_name): Path<String>,
+    QueryParams(params): QueryParams<IngestParams>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Json<IngestResponse>> {
+    caller.ingest(&log_name)?;
+    let log = state.log(&log_name)?;
+    let wait_checkpoint = match params.wait.as_deref() {
+        None | Some("durable") => false,
+        Some("checkpoint") => true,
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "wait={other:?} is not known; use wait=durable (the default) or wait=checkpoint"
+            )));
+        }
+    };
+    let format = body_format(&headers)?;
+    let gzip = is_gzip(&headers)?;
+    let options = state.options.clone();
+    let parsed = tokio::task::spawn_blocking(move || {
+        let body = if gzip {
+            gunzip(&body, options.max_body_bytes)?
+        } else {
+            body.to_vec()
+        };
+        parse_batch(
+            &body,
+            format,
+            options.max_batch_events,
+            &options.event_limits,
+        )
+    })
+    .await
+    .map_err(|e| ApiError::internal(format!("validation failed: {e}")))??;
+
+    let mut results: Vec<EventResult> = Vec::with_capacity(parsed.len());
+    let mut valid = Vec::new();
+    for item in parsed {
+        match item {
+            Ok(ev) => {
+                results.push(EventResult {
+                    id: Some(ev.event.id.clone()),
+                    ..EventResult::default()
+                });
+                valid.push(ev);
+            }
+            Err((id, e)) => results.push(rejected(id, e)),
+        }
+    }
+    let appended = log.append(valid).await?;
+    let mut outcomes = appended.into_iter();
+    for result in results.iter_mut().filter(|r| r.error.is_none()) {
+        match outcomes.next().expect("one outcome per valid event") {
+            Appended::Accepted { index, leaf_hash } => {
+                result.status = "accepted";
+                result.index = Some(index);
+                result.leaf_hash = Some(hash_b64(&leaf_hash));
+            }
+            Appended::Duplicate { index } => {
+                result.status = "duplicate";
+                result.index = Some(index);
+            }
+        }
+    }
+    if wait_checkpoint {
+        add_receipts(&state, &log, &mut results).await?;
+    }
+    let count = |s: &str| results.iter().filter(|r| r.status == s).count() as u64;
+    let response = IngestResponse {
+        accepted: count("accepted"),
+        duplicates: count("duplicate"),
+        rejected: count("rejected"),
+        results,
+    };
+    state
+        .metrics
+        .ingest(response.accepted, response.duplicates, response.rejected);
+    Ok(Json(response))
+}
+
+/// Waits for a checkpoint covering every stored event and adds each one's receipt.
+async fn add_receipts(state: &AppState, log: &Log, results: &mut [EventResult]) -> ApiResult<()> {
+    let Some(highest) = results.iter().filter_map(|r| r.index).max() else {
+        return Ok(());
+    };
+    let wait = log.wait_checkpoint(highest + 1);
+    let cp = tokio::time::timeout(state.options.checkpoint_wait, wait)
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "checkpoint_timeout",
+                "the events are stored durably, but no checkpoint covered them in time; fetch \
+                 their receipts later from /v1/logs/{log}/events/{id}/proof",
+            )
+        })??;
+    for result in results.iter_mut() {
+        if let Some(index) = result.index {
+            result.proof = Some(receipt_text(log, index, &cp.note, cp.size)?);
+        }
+    }
+    Ok(())
+}
+
+/// The tlog-proof receipt of entry `index` against the checkpoint `note` of size `size`.
+pub fn receipt_text(log: &Log, index: u64, note: &[u8], size: u64) -> ApiResult<String> {
+    let leaf = log.entries(index, index + 1)?.pop().expect("one entry");
+    let inclusion = log.inclusion_proof(index, size)?;
+    let proof: TlogProof = receipt::make(&leaf, index, inclusion, note.to_vec());
+    String::from_utf8(proof.to_bytes()).map_err(|_| ApiError::internal("a receipt is not UTF-8"))
+}
+
+fn rejected(id: Option<String>, e: EventError) -> EventResult {
+    let error = e
+        .errors
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ");
+    EventResult {
+        id,
+        status: "rejected",
+        error: Some(error),
+        errors: Some(e.errors),
+        ..EventResult::default()
+    }
+}
+
+/// How the body holds its events.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BodyFormat {
+    /// `{"events": [...]}`.
+    Json,
+    /// One event per line.
+    Ndjson,
+}
+
+fn body_format(headers: &HeaderMap) -> ApiResult<BodyFormat> {
+    let Some(ctype) = headers.get(header::CONTENT_TYPE) else {
+        return Ok(BodyFormat::Json);
+    };
+    let ctype = ctype.to_str().unwrap_or("").to_ascii_lowercase();
+    let essence = ctype.split(';').next().unwrap_or("").trim();
+    match essence {
+        "application/json" => Ok(BodyFormat::Json),
+        "application/x-ndjson" | "application/jsonl" | "application/jsonlines" => {
+            Ok(BodyFormat::Ndjson)
+        }
+        _ => Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            format!(
+                "Content-Type {essence:?} is not accepted; send application/json \
+                 ({{\"events\": [...]}}) or application/x-ndjson (one event per line)"
+            ),
+        )),
+    }
+}
+
+fn is_gzip(headers: &HeaderMap) -> ApiResult<bool> {
+    match headers.get(header::CONTENT_ENCODING).map(|v| v.as_bytes()) {
+        None | Some(b"identity") => Ok(false),
+        Some(b"gzip") => Ok(true),
+        Some(other) => Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_encoding",
+            format!(
+                "Content-Encoding {:?} is not accepted; send gzip or an uncompressed body",
+                String::from_utf8_lossy(other)
+            ),
+        )),
+    }
+}
+
+/// Decompresses, refusing output beyond `max` bytes (so a small gzip bomb cannot pass).
+fn gunzip(body: &[u8], max: usize) -> ApiResult<Vec<u8>> {
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(body)
+        .take(max as u64 + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| ApiError::bad_request(format!("the gzip body cannot be decompressed: {e}")))?;
+    if out.len() > max {
+        return Err(too_large(format!(
+            "the decompressed body exceeds the limit of {max} bytes; send smaller batches"
+        )));
+    }
+    Ok(out)
+}
+
+fn too_large(message: String) -> ApiError {
+    ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", message)
+}
+
+/// One parsed event, or its id (if readable) and problems.
+type Parsed = Result<ValidatedEvent, (Option<String>, EventError)>;
+
+/// Splits a body into events and validates each.
+pub fn parse_batch(
+    body: &[u8],
+    format: BodyFormat,
+    max_events: usize,
+    limits: &Limits,
+) -> ApiResult<Vec<Parsed>> {
+    let raws: Vec<(Option<usize>, &[u8])> = match format {
+        BodyFormat::Json => {
+            #[derive(Deserialize)]
+            #[serde(deny_unknown_fields)]
+            struct Batch<'a> {
+                #[serde(borrow)]
+                events: Vec<&'a RawValue>,
+            }
+            let batch: Batch = serde_json::from_slice(body).map_err(|e| {
+                ApiError::bad_request(format!(
+                    "the body is not a JSON object {{\"events\": [...]}}: {e}"
+                ))
+            })?;
+            check_count(batch.events.len(), max_events)?;
+            batch
+                .events
+                .iter()
+                .map(|r| (None, r.get().as_bytes()))
+                .collect()
+        }
+        BodyFormat::Ndjson => {
+            let lines: Vec<(Option<usize>, &[u8])> = body
+                .split(|&b| b == b'\n')
+                .enumerate()
+                .map(|(i, l)| (Some(i + 1), l.strip_suffix(b"\r").unwrap_or(l)))
+                .filter(|(_, l)| !l.iter().all(u8::is_ascii_whitespace))
+                .collect();
+            check_count(lines.len(), max_events)?;
+            lines
+        }
+    };
+    if raws.is_empty() {
+        return Err(ApiError::bad_request("the batch holds no events"));
+    }
+    Ok(raws
+        .into_iter()
+        .map(|(line, raw)| {
+            event::parse(raw, limits).map_err(|mut e| {
+                if let Some(line) = line {
+                    for err in &mut e.errors {
+                        err.message = format!("line {line}: {}", err.message);
+                    }
+                }
+                (readable_id(raw), e)
+            })
+        })
+        .collect())
+}
+
+fn check_count(n: usize, max: usize) -> ApiResult<()> {
+    if n > max {
+        return Err(too_large(format!(
+            "the batch holds {n} events, more than the limit of {max}; split it"
+        )));
+    }
+    Ok(())
+}
+
+/// The `id` of a rejected event, if it is a short string, for the result.
+fn readable_id(raw: &[u8]) -> Option<String> {
+    #[derive(Deserialize)]
+    struct IdOnly {
+        id: Option<serde_json::Value>,
+    }
+    let id = serde_json::from_slice::<IdOnly>(raw).ok()?.id?;
+    id.as_str().filter(|s| s.len() <= 64).map(str::to_owned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn malformed_json_names_line_and_column() {
+        let e = parse_batch(
+            b"{\"events\": [\n{\"id\": }]}",
+            BodyFormat::Json,
+            10,
+            &Limits::default(),
+        )
+        .unwrap_err();
+        assert_eq!(e.status, StatusCode::BAD_REQUEST);
+        assert!(e.message.contains("line 2 column"), "{}", e.message);
+    }
+
+    #[test]
+    fn ndjson_rejections_name_their_line_and_too_many_events_are_refused() {
+        let parsed =
+            parse_batch(b"{}\n\n[1]\n", BodyFormat::Ndjson, 10, &Limits::default()).unwrap();
+        assert_eq!(parsed.len(), 2);
+        let (_, e) = parsed[1].as_ref().unwrap_err();
+        assert!(e.errors[0].message.starts_with("line 3: "), "{e:?}");
+        let e = parse_batch(b"{}\n{}\n{}", BodyFormat::Ndjson, 2, &Limits::default()).unwrap_err();
+        assert_eq!(e.status, StatusCode::PAYLOAD_TOO_LARGE);
+    }
+
+    #[test]
+    fn a_gzip_bomb_is_refused_by_its_decompressed_size() {
+        use std::io::Write;
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        enc.write_all(&vec![b' '; 1 << 20]).unwrap();
+        let small = enc.finish().unwrap();
+        assert!(small.len() < 4096);
+        assert_eq!(
+            gunzip(&small, 1000).unwrap_err().status,
+            StatusCode::PAYLOAD_TOO_LARGE
+        );
+        assert_eq!(gunzip(&small, 1 << 20).unwrap().len(), 1 << 20);
+    }
+}

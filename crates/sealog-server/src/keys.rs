@@ -1,0 +1,294 @@
+//! API keys and per-log settings, kept in `DIR/server.json`.
+//!
+//! A key is `slk_<id>_<secret>`: the 16-hex-digit id is public (it names the key in lists and
+//! logs), the secret is 32 random bytes. Only SHA-256 of the whole key is stored; a presented
+//! key is found by its id and its hash compared in constant time, so neither a lookup miss nor
+//! a partial match is distinguishable by timing. (The secret has 256 bits of entropy, so a
+//! plain hash is as strong as a slow password hash here.)
+//!
+//! The file is small (keys and log settings, not events) and rewritten whole on every change:
+//! written to a temporary file, fsynced, renamed into place, and the directory fsynced.
+
+use sealog_dashboard::{Principal, Role};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+use subtle::ConstantTimeEq;
+
+/// Longest API key accepted; anything longer is refused without hashing.
+const MAX_KEY_LEN: usize = 256;
+
+/// One stored key (never the secret).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct KeyRecord {
+    /// Public identifier.
+    pub id: String,
+    /// Lowercase hex SHA-256 of the whole key.
+    pub hash: String,
+    /// What the key may do.
+    pub role: Role,
+    /// The log it is scoped to; `None` for a server-wide admin key.
+    pub log: Option<String>,
+    /// A label chosen by its creator.
+    #[serde(default)]
+    pub label: String,
+    /// Creation time, RFC 3339.
+    pub created: String,
+    /// Revocation time, RFC 3339; a revoked key authenticates nothing.
+    #[serde(default)]
+    pub revoked: Option<String>,
+}
+
+/// Settings of one log that the server (not the engine) keeps.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct LogSettings {
+    /// Whether `/tlog/{log}/…` (checkpoint and tiles) is readable without a key.
+    #[serde(default)]
+    pub public: bool,
+}
+
+#[derive(Default, Serialize, Deserialize)]
+struct Contents {
+    keys: Vec<KeyRecord>,
+    #[serde(default)]
+    logs: BTreeMap<String, LogSettings>,
+}
+
+/// The key store; cheap to clone.
+#[derive(Clone)]
+pub struct Keys {
+    path: PathBuf,
+    contents: Arc<Mutex<Contents>>,
+}
+
+impl Keys {
+    /// Loads `DIR/server.json`, or starts empty if it does not exist.
+    pub fn open(dir: &Path) -> Result<Keys, String> {
+        let path = dir.join("server.json");
+        let contents = match std::fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map_err(|e| format!("{} is damaged: {e}", path.display()))?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Contents::default(),
+            Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+        };
+        Ok(Keys {
+            path,
+            contents: Arc::new(Mutex::new(contents)),
+        })
+    }
+
+    /// Whether no key exists yet (a first start).
+    pub fn is_empty(&self) -> bool {
+        self.lock().keys.is_empty()
+    }
+
+    /// Creates and stores a key; returns its record and the secret key (shown once).
+    pub fn create(
+        &self,
+        role: Role,
+        log: Option<&str>,
+        label: &str,
+    ) -> Result<(KeyRecord, String), String> {
+        let (record, key) = Self::generate(role, log, label);
+        self.insert(record.clone())?;
+        Ok((record, key))
+    }
+
+    /// Makes a new key and its record without storing it.
+    pub fn generate(role: Role, log: Option<&str>, label: &str) -> (KeyRecord, String) {
+        let id = hex(&random::<8>());
+        let secret = base64_url(&random::<32>());
+        let key = format!("slk_{id}_{secret}");
+        let record = KeyRecord {
+            id,
+            hash: hex(&Sha256::digest(key.as_bytes())),
+            role,
+            log: log.map(str::to_owned),
+            label: label.to_owned(),
+            created: now_rfc3339(),
+            revoked: None,
+        };
+        (record, key)
+    }
+
+    /// Stores a key made by [`Keys::generate`].
+    pub fn insert(&self, record: KeyRecord) -> Result<(), String> {
+        let mut contents = self.lock();
+        contents.keys.push(record);
+        if let Err(e) = self.save(&contents) {
+            contents.keys.pop();
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// The keys of `log` (or the server-wide ones for `None`), oldest first.
+    pub fn list(&self, log: Option<&str>) -> Vec<KeyRecord> {
+        let contents = self.lock();
+        contents
+            .keys
+            .iter()
+            .filter(|k| k.log.as_deref() == log)
+            .cloned()
+            .collect()
+    }
+
+    /// Revokes key `id` of `log`; `Ok(false)` if there is no such key.
+    pub fn revoke(&self, log: Option<&str>, id: &str) -> Result<bool, String> {
+        let mut contents = self.lock();
+        let Some(pos) = contents
+            .keys
+            .iter()
+            .position(|k| k.id == id && k.log.as_deref() == log)
+        else {
+            return Ok(false);
+        };
+        if contents.keys[pos].revoked.is_some() {
+            return Ok(true);
+        }
+        contents.keys[pos].revoked = Some(now_rfc3339());
+        if let Err(e) = self.save(&contents) {
+            contents.keys[pos].revoked = None;
+            return Err(e);
+        }
+        Ok(true)
+    }
+
+    /// Who `key` belongs to, or `None` for an unknown, malformed or revoked key.
+    pub fn authenticate(&self, key: &str) -> Option<Principal> {
+        if key.len() > MAX_KEY_LEN {
+            return None;
+        }
+        let id = key.strip_prefix("slk_")?.split('_').next()?;
+        let presented: [u8; 32] = Sha256::digest(key.as_bytes()).into();
+        let contents = self.lock();
+        let record = contents.keys.iter().find(|k| k.id == id)?;
+        let stored = unhex32(&record.hash)?;
+        let equal: bool = presented.ct_eq(&stored).into();
+        (equal && record.revoked.is_none()).then(|| Principal {
+            key_id: record.id.clone(),
+            role: record.role,
+            log: record.log.clone(),
+        })
+    }
+
+    /// The settings of `log`.
+    pub fn settings(&self, log: &str) -> LogSettings {
+        self.lock().logs.get(log).cloned().unwrap_or_default()
+    }
+
+    /// Replaces the settings of `log`.
+    pub fn set_settings(&self, log: &str, settings: LogSettings) -> Result<(), String> {
+        let mut contents = self.lock();
+        let old = contents.logs.insert(log.to_owned(), settings);
+        if let Err(e) = self.save(&contents) {
+            match old {
+                Some(old) => contents.logs.insert(log.to_owned(), old),
+                None => contents.logs.remove(log),
+            };
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Contents> {
+        self.contents.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Writes the whole file atomically (temp, fsync, rename, fsync the directory).
+    fn save(&self, contents: &Contents) -> Result<(), String> {
+        let fail = |e: std::io::Error| format!("cannot save {}: {e}", self.path.display());
+        let tmp = self.path.with_extension("json.tmp");
+        let bytes = serde_json::to_vec_pretty(contents).expect("the key store serializes");
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(true)
+            .write(true)
+            .mode(0o600)
+            .open(&tmp)
+            .map_err(fail)?;
+        file.write_all(&bytes).map_err(fail)?;
+        file.sync_all().map_err(fail)?;
+        std::fs::rename(&tmp, &self.path).map_err(fail)?;
+        let dir = self.path.parent().expect("server.json is in a directory");
+        std::fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(fail)
+    }
+}
+
+impl sealog_dashboard::Authenticator for Keys {
+    fn authenticate(&self, api_key: &str) -> Option<Principal> {
+        Keys::authenticate(self, api_key)
+    }
+}
+
+fn random<const N: usize>() -> [u8; N] {
+    let mut b = [0u8; N];
+    getrandom::fill(&mut b).expect("the OS random number generator failed");
+    b
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex32(s: &str) -> Option<[u8; 32]> {
+    let mut out = [0u8; 32];
+    if s.len() != 64 {
+        return None;
+    }
+    for (i, o) in out.iter_mut().enumerate() {
+        *o = u8::from_str_radix(s.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(out)
+}
+
+fn base64_url(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// The current time as RFC 3339 UTC with seconds.
+pub fn now_rfc3339() -> String {
+    let now = time::OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .expect("0 ns is valid");
+    now.format(&time::format_description::well_known::Rfc3339)
+        .expect("a current time formats")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_authenticate_only_themselves_and_stop_when_revoked() {
+        let dir = std::env::temp_dir().join(format!("sealog-keys-{}", hex(&random::<8>())));
+        std::fs::create_dir_all(&dir).unwrap();
+        let keys = Keys::open(&dir).unwrap();
+        let (rec, key) = keys.create(Role::Ingest, Some("a"), "ci").unwrap();
+        let who = keys.authenticate(&key).unwrap();
+        assert_eq!((who.role, who.log.as_deref()), (Role::Ingest, Some("a")));
+        // Same id, other secret; and a truncated key.
+        let forged = format!("slk_{}_{}", rec.id, base64_url(&[0u8; 32]));
+        assert!(keys.authenticate(&forged).is_none());
+        assert!(keys.authenticate(&key[..key.len() - 1]).is_none());
+        // The store survives a reopen, and holds no secret.
+        let text = std::fs::read_to_string(dir.join("server.json")).unwrap();
+        assert!(!text.contains(&key[21..]));
+        let reopened = Keys::open(&dir).unwrap();
+        assert!(reopened.authenticate(&key).is_some());
+        assert!(reopened.revoke(Some("a"), &rec.id).unwrap());
+        assert!(reopened.authenticate(&key).is_none());
+        assert!(
+            !reopened.revoke(Some("b"), &rec.id).unwrap(),
+            "another log's key"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,278 @@
+//! Sealog's HTTP API v1 (DESIGN §4) over the log engine: ingest, event queries, proofs and
+//! receipts, checkpoints, the tlog-tiles read API, logs and API keys, evidence export, the
+//! dashboard, and operations endpoints.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), String> {
+//! use sealog_server::{Server, ServerOptions};
+//! let server = Server::open(std::path::Path::new("./sealog-data"), ServerOptions::default())?;
+//! if let Some(admin_key) = server.bootstrap()? {
+//!     println!("admin key: {admin_key}");
+//! }
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:7300").await.unwrap();
+//! server.serve(listener, std::future::pending()).await
+//! # }
+//! ```
+//!
+//! Every route is listed once, in [`routes`], from which both the router and `/openapi.json`
+//! are made, so the description cannot drift from the code.
+
+mod admin;
+mod auth;
+mod encoding;
+mod error;
+mod export;
+mod extract;
+mod ingest;
+pub mod keys;
+mod metrics;
+mod ops;
+mod read;
+mod server;
+mod state;
+mod tlog;
+pub mod tls;
+
+pub use error::ApiError;
+pub use ingest::{BodyFormat, parse_batch};
+pub use server::Server;
+pub use state::ServerOptions;
+
+use axum::routing::{MethodRouter, delete, get, patch, post};
+use serde_json::{Map, Value, json};
+use state::AppState;
+
+/// Who may call a route.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone.
+    Public,
+    /// A key (or dashboard session) of the log with the role the route needs.
+    Key,
+    /// A read key, unless the log was made public.
+    KeyUnlessPublic,
+}
+
+/// One documented route.
+pub struct Route {
+    /// HTTP method, upper case.
+    pub method: &'static str,
+    /// Path template, with `{name}` parameters (and `{*rest}` for a tail).
+    pub path: &'static str,
+    /// What it does.
+    pub summary: &'static str,
+    /// Who may call it.
+    pub access: Access,
+    handler: MethodRouter<AppState>,
+}
+
+macro_rules! route {
+    ($method:ident, $path:literal, $access:ident, $summary:literal, $handler:expr) => {
+        Route {
+            method: const_upper(stringify!($method)),
+            path: $path,
+            summary: $summary,
+            access: Access::$access,
+            handler: $method($handler),
+        }
+    };
+}
+
+const fn const_upper(m: &'static str) -> &'static str {
+    match m.as_bytes() {
+        b"get" => "GET",
+        b"post" => "POST",
+        b"patch" => "PATCH",
+        b"delete" => "DELETE",
+        _ => panic!("unknown method"),
+    }
+}
+
+/// Every route of the API.
+pub fn routes() -> Vec<Route> {
+    vec![
+        route!(
+            post,
+            "/v1/logs",
+            Key,
+            "Create a log (server-wide admin key).",
+            admin::create_log
+        ),
+        route!(
+            get,
+            "/v1/logs",
+            Key,
+            "List the logs the key may read.",
+            admin::list_logs
+        ),
+        route!(
+            get,
+            "/v1/logs/{log}",
+            Key,
+            "A log's origin, vkey, size, latest checkpoint and index lag.",
+            read::log_info
+        ),
+        route!(
+            patch,
+            "/v1/logs/{log}",
+            Key,
+            "Change a log's settings: {\"public\": bool} (admin).",
+            admin::patch_log
+        ),
+        route!(
+            post,
+            "/v1/logs/{log}/events",
+            Key,
+            "Record events: {\"events\": [...]} or NDJSON, gzip accepted; ?wait=checkpoint adds receipts.",
+            ingest::ingest
+        ),
+        route!(
+            get,
+            "/v1/logs/{log}/events",
+            Key,
+            "Query events newest first: agent, session, action, status, since, until, limit, cursor.",
+            read::list_events
+        ),
+        route!(
+            get,
+            "/v1/logs/{log}/events/{id}",
+            Key,
+            "One event with its leaf and inclusion proof to the latest checkpoint.",
+            read::get_event
+        ),
+        route!(
+            get,
+            "/v1/logs/{log}/events/{id}/proof",
+            Key,
+            "The event's receipt: a C2SP tlog-proof (text/plain).",
+            read::get_proof
+        ),
+        route!(
+            get,
+            "/v1/logs/{log}/checkpoint",
+            Key,
+            "The latest signed checkpoint note (text/plain).",
+            read::get_checkpoint
+        ),
+        route!(
+            get,
+            "/v1/logs/{log}/proofs/consistency",
+            Key,
+            "Consistency proof between tree sizes: from, to.",
+            read::get_consistency
+        ),
+        route!(
+            get,
+            "/v1/logs/{log}/export",
+            Key,
+            "An evidence pack (ZIP) of the events matching agent, session, action, status, since, until.",
+            export::export
+        ),
+        route!(
+            post,
+            "/v1/logs/{log}/keys",
+            Key,
+            "Create an API key {\"role\", \"label\"?}; the secret is shown once (admin).",
+            admin::create_key
+        ),
+        route!(
+            get,
+            "/v1/logs/{log}/keys",
+            Key,
+            "List the log's keys, without secrets (admin).",
+            admin::list_keys
+        ),
+        route!(
+            get,
+            "/v1/logs/{log}/keys/{id}",
+            Key,
+            "One key, without its secret (admin).",
+            admin::get_key
+        ),
+        route!(
+            delete,
+            "/v1/logs/{log}/keys/{id}",
+            Key,
+            "Revoke a key (admin).",
+            admin::revoke_key
+        ),
+        route!(
+            get,
+            "/tlog/{log}/checkpoint",
+            KeyUnlessPublic,
+            "tlog-tiles: the latest checkpoint.",
+            tlog::checkpoint
+        ),
+        route!(
+            get,
+            "/tlog/{log}/tile/{*path}",
+            KeyUnlessPublic,
+            "tlog-tiles: a hash tile or entry bundle.",
+            tlog::tile
+        ),
+        route!(get, "/healthz", Public, "Liveness.", ops::healthz),
+        route!(
+            get,
+            "/readyz",
+            Public,
+            "Readiness: logs recovered and the data directory writable.",
+            ops::readyz
+        ),
+        route!(get, "/metrics", Public, "Prometheus metrics.", ops::metrics),
+        route!(
+            get,
+            "/openapi.json",
+            Public,
+            "This API's OpenAPI 3.1 description.",
+            openapi_handler
+        ),
+    ]
+}
+
+async fn openapi_handler() -> axum::Json<Value> {
+    axum::Json(openapi())
+}
+
+/// The OpenAPI 3.1 description of [`routes`].
+pub fn openapi() -> Value {
+    let mut paths = Map::new();
+    for r in routes() {
+        let path = r.path.replace("{*", "{");
+        let params: Vec<Value> = path
+            .split('{')
+            .skip(1)
+            .filter_map(|s| s.split_once('}'))
+            .map(|(name, _)| {
+                json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}})
+            })
+            .collect();
+        let security = match r.access {
+            Access::Public => json!([]),
+            Access::Key => json!([{"apiKey": []}]),
+            Access::KeyUnlessPublic => json!([{"apiKey": []}, {}]),
+        };
+        let op = json!({
+            "summary": r.summary,
+            "parameters": params,
+            "security": security,
+            "responses": {
+                "200": {"description": "Success."},
+                "default": {"description": "An error: {\"error\": {\"code\", \"message\"}}.",
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+            }
+        });
+        let entry = paths.entry(path).or_insert_with(|| json!({}));
+        entry[r.method.to_ascii_lowercase()] = op;
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {"title": "Sealog API", "version": env!("CARGO_PKG_VERSION")},
+        "paths": paths,
+        "components": {
+            "securitySchemes": {"apiKey": {"type": "http", "scheme": "bearer"}},
+            "schemas": {"Error": {"type": "object", "required": ["error"], "properties": {
+                "error": {"type": "object", "required": ["code", "message"], "properties": {
+                    "code": {"type": "string"}, "message": {"type": "string"}}}}}}
+        }
+    })
+}

@@ -1,0 +1,85 @@
+//! Operations: liveness, readiness, metrics, the OpenAPI description, and the middleware that
+//! gives every request an id, a log line and a latency sample.
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+/// `GET /healthz`: the process answers.
+pub async fn healthz() -> axum::Json<Value> {
+    axum::Json(json!({"status": "ok"}))
+}
+
+/// `GET /readyz`: every log recovered and can write, and the data directory is writable.
+pub async fn readyz(State(state): State<AppState>) -> Result<axum::Json<Value>, ApiError> {
+    let engine = state.engine.clone();
+    match tokio::task::spawn_blocking(move || engine.ready()).await {
+        Ok(Ok(())) => Ok(axum::Json(json!({"status": "ready"}))),
+        Ok(Err(why)) => Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not_ready",
+            why,
+        )),
+        Err(e) => Err(ApiError::internal(e.to_string())),
+    }
+}
+
+/// `GET /metrics`: Prometheus text format.
+pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    let text = state.metrics.render(&state.engine);
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
+}
+
+/// The request-id header.
+pub const REQUEST_ID: &str = "x-request-id";
+
+/// Gives each request an id (the client's, if it sent a short printable one), logs it with
+/// its route, status and latency (never its body or credentials), and records the latency.
+pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+    let start = Instant::now();
+    let id = req
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| v.len() <= 64 && v.bytes().all(|b| b.is_ascii_graphic()))
+        .map_or_else(
+            || format!("r{:x}", NEXT_ID.fetch_add(1, Ordering::Relaxed)),
+            str::to_owned,
+        );
+    let value = HeaderValue::from_str(&id).expect("request ids are printable ASCII");
+    req.headers_mut().insert(REQUEST_ID, value.clone());
+    let method = req.method().as_str().to_owned();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", MatchedPath::as_str)
+        .to_owned();
+    let mut response = next.run(req).await;
+    let status = response.status().as_u16();
+    let seconds = start.elapsed().as_secs_f64();
+    state.metrics.http(&method, &route, status, seconds);
+    tracing::info!(request_id = %id, %method, %route, status, ms = seconds * 1e3, "request");
+    response.headers_mut().insert(REQUEST_ID, value);
+    response
+}
+
+/// Unknown routes: a JSON 404.
+pub async fn not_found() -> ApiError {
+    ApiError::not_found("no such route; see /openapi.json for the API")
+}
+
+/// A known route with the wrong method: a JSON 405.
+pub async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this route does not take that method; see /openapi.json",
+    )
+}

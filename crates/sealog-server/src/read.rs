@@ -1,0 +1,277 @@
+//! The read side of one log: its summary, event queries, events with their proofs, receipts,
+//! checkpoints and consistency proofs.
+
+use crate::auth::Caller;
+use crate::encoding::{hash_b64, proof_b64};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::QueryParams;
+use crate::ingest::receipt_text;
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::header;
+use axum::response::IntoResponse;
+use sealog_core::leaf::{self, Leaf};
+use sealog_storage::index::{MAX_LIMIT, parse_ts};
+use sealog_storage::{Log, SignedCheckpoint};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::time::Duration;
+
+/// The summary of a log (also what `GET /v1/logs` lists).
+pub fn summary(state: &AppState, log: &Log) -> Value {
+    let stats = log.stats();
+    let cp = log.checkpoint();
+    json!({
+        "name": log.name(),
+        "origin": log.origin(),
+        "vkey": log.verifier().vkey(),
+        "size": stats.size,
+        "checkpoint": checkpoint_json(&cp),
+        "index_watermark": stats.index_watermark,
+        "index_lag": stats.size.saturating_sub(stats.index_watermark),
+        "index_error": log.index_error(),
+        "queue_entries": stats.queue_entries,
+        "witnesses": [],
+        "public": state.keys.settings(log.name()).public,
+    })
+}
+
+fn checkpoint_json(cp: &SignedCheckpoint) -> Value {
+    json!({
+        "size": cp.size,
+        "root": hash_b64(&cp.root),
+        "time": leaf::format_received(cp.signed_unix_micros),
+        "note": String::from_utf8_lossy(&cp.note),
+    })
+}
+
+/// `GET /v1/logs/{log}`.
+pub async fn log_info(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> ApiResult<Json<Value>> {
+    caller.read(&name)?;
+    let log = state.log(&name)?;
+    Ok(Json(summary(&state, &log)))
+}
+
+/// Filters and paging of `GET /v1/logs/{log}/events` (and of exports, without paging).
+#[derive(Deserialize, Default, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct EventFilters {
+    agent: Option<String>,
+    session: Option<String>,
+    action: Option<String>,
+    status: Option<String>,
+    since: Option<String>,
+    until: Option<String>,
+    limit: Option<usize>,
+    cursor: Option<String>,
+}
+
+impl EventFilters {
+    /// The engine query; times must be RFC 3339.
+    pub fn query(&self) -> ApiResult<sealog_storage::Query> {
+        let time = |name: &str, v: &Option<String>| -> ApiResult<Option<i64>> {
+            v.as_deref()
+                .map(|s| {
+                    parse_ts(s).ok_or_else(|| {
+                        ApiError::bad_request(format!(
+                            "{name}={s:?} is not an RFC 3339 time such as 2026-01-31T12:00:00Z"
+                        ))
+                    })
+                })
+                .transpose()
+        };
+        Ok(sealog_storage::Query {
+            agent: self.agent.clone(),
+            session: self.session.clone(),
+            action: self.action.clone(),
+            status: self.status.clone(),
+            since: time("since", &self.since)?,
+            until: time("until", &self.until)?,
+            limit: self.limit.unwrap_or(100).clamp(1, MAX_LIMIT),
+            cursor: self.cursor.clone(),
+        })
+    }
+
+    /// Whether a page size or cursor was given.
+    pub fn has_paging(&self) -> bool {
+        self.limit.is_some() || self.cursor.is_some()
+    }
+
+    /// The filters that were set, by name (for an export's manifest).
+    pub fn named(&self) -> Vec<(&'static str, String)> {
+        [
+            ("agent", &self.agent),
+            ("session", &self.session),
+            ("action", &self.action),
+            ("status", &self.status),
+            ("since", &self.since),
+            ("until", &self.until),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| v.clone().map(|v| (k, v)))
+        .collect()
+    }
+}
+
+/// One event as the API shows it: index, leaf hash, receive time and the event.
+pub fn event_json(index: u64, leaf_bytes: &[u8]) -> ApiResult<Value> {
+    let leaf = Leaf::parse(leaf_bytes)
+        .map_err(|e| ApiError::internal(format!("stored leaf {index} does not parse: {e}")))?;
+    Ok(json!({
+        "index": index,
+        "leaf_hash": hash_b64(&leaf::hash(leaf_bytes)),
+        "received": leaf.received,
+        "event": leaf.event,
+    }))
+}
+
+/// `GET /v1/logs/{log}/events`: a newest-first page; `next` continues it, and pages are stable
+/// under concurrent ingest (a cursor means "below this index").
+pub async fn list_events(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+    QueryParams(filters): QueryParams<EventFilters>,
+) -> ApiResult<Json<Value>> {
+    caller.read(&name)?;
+    let log = state.log(&name)?;
+    let query = filters.query()?;
+    let page = tokio::task::spawn_blocking({
+        let log = log.clone();
+        move || -> ApiResult<_> {
+            let page = log.query(&query)?;
+            let mut events = Vec::with_capacity(page.indices.len());
+            for &index in &page.indices {
+                let bytes = log.entries(index, index + 1)?.pop().expect("one entry");
+                events.push(event_json(index, &bytes)?);
+            }
+            Ok((page, events))
+        }
+    })
+    .await
+    .map_err(|e| ApiError::internal(e.to_string()))?;
+    let (page, events) = page?;
+    Ok(Json(json!({
+        "events": events,
+        "next": page.next,
+        "index_watermark": page.watermark,
+        "size": log.size(),
+    })))
+}
+
+/// The index of event `id`, or 404.
+fn find(log: &Log, id: &str) -> ApiResult<u64> {
+    let number = uuid::Uuid::try_parse(id)
+        .map_err(|_| ApiError::bad_request(format!("{id:?} is not an event id (a UUID)")))?
+        .as_u128();
+    log.find_id(number)?.ok_or_else(|| {
+        ApiError::not_found(format!("no event with id {id} in log {:?}", log.name()))
+    })
+}
+
+/// The latest checkpoint covering `index`, waiting up to two checkpoint intervals for it.
+async fn covering(log: &Log, index: u64) -> ApiResult<SignedCheckpoint> {
+    tokio::time::timeout(Duration::from_secs(5), log.wait_checkpoint(index + 1))
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                "checkpoint_pending",
+                "the event is stored but no checkpoint covers it yet; retry in a second",
+            )
+            .retry_after(Duration::from_secs(1))
+        })?
+        .map_err(ApiError::from)
+}
+
+/// `GET /v1/logs/{log}/events/{id}`: the event, its exact leaf, and its inclusion proof to
+/// the latest checkpoint.
+pub async fn get_event(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((name, id)): Path<(String, String)>,
+) -> ApiResult<Json<Value>> {
+    caller.read(&name)?;
+    let log = state.log(&name)?;
+    let index = find(&log, &id)?;
+    let cp = covering(&log, index).await?;
+    let bytes = log.entries(index, index + 1)?.pop().expect("one entry");
+    let mut out = event_json(index, &bytes)?;
+    out["leaf"] = Value::String(String::from_utf8_lossy(&bytes).into_owned());
+    out["inclusion"] = json!(proof_b64(&log.inclusion_proof(index, cp.size)?));
+    out["checkpoint"] = checkpoint_json(&cp);
+    Ok(Json(out))
+}
+
+/// `GET /v1/logs/{log}/events/{id}/proof`: the event's receipt, a C2SP tlog-proof.
+pub async fn get_proof(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((name, id)): Path<(String, String)>,
+) -> ApiResult<impl IntoResponse> {
+    caller.read(&name)?;
+    let log = state.log(&name)?;
+    let index = find(&log, &id)?;
+    let cp = covering(&log, index).await?;
+    let text = receipt_text(&log, index, &cp.note, cp.size)?;
+    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text))
+}
+
+/// `GET /v1/logs/{log}/checkpoint`: the latest signed checkpoint note.
+pub async fn get_checkpoint(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    caller.read(&name)?;
+    let log = state.log(&name)?;
+    Ok(note_response(&log.checkpoint()))
+}
+
+/// A checkpoint note as `text/plain`, never cached (it changes every second).
+pub fn note_response(cp: &SignedCheckpoint) -> impl IntoResponse + use<> {
+    (
+        [
+            (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        cp.note.clone(),
+    )
+}
+
+/// Sizes of a consistency proof.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsistencyParams {
+    from: u64,
+    to: Option<u64>,
+}
+
+/// `GET /v1/logs/{log}/proofs/consistency?from=&to=`: proof that the tree of size `to`
+/// (default: the latest checkpoint's) extends the tree of size `from`.
+pub async fn get_consistency(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+    QueryParams(p): QueryParams<ConsistencyParams>,
+) -> ApiResult<Json<Value>> {
+    caller.read(&name)?;
+    let log = state.log(&name)?;
+    let to = p.to.unwrap_or_else(|| log.checkpoint().size);
+    if p.from > to {
+        return Err(ApiError::bad_request(format!(
+            "from={} is larger than to={to}; a consistency proof goes from an older, smaller \
+             tree to a newer one",
+            p.from
+        )));
+    }
+    let proof = log.consistency_proof(p.from, to)?;
+    Ok(Json(
+        json!({"from": p.from, "to": to, "proof": proof_b64(&proof)}),
+    ))
+}

@@ -1,0 +1,131 @@
+//! What every request shares: the engine, the key store, sessions, limits and metrics.
+
+use crate::keys::Keys;
+use crate::metrics::Metrics;
+use sealog_core::event::Limits;
+use sealog_dashboard::Sessions;
+use sealog_storage::{Engine, Log};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+/// Limits and names of one server; the CLI fills them from flags, a config file and the
+/// environment.
+#[derive(Clone, Debug)]
+pub struct ServerOptions {
+    /// The server name: log origins are `<name>/<log>`.
+    pub name: String,
+    /// Largest request body, after decompression.
+    pub max_body_bytes: usize,
+    /// Most events in one ingest request.
+    pub max_batch_events: usize,
+    /// Requests per second per API key (with a burst of twice that); 0 disables the limit.
+    pub rate_limit_per_key: u32,
+    /// Longest `?wait=checkpoint` waits for a covering checkpoint.
+    pub checkpoint_wait: Duration,
+    /// Limits on each event.
+    pub event_limits: Limits,
+    /// Whether the server is reached over TLS (dashboard cookies get `Secure`).
+    pub tls: bool,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        ServerOptions {
+            name: "localhost".into(),
+            max_body_bytes: 16 << 20,
+            max_batch_events: 10_000,
+            rate_limit_per_key: 1_000,
+            checkpoint_wait: Duration::from_secs(30),
+            event_limits: Limits::default(),
+            tls: false,
+        }
+    }
+}
+
+/// The state of a running server; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// The log engine.
+    pub engine: Engine,
+    /// API keys and per-log settings.
+    pub keys: Keys,
+    /// Dashboard sessions (an alternative to bearer keys).
+    pub sessions: Sessions,
+    /// Limits and names.
+    pub options: Arc<ServerOptions>,
+    /// Per-key request rate limiter.
+    pub limiter: Arc<RateLimiter>,
+    /// Counters for `/metrics`.
+    pub metrics: Arc<Metrics>,
+}
+
+impl AppState {
+    /// The log called `name`, or a 404 saying which logs exist is the admin's business.
+    pub fn log(&self, name: &str) -> Result<Log, crate::error::ApiError> {
+        self.engine.log(name).ok_or_else(|| {
+            crate::error::ApiError::not_found(format!(
+                "there is no log called {name:?}; an admin creates one with POST /v1/logs"
+            ))
+        })
+    }
+}
+
+/// A token bucket per API key.
+pub struct RateLimiter {
+    per_second: u32,
+    buckets: Mutex<HashMap<String, (f64, Instant)>>,
+}
+
+impl RateLimiter {
+    /// A limiter of `per_second` requests per key with a burst of twice that; 0 disables it.
+    pub fn new(per_second: u32) -> Self {
+        RateLimiter {
+            per_second,
+            buckets: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The configured rate.
+    pub fn per_second(&self) -> u32 {
+        self.per_second
+    }
+
+    /// Takes one request from `key`'s bucket, or says how long until one is available.
+    pub fn check(&self, key: &str) -> Result<(), Duration> {
+        if self.per_second == 0 {
+            return Ok(());
+        }
+        let rate = f64::from(self.per_second);
+        let burst = 2.0 * rate;
+        let now = Instant::now();
+        let mut buckets = self.buckets.lock().unwrap_or_else(PoisonError::into_inner);
+        // Only authenticated key ids get here, so the map is bounded by the number of keys.
+        let (tokens, last) = buckets.entry(key.to_owned()).or_insert((burst, now));
+        *tokens = (*tokens + now.duration_since(*last).as_secs_f64() * rate).min(burst);
+        *last = now;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            Ok(())
+        } else {
+            Err(Duration::from_secs_f64((1.0 - *tokens) / rate))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_key_gets_its_burst_then_waits_and_other_keys_are_not_affected() {
+        let limiter = RateLimiter::new(5);
+        for _ in 0..10 {
+            limiter.check("a").unwrap();
+        }
+        let wait = limiter.check("a").unwrap_err();
+        assert!(wait > Duration::ZERO && wait <= Duration::from_millis(200));
+        limiter.check("b").unwrap();
+        assert!(RateLimiter::new(0).check("a").is_ok());
+    }
+}
