@@ -1,0 +1,62 @@
+"""Sealog Python SDK: a tamper-evident flight recorder for AI agents.
+
+import sealog
+log = sealog.Sealog()              # SEALOG_URL, SEALOG_API_KEY, SEALOG_COMMITMENT_KEY …
+log.record("llm_call", input=prompt, output=answer)
+"""
+
+from __future__ import annotations
+
+from ._canonical import canonical_json
+from ._event import uuid7
+from .aio import AsyncSealog
+from .client import DeliveryError, EventRejected, Rejection, Sealog, Session, Span
+from .commitments import check_commitment, commit, commit_bytes, payload_commitment
+from .context import (
+    Check,
+    DataProvenance,
+    DecisionContext,
+    HumanOversight,
+    ModelContext,
+    PerformanceMetrics,
+    PolicyContext,
+    PromptContext,
+    Subject,
+    ToolContext,
+)
+from .receipt import LogKey, Receipt, VerificationError, VerifiedReceipt, verify_receipt
+from .redact import Redactor
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AsyncSealog",
+    "Check",
+    "DataProvenance",
+    "DecisionContext",
+    "DeliveryError",
+    "EventRejected",
+    "HumanOversight",
+    "LogKey",
+    "ModelContext",
+    "PerformanceMetrics",
+    "PolicyContext",
+    "PromptContext",
+    "Receipt",
+    "Redactor",
+    "Rejection",
+    "Sealog",
+    "Session",
+    "Span",
+    "Subject",
+    "ToolContext",
+    "VerificationError",
+    "VerifiedReceipt",
+    "canonical_json",
+    "check_commitment",
+    "commit",
+    "commit_bytes",
+    "payload_commitment",
+    "uuid7",
+    "verify_receipt",
+]

@@ -1,0 +1,190 @@
+"""Typed context blocks (DESIGN §2.1, spec/README.md §2).
+
+Each block is a dataclass; ``to_dict()`` gives its JSON form with unset (``None``) members left
+out. Pass blocks to ``record(..., model=ModelContext(...), ...)`` or as ``context=[...]``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from datetime import datetime
+from typing import Any, ClassVar
+
+__all__ = [
+    "Check",
+    "ContextBlock",
+    "DataProvenance",
+    "DecisionContext",
+    "HumanOversight",
+    "ModelContext",
+    "PerformanceMetrics",
+    "PolicyContext",
+    "PromptContext",
+    "Subject",
+    "ToolContext",
+    "context_dict",
+]
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, datetime):
+        from ._event import format_ts
+
+        return format_ts(v)
+    if isinstance(v, tuple):
+        return [_jsonable(x) for x in v]
+    if isinstance(v, list):
+        return [_jsonable(x) for x in v]
+    if isinstance(v, dict):
+        return {str(k): _jsonable(x) for k, x in v.items()}
+    return v
+
+
+_FIELDS: dict[type, tuple[str, ...]] = {}
+_PLAIN = (str, int, float, bool)
+
+
+class ContextBlock:
+    """Base class: ``block`` is the member name inside ``context``."""
+
+    block: ClassVar[str] = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        cls = type(self)
+        names: tuple[str, ...] | None = _FIELDS.get(cls)
+        if names is None:
+            names = tuple(f.name for f in fields(self))  # type: ignore[arg-type]
+            _FIELDS[cls] = names
+        out: dict[str, Any] = {}
+        for name in names:
+            v = getattr(self, name)
+            if v is None:
+                continue
+            if name == "extra":
+                out.update(_jsonable(v))
+            elif type(v) in _PLAIN:
+                out[name] = v
+            else:
+                out[name] = _jsonable(v)
+        return out
+
+
+@dataclass
+class ModelContext(ContextBlock):
+    block: ClassVar[str] = "model"
+    id: str | None = None
+    version: str | None = None
+    provider: str | None = None
+    type: str | None = None
+    deployment: str | None = None
+    params: dict[str, Any] | None = None
+    config_hash: str | None = None
+
+
+@dataclass
+class PromptContext(ContextBlock):
+    block: ClassVar[str] = "prompt"
+    name: str | None = None
+    version: str | None = None
+    hash: str | None = None
+
+
+@dataclass
+class ToolContext(ContextBlock):
+    block: ClassVar[str] = "tool"
+    name: str
+    call_id: str | None = None
+    type: str | None = None
+
+
+@dataclass
+class PolicyContext(ContextBlock):
+    block: ClassVar[str] = "policy"
+    name: str | None = None
+    version: str | None = None
+    hash: str | None = None
+
+
+@dataclass
+class DataProvenance(ContextBlock):
+    block: ClassVar[str] = "data"
+    sources: list[str] | None = None
+    datasets: list[str] | None = None
+    version: str | None = None
+    lineage: Any = None
+
+
+@dataclass
+class Check:
+    """One guardrail / classifier result, for ``checks=[...]``."""
+
+    name: str
+    version: str | None = None
+    score: float | None = None
+    threshold: float | None = None
+    fired: bool | None = None
+    result: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None
+        }
+
+
+@dataclass
+class DecisionContext(ContextBlock):
+    block: ClassVar[str] = "decision"
+    outcome: str | None = None
+    reason_codes: list[str] | None = None
+
+
+@dataclass
+class HumanOversight(ContextBlock):
+    block: ClassVar[str] = "oversight"
+    reviewer: str | None = None
+    decision: str | None = None  # approved | rejected | overridden | stopped
+    required: bool | None = None
+    role: str | None = None
+    reason: str | None = None
+    target: str | None = None  # the event id reviewed
+    reviewed_at: datetime | str | None = None
+
+
+@dataclass
+class PerformanceMetrics(ContextBlock):
+    block: ClassVar[str] = "metrics"
+    latency_ms: float | None = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    cost: float | None = None
+    confidence: float | None = None
+    anomaly_flags: list[str] | None = None
+
+
+@dataclass
+class Subject(ContextBlock):
+    block: ClassVar[str] = "subject"
+    pseudo_id: str
+    extra: dict[str, Any] | None = field(default=None, repr=False)
+
+
+def context_dict(blocks: list[Any] | tuple[Any, ...] | dict[str, Any] | None) -> dict[str, Any]:
+    """Build a ``context`` object from blocks (dataclasses or ``{name: dict}``)."""
+    out: dict[str, Any] = {}
+    if blocks is None:
+        return out
+    if isinstance(blocks, dict):
+        for k, v in blocks.items():
+            out[k] = v.to_dict() if isinstance(v, ContextBlock) else _jsonable(v)
+        return out
+    checks: list[dict[str, Any]] = []
+    for b in blocks:
+        if isinstance(b, Check):
+            checks.append(b.to_dict())
+        elif isinstance(b, ContextBlock):
+            out[b.block] = b.to_dict()
+        else:
+            raise TypeError(f"not a context block: {type(b).__name__}")
+    if checks:
+        out["checks"] = checks
+    return out

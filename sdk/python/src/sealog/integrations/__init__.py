@@ -1,0 +1,2 @@
+"""Optional integrations, imported lazily: ``sealog.integrations.langchain``,
+``sealog.integrations.openai``, ``sealog.integrations.anthropic``."""

@@ -1,0 +1,326 @@
+"""Tests against the REAL sealog binary (started by the ``server`` fixture)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import sealog
+from server import SealogServer, wait_for
+
+pytestmark = pytest.mark.server
+
+KEY = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+SRC = str(Path(__file__).resolve().parents[1] / "src")
+
+
+def client(server: SealogServer, spool: Path, **kw: Any) -> sealog.Sealog:
+    return sealog.Sealog(
+        url=server.url,
+        log="default",
+        api_key=server.ingest_key,
+        agent="test-agent",
+        commitment_key=KEY,
+        spool_dir=spool,
+        **kw,
+    )
+
+
+def ids_in_log(server: SealogServer) -> list[str]:
+    return [e["id"] for e in server.events()]
+
+
+def settled_events(server: SealogServer, expect: int, timeout: float = 60) -> list[dict[str, Any]]:
+    """The log's events once the (asynchronous) query index shows at least ``expect``."""
+    box: list[list[dict[str, Any]]] = [[]]
+
+    def ready() -> bool:
+        box[0] = server.events()
+        return len(box[0]) >= expect
+
+    wait_for(ready, timeout=timeout, interval=0.3)
+    return box[0]
+
+
+def test_record_and_flush(server: SealogServer, tmp_path: Path) -> None:
+    with client(server, tmp_path) as log:
+        ids = [
+            log.record(
+                "llm_call",
+                input=f"q{i}",
+                output="a",
+                model=sealog.ModelContext(id="m", provider="local"),
+            )
+            for i in range(50)
+        ]
+        with log.session("s-1"):
+            log.record("tool_call", tool=sealog.ToolContext(name="search"))
+        assert log.flush(timeout=30)
+        st = log.stats()
+        assert st["sent"] == 53 and st["rejected"] == 0 and st["lost"] == 0
+    evs = settled_events(server, 53)
+    got = {e["id"]: e for e in evs}
+    assert set(ids) <= set(got)
+    first = got[ids[0]]
+    assert first["input"] == sealog.payload_commitment("q0", KEY)
+    sess = [e for e in evs if e.get("session", {}).get("id") == "s-1"]
+    assert [e["session"]["seq"] for e in sorted(sess, key=lambda e: e["session"]["seq"])] == [
+        0,
+        1,
+        2,
+    ]
+    end = next(e for e in sess if e["action"] == "session_end")
+    assert end["session"]["count"] == 3
+
+
+def test_record_sync_durable_and_duplicate(server: SealogServer, tmp_path: Path) -> None:
+    with client(server, tmp_path) as log:
+        r = log.record_sync("decision", attributes={"x": 1})
+        assert r.status == "accepted" and isinstance(r.index, int) and r.leaf_hash
+        again = log.record_sync("decision", id=r.id, attributes={"x": 1})
+        assert again.status == "duplicate" and again.index == r.index
+
+
+def test_record_sync_checkpoint_receipt_verifies(server: SealogServer, tmp_path: Path) -> None:
+    vkey = server.vkey()
+    with client(server, tmp_path) as log:
+        r = log.record_sync("llm_call", input="hello", wait="checkpoint", timeout=60)
+        assert r.proof and r.proof.startswith("c2sp.org/tlog-proof@v1")
+        v = r.verify(vkey)
+        assert v.event["id"] == r.id
+        assert v.checkpoint.origin == "sealog.test/default"
+        assert v.entry["log"] == "sealog.test/default"
+        # A tampered proof must fail.
+        bad = sealog.Receipt(
+            r.id, r.status, r.index, r.leaf_hash, r.proof.replace("index ", "index 1")
+        )
+        with pytest.raises(sealog.VerificationError):
+            bad.verify(vkey)
+        # An ingest key may record but not read: the proof endpoint refuses it.
+        with pytest.raises(sealog.DeliveryError, match="403"):
+            log.get_receipt(r.id)
+    # With a read key, the proof endpoint gives a receipt that verifies too.
+    with sealog.Sealog(
+        url=server.url, log="default", api_key=server.read_key, spool_dir=tmp_path / "reader"
+    ) as reader:
+        assert reader.get_receipt(r.id).verify(vkey).index == r.index
+
+
+def test_rejected_events_are_surfaced_not_retried(server: SealogServer, tmp_path: Path) -> None:
+    seen: list[sealog.Rejection] = []
+    with client(server, tmp_path, on_reject=seen.append) as log:
+        good = log.record("llm_call")
+        # human_oversight without reviewer/decision passes local checks but breaks the spec.
+        bad = log.record("human_oversight")
+        assert log.flush(timeout=30)
+        time.sleep(0.5)
+        st = log.stats()
+        assert st["rejected"] == 1 and st["sent"] == 1
+        assert [r.id for r in log.rejections] == [bad] and seen and seen[0].id == bad
+        assert seen[0].message
+        with pytest.raises(sealog.EventRejected):
+            log.record_sync("human_oversight")
+    assert wait_for(lambda: good in ids_in_log(server))
+    assert bad not in ids_in_log(server)
+
+
+def test_wrong_api_key_keeps_events_in_spool(server: SealogServer, tmp_path: Path) -> None:
+    log = sealog.Sealog(
+        url=server.url, api_key="wrong", commitment_key=KEY, spool_dir=tmp_path, backoff_max=0.2
+    )
+    eid = log.record("llm_call")
+    assert not log.flush(timeout=1)
+    log.close(timeout=0.1)
+    assert log.stats()["spooled"] >= 1 and log.stats()["lost"] == 0
+    # With the right key the spool is replayed.
+    with client(server, tmp_path) as log2:
+        assert log2.flush(timeout=30)
+    assert wait_for(lambda: eid in ids_in_log(server))
+
+
+def test_large_gzip_batches(server: SealogServer, tmp_path: Path) -> None:
+    with client(server, tmp_path, batch_size=2000) as log:
+        ids = {log.record("tool_call", attributes={"i": i, "pad": "x" * 200}) for i in range(6000)}
+        assert log.flush(timeout=60)
+        assert log.stats()["sent"] == 6000
+    assert wait_for(lambda: ids <= set(ids_in_log(server)), timeout=60)
+
+
+def test_stop_server_mid_burst_every_event_exactly_once(
+    server: SealogServer, tmp_path: Path
+) -> None:
+    n = 20_000
+    log = client(server, tmp_path, spill_after=0.5, backoff_max=1.0)
+    ids: list[str] = []
+    stopped = threading.Event()
+    for i in range(n):
+        ids.append(log.record("tool_call", attributes={"i": i}))
+        if i == 5_000:
+            server.stop()
+            stopped.set()
+        if i % 1000 == 0:
+            time.sleep(0.01)
+    assert stopped.is_set()
+    time.sleep(1.0)
+    server.start()  # same data dir, same address
+    assert log.flush(timeout=120), log.stats()
+    st = log.stats()
+    log.close()
+    assert st["lost"] == 0 and st["rejected"] == 0
+    assert st["spooled"] > 0 and st["replayed"] > 0, st  # the outage really was ridden out
+    assert len(set(ids)) == n
+    logged = [e["id"] for e in settled_events(server, n)]
+    assert len(logged) == len(set(logged)), "an event is in the log twice"
+    assert set(logged) == set(ids), "events missing from the log"
+    assert wait_for(lambda: server.log_size() == n), server.log_size()
+
+
+CHILD = textwrap.dedent(
+    """
+    import sys, time, os
+    sys.path.insert(0, {src!r})
+    import sealog
+    log = sealog.Sealog(url={url!r}, api_key={key!r}, commitment_key={ck!r}, spool_dir={spool!r},
+                        spill_after=0.2, backoff_max=0.5)
+    ids = [log.record("tool_call", attributes={{"i": i}}) for i in range({n})]
+    with open({ids_file!r}, "w") as f:
+        f.write("\\n".join(ids))
+    while log.stats()["spooled"] < {n}:
+        time.sleep(0.05)
+    print("spooled", flush=True)
+    time.sleep(60)
+    """
+)
+
+
+def test_killed_process_spool_delivered_on_next_start(server: SealogServer, tmp_path: Path) -> None:
+    n = 3000
+    server.stop()
+    ids_file = tmp_path / "ids.txt"
+    code = CHILD.format(
+        src=SRC,
+        url=server.url,
+        key=server.ingest_key,
+        ck=KEY,
+        spool=str(tmp_path / "spool"),
+        n=n,
+        ids_file=str(ids_file),
+    )
+    p = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert p.stdout is not None
+    assert p.stdout.readline().strip() == "spooled"
+    p.kill()  # SIGKILL: no atexit, no flush
+    p.wait()
+    ids = set(ids_file.read_text().split())
+    assert len(ids) == n
+    server.start()
+    with client(server, tmp_path / "spool") as log:  # next start replays the orphaned spool
+        assert wait_for(lambda: ids <= set(ids_in_log(server)), timeout=60)
+        assert log.flush(timeout=30)
+        assert log.stats()["replayed"] >= n
+    assert wait_for(lambda: server.log_size() == n), server.log_size()
+
+
+def test_spool_cap_gap_event_reaches_the_log(server: SealogServer, tmp_path: Path) -> None:
+    server.stop()
+    log = client(server, tmp_path, spool_max_bytes=30_000, spill_after=0.1, max_queue=200)
+    for i in range(2000):
+        log.record("tool_call", attributes={"i": i})
+    log.close(timeout=0.5)
+    lost = log.stats()["lost"]
+    assert lost > 0
+    server.start()
+    with client(server, tmp_path) as log2:
+        assert log2.flush(timeout=60)
+    gaps_n = 1
+    evs = settled_events(server, 2000 - lost + gaps_n)
+    gaps = [e for e in evs if e["action"] == "gap"]
+    assert sum(g["attributes"]["lost"] for g in gaps) == lost
+    assert len(evs) == 2000 - lost + len(gaps)
+
+
+def test_atexit_flush_delivers(server: SealogServer, tmp_path: Path) -> None:
+    code = textwrap.dedent(
+        f"""
+        import sys
+        sys.path.insert(0, {SRC!r})
+        import sealog
+        log = sealog.Sealog(url={server.url!r}, api_key={server.ingest_key!r},
+                            commitment_key={KEY!r}, spool_dir={str(tmp_path)!r},
+                            flush_interval=60)
+        for i in range(500):
+            log.record("tool_call", attributes={{"i": i}})
+        print(log.stats()["queued"])
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert wait_for(lambda: server.log_size() == 500), server.log_size()
+    assert len(settled_events(server, 500)) == 500
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_fork_both_processes_deliver(server: SealogServer, tmp_path: Path) -> None:
+    log = client(server, tmp_path)
+    log.record("llm_call", attributes={"who": "parent-before"})
+    assert log.flush(timeout=30)
+    pid = os.fork()
+    if pid == 0:
+        ok = False
+        try:
+            for i in range(100):
+                log.record("tool_call", attributes={"who": "child", "i": i})
+            ok = log.flush(timeout=30)
+        finally:
+            os._exit(0 if ok else 1)
+    for i in range(100):
+        log.record("tool_call", attributes={"who": "parent", "i": i})
+    assert log.flush(timeout=30)
+    _, status = os.waitpid(pid, 0)
+    assert status == 0
+    log.close()
+    evs = settled_events(server, 201)
+    assert len(evs) == 201 and len({e["id"] for e in evs}) == 201
+
+
+def test_threads_record_concurrently(server: SealogServer, tmp_path: Path) -> None:
+    log = client(server, tmp_path)
+    ids: list[str] = []
+    lock = threading.Lock()
+
+    def work() -> None:
+        mine = [log.record("tool_call") for _ in range(1000)]
+        with lock:
+            ids.extend(mine)
+
+    ts = [threading.Thread(target=work) for _ in range(8)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    assert log.flush(timeout=60)
+    log.close()
+    logged = {e["id"] for e in settled_events(server, 8000)}
+    assert logged == set(ids) and len(ids) == 8000
+
+
+async def test_async_client(server: SealogServer, tmp_path: Path) -> None:
+    async with sealog.AsyncSealog(
+        url=server.url, api_key=server.ingest_key, commitment_key=KEY, spool_dir=tmp_path
+    ) as log:
+        async with log.span("decision"):
+            log.record("llm_call")
+        r = await log.record_sync("x-async", wait="durable")
+        assert r.status == "accepted"
+        assert await log.flush(timeout=30)
+    await asyncio.sleep(0)
+    assert wait_for(lambda: server.log_size() == 3), server.log_size()

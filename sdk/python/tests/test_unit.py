@@ -1,0 +1,456 @@
+"""Pure unit tests: no server involved (the client points at a closed port)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import socket
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import sealog
+from sealog._event import format_ts_ns, uuid7, valid_action, valid_status
+from sealog._spool import Spool, encode_frames, read_frames
+from sealog.client import to_json_value
+from sealog.redact import Redactor, luhn_ok
+
+KEY = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+UUID7 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+TS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
+
+
+def closed_port() -> int:
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port: int = s.getsockname()[1]
+    s.close()
+    return port
+
+
+@pytest.fixture
+def offline(tmp_path: Path) -> Any:
+    """A client whose server is unreachable; nothing is sent, events stay in memory/spool."""
+    c = sealog.Sealog(
+        url=f"http://127.0.0.1:{closed_port()}",
+        log="default",
+        api_key="k",
+        agent="tester",
+        commitment_key=KEY,
+        spool_dir=tmp_path / "spool",
+        flush_interval=3600,
+        batch_size=10**9,
+        max_queue=10**9,
+    )
+    yield c
+    c._closed = True  # don't try to deliver at teardown
+
+
+def queued(c: sealog.Sealog) -> list[dict[str, Any]]:
+    return list(c._q)
+
+
+def test_uuid7_format_and_order() -> None:
+    ids = [uuid7() for _ in range(5000)]
+    assert all(UUID7.match(i) for i in ids)
+    ms = [int(i[:8] + i[9:13], 16) for i in ids]
+    assert ms == sorted(ms) and abs(ms[0] - time.time_ns() // 1_000_000) < 60_000
+    assert len(set(ids)) == len(ids)
+
+
+def test_timestamp_format() -> None:
+    assert format_ts_ns(1795000000123456000) == "2026-11-18T11:06:40.123456Z"
+    assert TS.match(format_ts_ns(time.time_ns()))
+
+
+def test_action_and_status_rules() -> None:
+    assert valid_action("llm_call") and valid_action("x-my.thing")
+    assert not valid_action("LLM") and not valid_action("x-") and not valid_action(3)
+    assert valid_status("ok") and valid_status("x-warned") and not valid_status("fine")
+
+
+def test_record_defaults_to_commitments(offline: sealog.Sealog) -> None:
+    eid = offline.record("llm_call", input={"q": "What is my balance?"}, output="42")
+    assert UUID7.match(eid)
+    (ev,) = queued(offline)
+    assert ev["id"] == eid and ev["agent"] == {"id": "tester"}
+    assert ev["action"] == "llm_call" and ev["status"] == "ok" and TS.match(ev["ts"])
+    assert ev["input"] == sealog.payload_commitment({"q": "What is my balance?"}, KEY)
+    assert ev["output"]["commitment"] == sealog.commit("42", KEY)
+    assert sealog.check_commitment("42", ev["output"], KEY)
+    assert "content" not in json.dumps(ev)
+
+
+def test_plain_content_opt_in_with_redaction(tmp_path: Path) -> None:
+    c = sealog.Sealog(
+        url=f"http://127.0.0.1:{closed_port()}",
+        commitment_key=KEY,
+        capture_content=True,
+        redact=True,
+        spool_dir=tmp_path,
+        flush_interval=3600,
+    )
+    try:
+        c.record("llm_call", input="Contact bob@example.com", output={"text": "ok"})
+        c.record("llm_call", input="secret", content=False)
+        a, b = list(c._q)
+        assert a["input"] == {"content": "Contact [email]", "redacted": ["email"]}
+        assert a["output"] == {"content": {"text": "ok"}}
+        assert "commitment" in b["input"]
+    finally:
+        c._closed = True
+
+
+def test_context_blocks(offline: sealog.Sealog) -> None:
+    offline.record(
+        "llm_call",
+        model=sealog.ModelContext(id="gpt-4o", provider="openai", params={"temperature": 0.2}),
+        policy=sealog.PolicyContext(name="refunds", version="3"),
+        data=sealog.DataProvenance(sources=["crm"], datasets=["faq-v2"]),
+        metrics=sealog.PerformanceMetrics(latency_ms=812.5, input_tokens=12, output_tokens=3),
+        subject=sealog.Subject(pseudo_id="u-1"),
+        checks=[sealog.Check(name="toxicity", score=0.1, threshold=0.8, fired=False)],
+        tool=sealog.ToolContext(name="search", call_id="c1"),
+        attributes={"k": "v"},
+    )
+    (ev,) = queued(offline)
+    assert ev["context"] == {
+        "model": {"id": "gpt-4o", "provider": "openai", "params": {"temperature": 0.2}},
+        "policy": {"name": "refunds", "version": "3"},
+        "data": {"sources": ["crm"], "datasets": ["faq-v2"]},
+        "metrics": {"latency_ms": 812.5, "input_tokens": 12, "output_tokens": 3},
+        "subject": {"pseudo_id": "u-1"},
+        "checks": [{"name": "toxicity", "score": 0.1, "threshold": 0.8, "fired": False}],
+        "tool": {"name": "search", "call_id": "c1"},
+    }
+    assert ev["attributes"] == {"k": "v"}
+
+
+def test_misuse_never_raises(offline: sealog.Sealog, caplog: pytest.LogCaptureFixture) -> None:
+    assert offline.record("not an action") == ""
+    assert offline.record("llm_call", status="fine") == ""
+    assert offline.record("llm_call", bogus=1) == ""
+    assert offline.record("llm_call", session="s-1") == ""
+    assert offline.stats()["invalid"] == 4
+    assert "misuse" in caplog.text
+    # Unserialisable values degrade to their repr, they do not fail.
+    eid = offline.record("tool_call", input=object(), attributes={"o": object(), "big": 2**60})
+    assert eid
+    ev = queued(offline)[-1]
+    assert isinstance(ev["attributes"]["o"], str) and ev["attributes"]["big"] == str(2**60)
+
+
+def test_session_numbering(offline: sealog.Sealog) -> None:
+    with offline.session("s-1") as s:
+        offline.record("llm_call")
+        s.record("tool_call")
+    evs = queued(offline)
+    assert [e["action"] for e in evs] == ["session_start", "llm_call", "tool_call", "session_end"]
+    assert [e["session"]["seq"] for e in evs] == [0, 1, 2, 3]
+    assert all(e["session"]["id"] == "s-1" for e in evs)
+    assert "count" not in evs[0]["session"]
+    assert evs[-1]["session"] == {"id": "s-1", "seq": 3, "count": 4}
+
+
+def test_session_error_status(offline: sealog.Sealog) -> None:
+    with pytest.raises(RuntimeError), offline.session("s-2"):
+        raise RuntimeError("boom")
+    end = queued(offline)[-1]
+    assert end["status"] == "error" and end["session"]["count"] == 2
+
+
+def test_spans_and_parent_links(offline: sealog.Sealog) -> None:
+    with offline.span("decision") as outer:
+        with offline.span("tool_call", tool=sealog.ToolContext(name="search")) as inner:
+            inner.set_output({"hits": 3})
+            offline.record("retrieval")
+        outer.set_status("ok")
+    r, tool, dec = queued(offline)
+    assert dec["action"] == "decision" and "parent_span_id" not in dec["trace"]
+    assert re.fullmatch(r"[0-9a-f]{32}", dec["trace"]["trace_id"])
+    assert re.fullmatch(r"[0-9a-f]{16}", dec["trace"]["span_id"])
+    assert tool["trace"]["parent_span_id"] == dec["trace"]["span_id"]
+    assert tool["trace"]["trace_id"] == dec["trace"]["trace_id"]
+    assert r["trace"]["parent_span_id"] == tool["trace"]["span_id"]
+    assert tool["context"]["tool"] == {"name": "search"} and "commitment" in tool["output"]
+    assert TS.match(tool["started"]) and tool["started"] <= tool["ts"]
+    assert tool["attributes"]["duration_ms"] >= 0
+
+
+def test_trace_decorator_sync_and_error(offline: sealog.Sealog) -> None:
+    @offline.trace("tool_call", tool=sealog.ToolContext(name="add"))
+    def add(a: int, b: int) -> int:
+        return a + b
+
+    @offline.trace("x-fails")
+    def fails() -> None:
+        raise ValueError("nope")
+
+    assert add(2, b=3) == 5
+    with pytest.raises(ValueError):
+        fails()
+    ok, bad = queued(offline)
+    assert ok["input"] == sealog.payload_commitment({"a": 2, "b": 3}, KEY)
+    assert ok["output"] == sealog.payload_commitment(5, KEY)
+    assert bad["status"] == "error" and bad["attributes"]["error.type"] == "ValueError"
+
+
+async def test_trace_decorator_async_and_async_span(offline: sealog.Sealog) -> None:
+    @offline.trace("llm_call")
+    async def ask(q: str) -> str:
+        await asyncio.sleep(0)
+        return q.upper()
+
+    async with offline.span("decision") as parent:
+        results = list(await asyncio.gather(ask("a"), ask("b")))
+    assert results == ["A", "B"]
+    evs = queued(offline)
+    assert [e["action"] for e in evs] == ["llm_call", "llm_call", "decision"]
+    assert {e["trace"]["parent_span_id"] for e in evs[:2]} == {parent.span_id}
+
+
+def test_oversight_and_flag(offline: sealog.Sealog) -> None:
+    target = offline.record("llm_call")
+    offline.oversight(
+        reviewer="alice",
+        decision="overridden",
+        target=target,
+        reason="VIP",
+        role="supervisor",
+        required=True,
+    )
+    offline.flag("pii_detected", action="blocked")
+    offline.flag("looks_odd", action="warned")
+    _, ov, fl, fl2 = queued(offline)
+    assert ov["action"] == "human_oversight"
+    assert ov["context"]["oversight"] == {
+        "reviewer": "alice",
+        "decision": "overridden",
+        "required": True,
+        "role": "supervisor",
+        "reason": "VIP",
+        "target": target,
+    }
+    assert fl["action"] == "policy_flag" and fl["status"] == "blocked"
+    assert fl["context"]["decision"] == {"outcome": "blocked", "reason_codes": ["pii_detected"]}
+    assert fl2["status"] == "x-warned"
+
+
+def test_env_fallbacks(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("SEALOG_URL", "http://127.0.0.1:1/")
+    monkeypatch.setenv("SEALOG_LOG", "prod-log")
+    monkeypatch.setenv("SEALOG_API_KEY", "abc")
+    monkeypatch.setenv("SEALOG_AGENT", "env-agent")
+    monkeypatch.setenv("SEALOG_COMMITMENT_KEY", KEY)
+    monkeypatch.setenv("SEALOG_SPOOL_DIR", str(tmp_path))
+    c = sealog.Sealog()
+    try:
+        assert (c.url, c.log, c.api_key, c.agent) == (
+            "http://127.0.0.1:1",
+            "prod-log",
+            "abc",
+            {"id": "env-agent"},
+        )
+        assert c.commitment_key == bytes.fromhex(KEY)
+        assert str(c.spool.dir).startswith(str(tmp_path))
+    finally:
+        c._closed = True
+
+
+def test_to_json_value() -> None:
+    assert to_json_value({"a": (1, 2), 3: float("nan")}) == {"a": [1, 2], "3": "nan"}
+
+
+# -- redactor -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("mail bob.smith+x@example.co.uk now", "email"),
+        ("call +44 20 7946 0958", "phone"),
+        ("call (555) 123-4567", "phone"),
+        ("key sk-proj-abcdefghijklmnopqrstuvwxyz012345", "api_key"),
+        ("key sk-ant-api03-abcdefghijklmnopqrstuvwxyz", "api_key"),
+        ("aws AKIAIOSFODNN7EXAMPLE", "api_key"),
+        ("gh ghp_abcdefghijklmnopqrstuvwxyz0123456789", "api_key"),
+        ("tok eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0", "jwt"),
+        ("Authorization: Bearer abcdefghijklmnopqrstuvwxyz", "bearer_token"),
+        ("iban GB82 WEST 1234 5698 7654 32", "iban"),
+        ("iban DE89370400440532013000", "iban"),
+        ("card 4111 1111 1111 1111", "card_number"),
+        ("card 5500-0000-0000-0004", "card_number"),
+    ],
+)
+def test_redactor_categories(text: str, category: str) -> None:
+    out, found = Redactor().redact({"t": [text]})
+    assert category in found, (out, found)
+    assert f"[{category}]" in out["t"][0]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["order 12345 shipped", "on 2024-01-05", "card 4111 1111 1111 1112", "version 1.2.3"],
+)
+def test_redactor_leaves_harmless_text(text: str) -> None:
+    out, found = Redactor().redact(text)
+    assert out == text and found == []
+
+
+def test_iban_checksum_is_checked() -> None:
+    _, found = Redactor().redact("IBAN GB00 WEST 1234 5698 7654 32")
+    assert "iban" not in found
+
+
+def test_luhn() -> None:
+    assert luhn_ok("4111111111111111") and not luhn_ok("4111111111111112")
+
+
+def test_redactor_category_subset() -> None:
+    out, found = Redactor(categories=["email"]).redact("a@b.io 4111 1111 1111 1111")
+    assert found == ["email"] and "4111" in out
+    with pytest.raises(ValueError):
+        Redactor(categories=["nope"])
+
+
+# -- spool ----------------------------------------------------------------------------------
+
+
+def test_frames_roundtrip_and_torn_tail() -> None:
+    recs = [b'{"a":1}', b"", b"x" * 1000]
+    data = encode_frames(recs)
+    assert read_frames(data) == (recs, 0)
+    got, bad = read_frames(data[:-5])
+    assert got == recs[:2] and bad > 0
+    corrupt = bytearray(data)
+    corrupt[10] ^= 0xFF
+    got, bad = read_frames(bytes(corrupt))
+    assert got == [] and bad == len(data)
+
+
+def test_spool_append_claim_done(tmp_path: Path) -> None:
+    sp = Spool(tmp_path, max_bytes=10_000)
+    assert sp.append([b"a" * 100, b"b" * 100]) == (2, 0)
+    assert sp.own_pending()
+    segs = list(sp.claim())
+    assert len(segs) == 1 and segs[0].records == [b"a" * 100, b"b" * 100]
+    sp.done(segs[0])
+    assert not sp.own_pending() and sp.size_bytes == 0 and not list(tmp_path.glob("*.seg"))
+
+
+def test_spool_cap_drops_and_reports(tmp_path: Path) -> None:
+    sp = Spool(tmp_path, max_bytes=1000)
+    written, dropped = sp.append([b"x" * 300] * 5)
+    assert (written, dropped) == (3, 2)
+    assert sp.append([b"gap"], force=True) == (1, 0)
+
+
+def test_spool_segment_locked_by_live_writer_is_not_claimed(tmp_path: Path) -> None:
+    a = Spool(tmp_path)
+    a.append([b"1"])
+    b = Spool(tmp_path)
+    # The segment is held (flock) by writer `a` (same process, separate open file) → b skips it.
+    assert list(b.claim()) == []
+    a.close()
+    segs = list(b.claim())
+    assert [s.records for s in segs] == [[b"1"]]
+    for s in segs:
+        b.done(s)
+
+
+def test_overflow_spills_to_spool_and_close_spools_rest(tmp_path: Path) -> None:
+    c = sealog.Sealog(
+        url=f"http://127.0.0.1:{closed_port()}",
+        commitment_key=KEY,
+        spool_dir=tmp_path,
+        max_queue=100,
+        batch_size=50,
+        flush_interval=3600,
+        backoff_base=10,
+    )
+    for i in range(250):
+        c.record("tool_call", attributes={"i": i})
+    c.close(timeout=0.2)
+    st = c.stats()
+    assert st["lost"] == 0 and st["queued"] == 0 and st["sent"] == 0
+    assert st["spooled"] == 250
+    sp = Spool(c.spool.dir)
+    recs = [json.loads(r) for s in sp.claim() for r in s.records]
+    assert sorted(r["attributes"]["i"] for r in recs) == list(range(250))
+
+
+def test_spool_cap_records_gap_event(tmp_path: Path) -> None:
+    c = sealog.Sealog(
+        url=f"http://127.0.0.1:{closed_port()}",
+        commitment_key=KEY,
+        spool_dir=tmp_path,
+        spool_max_bytes=20_000,
+        flush_interval=3600,
+    )
+    for i in range(1000):
+        c.record("tool_call", attributes={"i": i})
+    c.close(timeout=0.1)
+    st = c.stats()
+    assert st["lost"] > 0 and st["spooled"] + st["lost"] == 1000 + 1  # + the gap event
+    sp = Spool(c.spool.dir)
+    recs = [json.loads(r) for s in sp.claim() for r in s.records]
+    gaps = [r for r in recs if r["action"] == "gap"]
+    assert len(gaps) == 1
+    assert gaps[0]["attributes"]["lost"] == st["lost"]
+    assert gaps[0]["attributes"]["reason"] == "spool_full"
+    assert TS.match(gaps[0]["attributes"]["first_lost_at"])
+
+
+def test_record_cost_is_small(offline: sealog.Sealog) -> None:
+    n = 20000
+    t = time.perf_counter()
+    for _ in range(n):
+        offline.record("llm_call")
+    per = (time.perf_counter() - t) / n
+    assert per < 100e-6  # generous bound for CI; bench/python measures the real figure
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_fork_child_starts_fresh(offline: sealog.Sealog) -> None:
+    offline.record("llm_call")
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child
+        try:
+            ok = len(offline._q) == 0
+            eid = offline.record("tool_call")
+            ok = ok and len(offline._q) == 1 and bool(eid)
+            os.write(w, b"1" if ok else b"0")
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+    assert os.read(r, 1) == b"1"
+    assert len(offline._q) == 1
+
+
+def test_retry_after_and_backoff(offline: sealog.Sealog) -> None:
+    from email.utils import formatdate
+
+    from sealog._transport import parse_retry_after
+
+    assert parse_retry_after("3") == 3.0
+    assert parse_retry_after(None) is None and parse_retry_after("soon") is None
+    later = parse_retry_after(formatdate(time.time() + 30, usegmt=True))
+    assert later is not None and 25 < later <= 30
+    delays = [offline._backoff(a, None) for a in range(1, 12)]
+    assert all(0 < d <= offline.backoff_max for d in delays)
+    assert offline._backoff(1, 7.0) >= 7.0  # Retry-After is honoured
+    assert len({round(offline._backoff(3, None), 6) for _ in range(20)}) > 1  # jitter
+
+
+def test_record_after_close_goes_to_spool(tmp_path: Path) -> None:
+    c = sealog.Sealog(
+        url=f"http://127.0.0.1:{closed_port()}", commitment_key=KEY, spool_dir=tmp_path
+    )
+    c.close(timeout=0)
+    assert c.record("llm_call")
+    assert c.stats()["spooled"] == 1 and c.stats()["lost"] == 0

@@ -1,0 +1,209 @@
+"""Conformance with spec/vectors (canonical bytes, leaf hashes, commitments, receipts)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import sealog
+from sealog._canonical import canonical_json, parse_json_strict
+from sealog.receipt import LogKey, VerificationError, parse_tlog_proof, verify_receipt
+
+VECTORS = Path(__file__).resolve().parents[3] / "spec" / "vectors"
+
+
+def load(name: str) -> Any:
+    return json.loads((VECTORS / f"{name}.json").read_text(encoding="utf-8"))
+
+
+EVENTS = load("events")
+COMMITMENTS = load("commitments")
+RECEIPTS = load("receipts")
+
+
+@pytest.mark.parametrize("vec", EVENTS["valid"], ids=lambda v: v["name"])
+def test_event_canonical_bytes(vec: dict[str, Any]) -> None:
+    event = parse_json_strict(vec["input"])
+    assert canonical_json(event) == vec["canonical"].encode("utf-8")
+
+
+@pytest.mark.parametrize("vec", EVENTS["valid"], ids=lambda v: v["name"])
+def test_event_leaf_bytes_and_hash(vec: dict[str, Any]) -> None:
+    event = parse_json_strict(vec["input"])
+    micros = vec["received_unix_micros"]
+    received = sealog._event.format_ts_ns(micros * 1000)
+    leaf = canonical_json({"v": 1, "log": vec["origin"], "received": received, "event": event})
+    assert leaf == vec["leaf"].encode("utf-8")
+    assert hashlib.sha256(b"\x00" + leaf).hexdigest() == vec["leaf_hash"]
+
+
+def test_strict_parser_rejects_duplicate_keys() -> None:
+    dup = next(v for v in EVENTS["invalid"] if v["name"] == "duplicate-key")
+    with pytest.raises(ValueError):
+        parse_json_strict(dup["input"])
+
+
+def test_unsafe_integer_has_no_canonical_form() -> None:
+    with pytest.raises(ValueError):
+        canonical_json({"n": 9007199254740993})
+
+
+@pytest.mark.parametrize("vec", COMMITMENTS, ids=lambda v: v["commitment"][12:24])
+def test_commitment_vectors(vec: dict[str, Any]) -> None:
+    key = bytes.fromhex(vec["key_hex"])
+    if "data_base64" in vec:
+        data = base64.b64decode(vec["data_base64"])
+        assert sealog.commit_bytes(data, key) == vec["commitment"]
+        assert sealog.commit(data, key) == vec["commitment"]
+        p = sealog.payload_commitment(data, key, "image/png")
+        assert p["size"] == vec["size"]
+        assert sealog.check_commitment(data, vec["commitment"], key)
+    else:
+        value = vec["value"]
+        assert canonical_json(value) == vec["canonical"].encode("utf-8")
+        assert sealog.commit(value, key) == vec["commitment"]
+        assert sealog.commit(value, vec["key_hex"]) == vec["commitment"]  # hex string key
+        p = sealog.payload_commitment(value, key)
+        assert p == {"commitment": vec["commitment"], "size": vec["size"]}
+        assert sealog.check_commitment(value, vec["commitment"], key)
+        assert sealog.check_commitment(value, p, key)
+        assert not sealog.check_commitment([value], vec["commitment"], key)
+        assert not sealog.check_commitment(value, vec["commitment"], b"\x01" * 32)
+
+
+def test_commitment_key_too_short() -> None:
+    with pytest.raises(ValueError):
+        sealog.commit("x", b"short")
+
+
+@pytest.mark.parametrize("vec", RECEIPTS["valid"], ids=lambda v: v["name"])
+def test_valid_receipts(vec: dict[str, Any]) -> None:
+    v = verify_receipt(vec["receipt"], RECEIPTS["log_vkey"])
+    assert v.leaf_hash.hex() == vec["leaf_hash"]
+    assert v.checkpoint.origin == "sealog.example/default"
+    assert v.entry["v"] == 1
+    # Through the Receipt object too, as record_sync returns it.
+    r = sealog.Receipt(
+        id=v.event["id"],
+        status="accepted",
+        index=v.index,
+        # The server acknowledges leaf hashes in standard base64, as checkpoints carry roots.
+        leaf_hash=base64.b64encode(bytes.fromhex(vec["leaf_hash"])).decode(),
+        proof=vec["receipt"],
+    )
+    assert r.verify(RECEIPTS["log_vkey"]).index == v.index
+    assert r.verify(LogKey.parse(RECEIPTS["log_vkey"])).index == v.index
+
+
+@pytest.mark.parametrize("vec", RECEIPTS["invalid"], ids=lambda v: v["name"])
+def test_invalid_receipts_rejected(vec: dict[str, Any]) -> None:
+    with pytest.raises(VerificationError):
+        verify_receipt(vec["receipt"], RECEIPTS["log_vkey"])
+
+
+def test_receipt_about_another_event_rejected() -> None:
+    vec = RECEIPTS["valid"][0]
+    r = sealog.Receipt(
+        id="0190b3a4-8d0e-7cc1-9a53-000000000000", status="accepted", proof=vec["receipt"]
+    )
+    with pytest.raises(VerificationError, match="another event"):
+        r.verify(RECEIPTS["log_vkey"])
+
+
+def test_receipt_with_wrong_leaf_hash_rejected() -> None:
+    vec = RECEIPTS["valid"][0]
+    v = verify_receipt(vec["receipt"], RECEIPTS["log_vkey"])
+    r = sealog.Receipt(
+        id=v.event["id"],
+        status="accepted",
+        leaf_hash=base64.b64encode(bytes(32)).decode(),
+        proof=vec["receipt"],
+    )
+    with pytest.raises(VerificationError):
+        r.verify(RECEIPTS["log_vkey"])
+
+
+def test_receipt_without_proof() -> None:
+    with pytest.raises(VerificationError):
+        sealog.Receipt(id="x", status="accepted").verify(RECEIPTS["log_vkey"])
+
+
+def test_pinned_key_with_other_name_rejected() -> None:
+    vec = RECEIPTS["valid"][0]
+    # A well-formed key for another origin must never verify this checkpoint.
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    pub = Ed25519PrivateKey.generate().public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    name = "evil.example/default"
+    kh = hashlib.sha256(name.encode() + b"\n\x01" + pub).digest()[:4].hex()
+    enc = base64.b64encode(b"\x01" + pub).decode()
+    vkey = f"{name}+{kh}+{enc}"
+    with pytest.raises(VerificationError):
+        verify_receipt(vec["receipt"], vkey)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "",
+        "nokey",
+        "a+zz+AAAA",
+        "sealog.example/default+00000000+AYFGZA8CSTr0+8VP4zOI513CyTeuC3cnzCsq+xt1GZo+",
+    ],
+)
+def test_bad_log_keys(bad: str) -> None:
+    with pytest.raises(VerificationError):
+        LogKey.parse(bad)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "not-a-proof\nindex 0\n\nx\n",
+        "c2sp.org/tlog-proof@v1\nindex x\n\nnote\n",
+        "c2sp.org/tlog-proof@v1\nindex 0\nAAAA\n\nnote\n",
+        "c2sp.org/tlog-proof@v1\nindex 0\n",
+    ],
+)
+def test_malformed_tlog_proofs(text: str) -> None:
+    with pytest.raises(VerificationError):
+        parse_tlog_proof(text)
+        verify_receipt(text, RECEIPTS["log_vkey"])
+
+
+def test_fast_canonical_path_matches_rfc8785() -> None:
+    import random
+    import string
+
+    import rfc8785
+
+    rng = random.Random(1234)
+    chars = string.printable + '\x00\x01\x1f\x7f\u2028\u00e9€😀\ue000\ufffd"\\/'
+
+    def rs() -> str:
+        return "".join(rng.choice(chars) for _ in range(rng.randint(0, 8)))
+
+    def rv(d: int = 0) -> Any:
+        r = rng.random()
+        if d > 3 or r < 0.3:
+            return rs()
+        if r < 0.4:
+            return rng.randint(-(2**53) + 1, 2**53 - 1)
+        if r < 0.45:
+            return rng.choice([True, False, None])
+        if r < 0.5:
+            return rng.uniform(-1e30, 1e30)
+        if r < 0.7:
+            return [rv(d + 1) for _ in range(rng.randint(0, 4))]
+        return {rs(): rv(d + 1) for _ in range(rng.randint(0, 4))}
+
+    for _ in range(5000):
+        v = rv()
+        assert canonical_json(v) == rfc8785.dumps(v)
