@@ -30,9 +30,10 @@ pub struct NewLog {
 pub async fn create_log(
     State(state): State<AppState>,
     caller: Caller,
-    JsonBody(new): JsonBody<NewLog>,
+    body: JsonBody<NewLog>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     caller.server_admin()?;
+    let new = body.parsed()?;
     sealog_storage::check_log_name(&new.name)
         .map_err(|m| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_name", m))?;
     if state.engine.log(&new.name).is_some() {
@@ -84,9 +85,10 @@ pub async fn patch_log(
     State(state): State<AppState>,
     caller: Caller,
     Path(name): Path<String>,
-    JsonBody(patch): JsonBody<LogPatch>,
+    body: JsonBody<LogPatch>,
 ) -> ApiResult<Json<Value>> {
     caller.admin(&name)?;
+    let patch = body.parsed()?;
     let log = state.log(&name)?;
     let mut settings = state.keys.settings(&name);
     if let Some(public) = patch.public {
@@ -124,10 +126,11 @@ pub async fn create_key(
     State(state): State<AppState>,
     caller: Caller,
     Path(name): Path<String>,
-    JsonBody(new): JsonBody<NewKey>,
+    body: JsonBody<NewKey>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     caller.admin(&name)?;
     state.log(&name)?;
+    let new = body.parsed()?;
     if new.label.len() > MAX_LABEL || new.label.chars().any(char::is_control) {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,

@@ -6,17 +6,30 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
-/// A JSON request body (`Content-Type: application/json`).
-pub struct JsonBody<T>(pub T);
+/// A JSON request body (`Content-Type: application/json`), or why it is not one.
+///
+/// The extractor itself never rejects: the handler calls [`JsonBody::parsed`] after it has
+/// checked the caller's role, so a caller without the right gets 403, not a description of
+/// the body the route expects.
+pub struct JsonBody<T>(Result<T, ApiError>);
+
+impl<T> JsonBody<T> {
+    /// The parsed body, or the 4xx error that says what is wrong with it.
+    pub fn parsed(self) -> Result<T, ApiError> {
+        self.0
+    }
+}
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
-    type Rejection = ApiError;
+    type Rejection = std::convert::Infallible;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(value)) => Ok(JsonBody(value)),
-            Err(e) => Err(json_rejection(e)),
-        }
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        Ok(JsonBody(
+            axum::Json::<T>::from_request(req, state)
+                .await
+                .map(|axum::Json(value)| value)
+                .map_err(json_rejection),
+        ))
     }
 }
 
