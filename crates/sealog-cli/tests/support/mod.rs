@@ -1,0 +1,164 @@
+//! Runs the real `sealog serve` binary on a free port in a temporary directory, and talks to it
+//! over real HTTP.
+
+#![allow(dead_code)] // Each test binary uses a different subset of these helpers.
+
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// A running `sealog serve`.
+pub struct Serve {
+    child: Child,
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    /// The data directory.
+    pub data: PathBuf,
+    /// Everything the server printed on stdout before it listened (the first-start message).
+    pub banner: String,
+}
+
+impl Serve {
+    /// Starts `sealog serve --data DATA` with `extra` flags and waits until it listens.
+    pub fn start(data: &Path, extra: &[&str]) -> Serve {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_sealog"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--name", "test.local"])
+            .arg("--data")
+            .arg(data)
+            .args(extra)
+            .env("SEALOG_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("the sealog binary starts");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut banner = String::new();
+        let url = loop {
+            let line = rx
+                .recv_timeout(Duration::from_secs(60))
+                .expect("sealog serve prints its address");
+            banner.push_str(&line);
+            banner.push('\n');
+            if let Some((_, url)) = line.split_once(" listening on ") {
+                break url.trim().to_owned();
+            }
+        };
+        // The welcome message follows the address line; collect what comes promptly.
+        while let Ok(line) = rx.recv_timeout(Duration::from_millis(300)) {
+            banner.push_str(&line);
+            banner.push('\n');
+        }
+        Serve {
+            child,
+            url,
+            data: data.to_owned(),
+            banner,
+        }
+    }
+
+    /// The first-start admin key from `DATA/admin.token`.
+    pub fn admin_token(&self) -> String {
+        std::fs::read_to_string(self.data.join("admin.token"))
+            .unwrap()
+            .trim()
+            .to_owned()
+    }
+
+    /// Sends `SIGTERM` and returns the exit status.
+    pub fn terminate(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        assert!(
+            Command::new("kill")
+                .args(["-TERM", &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
+        self.child.wait().unwrap()
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A response: status, headers we look at, and the body.
+pub struct Reply {
+    /// HTTP status.
+    pub status: u16,
+    /// `Content-Type`.
+    pub content_type: String,
+    /// The body as text.
+    pub body: String,
+}
+
+impl Reply {
+    /// The body as JSON.
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+
+    /// The `error.code` of an error reply.
+    pub fn error_code(&self) -> String {
+        self.json()["error"]["code"]
+            .as_str()
+            .unwrap_or("")
+            .to_owned()
+    }
+}
+
+/// Sends one request; `token` goes into `Authorization: Bearer`.
+pub fn call(method: &str, url: &str, token: Option<&str>, body: Option<&[u8]>) -> Reply {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut req = ureq::http::Request::builder().method(method).uri(url);
+    if let Some(t) = token {
+        req = req.header("Authorization", format!("Bearer {t}"));
+    }
+    req = req.header("Content-Type", "application/json");
+    let req = req.body(body.unwrap_or_default().to_vec()).unwrap();
+    let mut resp = agent.run(req).expect("the server answers");
+    let content_type = resp
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    Reply {
+        status: resp.status().as_u16(),
+        content_type,
+        body: resp.body_mut().read_to_string().unwrap_or_default(),
+    }
+}
+
+/// One valid event with the given id (a UUIDv7) and agent.
+pub fn event(id: &str, agent: &str) -> Value {
+    serde_json::json!({
+        "id": id,
+        "ts": "2026-01-01T00:00:00Z",
+        "agent": {"id": agent},
+        "action": "decision",
+        "status": "ok",
+    })
+}
+
+/// A UUIDv7 string whose last digits are `n`.
+pub fn uuid7(n: u32) -> String {
+    format!("0192f3a0-0000-7000-8000-{n:012x}")
+}
