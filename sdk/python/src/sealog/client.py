@@ -871,19 +871,7 @@ class Sealog:
         with self._cond:
             self._counts["spooled"] += written
         if dropped:
-            now = time.time_ns()
-            with self._cond:
-                self._counts["lost"] += dropped
-                self._lost_pending += dropped
-                if self._lost_first is None:
-                    self._lost_first = now
-                self._lost_last = now
-            _log.error(
-                "sealog: spool full (%d bytes); %d events lost (a gap event records it)",
-                self.spool.max_bytes,
-                dropped,
-            )
-            self._emit_gap()
+            self._spill_dropped(dropped)
 
     def _spill_queue(self) -> None:
         q = self._q
@@ -1123,6 +1111,7 @@ class Sealog:
                     self._busy = False
 
     def _spill_dropped(self, dropped: int) -> None:
+        """Count events the full spool refused, say so, and record a gap event for them."""
         now = time.time_ns()
         with self._cond:
             self._counts["lost"] += dropped
@@ -1130,6 +1119,11 @@ class Sealog:
             if self._lost_first is None:
                 self._lost_first = now
             self._lost_last = now
+        _log.error(
+            "sealog: spool full (%d bytes); %d events lost (a gap event records it)",
+            self.spool.max_bytes,
+            dropped,
+        )
         self._emit_gap()
 
     def _replay(self) -> None:
