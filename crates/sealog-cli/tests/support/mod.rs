@@ -75,6 +75,12 @@ impl Serve {
             .to_owned()
     }
 
+    /// Kills the server with `SIGKILL`, as a crash or power cut would.
+    pub fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
     /// Sends `SIGTERM` and returns the exit status.
     pub fn terminate(mut self) -> std::process::ExitStatus {
         let pid = self.child.id().to_string();
@@ -159,6 +165,6 @@ pub fn event(id: &str, agent: &str) -> Value {
 }
 
 /// A UUIDv7 string whose last digits are `n`.
-pub fn uuid7(n: u32) -> String {
+pub fn uuid7(n: u64) -> String {
     format!("0192f3a0-0000-7000-8000-{n:012x}")
 }
