@@ -108,6 +108,8 @@ pub struct Reply {
     pub status: u16,
     /// `Content-Type`.
     pub content_type: String,
+    /// `Retry-After`, if sent.
+    pub retry_after: Option<String>,
     /// The body as text.
     pub body: String,
 }
@@ -127,8 +129,25 @@ impl Reply {
     }
 }
 
-/// Sends one request; `token` goes into `Authorization: Bearer`.
+/// Sends one JSON request; `token` goes into `Authorization: Bearer`.
 pub fn call(method: &str, url: &str, token: Option<&str>, body: Option<&[u8]>) -> Reply {
+    call_with(
+        method,
+        url,
+        token,
+        &[("Content-Type", "application/json")],
+        body,
+    )
+}
+
+/// Sends one request with the given headers.
+pub fn call_with(
+    method: &str,
+    url: &str,
+    token: Option<&str>,
+    headers: &[(&str, &str)],
+    body: Option<&[u8]>,
+) -> Reply {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .build()
@@ -137,18 +156,23 @@ pub fn call(method: &str, url: &str, token: Option<&str>, body: Option<&[u8]>) -
     if let Some(t) = token {
         req = req.header("Authorization", format!("Bearer {t}"));
     }
-    req = req.header("Content-Type", "application/json");
+    for (name, value) in headers {
+        req = req.header(*name, *value);
+    }
     let req = req.body(body.unwrap_or_default().to_vec()).unwrap();
     let mut resp = agent.run(req).expect("the server answers");
-    let content_type = resp
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_owned();
+    let header = |name: &str| {
+        resp.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let content_type = header("content-type").unwrap_or_default();
+    let retry_after = header("retry-after");
     Reply {
         status: resp.status().as_u16(),
         content_type,
+        retry_after,
         body: resp.body_mut().read_to_string().unwrap_or_default(),
     }
 }

@@ -1,0 +1,140 @@
+//! `sealog serve` limits and encodings over real HTTP: gzip'd NDJSON, a gzip bomb, too many
+//! events, the per-key rate limit with `Retry-After`, and the operations endpoints.
+
+mod support;
+
+use flate2::Compression;
+use flate2::write::GzEncoder;
+use serde_json::json;
+use std::io::Write;
+use support::{Serve, call, call_with, event, uuid7};
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut enc = GzEncoder::new(Vec::new(), Compression::best());
+    enc.write_all(bytes).unwrap();
+    enc.finish().unwrap()
+}
+
+#[test]
+fn gzipped_ndjson_is_accepted_and_a_gzip_bomb_or_an_oversized_batch_is_413() {
+    let dir = tempfile::tempdir().unwrap();
+    let flags = ["--max-body-bytes", "65536", "--max-batch-events", "10"];
+    let server = Serve::start(&dir.path().join("data"), &flags);
+    let admin = server.admin_token();
+    let events = format!("{}/v1/logs/default/events", server.url);
+    let ndjson_gzip = [
+        ("Content-Type", "application/x-ndjson"),
+        ("Content-Encoding", "gzip"),
+    ];
+
+    let lines: String = (0..3)
+        .map(|n| format!("{}\n", event(&uuid7(n), "a")))
+        .collect();
+    let r = call_with(
+        "POST",
+        &events,
+        Some(&admin),
+        &ndjson_gzip,
+        Some(&gzip(lines.as_bytes())),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["accepted"], 3);
+
+    // 1 MiB of zeros compresses to about a kilobyte: the limit applies after decompression.
+    let bomb = gzip(&vec![b' '; 1 << 20]);
+    assert!(bomb.len() < 65536);
+    let r = call_with("POST", &events, Some(&admin), &ndjson_gzip, Some(&bomb));
+    assert_eq!(r.status, 413, "{}", r.body);
+    assert_eq!(r.error_code(), "too_large");
+
+    let eleven: Vec<_> = (10..21).map(|n| event(&uuid7(n), "a")).collect();
+    let body = json!({ "events": eleven }).to_string();
+    let r = call("POST", &events, Some(&admin), Some(body.as_bytes()));
+    assert_eq!(r.status, 413, "{}", r.body);
+    assert!(
+        r.body.contains("10"),
+        "the message names the limit: {}",
+        r.body
+    );
+
+    let r = call_with(
+        "POST",
+        &events,
+        Some(&admin),
+        &[
+            ("Content-Type", "application/json"),
+            ("Content-Encoding", "br"),
+        ],
+        Some(b"{}"),
+    );
+    assert_eq!(r.status, 415, "{}", r.body);
+    assert!(r.body.contains("gzip"), "{}", r.body);
+}
+
+#[test]
+fn a_key_over_its_rate_gets_429_with_retry_after_and_other_keys_do_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Serve::start(&dir.path().join("data"), &["--rate-limit", "2"]);
+    let admin = server.admin_token();
+    let url = format!("{}/v1/logs/default", server.url);
+    let key = call(
+        "POST",
+        &format!("{url}/keys"),
+        Some(&admin),
+        Some(json!({"role": "read"}).to_string().as_bytes()),
+    );
+    let reader = key.json()["key"].as_str().unwrap().to_owned();
+    // A burst of twice the rate passes; the next request is refused with a wait.
+    let limited = (0..10)
+        .map(|_| call("GET", &url, Some(&admin), None))
+        .find(|r| r.status != 200)
+        .expect("the rate limit is enforced");
+    assert_eq!(limited.status, 429, "{}", limited.body);
+    let wait: u64 = limited.retry_after.as_deref().unwrap().parse().unwrap();
+    assert!(wait >= 1, "Retry-After is whole seconds, at least 1");
+    assert_eq!(call("GET", &url, Some(&reader), None).status, 200);
+}
+
+#[test]
+fn operations_endpoints_describe_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Serve::start(&dir.path().join("data"), &[]);
+    let admin = server.admin_token();
+    let body = json!({"events": [event(&uuid7(1), "a")]}).to_string();
+    let events = format!("{}/v1/logs/default/events", server.url);
+    assert_eq!(
+        call("POST", &events, Some(&admin), Some(body.as_bytes())).status,
+        200
+    );
+
+    assert_eq!(
+        call("GET", &format!("{}/healthz", server.url), None, None).status,
+        200
+    );
+    assert_eq!(
+        call("GET", &format!("{}/readyz", server.url), None, None).status,
+        200
+    );
+    let metrics = call("GET", &format!("{}/metrics", server.url), None, None);
+    assert_eq!(metrics.status, 200);
+    assert!(
+        metrics.body.contains("# TYPE"),
+        "Prometheus text format: {}",
+        metrics.body
+    );
+    for name in [
+        "sealog_ingest_events_total",
+        "sealog_fsync_duration_seconds_bucket",
+        "sealog_tree_size",
+        "sealog_checkpoint_age_seconds",
+        "sealog_index_lag_entries",
+        "sealog_queue_entries",
+    ] {
+        assert!(metrics.body.contains(name), "{name} missing from /metrics");
+    }
+    assert!(!metrics.body.contains(&admin), "a secret in /metrics");
+
+    let openapi = call("GET", &format!("{}/openapi.json", server.url), None, None).json();
+    assert_eq!(openapi["openapi"], "3.1.0");
+    assert!(openapi["paths"]["/v1/logs/{log}/events"]["post"].is_object());
+}
