@@ -138,3 +138,55 @@ fn operations_endpoints_describe_the_server() {
     assert_eq!(openapi["openapi"], "3.1.0");
     assert!(openapi["paths"]["/v1/logs/{log}/events"]["post"].is_object());
 }
+
+#[test]
+fn huge_strings_and_duplicate_keys_are_refused_with_their_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Serve::start(&dir.path().join("data"), &[]);
+    let admin = server.admin_token();
+    let events = format!("{}/v1/logs/default/events", server.url);
+
+    let mut huge = event(&uuid7(1), "a");
+    huge["agent"]["id"] = json!("x".repeat(10 << 20));
+    let body = json!({"events": [huge, event(&uuid7(2), "a")]}).to_string();
+    let r = call("POST", &events, Some(&admin), Some(body.as_bytes()));
+    assert_eq!(r.status, 200, "{}", &r.body[..r.body.len().min(300)]);
+    let results = r.json()["results"].clone();
+    assert_eq!(results[0]["status"], "rejected");
+    assert_eq!(results[0]["errors"][0]["path"], "agent.id");
+    assert!(results[0]["error"].as_str().unwrap().contains("commitment"));
+    assert_eq!(results[1]["status"], "accepted", "the good event is stored");
+
+    let dup = br#"{"events": [{"id": "0192f3a0-0000-7000-8000-000000000003", "id": "0192f3a0-0000-7000-8000-000000000004", "ts": "2026-01-01T00:00:00Z", "agent": {"id": "a"}, "action": "decision", "status": "ok"}]}"#;
+    let r = call("POST", &events, Some(&admin), Some(dup));
+    assert_eq!(r.json()["results"][0]["status"], "rejected", "{}", r.body);
+    assert!(r.body.contains("duplicate key"), "{}", r.body);
+    let r = call(
+        "POST",
+        &events,
+        Some(&admin),
+        Some(br#"{"events": [], "events": []}"#),
+    );
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(r.body.contains("duplicate field"), "{}", r.body);
+}
+
+#[test]
+fn tiles_and_checkpoints_are_private_until_an_admin_makes_the_log_public() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Serve::start(&dir.path().join("data"), &[]);
+    let admin = server.admin_token();
+    let checkpoint = format!("{}/tlog/default/checkpoint", server.url);
+    assert_eq!(call("GET", &checkpoint, None, None).status, 401);
+    let patch = json!({"public": true}).to_string();
+    let log = format!("{}/v1/logs/default", server.url);
+    let r = call("PATCH", &log, Some(&admin), Some(patch.as_bytes()));
+    assert_eq!(r.status, 200, "{}", r.body);
+    let public = call("GET", &checkpoint, None, None);
+    assert_eq!(public.status, 200, "{}", public.body);
+    assert!(
+        public.body.starts_with("test.local/default\n0\n"),
+        "{}",
+        public.body
+    );
+}
