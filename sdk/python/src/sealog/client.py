@@ -122,6 +122,21 @@ def _rand_hex(nbytes: int) -> str:
             return h
 
 
+def _with_ambient_context(ev: dict[str, Any]) -> dict[str, Any]:
+    """Number ``ev`` in the active session and make it a child of the active span, if any."""
+    sess = _current_session.get()
+    if sess is not None:
+        ev["session"] = {"id": sess.id, "seq": sess.next_seq()}
+    sp = _current_span.get()
+    if sp is not None:
+        ev["trace"] = {
+            "trace_id": sp.trace_id,
+            "span_id": _rand_hex(8),
+            "parent_span_id": sp.span_id,
+        }
+    return ev
+
+
 def _otel_parent() -> tuple[str, str] | None:
     """(trace_id, span_id) of an active OpenTelemetry span, if OpenTelemetry is in use."""
     try:
@@ -740,17 +755,7 @@ class Sealog:
                 "action": action,
                 "status": "ok",
             }
-            fsess = _current_session.get()
-            if fsess is not None:
-                fast["session"] = {"id": fsess.id, "seq": fsess.next_seq()}
-            fsp = _current_span.get()
-            if fsp is not None:
-                fast["trace"] = {
-                    "trace_id": fsp.trace_id,
-                    "span_id": _rand_hex(8),
-                    "parent_span_id": fsp.span_id,
-                }
-            return fast
+            return _with_ambient_context(fast)
         if not valid_action(action):
             raise ValueError(f"invalid action {action!r} (use a standard action or 'x-<name>')")
         ts = kw.pop("ts", None)
@@ -769,17 +774,7 @@ class Sealog:
         if given_id is not None:
             ev["id"] = str(given_id)
         if not kw:
-            sess = _current_session.get()
-            if sess is not None:
-                ev["session"] = {"id": sess.id, "seq": sess.next_seq()}
-            sp = _current_span.get()
-            if sp is not None:
-                ev["trace"] = {
-                    "trace_id": sp.trace_id,
-                    "span_id": _rand_hex(8),
-                    "parent_span_id": sp.span_id,
-                }
-            return ev
+            return _with_ambient_context(ev)
         started = kw.pop("started", None)
         if started is not None:
             ev["started"] = _ts(started)
