@@ -857,6 +857,10 @@ class Sealog:
                 recs.append(_dumps(e))
             except (TypeError, ValueError) as exc:
                 self._reject(e, {"code": "unencodable", "message": str(exc)})
+        self._spool_records(recs)
+
+    def _spool_records(self, recs: list[bytes]) -> None:
+        """Append encoded events to the spool (one fsync); count and report what it refused."""
         with self._spill_lock:
             try:
                 written, dropped = self.spool.append(recs)
@@ -1089,16 +1093,7 @@ class Sealog:
                     self._ok()
                     continue
                 # Keep the batch crash-safe while we back off; the spool replays it.
-                with self._spill_lock:
-                    try:
-                        written, dropped = self.spool.append(recs)
-                    except OSError as exc:
-                        _log.error("sealog: spool write failed: %s", exc)
-                        written, dropped = 0, len(recs)
-                with self._cond:
-                    self._counts["spooled"] += written
-                if dropped:
-                    self._spill_dropped(dropped)
+                self._spool_records(recs)
                 self._failed(ra, outcome == "config")
                 return
             finally:
