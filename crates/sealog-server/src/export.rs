@@ -1,5 +1,6 @@
 //! `GET /v1/logs/{log}/export`: an evidence pack (DESIGN §5) of the events matching the
-//! filters, each proven against the whole log's latest checkpoint, as a ZIP.
+//! filters, each proven against the whole log's latest checkpoint, as a ZIP, with consistency
+//! proofs from earlier checkpoints of the log's history to that checkpoint.
 //!
 //! The pack is built and checked exactly as an auditor would check it before it is sent
 //! (`sealog_evidence::build` refuses to hand out a pack that does not verify). It is built in
@@ -18,6 +19,10 @@ use sealog_evidence::build::{PackEntry, PackParts, build};
 use sealog_storage::Log;
 use std::io::Cursor;
 use std::time::Duration;
+
+/// How many earlier checkpoints (from the log's history, spread from the oldest to the
+/// newest) a pack proves consistent with its checkpoint.
+const MAX_EARLIER_CHECKPOINTS: usize = 64;
 
 /// Every log index matching `filters`, ascending.
 fn matching(log: &Log, filters: &EventFilters) -> ApiResult<Vec<u64>> {
@@ -73,10 +78,15 @@ pub async fn export(
                 inclusion,
             });
         }
+        let mut earlier = Vec::new();
+        for old in log.earlier_checkpoints(cp.size, MAX_EARLIER_CHECKPOINTS)? {
+            let proof = log.consistency_proof(old.size, cp.size)?;
+            earlier.push((old.note, proof));
+        }
         let parts = PackParts {
             checkpoint: cp.note.clone(),
             entries,
-            earlier: Vec::new(),
+            earlier,
             filters: filters
                 .named()
                 .into_iter()

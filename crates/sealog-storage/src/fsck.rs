@@ -3,7 +3,7 @@
 use crate::engine::{lock_dir, log_dir, log_names};
 use crate::index::IdIndex;
 use crate::store::{LEVELS, record, segment_firsts};
-use crate::{Engine, EngineError, EngineOptions, checkpoint_file};
+use crate::{Engine, EngineError, EngineOptions, checkpoint_file, checkpoint_history};
 use sealog_core::leaf;
 use sealog_core::merkle::{CompactTree, Hash};
 use sealog_core::note::Signer;
@@ -109,6 +109,17 @@ fn check_log(dir: &Path, out: &mut LogFsck) -> Result<(), String> {
     let signer = Signer::from_skey(skey.trim()).map_err(|e| format!("bad key: {e}"))?;
     let cp = checkpoint_file::load(dir, &signer.verifier())?;
     out.checkpoint_size = cp.size;
+    // Every earlier checkpoint must be a prefix of the tree the entries produce.
+    let history = checkpoint_history::load(dir, &signer.verifier(), false)?;
+    if let Some(late) = history.iter().find(|h| h.size > cp.size) {
+        return Err(format!(
+            "the checkpoint history holds a checkpoint of size {} beyond the last signed \
+             checkpoint (size {}): the checkpoint file is older than the history (restored \
+             from a backup?)",
+            late.size, cp.size
+        ));
+    }
+    let mut earlier = history.iter().peekable();
     let mut offsets = Stored::open(&dir.join("offsets"), 8)?;
     let mut levels: Vec<Stored> = (0..LEVELS)
         .map(|l| Stored::open(&dir.join("hashes").join(l.to_string()), 32))
@@ -161,6 +172,14 @@ fn check_log(dir: &Path, out: &mut LogFsck) -> Result<(), String> {
             out.entries = tree.size();
             if tree.size() == cp.size && tree.root() != cp.root {
                 return Err(root_mismatch(cp.size, &cp.root));
+            }
+            while let Some(h) = earlier.next_if(|h| h.size == tree.size()) {
+                if tree.root() != h.root {
+                    return Err(format!(
+                        "{} (an earlier checkpoint in the history)",
+                        root_mismatch(h.size, &h.root)
+                    ));
+                }
             }
         }
         if scan.end() < bytes.len() {

@@ -3,7 +3,7 @@
 
 use crate::log::LogInner;
 use crate::types::now_micros;
-use crate::{SignedCheckpoint, checkpoint_file, writer};
+use crate::{SignedCheckpoint, checkpoint_file, checkpoint_history, writer};
 use sealog_core::checkpoint::{self, Checkpoint};
 use sealog_core::merkle::{consistency_proof, verify_consistency};
 use sealog_core::note::Signer;
@@ -12,8 +12,14 @@ use std::time::Instant;
 use tokio::sync::watch;
 
 /// Runs until the writer has stopped, then signs a final checkpoint. Dropping `publish` on
-/// exit tells `wait_checkpoint` callers that no checkpoint will follow.
-pub(crate) fn run(log: Arc<LogInner>, signer: Signer, publish: watch::Sender<SignedCheckpoint>) {
+/// exit tells `wait_checkpoint` callers that no checkpoint will follow. `history_last` is when
+/// the newest checkpoint of the history was signed.
+pub(crate) fn run(
+    log: Arc<LogInner>,
+    signer: Signer,
+    publish: watch::Sender<SignedCheckpoint>,
+    mut history_last: Option<i64>,
+) {
     let shared = &log.shared;
     let mut last_signed: Option<Instant> = None;
     loop {
@@ -26,7 +32,14 @@ pub(crate) fn run(log: Arc<LogInner>, signer: Signer, publish: watch::Sender<Sig
         }
         let head = shared.head();
         if head.size > signed {
-            match sign(&log, &signer, &publish, head.size, head.root) {
+            match sign(
+                &log,
+                &signer,
+                &publish,
+                head.size,
+                head.root,
+                &mut history_last,
+            ) {
                 Ok(()) => last_signed = Some(Instant::now()),
                 Err(why) => {
                     shared.fail(writer::stopped(&log.name, "signing a checkpoint", &why));
@@ -47,6 +60,7 @@ fn sign(
     publish: &watch::Sender<SignedCheckpoint>,
     size: u64,
     root: sealog_core::merkle::Hash,
+    history_last: &mut Option<i64>,
 ) -> Result<(), String> {
     let last = publish.borrow().clone();
     // Never sign a tree that does not extend the last checkpoint: check it from the stored
@@ -79,6 +93,13 @@ fn sign(
     };
     checkpoint_file::store(&log.dir, &signed, log.store.faults())
         .map_err(|e| format!("writing the checkpoint file: {e}"))?;
+    if history_last
+        .is_none_or(|t| signed.signed_unix_micros - t >= checkpoint_history::SPACING_MICROS)
+    {
+        checkpoint_history::append(&log.dir, &signed, log.store.faults())
+            .map_err(|e| format!("appending to the checkpoint history: {e}"))?;
+        *history_last = Some(signed.signed_unix_micros);
+    }
     publish.send_replace(signed);
     Ok(())
 }

@@ -10,12 +10,13 @@
 //! directory from its entries; [`reindex`] rebuilds the derived indexes.
 //!
 //! The layout on disk is described in the modules `engine` (directory and lock), `store`
-//! (entries, offsets, tree-hash tiles) and `checkpoint_file`.
+//! (entries, offsets, tree-hash tiles), `checkpoint_file` and `checkpoint_history`.
 
 pub mod faults;
 pub mod index;
 
 mod checkpoint_file;
+mod checkpoint_history;
 mod engine;
 mod error;
 mod fsck;

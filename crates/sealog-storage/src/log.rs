@@ -6,7 +6,7 @@ use crate::shared::{Shared, lock};
 use crate::store::{Anchor, Store, recover};
 use crate::{
     AppendError, Appended, EngineOptions, LogStats, ReadError, SignedCheckpoint, checkpoint_file,
-    indexer, integrator, writer,
+    checkpoint_history, indexer, integrator, writer,
 };
 use sealog_core::event::ValidatedEvent;
 use sealog_core::merkle::{Hash, ProofError, consistency_proof, inclusion_proof};
@@ -60,6 +60,17 @@ impl Log {
             .map_err(|e| format!("{} is not a signing key: {e}", key_path.display()))?;
         let verifier = signer.verifier();
         let cp = checkpoint_file::load(dir, &verifier)?;
+        let history = checkpoint_history::load(dir, &verifier, true)?;
+        if let Some(newest) = history.last().filter(|h| h.size > cp.size) {
+            return Err(format!(
+                "log {name}: its checkpoint history holds a signed checkpoint of size {} but its \
+                 checkpoint file only size {}: the checkpoint file is older than the log's \
+                 history (restored from a backup?). Signing again from here could fork the log; \
+                 restore the newer checkpoint file, and run `sealog fsck` to investigate",
+                newest.size, cp.size
+            ));
+        }
+        let history_last = history.last().map(|h| h.signed_unix_micros);
         let store = Arc::new(
             Store::open(dir, faults.clone())
                 .map_err(|e| format!("cannot open the log files: {e}"))?,
@@ -105,7 +116,7 @@ impl Log {
             })?,
             spawn("integrator", {
                 let inner = inner.clone();
-                Box::new(move || integrator::run(inner, signer, publish))
+                Box::new(move || integrator::run(inner, signer, publish, history_last))
             })?,
             spawn("indexer", {
                 let inner = inner.clone();
@@ -181,6 +192,18 @@ impl Log {
             )
         })?;
         Ok(cp.clone())
+    }
+
+    /// Up to `max` earlier signed checkpoints smaller than `size`, from the log's history (one
+    /// per minute at most), spread evenly from the oldest to the newest, oldest first.
+    pub fn earlier_checkpoints(
+        &self,
+        size: u64,
+        max: usize,
+    ) -> Result<Vec<SignedCheckpoint>, ReadError> {
+        let history = checkpoint_history::load(&self.inner.dir, &self.inner.verifier, false)
+            .map_err(ReadError::Io)?;
+        Ok(checkpoint_history::spread(history, size, max))
     }
 
     /// Leaf bytes of entries `start..end` (durable entries only).
