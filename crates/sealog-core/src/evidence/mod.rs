@@ -305,40 +305,46 @@ impl PackVerifier {
     /// be consistent with the pack's checkpoint; one of the same size with another root is a
     /// fork.
     pub fn consistency(&mut self, file: &[u8], log: &Verifier) {
+        // Every tree size signed so far, with its root: two roots for one size is a fork.
+        let mut signed = BTreeMap::from([(self.checkpoint.size, self.checkpoint.root)]);
         for (n, line) in file.split(|&b| b == b'\n').enumerate() {
             if line.is_empty() {
                 continue;
             }
             let line_no = n as u64 + 1;
-            match self.check_consistency_line(line, log) {
+            match self.check_consistency_line(line, log, &mut signed) {
                 Ok(()) => self.consistency_checked += 1,
                 Err(msg) => self.fail(None, None, format!("{CONSISTENCY} line {line_no}: {msg}")),
             }
         }
     }
 
-    fn check_consistency_line(&self, line: &[u8], log: &Verifier) -> Result<(), String> {
+    fn check_consistency_line(
+        &self,
+        line: &[u8],
+        log: &Verifier,
+        signed: &mut BTreeMap<u64, Hash>,
+    ) -> Result<(), String> {
         let parsed: ConsistencyLine =
             serde_json::from_slice(line).map_err(|e| format!("not a consistency line: {e}"))?;
         let (old, _) = checkpoint::open(parsed.checkpoint.as_bytes(), log)
             .map_err(|e| format!("earlier checkpoint: {e}"))?;
         let proof = decode_hashes(&parsed.proof)?;
         let new = &self.checkpoint;
-        if old.size == new.size {
-            return if old.root == new.root {
-                Ok(())
-            } else {
-                Err(format!(
-                    "the log signed two different trees of size {}: a fork — the operator showed different histories to different parties",
-                    old.size
-                ))
-            };
-        }
-        if old.size > new.size {
+        if *signed.entry(old.size).or_insert(old.root) != old.root {
             return Err(format!(
-                "earlier checkpoint has size {}, larger than the pack's {}",
-                old.size, new.size
+                "the log signed two different trees of size {}: a fork — the operator showed different histories to different parties",
+                old.size
             ));
+        }
+        if old.size >= new.size {
+            return match old.size == new.size {
+                true => Ok(()),
+                false => Err(format!(
+                    "earlier checkpoint has size {}, larger than the pack's {}",
+                    old.size, new.size
+                )),
+            };
         }
         if old.size == 0 {
             return Ok(());
