@@ -15,6 +15,10 @@ pub struct Remote {
     /// An API key (read from SEALOG_TOKEN if not given).
     #[arg(long, env = "SEALOG_TOKEN", hide_env_values = true)]
     pub token: String,
+    /// PEM file of the CA certificates to trust for an https server (a private CA or a
+    /// self-signed certificate) instead of the built-in web roots.
+    #[arg(long, env = "SEALOG_CA_CERT")]
+    pub ca_cert: Option<PathBuf>,
 }
 
 /// `sealog logs …`.
@@ -105,11 +109,28 @@ pub struct ExportArgs {
     remote: Remote,
 }
 
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into()
+/// An HTTP(S) client for `remote`, trusting its `--ca-cert` if given.
+fn agent(remote: &Remote) -> Result<ureq::Agent, String> {
+    use ureq::tls::{PemItem, RootCerts, TlsConfig, parse_pem};
+    let mut config = ureq::Agent::config_builder().http_status_as_error(false);
+    if let Some(path) = &remote.ca_cert {
+        let bad = |why: String| format!("--ca-cert {}: {why}", path.display());
+        let pem = std::fs::read(path).map_err(|e| bad(format!("cannot read it: {e}")))?;
+        let mut certs = Vec::new();
+        for item in parse_pem(&pem) {
+            if let PemItem::Certificate(cert) = item.map_err(|e| bad(e.to_string()))? {
+                certs.push(cert);
+            }
+        }
+        if certs.is_empty() {
+            return Err(bad("holds no PEM certificate".into()));
+        }
+        let tls = TlsConfig::builder()
+            .root_certs(RootCerts::new_with_certs(&certs))
+            .build();
+        config = config.tls_config(tls);
+    }
+    Ok(config.build().into())
 }
 
 /// Percent-encodes a path segment or query value.
@@ -128,7 +149,7 @@ pub fn encode(s: &str) -> String {
 fn call(remote: &Remote, method: &str, path: &str, body: Option<Value>) -> Result<Value, String> {
     let url = format!("{}{path}", remote.server.trim_end_matches('/'));
     let auth = format!("Bearer {}", remote.token);
-    let agent = agent();
+    let agent = agent(remote)?;
     let sent = match (method, body) {
         ("GET", _) => agent.get(&url).header("Authorization", &auth).call(),
         ("DELETE", _) => agent.delete(&url).header("Authorization", &auth).call(),
@@ -271,7 +292,7 @@ pub fn export(args: &ExportArgs) -> Result<(), String> {
         if query.is_empty() { "" } else { "?" },
         query.join("&")
     );
-    let mut response = agent()
+    let mut response = agent(&args.remote)?
         .get(&url)
         .header("Authorization", &format!("Bearer {}", args.remote.token))
         .call()

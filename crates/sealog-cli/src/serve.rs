@@ -40,6 +40,9 @@ pub struct ServeArgs {
     /// Longest time in ms between the tree growing and a checkpoint covering it [default: 1000].
     #[arg(long)]
     checkpoint_interval_ms: Option<u64>,
+    /// Events that may wait for one log's writer before ingest answers 503 [default: 200000].
+    #[arg(long)]
+    queue_entries: Option<usize>,
 }
 
 /// The same settings, from the config file.
@@ -55,6 +58,7 @@ struct FileSettings {
     max_body_bytes: Option<usize>,
     max_batch_events: Option<usize>,
     checkpoint_interval_ms: Option<u64>,
+    queue_entries: Option<usize>,
 }
 
 /// Resolved settings.
@@ -64,6 +68,7 @@ struct Settings {
     tls: Option<(PathBuf, PathBuf)>,
     options: ServerOptions,
     checkpoint_interval: Duration,
+    queue_entries: usize,
 }
 
 /// `SEALOG_<NAME>` parsed as `T`.
@@ -112,7 +117,14 @@ fn resolve(args: ServeArgs) -> Result<Settings, String> {
     if interval == 0 {
         return Err("the checkpoint interval must be at least 1 ms".into());
     }
+    let engine_defaults = sealog_storage::EngineOptions::default();
+    let queue_entries =
+        pick!(queue_entries, "QUEUE_ENTRIES").unwrap_or(engine_defaults.queue_entries);
+    if queue_entries == 0 {
+        return Err("the queue must hold at least 1 event".into());
+    }
     Ok(Settings {
+        queue_entries,
         data: pick!(data, "DATA").unwrap_or_else(|| PathBuf::from("./sealog-data")),
         listen: pick!(listen, "LISTEN").unwrap_or_else(|| "127.0.0.1:7300".into()),
         tls,
@@ -139,6 +151,7 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
 async fn serve(settings: Settings) -> Result<(), String> {
     let engine = sealog_storage::EngineOptions {
         checkpoint_interval: settings.checkpoint_interval,
+        queue_entries: settings.queue_entries,
         ..Default::default()
     };
     let server = Server::open_with(&settings.data, settings.options, engine)?;

@@ -24,12 +24,20 @@ pub struct Serve {
 impl Serve {
     /// Starts `sealog serve --data DATA` with `extra` flags and waits until it listens.
     pub fn start(data: &Path, extra: &[&str]) -> Serve {
+        let args = [&["--name", "test.local"], extra].concat();
+        Serve::start_with(data, &args, &[])
+    }
+
+    /// Starts `sealog serve --listen 127.0.0.1:0 --data DATA` with `args` and the environment
+    /// variables `envs` (and no `--name`), and waits until it listens.
+    pub fn start_with(data: &Path, args: &[&str], envs: &[(&str, &str)]) -> Serve {
         let mut child = Command::new(env!("CARGO_BIN_EXE_sealog"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--name", "test.local"])
+            .args(["serve", "--listen", "127.0.0.1:0"])
             .arg("--data")
             .arg(data)
-            .args(extra)
+            .args(args)
             .env("SEALOG_LOG", "warn")
+            .envs(envs.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
