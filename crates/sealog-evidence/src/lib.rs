@@ -25,5 +25,6 @@
 pub mod archive;
 pub mod build;
 pub mod command;
+mod digest;
 pub mod render;
 pub mod verify;

@@ -2,13 +2,15 @@
 //! the two always say the same thing. Every value from the log is escaped for its format.
 
 use crate::archive::Files;
-use sealog_core::evidence::{ENTRIES, PROOFS, ProofLine, Report};
-use serde_json::Value;
+use crate::digest::{Row, digest};
+use sealog_core::evidence::Report;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
 /// Sessions shown as a timeline; the rest are summarised in the sessions table.
 const MAX_TIMELINES: usize = 50;
+/// Sessions listed in the sessions table, incomplete ones first.
+const MAX_SESSION_ROWS: usize = 1000;
 /// Events shown per timeline and per list.
 const MAX_ROWS: usize = 200;
 
@@ -17,41 +19,6 @@ enum Block {
     Para(String),
     Code(String),
     Table(Vec<&'static str>, Vec<Vec<String>>),
-}
-
-/// What the report needs of each entry.
-struct Entry {
-    index: u64,
-    event: Value,
-}
-
-impl Entry {
-    fn text(&self, pointer: &str) -> String {
-        match self.event.pointer(pointer) {
-            Some(Value::String(s)) => s.clone(),
-            Some(Value::Null) | None => String::new(),
-            Some(v) => v.to_string(),
-        }
-    }
-}
-
-fn entries(files: &Files) -> Vec<Entry> {
-    let (Some(leaves), Some(proofs)) = (files.get(ENTRIES), files.get(PROOFS)) else {
-        return Vec::new();
-    };
-    let lines = sealog_core::evidence::lines;
-    lines(leaves)
-        .into_iter()
-        .zip(lines(proofs))
-        .filter_map(|(leaf, proof)| {
-            let proof: ProofLine = serde_json::from_slice(proof).ok()?;
-            let leaf: Value = serde_json::from_slice(leaf).ok()?;
-            Some(Entry {
-                index: proof.index,
-                event: leaf.get("event")?.clone(),
-            })
-        })
-        .collect()
 }
 
 fn count_table(title: &'static str, counts: &BTreeMap<String, u64>) -> Block {
@@ -65,7 +32,15 @@ fn count_table(title: &'static str, counts: &BTreeMap<String, u64>) -> Block {
 /// Builds the document: what is proven, counts, sessions, oversight, flags, the compliance
 /// mapping and how to verify.
 fn document(report: &Report, files: &Files, vkey: &str) -> Vec<Block> {
-    let entries = entries(files);
+    // Incomplete sessions first: they are what a reader must not miss.
+    let mut sessions: Vec<_> = report.sessions.iter().collect();
+    sessions.sort_by_key(|s| s.complete);
+    let shown: Vec<&str> = sessions
+        .iter()
+        .take(MAX_TIMELINES)
+        .map(|s| s.id.as_str())
+        .collect();
+    let mut d = digest(files, &shown, MAX_ROWS);
     let mut doc = vec![Block::Heading(format!("Evidence pack — {}", report.origin))];
     let scope = if report.filters.is_empty() {
         "the whole log".to_owned()
@@ -85,7 +60,8 @@ fn document(report: &Report, files: &Files, vkey: &str) -> Vec<Block> {
          {} as of its signed checkpoint of {} entries (root {}), exported {}.",
         report.entries, report.origin, report.checkpoint_size, report.checkpoint_root, report.exported_at
     )));
-    let (first, last) = span(&entries);
+    let first = d.first_ts.take().unwrap_or_else(|| "—".into());
+    let last = d.last_ts.take().unwrap_or_else(|| "—".into());
     doc.push(Block::Para(format!("Recorded between {first} and {last}.")));
     doc.push(Block::Heading("What the verification proves".into()));
     doc.push(Block::Para(
@@ -108,9 +84,9 @@ fn document(report: &Report, files: &Files, vkey: &str) -> Vec<Block> {
     doc.push(Block::Heading("Sessions".into()));
     doc.push(Block::Table(
         vec!["session", "events", "complete", "first", "last", "problems"],
-        report
-            .sessions
+        sessions
             .iter()
+            .take(MAX_SESSION_ROWS)
             .map(|s| {
                 vec![
                     s.id.clone(),
@@ -123,61 +99,42 @@ fn document(report: &Report, files: &Files, vkey: &str) -> Vec<Block> {
             })
             .collect(),
     ));
-    for s in report.sessions.iter().take(MAX_TIMELINES) {
-        let mut rows: Vec<&Entry> = entries
-            .iter()
-            .filter(|e| e.text("/session/id") == s.id)
-            .collect();
-        rows.sort_by_key(|e| {
-            (
-                e.event.pointer("/session/seq").and_then(Value::as_u64),
-                e.index,
-            )
-        });
-        doc.push(Block::Para(format!("Timeline of session {}", s.id)));
-        doc.push(event_table(&rows, true));
+    if sessions.len() > MAX_SESSION_ROWS {
+        let hidden = &sessions[MAX_SESSION_ROWS..];
+        doc.push(Block::Para(format!(
+            "… and {} more sessions, {} of them incomplete (`sealog verify --json` lists every \
+             one).",
+            hidden.len(),
+            hidden.iter().filter(|s| !s.complete).count()
+        )));
     }
-    let oversight: Vec<&Entry> = entries
-        .iter()
-        .filter(|e| e.text("/action") == "human_oversight")
-        .collect();
+    for id in shown {
+        doc.push(Block::Para(format!("Timeline of session {id}")));
+        doc.push(event_table(&d.timelines[id], true));
+    }
     doc.push(Block::Heading(format!(
         "Human oversight ({})",
-        oversight.len()
+        d.oversight.0
     )));
     doc.push(Block::Table(
         vec![
             "index", "ts", "reviewer", "role", "decision", "target", "reason",
         ],
-        oversight
+        d.oversight
+            .1
             .iter()
-            .take(MAX_ROWS)
-            .map(|e| {
-                let o = |f: &str| e.text(&format!("/context/oversight/{f}"));
-                vec![
-                    e.index.to_string(),
-                    e.text("/ts"),
-                    o("reviewer"),
-                    o("role"),
-                    o("decision"),
-                    o("target"),
-                    o("reason"),
-                ]
+            .map(|r| {
+                let mut row = vec![r.index.to_string(), r.ts.clone()];
+                row.extend(r.oversight.iter().cloned());
+                row
             })
             .collect(),
     ));
-    let flagged: Vec<&Entry> = entries
-        .iter()
-        .filter(|e| {
-            e.text("/action") == "policy_flag"
-                || matches!(e.text("/status").as_str(), "error" | "blocked")
-        })
-        .collect();
     doc.push(Block::Heading(format!(
         "Policy flags, blocks and errors ({})",
-        flagged.len()
+        d.flagged.0
     )));
-    doc.push(event_table(&flagged, false));
+    doc.push(event_table(&d.flagged.1, false));
     doc.push(Block::Heading(
         "Mapping to record-keeping requirements".into(),
     ));
@@ -188,63 +145,48 @@ fn document(report: &Report, files: &Files, vkey: &str) -> Vec<Block> {
     ));
     doc.push(compliance(
         report,
-        &entries,
-        oversight.len(),
-        flagged.len(),
+        d.with_data,
+        d.oversight.0,
+        d.flagged.0,
         &first,
         &last,
     ));
     doc
 }
 
-fn event_table(rows: &[&Entry], with_seq: bool) -> Block {
+fn event_table(rows: &[Row], with_seq: bool) -> Block {
     let mut head = vec!["index", "ts", "agent", "action", "status"];
     if with_seq {
         head.insert(1, "seq");
     }
     let rows = rows
         .iter()
-        .take(MAX_ROWS)
-        .map(|e| {
-            let mut r = vec![
-                e.index.to_string(),
-                e.text("/ts"),
-                e.text("/agent/id"),
-                e.text("/action"),
-                e.text("/status"),
+        .map(|r| {
+            let mut row = vec![
+                r.index.to_string(),
+                r.ts.clone(),
+                r.agent.clone(),
+                r.action.clone(),
+                r.status.clone(),
             ];
             if with_seq {
-                r.insert(1, e.text("/session/seq"));
+                row.insert(1, r.seq.map_or_else(String::new, |s| s.to_string()));
             }
-            r
+            row
         })
         .collect();
     Block::Table(head, rows)
 }
 
-fn span(entries: &[Entry]) -> (String, String) {
-    let ts = entries
-        .iter()
-        .map(|e| e.text("/ts"))
-        .filter(|t| !t.is_empty());
-    let first = ts.clone().min().unwrap_or_else(|| "—".into());
-    let last = ts.max().unwrap_or_else(|| "—".into());
-    (first, last)
-}
-
 fn compliance(
     report: &Report,
-    entries: &[Entry],
+    with_data: usize,
     oversight: usize,
     flagged: usize,
     first: &str,
     last: &str,
 ) -> Block {
     let count = |action: &str| report.by_action.get(action).copied().unwrap_or(0);
-    let with_data = entries
-        .iter()
-        .filter(|e| e.event.pointer("/context/data").is_some())
-        .count();
     let rows = [
         (
             "EU AI Act Art. 12(1)",

@@ -42,6 +42,23 @@ fn matching(log: &Log, filters: &EventFilters) -> ApiResult<Vec<u64>> {
     Ok(indices)
 }
 
+/// The leaves at `indices` (ascending), read a run of consecutive entries at a time.
+fn read_leaves(log: &Log, indices: &[u64]) -> ApiResult<Vec<Vec<u8>>> {
+    const MAX_RUN: u64 = 4096;
+    let mut leaves = Vec::with_capacity(indices.len());
+    let mut rest = indices;
+    while let Some(&start) = rest.first() {
+        let run = rest
+            .iter()
+            .zip(start..start + MAX_RUN)
+            .take_while(|(index, expected)| *index == expected)
+            .count();
+        leaves.extend(log.entries(start, start + run as u64)?);
+        rest = &rest[run..];
+    }
+    Ok(leaves)
+}
+
 /// Streams the pack of the events matching the filters.
 pub async fn export(
     State(state): State<AppState>,
@@ -56,28 +73,39 @@ pub async fn export(
             "an export takes only agent, session, action, status, since and until",
         ));
     }
-    let indices = tokio::task::spawn_blocking({
-        let (log, filters) = (log.clone(), filters.clone());
-        move || matching(&log, &filters)
-    })
-    .await
-    .map_err(|e| ApiError::internal(e.to_string()))??;
-    // Every selected entry must be under the checkpoint the pack proves against.
-    let need = indices.last().map_or(0, |i| i + 1);
-    let cp = tokio::time::timeout(Duration::from_secs(10), log.wait_checkpoint(need))
+    let (indices, cp) = if filters.named().is_empty() {
+        // The whole log: every entry under the latest checkpoint, indexed yet or not.
+        let cp = log.checkpoint();
+        ((0..cp.size).collect(), cp)
+    } else {
+        let indices = tokio::task::spawn_blocking({
+            let (log, filters) = (log.clone(), filters.clone());
+            move || matching(&log, &filters)
+        })
         .await
-        .map_err(|_| ApiError::internal("no checkpoint covered the selected events in time"))??;
+        .map_err(|e| ApiError::internal(e.to_string()))??;
+        // Every selected entry must be under the checkpoint the pack proves against.
+        let need = indices.last().map_or(0, |i| i + 1);
+        let cp = tokio::time::timeout(Duration::from_secs(10), log.wait_checkpoint(need))
+            .await
+            .map_err(|_| {
+                ApiError::internal("no checkpoint covered the selected events in time")
+            })??;
+        (indices, cp)
+    };
     let zip = tokio::task::spawn_blocking(move || -> ApiResult<Vec<u8>> {
-        let mut entries = Vec::with_capacity(indices.len());
-        for index in indices {
-            let leaf = log.entries(index, index + 1)?.pop().expect("one entry");
-            let inclusion = log.inclusion_proof(index, cp.size)?;
-            entries.push(PackEntry {
+        let leaves = read_leaves(&log, &indices)?;
+        let proofs = log.inclusion_proofs(&indices, cp.size)?;
+        let entries = indices
+            .into_iter()
+            .zip(leaves)
+            .zip(proofs)
+            .map(|((index, leaf), inclusion)| PackEntry {
                 index,
                 leaf,
                 inclusion,
-            });
-        }
+            })
+            .collect();
         let mut earlier = Vec::new();
         for old in log.earlier_checkpoints(cp.size, MAX_EARLIER_CHECKPOINTS)? {
             let proof = log.consistency_proof(old.size, cp.size)?;

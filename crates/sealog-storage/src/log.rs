@@ -9,7 +9,7 @@ use crate::{
     checkpoint_history, indexer, integrator, writer,
 };
 use sealog_core::event::ValidatedEvent;
-use sealog_core::merkle::{Hash, ProofError, consistency_proof, inclusion_proof};
+use sealog_core::merkle::{Hash, MemoHashSource, ProofError, consistency_proof, inclusion_proof};
 use sealog_core::note::{Signer, Verifier};
 use sealog_core::tiles::{EntryBundle, TILE_WIDTH, Tile};
 use std::fs::File;
@@ -233,6 +233,23 @@ impl Log {
     pub fn inclusion_proof(&self, index: u64, size: u64) -> Result<Vec<Hash>, ReadError> {
         self.check_size(size)?;
         inclusion_proof(&self.inner.store.hash_source(size), index, size).map_err(proof_error)
+    }
+
+    /// Inclusion proofs of many `indices` in the tree of `size`, sharing the work of the
+    /// nodes their paths have in common (ascending indices share the most).
+    pub fn inclusion_proofs(
+        &self,
+        indices: &[u64],
+        size: u64,
+    ) -> Result<Vec<Vec<Hash>>, ReadError> {
+        self.check_size(size)?;
+        // About 4 MB of nodes: the paths of tens of thousands of neighbouring entries. When
+        // it fills up it starts afresh, which costs only the upper paths again.
+        let memo = MemoHashSource::new(self.inner.store.hash_source(size), 1 << 16);
+        indices
+            .iter()
+            .map(|&index| inclusion_proof(&memo, index, size).map_err(proof_error))
+            .collect()
     }
 
     /// Consistency proof from tree size `old` to `new`.

@@ -72,12 +72,22 @@ pub trait HashSource {
     fn node_hashes(&self, nodes: &[Node]) -> Result<Vec<Hash>, Self::Error>;
 }
 
+impl<S: HashSource + ?Sized> HashSource for &S {
+    type Error = S::Error;
+
+    fn node_hashes(&self, nodes: &[Node]) -> Result<Vec<Hash>, Self::Error> {
+        (**self).node_hashes(nodes)
+    }
+}
+
 mod compact;
+mod memo;
 mod memory;
 mod proof;
 mod verify;
 
 pub use compact::{BorderError, CompactTree};
+pub use memo::MemoHashSource;
 pub use memory::{MemoryTree, UnknownNode};
 pub use proof::{ProofError, consistency_proof, inclusion_proof, tree_root};
 pub use verify::{

@@ -1,0 +1,188 @@
+//! What the human report shows of a pack's entries, gathered in one streaming pass that keeps
+//! only the rows the report prints, so a report of a million entries costs neither a million
+//! parsed documents in memory nor a scan per session.
+
+use crate::archive::Files;
+use sealog_core::evidence::{ENTRIES, PROOFS, ProofLine};
+use serde::Deserialize;
+use serde::de::IgnoredAny;
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+/// One event as a report row.
+pub(crate) struct Row {
+    pub index: u64,
+    pub ts: String,
+    pub seq: Option<u64>,
+    pub agent: String,
+    pub action: String,
+    pub status: String,
+    /// reviewer, role, decision, target, reason — for oversight events.
+    pub oversight: [String; 5],
+}
+
+/// The rows and figures the report needs.
+#[derive(Default)]
+pub(crate) struct Digest {
+    /// Earliest and latest event time.
+    pub first_ts: Option<String>,
+    pub last_ts: Option<String>,
+    /// For each session shown as a timeline: its first rows by `seq`.
+    pub timelines: BTreeMap<String, Vec<Row>>,
+    /// Human oversight events: how many, and the first rows.
+    pub oversight: (usize, Vec<Row>),
+    /// Policy flags, blocked actions and errors: how many, and the first rows.
+    pub flagged: (usize, Vec<Row>),
+    /// Events that name their data sources.
+    pub with_data: usize,
+}
+
+#[derive(Deserialize)]
+struct LeafView<'a> {
+    #[serde(borrow)]
+    event: EventView<'a>,
+}
+
+#[derive(Deserialize)]
+struct EventView<'a> {
+    #[serde(borrow, default)]
+    ts: Cow<'a, str>,
+    #[serde(borrow, default)]
+    action: Cow<'a, str>,
+    #[serde(borrow, default)]
+    status: Cow<'a, str>,
+    #[serde(borrow, default)]
+    agent: Option<AgentView<'a>>,
+    #[serde(borrow, default)]
+    session: Option<SessionView<'a>>,
+    #[serde(borrow, default)]
+    context: Option<ContextView<'a>>,
+}
+
+#[derive(Deserialize)]
+struct AgentView<'a> {
+    #[serde(borrow, default)]
+    id: Cow<'a, str>,
+}
+
+#[derive(Deserialize)]
+struct SessionView<'a> {
+    #[serde(borrow, default)]
+    id: Cow<'a, str>,
+    #[serde(default)]
+    seq: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct ContextView<'a> {
+    #[serde(default)]
+    data: Option<IgnoredAny>,
+    #[serde(borrow, default)]
+    oversight: Option<OversightView<'a>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct OversightView<'a> {
+    #[serde(borrow)]
+    reviewer: Cow<'a, str>,
+    #[serde(borrow)]
+    role: Cow<'a, str>,
+    #[serde(borrow)]
+    decision: Cow<'a, str>,
+    #[serde(borrow)]
+    target: Cow<'a, str>,
+    #[serde(borrow)]
+    reason: Cow<'a, str>,
+}
+
+impl EventView<'_> {
+    fn row(&self, index: u64) -> Row {
+        let o = self.context.as_ref().and_then(|c| c.oversight.as_ref());
+        let field = |pick: fn(&OversightView<'_>) -> String| o.map_or_else(String::new, pick);
+        Row {
+            index,
+            ts: self.ts.clone().into_owned(),
+            seq: self.session.as_ref().and_then(|s| s.seq),
+            agent: self
+                .agent
+                .as_ref()
+                .map_or_else(String::new, |a| a.id.clone().into_owned()),
+            action: self.action.clone().into_owned(),
+            status: self.status.clone().into_owned(),
+            oversight: [
+                field(|o| o.reviewer.to_string()),
+                field(|o| o.role.to_string()),
+                field(|o| o.decision.to_string()),
+                field(|o| o.target.to_string()),
+                field(|o| o.reason.to_string()),
+            ],
+        }
+    }
+}
+
+/// Keeps the first `max` of `rows` by (`seq`, index), sorting only now and then.
+fn keep_first(rows: &mut Vec<Row>, max: usize, done: bool) {
+    if rows.len() >= 2 * max || (done && rows.len() > max) {
+        rows.sort_by_key(|r| (r.seq, r.index));
+        rows.truncate(max);
+    } else if done {
+        rows.sort_by_key(|r| (r.seq, r.index));
+    }
+}
+
+/// Reads every entry of `files` once. `timeline_sessions` are the sessions to show as a
+/// timeline; `max_rows` bounds every list.
+pub(crate) fn digest(files: &Files, timeline_sessions: &[&str], max_rows: usize) -> Digest {
+    let mut d = Digest {
+        timelines: timeline_sessions
+            .iter()
+            .map(|s| ((*s).to_owned(), Vec::new()))
+            .collect(),
+        ..Digest::default()
+    };
+    let (Some(leaves), Some(proofs)) = (files.get(ENTRIES), files.get(PROOFS)) else {
+        return d;
+    };
+    let lines = sealog_core::evidence::lines;
+    for (leaf, proof) in lines(leaves).into_iter().zip(lines(proofs)) {
+        let (Ok(proof), Ok(leaf)) = (
+            serde_json::from_slice::<ProofLine>(proof),
+            serde_json::from_slice::<LeafView<'_>>(leaf),
+        ) else {
+            continue;
+        };
+        let (e, index) = (leaf.event, proof.index);
+        if !e.ts.is_empty() {
+            if d.first_ts.as_deref().is_none_or(|t| *e.ts < *t) {
+                d.first_ts = Some(e.ts.clone().into_owned());
+            }
+            if d.last_ts.as_deref().is_none_or(|t| *e.ts > *t) {
+                d.last_ts = Some(e.ts.clone().into_owned());
+            }
+        }
+        if let Some(rows) = e.session.as_ref().and_then(|s| d.timelines.get_mut(&*s.id)) {
+            rows.push(e.row(index));
+            keep_first(rows, max_rows, false);
+        }
+        if e.action == "human_oversight" {
+            d.oversight.0 += 1;
+            if d.oversight.1.len() < max_rows {
+                d.oversight.1.push(e.row(index));
+            }
+        }
+        if e.action == "policy_flag" || e.status == "error" || e.status == "blocked" {
+            d.flagged.0 += 1;
+            if d.flagged.1.len() < max_rows {
+                d.flagged.1.push(e.row(index));
+            }
+        }
+        if e.context.as_ref().is_some_and(|c| c.data.is_some()) {
+            d.with_data += 1;
+        }
+    }
+    for rows in d.timelines.values_mut() {
+        keep_first(rows, max_rows, true);
+    }
+    d
+}
