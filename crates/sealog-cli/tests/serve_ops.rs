@@ -428,3 +428,72 @@ fn tiles_are_served_from_stored_hashes_with_cache_lifetimes_that_match() {
         assert!(body.contains(why), "{path}: {body}");
     }
 }
+
+/// Every request is logged with its id, and no log line — even at debug level — holds an API
+/// key or anything an agent recorded.
+#[test]
+fn logs_carry_request_ids_and_never_a_secret_or_a_payload() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("server.log");
+    let server = Serve::start_logging(
+        &dir.path().join("data"),
+        &["--name", "test.local"],
+        &[("SEALOG_LOG", "debug")],
+        &log,
+    );
+    let admin = server.admin_token();
+    let url = &server.url;
+    let created = call(
+        "POST",
+        &format!("{url}/v1/logs/default/keys"),
+        Some(&admin),
+        Some(br#"{"role": "ingest", "label": "agent key"}"#),
+    );
+    assert_eq!(created.status, 201, "{}", created.body);
+    let secret = created.json()["key"].as_str().unwrap().to_owned();
+    let canary = "PAYLOAD-CANARY-7f3a";
+    let mut e = event(&uuid7(1), "a");
+    e["input"] = json!({"content": format!("the customer said {canary}")});
+    e["attributes"] = json!({"note": canary});
+    let body = serde_json::to_vec(&json!({"events": [e]})).unwrap();
+    let events = format!("{url}/v1/logs/default/events");
+    let reply = call_with(
+        "POST",
+        &events,
+        Some(&secret),
+        &[
+            ("Content-Type", "application/json"),
+            ("X-Request-Id", "req-canary-1"),
+        ],
+        Some(&body),
+    );
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    // Bad input, a bad key and a read of the event: their errors and answers are not logged.
+    let bad = format!(r#"{{"events": [{{"id": "{canary}""#);
+    assert_eq!(
+        call("POST", &events, Some(&secret), Some(bad.as_bytes())).status,
+        400
+    );
+    assert_eq!(
+        call("GET", &events, Some("sealog_wrong_key_value"), None).status,
+        401
+    );
+    let read = call("GET", &format!("{events}/{}", uuid7(1)), Some(&admin), None);
+    assert!(read.body.contains(canary));
+    assert!(server.terminate().success());
+
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        text.lines()
+            .any(|l| l.contains("req-canary-1") && l.contains("/v1/logs/{log}/events")),
+        "no request line with the client's request id:\n{text}"
+    );
+    for (what, needle) in [
+        ("the admin key", admin.as_str()),
+        ("an ingest key", secret.as_str()),
+        ("a wrong key", "sealog_wrong_key_value"),
+        ("a payload", canary),
+    ] {
+        assert!(!text.contains(needle), "{what} is in the log:\n{text}");
+    }
+}

@@ -31,6 +31,16 @@ impl Serve {
     /// Starts `sealog serve --listen 127.0.0.1:0 --data DATA` with `args` and the environment
     /// variables `envs` (and no `--name`), and waits until it listens.
     pub fn start_with(data: &Path, args: &[&str], envs: &[(&str, &str)]) -> Serve {
+        Serve::launch(data, args, envs, Stdio::inherit())
+    }
+
+    /// Like [`Serve::start_with`], with the server's log (stderr) written to `log`.
+    pub fn start_logging(data: &Path, args: &[&str], envs: &[(&str, &str)], log: &Path) -> Serve {
+        let file = std::fs::File::create(log).expect("the log file can be created");
+        Serve::launch(data, args, envs, Stdio::from(file))
+    }
+
+    fn launch(data: &Path, args: &[&str], envs: &[(&str, &str)], stderr: Stdio) -> Serve {
         let mut child = Command::new(env!("CARGO_BIN_EXE_sealog"))
             .args(["serve", "--listen", "127.0.0.1:0"])
             .arg("--data")
@@ -39,7 +49,7 @@ impl Serve {
             .env("SEALOG_LOG", "warn")
             .envs(envs.iter().copied())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .expect("the sealog binary starts");
         let stdout = child.stdout.take().unwrap();
