@@ -6,15 +6,28 @@
 //   #/logs/{log}/export         evidence-pack export
 //   #/logs/{log}/keys           API keys (admins)
 import * as api from './api.js';
-import { h, s, replace, txt, age, dl } from './dom.js';
+import { h, s, replace, txt, lines, age, dl } from './dom.js';
 import { verifyReceipt, parseVkey } from './verify.js';
 
-const main = document.getElementById('main');
+const root = document.getElementById('main');
 const nav = document.getElementById('nav');
 const FILTERS = ['agent', 'session', 'action', 'status', 'since', 'until'];
 const PAGE = 100;
 let me = null;
-let stopTail = null;
+let timers = [];
+
+/**
+ * Runs `fn` every `ms` while `view` (a page's container) is on screen; a new page stops it.
+ * Returns a function that stops it sooner.
+ */
+function every(view, ms, fn) {
+  const timer = setInterval(() => {
+    if (view.isConnected) fn();
+    else clearInterval(timer);
+  }, ms);
+  timers.push(timer);
+  return () => clearInterval(timer);
+}
 
 // ---- pinned log keys (per log, in localStorage: the user's own trust decision) ----
 const pinKey = (log) => `sealog.pin.${log}`;
@@ -39,38 +52,50 @@ function setTitle(t) {
   document.title = `${t} · Sealog`;
 }
 
+/** After a 401 (the session expired or was ended elsewhere): back to the sign-in form. */
+function signedOut(e) {
+  if (!(e instanceof api.ApiError && e.status === 401)) return false;
+  me = null;
+  render();
+  return true;
+}
+
 function errorBox(e) {
   return h('p.error', { role: 'alert' }, txt(e && e.message ? e.message : e));
 }
 
+// Each render draws into a fresh container. A page still loading when the user moves on keeps
+// drawing into its own container, which is no longer on screen, so it cannot overwrite the
+// newer page.
 async function render() {
-  if (stopTail) {
-    stopTail();
-    stopTail = null;
-  }
+  for (const t of timers) clearInterval(t);
+  timers = [];
+  const view = h('div', null, h('p.muted', null, 'Loading…'));
+  root.replaceChildren(view);
   if (!me) me = await api.whoami().catch(() => null);
+  if (!view.isConnected) return;
   renderNav();
-  if (!me) return signInPage();
+  if (!me) return signInPage(view);
   const { parts, params } = route();
-  main.replaceChildren(h('p.muted', null, 'Loading…'));
   try {
-    if (parts.length === 0) return await logsPage();
+    if (parts.length === 0) return await logsPage(view);
     if (parts[0] === 'logs' && parts[1]) {
       const log = parts[1];
-      if (parts.length === 2) return await eventsPage(log, params);
-      if (parts[2] === 'events' && parts[3]) return await eventPage(log, parts[3]);
-      if (parts[2] === 'sessions' && parts[3]) return await sessionPage(log, parts[3]);
-      if (parts[2] === 'export') return await exportPage(log, params);
-      if (parts[2] === 'keys') return await keysPage(log);
+      if (parts.length === 2) return await eventsPage(view, log, params);
+      if (parts[2] === 'events' && parts[3]) return await eventPage(view, log, parts[3]);
+      if (parts[2] === 'sessions' && parts[3]) return await sessionPage(view, log, parts[3]);
+      if (parts[2] === 'export') return await exportPage(view, log, params);
+      if (parts[2] === 'keys') return await keysPage(view, log);
     }
-    replace(main, h('h1', null, 'Not found'), h('p', null, h('a', { href: '#/' }, 'Back to logs')));
+    replace(view, h('h1', null, 'Not found'), h('p', null, h('a', { href: '#/' }, 'Back to logs')));
   } catch (e) {
+    if (!view.isConnected) return;
     if (e instanceof api.ApiError && e.status === 401) {
       me = null;
       renderNav();
-      return signInPage();
+      return signInPage(view);
     }
-    replace(main, h('h1', null, 'Error'), errorBox(e));
+    replace(view, h('h1', null, 'Error'), errorBox(e));
   }
 }
 
@@ -85,14 +110,15 @@ function renderNav() {
         await api.signOut();
       } finally {
         me = null;
-        location.hash = '#/';
-        render();
+        // Changing the hash renders (once); on the home page already, render directly.
+        if (location.hash === '#/') render();
+        else location.hash = '#/';
       }
     } }, 'Sign out'));
 }
 
 // ---- sign-in ----
-function signInPage() {
+function signInPage(main) {
   setTitle('Sign in');
   const input = h('input', { id: 'api-key', type: 'password', name: 'api_key', autocomplete: 'off', required: true });
   const msg = h('p.error', { role: 'alert' });
@@ -118,33 +144,88 @@ function signInPage() {
 }
 
 // ---- logs overview ----
-async function logsPage() {
+// The API reports each log's size; the page measures the ingest rate as the growth between
+// its refreshes.
+const REFRESH_MS = 5000;
+const samples = new Map();
+
+const perSecond = (r) => `${r >= 10 ? Math.round(r) : Math.max(r, 0).toFixed(1)}/s`;
+
+function ingestRate(l, now) {
+  if (l.ingestRate !== undefined && l.ingestRate !== null) return `${txt(l.ingestRate)}/s`;
+  if (typeof l.size !== 'number') return '';
+  const prev = samples.get(l.name);
+  if (prev && now - prev.t < 1000) return prev.shown;
+  const shown = prev ? perSecond((l.size - prev.size) / ((now - prev.t) / 1000)) : 'measuring…';
+  samples.set(l.name, { size: l.size, t: now, shown });
+  return shown;
+}
+
+function witnessStatus(w) {
+  if (!Array.isArray(w)) return txt(w);
+  if (w.length === 0) return 'none';
+  return w.map((x) => (typeof x === 'object' && x !== null ? txt(x.name ?? x.vkey ?? JSON.stringify(x)) : txt(x))).join(', ');
+}
+
+// [heading, numeric]
+const LOG_COLUMNS = [['Log', false], ['Events', true], ['Checkpoint size', true], ['Last checkpoint', false],
+  ['Index lag', true], ['Ingest rate', true], ['Witnesses', false], ['Log key', false]];
+
+async function logsPage(main) {
   setTitle('Logs');
-  let list;
-  try {
-    list = await api.logs();
-  } catch (e) {
-    // A key scoped to one log may not list logs; show its own.
-    if (me.log) list = [{ name: me.log }];
-    else throw e;
-  }
-  const details = await Promise.all(list.slice(0, 50).map((l) => api.log(l.name).catch(() => l)));
-  const rows = details.map((l) => h('tr', null,
-    h('td', null, h('a', { href: link('logs', l.name) }, txt(l.name))),
-    h('td.num', null, txt(l.size ?? '')),
-    h('td.num', null, txt(l.checkpoint && l.checkpoint.size !== undefined ? l.checkpoint.size : '')),
-    h('td', null, l.checkpoint && l.checkpoint.time ? `${txt(l.checkpoint.time)} (${age(l.checkpoint.time)})` : ''),
-    h('td.num', null, txt(l.indexLag ?? '')),
-    h('td.num', null, txt(l.ingestRate ?? '')),
-    h('td', null, Array.isArray(l.witnesses) ? `${l.witnesses.length}` : txt(l.witnesses)),
-    h('td', null, getPin(l.name) ? 'pinned' : h('span.warn', null, 'not pinned'))));
+  const tbody = h('tbody');
+  const footer = h('p.muted', { role: 'status' });
+  // Rows stay in place across refreshes (only their cells change), so focus and selection
+  // survive them.
+  let shownNames = null;
+  const cells = new Map();
+  const refresh = async () => {
+    let list;
+    try {
+      list = await api.logs();
+    } catch (e) {
+      // A key scoped to one log may not list logs; show its own.
+      if (me.log) list = [{ name: me.log }];
+      else throw e;
+    }
+    // `GET /v1/logs` lists full summaries; only bare names need a second request.
+    const shown = await Promise.all(list.slice(0, 50).map((l) =>
+      (l.size === undefined ? api.log(l.name).catch(() => l) : l)));
+    const names = JSON.stringify(shown.map((l) => l.name));
+    if (names !== shownNames) {
+      shownNames = names;
+      cells.clear();
+      replace(tbody, shown.map((l) => {
+        const tds = LOG_COLUMNS.slice(1).map(([, numeric]) => h(numeric ? 'td.num' : 'td'));
+        cells.set(l.name, tds);
+        return h('tr', null, h('td', null, h('a', { href: link('logs', l.name) }, txt(l.name))), tds);
+      }));
+    }
+    const now = Date.now();
+    for (const l of shown) {
+      const [size, cpSize, cpTime, lag, rate, witnesses, pin] = cells.get(l.name);
+      const cp = l.checkpoint || {};
+      replace(size, txt(l.size ?? ''));
+      replace(cpSize, txt(cp.size ?? ''));
+      replace(cpTime, cp.time ? h('time', null, `${txt(cp.time)} (${age(cp.time)})`) : '');
+      replace(lag, txt(l.indexLag ?? ''), l.indexError ? h('span.bad', null, ` ${txt(l.indexError)}`) : null);
+      replace(rate, ingestRate(l, now));
+      replace(witnesses, witnessStatus(l.witnesses));
+      replace(pin, getPin(l.name) ? 'pinned' : h('span.warn', null, 'not pinned'));
+    }
+    footer.textContent = `${list.length > 50 ? `Showing 50 of ${list.length} logs. ` : ''}Refreshed ${new Date(now).toLocaleTimeString()}; updates every ${REFRESH_MS / 1000} s.`;
+  };
+  await refresh();
   replace(main,
     h('h1', null, 'Logs'),
-    h('div.scroll', null, h('table', null,
-      h('thead', null, h('tr', null, ['Log', 'Size', 'Checkpoint size', 'Last checkpoint', 'Index lag', 'Ingest/s', 'Witnesses', 'Log key']
-        .map((c) => h('th', { scope: 'col' }, c)))),
-      h('tbody', null, rows))),
-    list.length > 50 ? h('p.muted', null, `Showing 50 of ${list.length} logs.`) : null);
+    h('div.scroll', null, h('table.logs', null,
+      h('thead', null, h('tr', null, LOG_COLUMNS.map(([c, numeric]) => h(numeric ? 'th.num' : 'th', { scope: 'col' }, c)))),
+      tbody)),
+    footer);
+  every(main, REFRESH_MS, () => refresh().catch((e) => {
+    if (signedOut(e)) return;
+    footer.textContent = `Refresh failed: ${e.message}`;
+  }));
 }
 
 // ---- shared bits ----
@@ -159,35 +240,45 @@ function logHeader(log, current) {
 }
 
 function pinPanel(log, info, onChange) {
-  const current = getPin(log);
-  const input = h('input', { type: 'text', value: current || '', spellcheck: 'false', 'aria-label': 'Log key (vkey)', placeholder: 'name+keyid+base64key' });
-  const msg = h('p', { role: 'status' });
-  const save = async () => {
-    try {
-      const k = await parseVkey(input.value.trim());
-      localStorage.setItem(pinKey(log), input.value.trim());
-      msg.textContent = `Pinned ${k.name}+${k.keyId}.`;
-      onChange && onChange();
-    } catch (e) {
-      msg.textContent = e.message;
-    }
+  const box = h('div.pin');
+  // Drawn again after every change, so the summary and buttons always match the pin.
+  const draw = (afterChange, message) => {
+    const current = getPin(log);
+    const input = h('input', { type: 'text', value: current || '', spellcheck: 'false', 'aria-label': 'Log key (vkey)', placeholder: 'name+keyid+base64key' });
+    const msg = h('p', { role: 'status' }, message || '');
+    const summary = h('summary', null, current ? `Pinned log key: ${txt(current)}` : 'Pin this log\'s key to check proofs');
+    const changed = (text) => {
+      draw(true, text);
+      if (onChange) onChange();
+    };
+    const save = async () => {
+      const value = input.value.trim();
+      try {
+        const k = await parseVkey(value);
+        localStorage.setItem(pinKey(log), value);
+        changed(`Pinned ${k.name}+${k.keyId}.`);
+      } catch (e) {
+        msg.textContent = e.message;
+      }
+    };
+    replace(box, h('details.card', { open: afterChange || !current ? true : null },
+      summary,
+      h('p.muted', null, 'Paste the log key you obtained from the operator out of band. Proofs are checked against this key only; a key offered by the server proves nothing about that server.'),
+      input,
+      h('div.row', null,
+        h('button', { type: 'button', onclick: save }, 'Pin key'),
+        info && info.vkey && !current ? h('button', { type: 'button', onclick: () => {
+          input.value = info.vkey;
+        } }, 'Fill in the key the server reports') : null,
+        current ? h('button', { type: 'button', onclick: () => {
+          localStorage.removeItem(pinKey(log));
+          changed('Unpinned.');
+        } }, 'Unpin') : null),
+      msg));
+    if (afterChange) summary.focus();
   };
-  return h('details.card', { open: current ? null : true },
-    h('summary', null, current ? `Pinned log key: ${txt(current)}` : 'Pin this log\'s key to check proofs'),
-    h('p.muted', null, 'Paste the log key you obtained from the operator out of band. Proofs are checked against this key only; a key offered by the server proves nothing about that server.'),
-    input,
-    h('div.row', null,
-      h('button', { type: 'button', onclick: save }, 'Pin key'),
-      info && info.vkey && !current ? h('button', { type: 'button', onclick: () => {
-        input.value = info.vkey;
-      } }, 'Fill in the key the server reports') : null,
-      current ? h('button', { type: 'button', onclick: () => {
-        localStorage.removeItem(pinKey(log));
-        input.value = '';
-        msg.textContent = 'Unpinned.';
-        onChange && onChange();
-      } }, 'Unpin') : null),
-    msg);
+  draw(false, '');
+  return box;
 }
 
 function filtersFrom(params) {
@@ -232,7 +323,7 @@ function isFlagged(e) {
 const isOversight = (e) => e.action === 'human_oversight' || Boolean(e.context && e.context.oversight);
 
 // ---- events explorer ----
-async function eventsPage(log, params) {
+async function eventsPage(main, log, params) {
   setTitle(`Events · ${log}`);
   const f = filtersFrom(params);
   const info = await api.log(log).catch(() => null);
@@ -283,37 +374,49 @@ async function eventsPage(log, params) {
     }
   });
 
+  let stopTail = null;
   tailBox.addEventListener('change', () => {
     if (stopTail) {
       stopTail();
       stopTail = null;
     }
     if (!tailBox.checked) return;
-    const timer = setInterval(async () => {
+    stopTail = every(main, 3000, async () => {
       try {
         const page = await api.events(log, f, null, PAGE);
         const n = addRows(page.events, true);
         if (n) status.textContent = `${n} new events; ${rows.length} loaded.`;
       } catch (e) {
-        status.textContent = `Live tail: ${e.message}`;
+        if (!signedOut(e)) status.textContent = `Live tail: ${e.message}`;
       }
-    }, 3000);
-    stopTail = () => clearInterval(timer);
+    });
   });
 
+  const problem = h('div');
+  more.hidden = true;
   replace(main,
     logHeader(log, 'Events'),
     pinPanel(log, info),
     filterForm(f, (out) => {
       location.hash = `${link('logs', log)}?${new URLSearchParams(out)}`;
     }, 'Filter'),
+    problem,
     h('div.row', null, tailBox, h('label', { for: 'tail' }, 'Live tail (poll every 3 s)')),
     chart,
     h('div.scroll', null, h('table.events', null,
       h('thead', null, h('tr', null, ['Index', 'Time', 'Agent', 'Action', 'Status', 'Session', 'Event'].map((c) => h('th', { scope: 'col' }, c)))),
       tbody)),
     status, more);
-  const page = await api.events(log, f, null, PAGE);
+  let page;
+  try {
+    page = await api.events(log, f, null, PAGE);
+  } catch (e) {
+    // A filter the server refuses (a malformed time, say): keep the form to correct it.
+    if (!(e instanceof api.ApiError && e.status === 400)) throw e;
+    replace(problem, errorBox(e));
+    status.textContent = 'No events loaded.';
+    return;
+  }
   next = page.next;
   addRows(page.events, false);
 }
@@ -335,7 +438,8 @@ function drawChart(rows) {
     buckets[i].set(p.a, (buckets[i].get(p.a) || 0) + 1);
   }
   const maxTotal = Math.max(...buckets.map((b) => [...b.values()].reduce((x, y) => x + y, 0)));
-  const W = 600;
+  // As wide as the page (in CSS pixels), so the bars fill it and the labels keep their size.
+  const W = Math.min(Math.max(root.clientWidth - 32, 320), 1200);
   const H = 140;
   const bw = W / N;
   const svg = s('svg', { viewBox: `0 0 ${W} ${H + 20}`, role: 'img', 'aria-label': `Events over time by action, ${pts.length} events loaded` });
@@ -361,7 +465,9 @@ function drawChart(rows) {
 
 // ---- event detail ----
 function jsonBlock(v) {
-  return h('pre.json', null, txt(JSON.stringify(v, null, 2)));
+  // JSON.stringify escapes control characters inside strings; lines() keeps the layout's line
+  // breaks and makes the invisible characters JSON leaves alone (bidi overrides, DEL) visible.
+  return h('pre.json', null, lines(JSON.stringify(v, null, 2)));
 }
 
 function payloadView(p) {
@@ -399,7 +505,7 @@ function eventView(log, row) {
   return sections;
 }
 
-async function eventPage(log, id) {
+async function eventPage(main, log, id) {
   setTitle(`Event ${id}`);
   const [row, info] = await Promise.all([api.event(log, id), api.log(log).catch(() => null)]);
   const proofBox = h('section.card.proof', { 'aria-live': 'polite' });
@@ -421,12 +527,19 @@ async function eventPage(log, id) {
       }
       const problems = [];
       if (!leafEvent || leafEvent.id !== id) problems.push('the verified leaf is not this event (its id differs)');
-      if (row.leafHash && String(row.leafHash).toLowerCase() !== r.leafHash) problems.push('the leaf hash the API reported differs from the verified one');
+      // The API spells hashes in base64 (as checkpoints do); accept hex too.
+      const reported = row.leafHash === undefined || row.leafHash === null ? null : String(row.leafHash);
+      if (reported !== null && reported !== r.leafHashBase64 && reported.toLowerCase() !== r.leafHash) {
+        problems.push('the leaf hash the API reported differs from the verified one');
+      }
+      if (row.index !== undefined && row.index !== null && String(row.index) !== r.index) {
+        problems.push(`the API reported index ${txt(row.index)}, the proof is for index ${r.index}`);
+      }
       replace(proofBox, h('h2', null, 'Inclusion proof'),
         problems.length
           ? h('p.bad', { role: 'alert' }, `Proof verified, but ${problems.join('; ')}.`)
           : h('p.good', null, `Verified: entry ${r.index} of ${r.checkpoint.origin}, in the checkpoint of size ${r.checkpoint.size} signed by ${r.key}.`),
-        dl([['leaf hash', r.leafHash], ['checkpoint root', r.checkpoint.root], ['checkpoint size', r.checkpoint.size]]),
+        dl([['leaf hash', r.leafHashBase64], ['checkpoint root', r.checkpoint.root], ['checkpoint size', r.checkpoint.size]]),
         h('h3', null, 'What this proves'),
         h('p', null, 'The exact leaf bytes below are entry ' + r.index + ' of the log, in the tree whose checkpoint was signed by the log key you pinned. If anyone changed, removed or reordered this entry afterwards, the check would fail.'),
         h('h3', null, 'What it does not prove'),
@@ -445,7 +558,15 @@ async function eventPage(log, id) {
 }
 
 // ---- session view ----
-async function sessionPage(log, sid) {
+/** A duration for people: exact milliseconds up to 10 s, then seconds, minutes, hours. */
+function duration(ms) {
+  if (ms < 10000) return `${Math.round(ms)} ms`;
+  if (ms < 120000) return `${Math.round(ms / 1000)} s`;
+  if (ms < 7200000) return `${Math.round(ms / 60000)} min`;
+  return `${Math.round(ms / 3600000)} h`;
+}
+
+async function sessionPage(main, log, sid) {
   setTitle(`Session ${sid}`);
   const rows = [];
   let cursor = null;
@@ -456,10 +577,12 @@ async function sessionPage(log, sid) {
     cursor = page.next;
     if (!cursor) break;
   }
+  // Pages come newest first: if the cap stopped the walk, the session's start is missing.
+  const truncated = Boolean(cursor);
   const seqOf = (r) => Number(ev(r).session && ev(r).session.seq);
   rows.sort((a, b) => seqOf(a) - seqOf(b));
   const items = [];
-  let expected = 0;
+  let expected = truncated && rows.length && Number.isFinite(seqOf(rows[0])) ? seqOf(rows[0]) : 0;
   let gaps = 0;
   let prevEnd = null;
   for (const r of rows) {
@@ -472,18 +595,19 @@ async function sessionPage(log, sid) {
     if (Number.isFinite(seq)) expected = Math.max(expected, seq + 1);
     const end = Date.parse(e.ts);
     const start = Date.parse(e.started);
-    const dur = Number.isFinite(start) && Number.isFinite(end) ? `${end - start} ms` : '';
-    const idle = prevEnd !== null && Number.isFinite(start || end) ? (start || end) - prevEnd : null;
+    const took = Number.isFinite(start) && Number.isFinite(end) ? `took ${duration(end - start)}` : null;
+    const begin = Number.isFinite(start) ? start : end;
+    const idle = prevEnd !== null && Number.isFinite(begin) && begin > prevEnd ? `${duration(begin - prevEnd)} after the previous event` : null;
     prevEnd = Number.isFinite(end) ? end : prevEnd;
+    const timing = [took, idle].filter(Boolean).join(' · ');
     const cls = isFlagged(e) ? 'flag' : isOversight(e) ? 'oversight' : '';
     items.push(h('li', { class: cls },
       h('span.seq', null, `#${txt(e.session && e.session.seq)}`), ' ',
       h('time', null, txt(e.ts)), ' ',
       h('strong', null, txt(e.action)), ' ', statusBadge(e.status), ' ',
-      dur ? h('span.muted', null, `took ${dur}`) : null,
-      idle !== null && idle > 0 ? h('span.muted', null, ` · ${idle} ms after previous`) : null,
-      isOversight(e) && e.context && e.context.oversight ? h('span.badge.neutral', null, `oversight: ${txt(e.context.oversight.decision)} by ${txt(e.context.oversight.reviewer)}`) : null,
-      ' ', h('a', { href: link('logs', log, 'events', String(r.id)) }, 'details')));
+      timing ? h('span.muted', null, timing) : null, ' ',
+      isOversight(e) && e.context && e.context.oversight ? [h('span.badge.neutral', null, `oversight: ${txt(e.context.oversight.decision)} by ${txt(e.context.oversight.reviewer)}`), ' '] : null,
+      h('a', { href: link('logs', log, 'events', String(r.id)) }, 'details')));
   }
   const last = rows[rows.length - 1];
   const endEvent = rows.find((r) => ev(r).action === 'session_end');
@@ -495,6 +619,7 @@ async function sessionPage(log, sid) {
     h('h2', null, `Session ${txt(sid)}`),
     h('p', null, `${rows.length} events`, gaps ? h('span.bad', null, ` · ${gaps} gap${gaps > 1 ? 's' : ''} flagged`) : ' · no gaps',
       last && !endEvent ? h('span.muted', null, ' · no session_end yet') : null),
+    truncated ? h('p.warn', null, `Only the newest ${rows.length} events of this session are shown; gaps before them are not checked.`) : null,
     h('ol.timeline', null, items),
     h('h2', null, 'Span tree'),
     spanTree(log, rows));
@@ -535,25 +660,43 @@ function spanTree(log, rows) {
 }
 
 // ---- export ----
-async function exportPage(log, params) {
+async function exportPage(main, log, params) {
   setTitle(`Export · ${log}`);
-  const info = await api.log(log).catch(() => null);
   const f = filtersFrom(params);
+  // One small query first: it checks the filters (a bad time is refused here, rather than
+  // downloading the error as pack.zip) and says whether anything matches.
+  const [info, preview] = await Promise.all([
+    api.log(log).catch(() => null),
+    api.events(log, f, null, 1).catch((e) => {
+      if (e instanceof api.ApiError && e.status === 400) return e;
+      throw e;
+    }),
+  ]);
   const url = api.exportUrl(log, f);
+  // The name the server gives the file (its Content-Disposition wins over `download`).
+  const file = `${log}-evidence.zip`;
   const vkey = getPin(log) || (info && info.vkey) || '<log vkey>';
+  let download;
+  if (preview instanceof api.ApiError) {
+    download = errorBox(preview);
+  } else if (preview.events.length === 0 && !preview.next) {
+    download = h('p.warn', null, 'No events match these filters; there is nothing to export.');
+  } else {
+    download = h('p', null, h('a.button', { href: url, download: file }, 'Download evidence pack'));
+  }
   replace(main, logHeader(log, 'Export'),
     h('p', null, 'Choose which events to include. The pack proves each of them against the whole log\'s checkpoint.'),
     filterForm(f, (out) => {
       location.hash = `${link('logs', log)}/export?${new URLSearchParams(out)}`;
     }, 'Update'),
-    h('p', null, h('a.button', { href: url, download: 'pack.zip' }, 'Download evidence pack')),
+    download,
     h('p', null, 'Then verify it on your own machine, against the log key you trust:'),
-    h('pre.cmd', null, `sealog verify pack.zip --log-key '${txt(vkey)}'`),
+    h('pre.cmd', null, `sealog verify ${file} --log-key '${txt(vkey)}'`),
     getPin(log) ? null : h('p.warn', null, 'No key pinned for this log: the command shows the key the server reports. Check it out of band.'));
 }
 
 // ---- keys (admin) ----
-async function keysPage(log) {
+async function keysPage(main, log) {
   setTitle(`Keys · ${log}`);
   const out = h('div', { 'aria-live': 'polite' });
   const tbody = h('tbody');
@@ -566,8 +709,8 @@ async function keysPage(log) {
         if (!confirm(`Revoke key ${k.id}?`)) return;
         try {
           await api.revokeKey(log, k.id);
-          replace(out, h('p', null, `Key ${txt(k.id)} revoked.`));
           await refresh();
+          replace(out, h('p', null, `Key ${txt(k.id)} revoked.`));
         } catch (err) {
           replace(out, errorBox(err));
         }
@@ -586,9 +729,10 @@ async function keysPage(log) {
       replace(out, errorBox(err));
     }
   } }, h('h2', null, 'Create a key'),
-  h('label', { for: 'k-label' }, 'Label'), label,
-  h('label', { for: 'k-role' }, 'Role'), role,
-  h('button', { type: 'submit' }, 'Create'));
+  h('div.row.fields', null,
+    h('div.field', null, h('label', { for: 'k-label' }, 'Label'), label),
+    h('div.field', null, h('label', { for: 'k-role' }, 'Role'), role),
+    h('button', { type: 'submit' }, 'Create')));
   await refresh();
   replace(main, logHeader(log, 'Keys'), out, form,
     h('div.scroll', null, h('table', null,
@@ -596,7 +740,11 @@ async function keysPage(log) {
       tbody)));
 }
 
-window.addEventListener('hashchange', render);
+window.addEventListener('hashchange', async () => {
+  await render();
+  // Keyboard users continue from the new page, not from the link that is gone.
+  if (document.activeElement === document.body) root.focus({ preventScroll: true });
+});
 // Path URLs (/ui/logs/x) map onto the same routes.
 if (location.pathname.startsWith('/ui/') && !location.hash) {
   const rest = location.pathname.slice(3);

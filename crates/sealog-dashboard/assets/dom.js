@@ -67,8 +67,19 @@ export function replace(el, ...children) {
 export function txt(v) {
   if (v === null || v === undefined) return '';
   const str = typeof v === 'string' ? v : JSON.stringify(v);
-  return str.replace(/[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069]/g, (c) =>
-    `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return str.replace(INVISIBLE, escapeChar);
+}
+
+const INVISIBLE = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069]/g;
+const INVISIBLE_BUT_NEWLINE = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069]/g;
+const escapeChar = (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+
+/**
+ * Like txt() for multi-line text such as pretty-printed JSON (whose strings JSON.stringify has
+ * already escaped): line breaks stay, every other invisible character is made visible.
+ */
+export function lines(str) {
+  return String(str).replace(INVISIBLE_BUT_NEWLINE, escapeChar);
 }
 
 /** Relative age of an RFC 3339 time or epoch milliseconds, e.g. "5 min ago". */

@@ -346,6 +346,8 @@ export async function verifyReceipt(receipt, vkey) {
     leaf: proof.extra,
     leafText,
     leafHash: toHex(lh),
+    // The spelling the server's JSON API and checkpoints use.
+    leafHashBase64: encodeBase64(lh),
     index: proof.index.toString(),
     checkpoint: { origin: cp.origin, size: cp.size.toString(), root: encodeBase64(cp.root) },
     key: `${key.name}+${key.keyId}`,
