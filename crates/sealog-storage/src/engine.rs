@@ -24,6 +24,7 @@ use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 /// Every log of one data directory.
 #[derive(Clone)]
@@ -37,7 +38,12 @@ struct EngineInner {
     faults: Faults,
     lock: Arc<File>,
     logs: Mutex<BTreeMap<String, Log>>,
+    /// When each failed log was last reopened (or tried to be).
+    reopened: Mutex<BTreeMap<String, Instant>>,
 }
+
+/// How often a log that stopped on a storage failure is reopened, at most.
+pub const REOPEN_INTERVAL: Duration = Duration::from_secs(1);
 
 impl Drop for EngineInner {
     /// Without a `shutdown`, still let the threads finish what is queued and stop.
@@ -99,6 +105,7 @@ impl Engine {
                 faults,
                 lock,
                 logs: Mutex::new(logs),
+                reopened: Mutex::new(BTreeMap::new()),
             }),
         })
     }
@@ -129,8 +136,40 @@ impl Engine {
     }
 
     /// The log called `name`.
+    ///
+    /// A log that stopped on a storage failure (a full disk, an I/O error) is reopened here,
+    /// at most every [`REOPEN_INTERVAL`]: recovery cuts what the failed group left
+    /// half-written, exactly as after a crash, so once the cause is gone (space freed) the log
+    /// takes appends again without a restart. Until then the failed log is returned and
+    /// answers `Unavailable` with the reason.
     pub fn log(&self, name: &str) -> Option<Log> {
-        lock(&self.inner.logs).get(name).cloned()
+        let mut logs = lock(&self.inner.logs);
+        let log = logs.get(name)?.clone();
+        if log.inner.shared.failure().is_none() {
+            return Some(log);
+        }
+        let mut reopened = lock(&self.inner.reopened);
+        if reopened
+            .get(name)
+            .is_some_and(|at| at.elapsed() < REOPEN_INTERVAL)
+        {
+            return Some(log);
+        }
+        reopened.insert(name.to_owned(), Instant::now());
+        log.stop();
+        let dir = log_dir(&self.inner.dir, name);
+        let inner = &self.inner;
+        match Log::open(&dir, name, &inner.options, &inner.faults, inner.lock.clone()) {
+            Ok(fresh) => {
+                tracing::info!(log = name, "reopened after a storage failure");
+                logs.insert(name.to_owned(), fresh.clone());
+                Some(fresh)
+            }
+            Err(why) => {
+                tracing::warn!(log = name, %why, "a failed log could not be reopened yet");
+                Some(log)
+            }
+        }
     }
 
     /// Every log, sorted by name.
@@ -161,7 +200,9 @@ impl Engine {
     /// Whether every log can still write (the data directory is writable and no log stopped
     /// on a storage failure).
     pub fn ready(&self) -> Result<(), String> {
-        for log in self.logs() {
+        let names: Vec<String> = lock(&self.inner.logs).keys().cloned().collect();
+        // Looking a failed log up is what reopens it.
+        for log in names.iter().filter_map(|name| self.log(name)) {
             log.ready()?;
         }
         let probe = self.inner.dir.join("logs").join(".ready-probe");

@@ -29,7 +29,7 @@ mod store;
 mod types;
 mod writer;
 
-pub use engine::{Engine, check_log_name};
+pub use engine::{Engine, REOPEN_INTERVAL, check_log_name};
 pub use error::{AppendError, EngineError, ReadError};
 pub use fsck::{FsckReport, LogFsck, fsck, reindex};
 pub use index::{IndexOptions, Page, Query, SessionPage};

@@ -327,7 +327,7 @@ impl Log {
     }
 
     /// Whether the log can still write; the error says why not.
-    pub(crate) fn ready(&self) -> Result<(), String> {
+    pub fn ready(&self) -> Result<(), String> {
         match self.inner.shared.failure() {
             Some(why) => Err(why),
             None => Ok(()),
