@@ -137,11 +137,11 @@ def log(tmp_path: Path) -> Iterator[sealog.Sealog]:
         max_queue=10**9,
     )
     yield c
-    c._closed = True
+    c._delivery.closed = True
 
 
 def events(log: sealog.Sealog) -> list[dict[str, Any]]:
-    return list(log._q)
+    return list(log._delivery.queue)
 
 
 def test_openai_sync_and_stream(llm_server: str, log: sealog.Sealog) -> None:

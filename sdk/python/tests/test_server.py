@@ -155,9 +155,13 @@ def test_large_gzip_batches(server: SealogServer, tmp_path: Path) -> None:
     assert wait_for(lambda: ids <= set(ids_in_log(server)), timeout=60)
 
 
+@pytest.mark.parametrize("kill", [False, True], ids=["sigterm", "sigkill"])
 def test_stop_server_mid_burst_every_event_exactly_once(
-    server: SealogServer, tmp_path: Path
+    server: SealogServer, tmp_path: Path, kill: bool
 ) -> None:
+    """The server goes away (SIGTERM, or SIGKILL with requests in flight) a quarter of the way
+    through a burst of 20,000 ``record()`` calls and comes back on the same data dir and port.
+    Every event must be in the log exactly once, with its own content."""
     n = 20_000
     log = client(server, tmp_path, spill_after=0.5, backoff_max=1.0)
     ids: list[str] = []
@@ -165,7 +169,7 @@ def test_stop_server_mid_burst_every_event_exactly_once(
     for i in range(n):
         ids.append(log.record("tool_call", attributes={"i": i}))
         if i == 5_000:
-            server.stop()
+            server.stop(kill=kill)
             stopped.set()
         if i % 1000 == 0:
             time.sleep(0.01)
@@ -175,12 +179,16 @@ def test_stop_server_mid_burst_every_event_exactly_once(
     assert log.flush(timeout=120), log.stats()
     st = log.stats()
     log.close()
-    assert st["lost"] == 0 and st["rejected"] == 0
+    assert st["lost"] == 0 and st["rejected"] == 0 and st["invalid"] == 0
     assert st["spooled"] > 0 and st["replayed"] > 0, st  # the outage really was ridden out
+    # Every event was acknowledged (a batch whose answer was lost comes back as "duplicate").
+    assert st["sent"] >= n, st
     assert len(set(ids)) == n
-    logged = [e["id"] for e in settled_events(server, n)]
+    evs = settled_events(server, n)
+    logged = [e["id"] for e in evs]
     assert len(logged) == len(set(logged)), "an event is in the log twice"
     assert set(logged) == set(ids), "events missing from the log"
+    assert {e["id"]: e["attributes"]["i"] for e in evs} == {eid: i for i, eid in enumerate(ids)}
     assert wait_for(lambda: server.log_size() == n), server.log_size()
 
 
@@ -228,6 +236,70 @@ def test_killed_process_spool_delivered_on_next_start(server: SealogServer, tmp_
         assert log.flush(timeout=30)
         assert log.stats()["replayed"] >= n
     assert wait_for(lambda: server.log_size() == n), server.log_size()
+
+
+# A child that replays the spool it finds at start and SIGKILLs itself right after the server
+# acknowledged its k-th batch: the segment is not yet marked delivered, so it stays on disk.
+REPLAY_AND_DIE = textwrap.dedent(
+    """
+    import os, signal, sys, time
+    sys.path.insert(0, {src!r})
+    import sealog
+    from sealog import _transport
+
+    real_request = _transport.Transport.request
+    acked = 0
+
+    def request(self, method, path, body=None, **kw):
+        global acked
+        resp = real_request(self, method, path, body, **kw)
+        if method == "POST" and 200 <= resp.status < 300:
+            acked += 1
+            if acked == {k}:
+                os.kill(os.getpid(), signal.SIGKILL)
+        return resp
+
+    _transport.Transport.request = request
+    log = sealog.Sealog(url={url!r}, api_key={key!r}, commitment_key={ck!r}, spool_dir={spool!r},
+                        batch_size={batch})
+    time.sleep(60)
+    sys.exit(3)  # not reached: the replay must have killed us
+    """
+)
+
+
+def test_process_killed_mid_replay_next_start_resends_idempotently(
+    server: SealogServer, tmp_path: Path
+) -> None:
+    """A process dies (SIGKILL) half-way through replaying a spool segment: the next start
+    replays the whole segment again, the server answers "duplicate" for the part it already
+    has, and the log holds every event exactly once."""
+    n, batch, k = 5000, 250, 8
+    spool = tmp_path / "spool"
+    server.stop()
+    log = client(server, spool, spill_after=0.1, backoff_max=0.2)
+    ids = [log.record("tool_call", attributes={"i": i}) for i in range(n)]
+    log.close(timeout=0.5)
+    assert log.stats()["spooled"] == n and log.stats()["lost"] == 0
+    server.start()
+    code = REPLAY_AND_DIE.format(
+        src=SRC, url=server.url, key=server.ingest_key, ck=KEY, spool=str(spool), k=k, batch=batch
+    )
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=90)
+    assert p.returncode == -9, p.stderr
+    assert wait_for(lambda: server.log_size() == k * batch), server.log_size()
+    assert list(spool.rglob("*.seg")), "the half-replayed segment must still be on disk"
+    with client(server, spool) as log2:
+        assert log2.flush(timeout=60)
+        st = log2.stats()
+    assert st["replayed"] == n and st["duplicates"] == k * batch, st
+    assert st["sent"] == n and st["rejected"] == 0 and st["lost"] == 0, st
+    assert not list(spool.rglob("*.seg"))
+    evs = settled_events(server, n)
+    logged = [e["id"] for e in evs]
+    assert len(logged) == len(set(logged)) == n, "an event is missing or in the log twice"
+    assert set(logged) == set(ids)
+    assert server.log_size() == n
 
 
 def test_spool_cap_gap_event_reaches_the_log(server: SealogServer, tmp_path: Path) -> None:

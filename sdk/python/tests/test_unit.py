@@ -47,11 +47,11 @@ def offline(tmp_path: Path) -> Any:
         max_queue=10**9,
     )
     yield c
-    c._closed = True  # don't try to deliver at teardown
+    c._delivery.closed = True  # don't try to deliver at teardown
 
 
 def queued(c: sealog.Sealog) -> list[dict[str, Any]]:
-    return list(c._q)
+    return list(c._delivery.queue)
 
 
 def test_uuid7_format_and_order() -> None:
@@ -97,12 +97,12 @@ def test_plain_content_opt_in_with_redaction(tmp_path: Path) -> None:
     try:
         c.record("llm_call", input="Contact bob@example.com", output={"text": "ok"})
         c.record("llm_call", input="secret", content=False)
-        a, b = list(c._q)
+        a, b = list(c._delivery.queue)
         assert a["input"] == {"content": "Contact [email]", "redacted": ["email"]}
         assert a["output"] == {"content": {"text": "ok"}}
         assert "commitment" in b["input"]
     finally:
-        c._closed = True
+        c._delivery.closed = True
 
 
 def test_context_blocks(offline: sealog.Sealog) -> None:
@@ -258,7 +258,7 @@ def test_env_fallbacks(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         assert c.commitment_key == bytes.fromhex(KEY)
         assert str(c.spool.dir).startswith(str(tmp_path))
     finally:
-        c._closed = True
+        c._delivery.closed = True
 
 
 def test_to_json_value() -> None:
@@ -421,15 +421,15 @@ def test_fork_child_starts_fresh(offline: sealog.Sealog) -> None:
     pid = os.fork()
     if pid == 0:  # child
         try:
-            ok = len(offline._q) == 0
+            ok = len(offline._delivery.queue) == 0
             eid = offline.record("tool_call")
-            ok = ok and len(offline._q) == 1 and bool(eid)
+            ok = ok and len(offline._delivery.queue) == 1 and bool(eid)
             os.write(w, b"1" if ok else b"0")
         finally:
             os._exit(0)
     os.waitpid(pid, 0)
     assert os.read(r, 1) == b"1"
-    assert len(offline._q) == 1
+    assert len(offline._delivery.queue) == 1
 
 
 def test_retry_after_and_backoff(offline: sealog.Sealog) -> None:
@@ -441,10 +441,37 @@ def test_retry_after_and_backoff(offline: sealog.Sealog) -> None:
     assert parse_retry_after(None) is None and parse_retry_after("soon") is None
     later = parse_retry_after(formatdate(time.time() + 30, usegmt=True))
     assert later is not None and 25 < later <= 30
-    delays = [offline._backoff(a, None) for a in range(1, 12)]
+    delays = [offline._delivery.backoff(a, None) for a in range(1, 12)]
     assert all(0 < d <= offline.backoff_max for d in delays)
-    assert offline._backoff(1, 7.0) >= 7.0  # Retry-After is honoured
-    assert len({round(offline._backoff(3, None), 6) for _ in range(20)}) > 1  # jitter
+    assert offline._delivery.backoff(1, 7.0) >= 7.0  # Retry-After is honoured
+    assert len({round(offline._delivery.backoff(3, None), 6) for _ in range(20)}) > 1  # jitter
+
+
+def test_public_names_and_client_settings(offline: sealog.Sealog) -> None:
+    # The client was split into modules; the names stay importable from where they were.
+    from sealog.client import (
+        DeliveryError,
+        EventRejected,
+        Rejection,
+        Sealog,
+        Session,
+        Span,
+        to_json_value,
+    )
+
+    assert (Sealog, Session, Span) == (sealog.Sealog, sealog.Session, sealog.Span)
+    assert (DeliveryError, EventRejected, Rejection) == (
+        sealog.DeliveryError,
+        sealog.EventRejected,
+        sealog.Rejection,
+    )
+    assert to_json_value((1, "a")) == [1, "a"]
+    # Delivery settings set on the client are the ones the delivery worker uses.
+    offline.batch_size = 2
+    offline.backoff_max = 0.5
+    assert (offline.batch_size, offline._delivery.batch_size) == (2, 2)
+    assert offline._delivery.backoff(30, None) <= 0.5
+    assert Sealog.batch_size is not None  # class access gives the descriptor, not an error
 
 
 def test_record_after_close_goes_to_spool(tmp_path: Path) -> None:

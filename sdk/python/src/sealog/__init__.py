@@ -10,7 +10,7 @@ from __future__ import annotations
 from ._canonical import canonical_json
 from ._event import uuid7
 from .aio import AsyncSealog
-from .client import DeliveryError, EventRejected, Rejection, Sealog, Session, Span
+from .client import Sealog
 from .commitments import check_commitment, commit, commit_bytes, payload_commitment
 from .context import (
     Check,
@@ -24,8 +24,10 @@ from .context import (
     Subject,
     ToolContext,
 )
+from .errors import DeliveryError, EventRejected, Rejection
 from .receipt import LogKey, Receipt, VerificationError, VerifiedReceipt, verify_receipt
 from .redact import Redactor
+from .sessions import Session, Span
 
 __version__ = "0.1.0"
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from .client import Rejection, Sealog, Session, Span
+from .client import Sealog
+from .errors import Rejection
 from .receipt import Receipt
+from .sessions import Session, Span
 
 __all__ = ["AsyncSealog"]
 

@@ -9,8 +9,9 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
-from ..client import Sealog, Span
+from ..client import Sealog
 from ..context import ModelContext, PerformanceMetrics
+from ..sessions import Span
 
 Extract = Callable[[Any], dict[str, Any]]
 Accumulate = Callable[[list[Any]], dict[str, Any]]
