@@ -7,13 +7,17 @@ use sealog_core::evidence::{
 };
 use sealog_core::receipt::{self, ReceiptError, VerifiedReceipt};
 use sealog_core::tlog_proof::TlogProof;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
 
 /// Lines each worker verifies at a time: big enough to amortise the shared upper proof path,
 /// small enough to keep every core busy.
 const CHUNK_LINES: usize = 8192;
 
-/// Verifies a pack on `threads` threads (at least one). Entries are verified in chunks, in
-/// waves of one chunk per thread, and absorbed in order, so memory stays bounded by a wave.
+/// Verifies a pack on `threads` threads (at least one). Entries are verified in chunks that
+/// the threads take in order; this thread absorbs them in order as they come, so memory stays
+/// bounded by a few chunks.
 pub fn verify_pack(files: &Files, trust: &Trust, threads: usize) -> Result<Report, PackError> {
     let get = |name: &'static str| {
         files
@@ -27,6 +31,12 @@ pub fn verify_pack(files: &Files, trust: &Trust, threads: usize) -> Result<Repor
     let consistency = get(CONSISTENCY)?;
     let threads = threads.max(1);
     let cp = v.checkpoint().clone();
+    let lines = entries.len().max(proofs.len());
+    let chunks = lines.div_ceil(CHUNK_LINES);
+    let next_chunk = AtomicUsize::new(0);
+    // Workers take chunks in order and send them back; this thread absorbs them in order
+    // while the workers go on, holding back only the few that arrive early.
+    let (done, results) = mpsc::sync_channel::<(usize, VerifiedChunk)>(threads * 2);
     let digests = std::thread::scope(|s| {
         let digests = s.spawn(|| {
             files
@@ -35,29 +45,33 @@ pub fn verify_pack(files: &Files, trust: &Trust, threads: usize) -> Result<Repor
                 .map(|(name, bytes)| (name.clone(), evidence::sha256(bytes)))
                 .collect::<Vec<_>>()
         });
-        let lines = entries.len().max(proofs.len());
-        let mut start = 0;
-        while start < lines {
-            let wave: Vec<VerifiedChunk> = std::thread::scope(|w| {
-                let handles: Vec<_> = (0..threads)
-                    .map(|t| start + t * CHUNK_LINES)
-                    .filter(|&from| from < lines)
-                    .map(|from| {
-                        let to = (from + CHUNK_LINES).min(lines);
-                        let (e, p) = (slice(&entries, from, to), slice(&proofs, from, to));
-                        let cp = &cp;
-                        w.spawn(move || evidence::verify_chunk(cp, from as u64 + 1, e, p))
-                    })
-                    .collect();
-                handles
-                    .into_iter()
-                    .map(|h| h.join().expect("verification does not panic"))
-                    .collect()
+        for _ in 0..threads {
+            let (done, next_chunk, cp) = (done.clone(), &next_chunk, &cp);
+            let (entries, proofs) = (&entries, &proofs);
+            s.spawn(move || {
+                loop {
+                    let n = next_chunk.fetch_add(1, Ordering::Relaxed);
+                    if n >= chunks {
+                        break;
+                    }
+                    let (from, to) = (n * CHUNK_LINES, ((n + 1) * CHUNK_LINES).min(lines));
+                    let (e, p) = (slice(entries, from, to), slice(proofs, from, to));
+                    let chunk = evidence::verify_chunk(cp, from as u64 + 1, e, p);
+                    if done.send((n, chunk)).is_err() {
+                        break;
+                    }
+                }
             });
-            for chunk in wave {
+        }
+        drop(done);
+        let mut early = BTreeMap::new();
+        let mut want = 0;
+        for (n, chunk) in results {
+            early.insert(n, chunk);
+            while let Some(chunk) = early.remove(&want) {
                 v.absorb(chunk);
+                want += 1;
             }
-            start += threads * CHUNK_LINES;
         }
         digests.join().expect("hashing does not panic")
     });

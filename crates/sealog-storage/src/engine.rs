@@ -159,7 +159,13 @@ impl Engine {
         log.stop();
         let dir = log_dir(&self.inner.dir, name);
         let inner = &self.inner;
-        match Log::open(&dir, name, &inner.options, &inner.faults, inner.lock.clone()) {
+        match Log::open(
+            &dir,
+            name,
+            &inner.options,
+            &inner.faults,
+            inner.lock.clone(),
+        ) {
             Ok(fresh) => {
                 tracing::info!(log = name, "reopened after a storage failure");
                 logs.insert(name.to_owned(), fresh.clone());

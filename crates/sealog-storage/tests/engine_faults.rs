@@ -180,14 +180,21 @@ async fn a_full_disk_fails_clearly_and_recovers_when_space_returns() {
     std::thread::sleep(REOPEN_INTERVAL);
     let still = engine.log("f").unwrap();
     let refused = still.append(events(1, 60..61)).await;
-    assert!(matches!(refused, Err(AppendError::Unavailable(_))), "{refused:?}");
+    assert!(
+        matches!(refused, Err(AppendError::Unavailable(_))),
+        "{refused:?}"
+    );
 
     // Space returns: the next lookup after the interval reopens the log, without a restart.
     faults.full.store(false, Ordering::Relaxed);
     std::thread::sleep(REOPEN_INTERVAL);
     engine.ready().unwrap();
     let log = engine.log("f").unwrap();
-    assert_eq!(log.entries(0, 50).unwrap().len(), 50, "acknowledged events are all there");
+    assert_eq!(
+        log.entries(0, 50).unwrap().len(),
+        50,
+        "acknowledged events are all there"
+    );
     // The refused events may have reached the disk in part (whole records before the torn
     // one): a retry finds those as duplicates, at the indices that follow the acknowledged.
     let results = log.append(events(1, 50..60)).await.unwrap();
@@ -201,7 +208,10 @@ async fn a_full_disk_fails_clearly_and_recovers_when_space_returns() {
 
     let acked: Vec<_> = events(1, 0..60).iter().map(|e| e.id).collect();
     let seen = (
-        acked.into_iter().zip(before.into_iter().chain(results)).collect(),
+        acked
+            .into_iter()
+            .zip(before.into_iter().chain(results))
+            .collect(),
         Vec::new(),
     );
     check_reopened(dir.path(), &seen).await;

@@ -440,9 +440,14 @@ pub fn verify_files(files: &BTreeMap<String, Vec<u8>>, trust: &Trust) -> Result<
 /// The lines of a `.jsonl` file, without their newlines. Every line, the last included, must
 /// end in a newline; an unterminated last line is kept so that it fails verification.
 pub fn lines(file: &[u8]) -> Vec<&[u8]> {
-    let mut out: Vec<&[u8]> = file.split(|&b| b == b'\n').collect();
-    if out.last().is_some_and(|l| l.is_empty()) {
-        out.pop();
+    let mut out = Vec::with_capacity(memchr::memchr_iter(b'\n', file).count() + 1);
+    let mut start = 0;
+    for end in memchr::memchr_iter(b'\n', file) {
+        out.push(&file[start..end]);
+        start = end + 1;
+    }
+    if start < file.len() {
+        out.push(&file[start..]);
     }
     out
 }
