@@ -194,9 +194,12 @@ pub fn logs(cmd: LogsCommand) -> Result<(), String> {
                 "/v1/logs",
                 Some(json!({"name": name, "public": public})),
             )?;
+            let text = |f: &str| out[f].as_str().unwrap_or("?").to_owned();
             println!(
                 "created log {}\norigin: {}\nvkey:   {}",
-                out["name"], out["origin"], out["vkey"]
+                text("name"),
+                text("origin"),
+                text("vkey")
             );
             println!("Keep the vkey: auditors pin it to verify this log's evidence.");
         }

@@ -497,3 +497,75 @@ fn logs_carry_request_ids_and_never_a_secret_or_a_payload() {
         assert!(!text.contains(needle), "{what} is in the log:\n{text}");
     }
 }
+
+/// `sealog logs` and `sealog keys` against the real server: what they print is what the API
+/// holds, and a revoked key stops working at once.
+#[test]
+fn the_cli_creates_logs_and_creates_lists_and_revokes_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Serve::start(&dir.path().join("data"), &[]);
+    let admin = server.admin_token();
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_sealog"))
+            .args(args)
+            .env("SEALOG_SERVER", &server.url)
+            .env("SEALOG_TOKEN", &admin)
+            .output()
+            .unwrap();
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        );
+        assert!(out.status.success(), "{args:?}: {stdout}{stderr}");
+        (stdout, stderr)
+    };
+    let (created, _) = run(&["logs", "create", "audit"]);
+    let info = call(
+        "GET",
+        &format!("{}/v1/logs/audit", server.url),
+        Some(&admin),
+        None,
+    );
+    let vkey = info.json()["vkey"].as_str().unwrap().to_owned();
+    assert!(created.contains("origin: test.local/audit\n"), "{created}");
+    assert!(created.contains(&format!("vkey:   {vkey}\n")), "{created}");
+    let (listed, _) = run(&["logs", "list"]);
+    assert!(
+        listed
+            .lines()
+            .any(|l| l.starts_with("audit ") && l.ends_with(&vkey)),
+        "{listed}"
+    );
+    assert!(
+        listed.lines().any(|l| l.starts_with("default ")),
+        "{listed}"
+    );
+
+    let (secret, note) = run(&[
+        "keys", "create", "--log", "audit", "--role", "read", "--label", "auditor",
+    ]);
+    let secret = secret.trim().to_owned();
+    let id = note.split_whitespace().nth(3).unwrap().to_owned();
+    assert!(
+        note.contains("created read key") && note.contains("shown only now"),
+        "{note}"
+    );
+    let events = format!("{}/v1/logs/audit/events", server.url);
+    assert_eq!(call("GET", &events, Some(&secret), None).status, 200);
+    let (keys, _) = run(&["keys", "list", "--log", "audit"]);
+    let row = keys
+        .lines()
+        .find(|l| l.starts_with(&id))
+        .unwrap_or_else(|| panic!("{keys}"));
+    assert!(row.contains(" read ") && row.ends_with("auditor"), "{row}");
+    assert!(!keys.contains(&secret), "a secret in the key list");
+
+    run(&["keys", "revoke", &id, "--log", "audit"]);
+    assert_eq!(call("GET", &events, Some(&secret), None).status, 401);
+    let (keys, _) = run(&["keys", "list", "--log", "audit"]);
+    let row = keys.lines().find(|l| l.starts_with(&id)).unwrap();
+    assert!(
+        !row.contains(" - "),
+        "the revoked key shows its revocation time: {row}"
+    );
+}
