@@ -414,7 +414,7 @@ fn re_signed_and_forked_exports_are_caught() {
                 leaf,
                 inclusion: merkle::inclusion_proof(&tree, i as u64, size).unwrap(),
             })
-            .collect(),
+            .collect::<Vec<_>>(),
         earlier: Vec::new(),
         filters: Default::default(),
         exported_at: "2026-12-02T00:00:00Z".into(),

@@ -21,12 +21,14 @@ pub struct PackEntry {
     pub inclusion: Vec<Hash>,
 }
 
-/// Everything a pack is made of, as the log serves it.
-pub struct PackParts {
+/// Everything a pack is made of, as the log serves it. `entries` may be any iterator, so a
+/// server can read each entry and compute its proof only as the pack is written, instead of
+/// holding every leaf and whole proof at once.
+pub struct PackParts<I = Vec<PackEntry>> {
     /// The (cosigned) checkpoint note every entry is proven against.
     pub checkpoint: Vec<u8>,
     /// The selected entries, by ascending index.
-    pub entries: Vec<PackEntry>,
+    pub entries: I,
     /// Earlier checkpoint notes with their consistency proofs to `checkpoint`.
     pub earlier: Vec<(Vec<u8>, Vec<Hash>)>,
     /// The filters used (empty for the whole log).
@@ -42,12 +44,17 @@ pub struct PackParts {
 /// Builds the files of a pack, signs its manifest with the log key, verifies the result
 /// exactly as an auditor would (refusing to hand out a pack that would not verify), and adds
 /// the human report. Returns the files and the verification report.
-pub fn build(parts: PackParts, log: &Signer) -> Result<(Files, Report), PackError> {
+pub fn build<I: IntoIterator<Item = PackEntry>>(
+    parts: PackParts<I>,
+    log: &Signer,
+) -> Result<(Files, Report), PackError> {
     let mut files = Files::new();
     let mut entries = Vec::new();
     let mut proofs = Vec::new();
     let mut proof_lines = ProofLineWriter::default();
-    for e in &parts.entries {
+    let mut count = 0u64;
+    for e in parts.entries {
+        count += 1;
         entries.extend_from_slice(&e.leaf);
         entries.push(b'\n');
         let line = proof_lines.line(e.index, &e.inclusion);
@@ -82,7 +89,7 @@ pub fn build(parts: PackParts, log: &Signer) -> Result<(Files, Report), PackErro
         format: FORMAT.into(),
         origin: cp.origin.clone(),
         checkpoint_size: cp.size,
-        entries: parts.entries.len() as u64,
+        entries: count,
         filters: parts.filters,
         exported_at: parts.exported_at,
         tool: parts.tool,

@@ -40,7 +40,7 @@ fn write_pack(dir: &Path, signer: &Signer) -> PathBuf {
                 leaf,
                 inclusion: merkle::inclusion_proof(&tree, i as u64, 3).unwrap(),
             })
-            .collect(),
+            .collect::<Vec<_>>(),
         earlier: Vec::new(),
         filters: Default::default(),
         exported_at: "2026-11-22T12:00:00Z".into(),

@@ -24,6 +24,9 @@ use std::time::Duration;
 /// newest) a pack proves consistent with its checkpoint.
 const MAX_EARLIER_CHECKPOINTS: usize = 64;
 
+/// Most consecutive leaves read at once.
+const LEAVES_PER_READ: usize = 4096;
+
 /// Every log index matching `filters`, ascending.
 fn matching(log: &Log, filters: &EventFilters) -> ApiResult<Vec<u64>> {
     let mut query = filters.query()?;
@@ -40,23 +43,6 @@ fn matching(log: &Log, filters: &EventFilters) -> ApiResult<Vec<u64>> {
     }
     indices.sort_unstable();
     Ok(indices)
-}
-
-/// The leaves at `indices` (ascending), read a run of consecutive entries at a time.
-fn read_leaves(log: &Log, indices: &[u64]) -> ApiResult<Vec<Vec<u8>>> {
-    const MAX_RUN: u64 = 4096;
-    let mut leaves = Vec::with_capacity(indices.len());
-    let mut rest = indices;
-    while let Some(&start) = rest.first() {
-        let run = rest
-            .iter()
-            .zip(start..start + MAX_RUN)
-            .take_while(|(index, expected)| *index == expected)
-            .count();
-        leaves.extend(log.entries(start, start + run as u64)?);
-        rest = &rest[run..];
-    }
-    Ok(leaves)
 }
 
 /// Streams the pack of the events matching the filters.
@@ -94,18 +80,31 @@ pub async fn export(
         (indices, cp)
     };
     let zip = tokio::task::spawn_blocking(move || -> ApiResult<Vec<u8>> {
-        let leaves = read_leaves(&log, &indices)?;
-        let proofs = log.inclusion_proofs(&indices, cp.size)?;
+        // Each leaf is read (a run of consecutive ones at a time) and proven only as the pack
+        // is written; the first read failure ends the entries and fails the export.
+        let mut failure = None;
+        let leaves = indices
+            .chunk_by(|a, b| *b == a + 1)
+            .flat_map(|run| run.chunks(LEAVES_PER_READ))
+            .flat_map(|run| match log.entries(run[0], run[run.len() - 1] + 1) {
+                Ok(leaves) => leaves.into_iter().map(Ok).collect::<Vec<_>>(),
+                Err(e) => vec![Err(e)],
+            });
         let entries = indices
-            .into_iter()
+            .iter()
             .zip(leaves)
-            .zip(proofs)
-            .map(|((index, leaf), inclusion)| PackEntry {
-                index,
-                leaf,
-                inclusion,
-            })
-            .collect();
+            .zip(log.inclusion_proofs(&indices, cp.size)?)
+            .map_while(|((&index, leaf), inclusion)| match (leaf, inclusion) {
+                (Ok(leaf), Ok(inclusion)) => Some(PackEntry {
+                    index,
+                    leaf,
+                    inclusion,
+                }),
+                (Err(e), _) | (_, Err(e)) => {
+                    failure = Some(e);
+                    None
+                }
+            });
         let mut earlier = Vec::new();
         for old in log.earlier_checkpoints(cp.size, MAX_EARLIER_CHECKPOINTS)? {
             let proof = log.consistency_proof(old.size, cp.size)?;
@@ -124,8 +123,12 @@ pub async fn export(
             tool: format!("sealog {}", env!("CARGO_PKG_VERSION")),
             witness_vkeys: Vec::new(),
         };
-        let (files, _report) = build(parts, log.signer())
-            .map_err(|e| ApiError::internal(format!("building the pack failed: {e}")))?;
+        let built = build(parts, log.signer());
+        if let Some(e) = failure {
+            return Err(e.into());
+        }
+        let (files, _report) =
+            built.map_err(|e| ApiError::internal(format!("building the pack failed: {e}")))?;
         let out = write_zip(&files, Cursor::new(Vec::new()))
             .map_err(|e| ApiError::internal(format!("writing the pack failed: {e}")))?;
         Ok(out.into_inner())

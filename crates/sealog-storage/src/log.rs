@@ -235,21 +235,21 @@ impl Log {
         inclusion_proof(&self.inner.store.hash_source(size), index, size).map_err(proof_error)
     }
 
-    /// Inclusion proofs of many `indices` in the tree of `size`, sharing the work of the
-    /// nodes their paths have in common (ascending indices share the most).
-    pub fn inclusion_proofs(
-        &self,
-        indices: &[u64],
+    /// Inclusion proofs of many `indices` in the tree of `size`, one by one as the iterator is
+    /// driven, sharing the work of the nodes their paths have in common (ascending indices
+    /// share the most).
+    pub fn inclusion_proofs<'a>(
+        &'a self,
+        indices: &'a [u64],
         size: u64,
-    ) -> Result<Vec<Vec<Hash>>, ReadError> {
+    ) -> Result<impl Iterator<Item = Result<Vec<Hash>, ReadError>> + 'a, ReadError> {
         self.check_size(size)?;
         // About 4 MB of nodes: the paths of tens of thousands of neighbouring entries. When
         // it fills up it starts afresh, which costs only the upper paths again.
         let memo = MemoHashSource::new(self.inner.store.hash_source(size), 1 << 16);
-        indices
+        Ok(indices
             .iter()
-            .map(|&index| inclusion_proof(&memo, index, size).map_err(proof_error))
-            .collect()
+            .map(move |&index| inclusion_proof(&memo, index, size).map_err(proof_error)))
     }
 
     /// Consistency proof from tree size `old` to `new`.
