@@ -18,15 +18,8 @@ port=${SEALOG_BENCH_PORT:-7391}
 work=$(mktemp -d)
 trap 'kill "$server" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
 
-SEALOG_LOG=warn "$bin" serve --data "$work/data" --listen "127.0.0.1:$port" \
-  --name bench.local >"$work/serve.out" 2>&1 &
-server=$!
-for _ in $(seq 100); do
-  [ -s "$work/data/admin.token" ] && grep -q "listening on" "$work/serve.out" && break
-  sleep 0.1
-done
-token=$(cat "$work/data/admin.token")
-url="http://127.0.0.1:$port"
+. "$(dirname "$0")/serve.sh"
+start_server
 
 echo "== ingest $events events"
 "$bin" bench ingest --server "$url" --token "$token" --events "$events" --batch 1000 \

@@ -22,15 +22,8 @@ mkdir -p "$work"
 server='' sampler=''
 trap 'kill "$server" "$sampler" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
 
-SEALOG_LOG=warn "$bin" serve --data "$work/data" --listen "127.0.0.1:$port" \
-  --name bench.local --rate-limit 0 >"$work/serve.out" 2>&1 &
-server=$!
-for _ in $(seq 100); do
-  [ -s "$work/data/admin.token" ] && grep -q "listening on" "$work/serve.out" && break
-  sleep 0.1
-done
-token=$(cat "$work/data/admin.token")
-url="http://127.0.0.1:$port"
+. "$(dirname "$0")/serve.sh"
+start_server --rate-limit 0
 ingest() {
   "$bin" bench ingest --server "$url" --token "$token" --events "$1" --batch 1000 \
     --concurrency 4 --payload-bytes 300
