@@ -11,7 +11,7 @@ use sealog_core::evidence::{self, ConsistencyLine, Manifest};
 use sealog_core::merkle::{self, MemoryTree};
 use sealog_core::note::Signer;
 use sealog_evidence::archive::{Files, ReadLimits, read_zip, write_zip};
-use sealog_evidence::build::{PackEntry, PackParts, build};
+use sealog_evidence::build::{PackEntry, PackParts, build, sign_manifest};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -126,22 +126,8 @@ fn edit_entries(files: &Files, edit: impl Fn(&mut Vec<(Vec<u8>, Vec<u8>)>)) -> F
 /// Re-lists every file's digest in the manifest and signs it with `signer`.
 fn resign_manifest(files: &Files, signer: &Signer) -> Files {
     let mut files = files.clone();
-    let mut manifest: Manifest = serde_json::from_slice(&files[evidence::MANIFEST]).unwrap();
-    files.remove(evidence::MANIFEST);
-    files.remove(evidence::MANIFEST_SIG);
-    manifest.files = files
-        .iter()
-        .map(|(name, bytes)| {
-            let digest = evidence::sha256(bytes);
-            (
-                name.clone(),
-                digest.iter().map(|b| format!("{b:02x}")).collect(),
-            )
-        })
-        .collect();
-    let (text, sig) = manifest.sign(signer);
-    files.insert(evidence::MANIFEST.into(), text);
-    files.insert(evidence::MANIFEST_SIG.into(), sig);
+    let manifest: Manifest = serde_json::from_slice(&files[evidence::MANIFEST]).unwrap();
+    sign_manifest(&mut files, manifest, signer);
     files
 }
 

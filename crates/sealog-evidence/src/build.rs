@@ -95,7 +95,7 @@ pub fn build<I: IntoIterator<Item = PackEntry>>(
         tool: parts.tool,
         files: BTreeMap::new(),
     };
-    sign(&mut files, manifest.clone(), log);
+    sign_manifest(&mut files, manifest.clone(), log);
     let threads = std::thread::available_parallelism().map_or(1, usize::from);
     let report = verify_pack(&files, &trust, threads)?;
     if !report.valid {
@@ -112,12 +112,13 @@ pub fn build<I: IntoIterator<Item = PackEntry>>(
         "report.html".into(),
         render::html(&report, &files, &vkey).into_bytes(),
     );
-    sign(&mut files, manifest, log);
+    sign_manifest(&mut files, manifest, log);
     Ok((files, report))
 }
 
-/// Lists every file's SHA-256 in the manifest, signs it, and stores manifest and signature.
-fn sign(files: &mut Files, mut manifest: Manifest, log: &Signer) {
+/// Lists every other file's SHA-256 in `manifest`, signs it with `log`, and stores the
+/// manifest and its signature in `files` (replacing any there).
+pub fn sign_manifest(files: &mut Files, mut manifest: Manifest, log: &Signer) {
     files.remove(MANIFEST);
     files.remove(MANIFEST_SIG);
     manifest.files = files

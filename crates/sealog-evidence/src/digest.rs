@@ -123,11 +123,9 @@ impl EventView<'_> {
 
 /// Keeps the first `max` of `rows` by (`seq`, index), sorting only now and then.
 fn keep_first(rows: &mut Vec<Row>, max: usize, done: bool) {
-    if rows.len() >= 2 * max || (done && rows.len() > max) {
+    if done || rows.len() >= 2 * max {
         rows.sort_by_key(|r| (r.seq, r.index));
         rows.truncate(max);
-    } else if done {
-        rows.sort_by_key(|r| (r.seq, r.index));
     }
 }
 
