@@ -21,11 +21,7 @@ fn post_events(url: &str, token: &str, events: Vec<Value>) -> Reply {
 
 /// `GET url` with the raw body bytes and the `Cache-Control` header.
 fn get_bytes(url: &str, token: &str) -> (u16, String, Vec<u8>) {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into();
-    let mut resp = agent
+    let mut resp = agent()
         .get(url)
         .header("Authorization", &format!("Bearer {token}"))
         .call()
@@ -265,11 +261,7 @@ fn https_serves_the_api_and_the_cli_trusts_a_pinned_certificate() {
 
     // Plain HTTP on the HTTPS port gets no API answer.
     let plain = server.url.replace("https://", "http://");
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into();
-    let answer = agent.get(&format!("{plain}/healthz")).call();
+    let answer = agent().get(&format!("{plain}/healthz")).call();
     assert!(
         answer.as_ref().map_or(true, |r| r.status() != 200),
         "plain HTTP was served"

@@ -147,6 +147,14 @@ impl Reply {
     }
 }
 
+/// An HTTP client that hands back error statuses as answers instead of failing.
+pub fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into()
+}
+
 /// Sends one JSON request; `token` goes into `Authorization: Bearer`.
 pub fn call(method: &str, url: &str, token: Option<&str>, body: Option<&[u8]>) -> Reply {
     call_with(
@@ -166,10 +174,6 @@ pub fn call_with(
     headers: &[(&str, &str)],
     body: Option<&[u8]>,
 ) -> Reply {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into();
     let mut req = ureq::http::Request::builder().method(method).uri(url);
     if let Some(t) = token {
         req = req.header("Authorization", format!("Bearer {t}"));
@@ -178,7 +182,7 @@ pub fn call_with(
         req = req.header(*name, *value);
     }
     let req = req.body(body.unwrap_or_default().to_vec()).unwrap();
-    let mut resp = agent.run(req).expect("the server answers");
+    let mut resp = agent().run(req).expect("the server answers");
     let header = |name: &str| {
         resp.headers()
             .get(name)
