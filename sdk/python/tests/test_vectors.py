@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import json
 from pathlib import Path
 from typing import Any
@@ -74,6 +75,17 @@ def test_commitment_vectors(vec: dict[str, Any]) -> None:
         assert sealog.check_commitment(value, p, key)
         assert not sealog.check_commitment([value], vec["commitment"], key)
         assert not sealog.check_commitment(value, vec["commitment"], b"\x01" * 32)
+
+
+@pytest.mark.parametrize("key_len", [16, 32, 63, 64, 65, 200])
+def test_commitments_equal_the_standard_hmac(key_len: int) -> None:
+    # The SDK computes HMAC-SHA-256 from precomputed pad states, not with the hmac module;
+    # both sides of the 64-byte block size (long keys are hashed first) must agree with it.
+    key = bytes(range(key_len))
+    for size in (0, 1, 55, 56, 64, 65, 2048, 5000):
+        data = bytes(i % 251 for i in range(size))
+        mac = hmac.new(key, data, hashlib.sha256).digest()
+        assert sealog.commit_bytes(data, key) == "hmac-sha256:" + base64.b64encode(mac).decode()
 
 
 def test_commitment_key_too_short() -> None:

@@ -18,6 +18,10 @@ def canonical_json(value: Any) -> bytes:
     Raises ``ValueError`` for values that have no exact canonical form (integers outside
     ±(2^53 − 1), NaN/infinity, non-string keys, unsupported types).
     """
+    if type(value) is str:
+        # A lone string, the most committed value (a prompt, a completion): the same output
+        # as below, without the call to walk it.
+        return _dumps(value).encode("utf-8")
     if _simple(value, 0):
         # For strings, safe integers, booleans and null, with keys whose order is the same in
         # UTF-16 and code points, the standard library's output *is* RFC 8785 (and ~10x faster).

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+from binascii import b2a_base64
 from typing import Any
 
 from ._canonical import canonical_json
@@ -43,36 +44,64 @@ def as_key(key: bytes | str) -> bytes:
     return raw
 
 
-# HMAC objects already keyed, per key: copying one costs about a third less than
-# ``hmac.digest``, which sets the key up again on every call (commitments are on the caller's
-# path in ``record()``). A client uses one key, so the cache stays tiny; it is bounded anyway.
-_KEYED: dict[bytes, hmac.HMAC] = {}
+class _KeyedHmac:
+    """HMAC-SHA-256 (RFC 2104) under one key, with the SHA-256 states of the padded key's inner
+    and outer blocks computed once.
+
+    Commitments are on the caller's path in ``record()``: ``hmac.digest`` sets the key up again
+    on every call, and copying an ``hmac.HMAC`` goes through Python code that wraps two hash
+    copies; copying the two ``hashlib`` states directly does the same work for less (about
+    0.6 against 0.95 µs). The states are only ever copied, never updated, so one object is
+    safe to share between threads.
+    """
+
+    __slots__ = ("_inner", "_outer")
+
+    def __init__(self, key: bytes) -> None:
+        if len(key) > _BLOCK:
+            key = hashlib.sha256(key).digest()
+        key = key.ljust(_BLOCK, b"\0")
+        self._inner = hashlib.sha256(key.translate(_IPAD))
+        self._outer = hashlib.sha256(key.translate(_OPAD))
+
+    def commitment(self, data: bytes) -> str:
+        inner = self._inner.copy()
+        inner.update(data)
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return PREFIX + b2a_base64(outer.digest(), newline=False).decode("ascii")
+
+
+_BLOCK = 64  # SHA-256's block size
+_IPAD = bytes(x ^ 0x36 for x in range(256))
+_OPAD = bytes(x ^ 0x5C for x in range(256))
+
+# Keyed states per key. A client uses one key, so the cache stays tiny; it is bounded anyway.
+_KEYED: dict[bytes, _KeyedHmac] = {}
 _KEYED_MAX = 16
 
 
-def _digest(data: bytes, key: bytes | str) -> str:
+def _keyed(key: bytes | str) -> _KeyedHmac:
     raw = key if type(key) is bytes and len(key) >= MIN_KEY_BYTES else as_key(key)
     keyed = _KEYED.get(raw)
     if keyed is None:
-        keyed = hmac.new(raw, digestmod=hashlib.sha256)
+        keyed = _KeyedHmac(raw)
         if len(_KEYED) >= _KEYED_MAX:
             _KEYED.clear()
         _KEYED[raw] = keyed
-    h = keyed.copy()  # the shared object is only ever copied, never updated: thread-safe
-    h.update(data)
-    return PREFIX + base64.b64encode(h.digest()).decode("ascii")
+    return keyed
 
 
 def commit_bytes(data: bytes, key: bytes | str) -> str:
     """Commitment to raw (non-JSON) bytes."""
-    return _digest(data, key)
+    return _keyed(key).commitment(data)
 
 
 def commit(value: Any, key: bytes | str) -> str:
     """Commitment to a value: raw bytes for ``bytes``, else the canonical JSON of the value."""
     if isinstance(value, (bytes, bytearray, memoryview)):
-        return _digest(bytes(value), key)
-    return _digest(canonical_json(value), key)
+        return _keyed(key).commitment(bytes(value))
+    return _keyed(key).commitment(canonical_json(value))
 
 
 def payload_commitment(
@@ -85,7 +114,7 @@ def payload_commitment(
             media_type = "application/octet-stream"
     else:
         data = canonical_json(value)
-    out: dict[str, Any] = {"commitment": _digest(data, key), "size": len(data)}
+    out: dict[str, Any] = {"commitment": _keyed(key).commitment(data), "size": len(data)}
     if media_type is not None:
         out["media_type"] = media_type
     return out
