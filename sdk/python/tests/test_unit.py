@@ -144,6 +144,42 @@ def test_misuse_never_raises(offline: sealog.Sealog, caplog: pytest.LogCaptureFi
     assert isinstance(ev["attributes"]["o"], str) and ev["attributes"]["big"] == str(2**60)
 
 
+def test_values_changed_after_record_are_committed_as_they_were(
+    offline: sealog.Sealog,
+) -> None:
+    msgs = [{"role": "user", "content": "What is my balance?"}]
+    tokens = [1, 2]
+    answer = {"text": "42", "tokens": tokens}
+    blob = bytearray(b"\x89PNG")
+    model = sealog.ModelContext(id="gpt-4o", params={"temperature": 0.2})
+    offline.record("llm_call", input=msgs, output=answer, model=model)
+    offline.record("x-upload", input=blob)
+    expected = (
+        sealog.payload_commitment(json.loads(json.dumps(msgs)), KEY),
+        sealog.payload_commitment(json.loads(json.dumps(answer)), KEY),
+        sealog.payload_commitment(bytes(blob), KEY),
+    )
+    msgs.append({"role": "assistant", "content": "changed"})
+    msgs[0]["content"] = "changed"
+    tokens.append(3)
+    blob[0:4] = b"GIF8"
+    assert model.params is not None
+    model.params["temperature"] = 1.0
+    model.id = "changed"
+    ev, upload = queued(offline)
+    assert (ev["input"], ev["output"], upload["input"]) == expected
+    assert ev["context"]["model"] == {"id": "gpt-4o", "params": {"temperature": 0.2}}
+
+
+def test_misuse_takes_no_session_seq(offline: sealog.Sealog) -> None:
+    # A call dropped as misuse must not leave a hole in the session's numbering.
+    with offline.session("s-3") as s:
+        assert offline.record("llm_call", session=s, bogus=1) == ""
+        assert offline.record("llm_call", session=s, status="fine") == ""
+        offline.record("llm_call", session=s)
+    assert [e["session"]["seq"] for e in queued(offline)] == [0, 1, 2]
+
+
 def test_session_numbering(offline: sealog.Sealog) -> None:
     with offline.session("s-1") as s:
         offline.record("llm_call")
