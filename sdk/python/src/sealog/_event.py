@@ -45,25 +45,31 @@ def valid_status(s: object) -> bool:
     return isinstance(s, str) and (s in STATUSES or _CUSTOM.fullmatch(s) is not None)
 
 
-_M_CLEAR = ~((0xF << 76) | (0x3 << 62))
-_M_SET = (0x7 << 76) | (0x2 << 62)
-
-
 class _Uuid7:
-    """UUIDv7 (RFC 9562): 48-bit Unix milliseconds, then 74 random bits (version 7, variant
-    ``10``). Lock-free (``getrandbits`` is atomic); the generator is reseeded after ``fork()``
-    so parent and child never share a random stream."""
+    """UUIDv7 (RFC 9562): 48-bit Unix milliseconds, version 7, 12 random bits, variant ``10``,
+    62 random bits. Lock-free (``getrandbits`` is atomic); the generator is reseeded after
+    ``fork()`` so parent and child never share a random stream.
+
+    Every event takes an id on the caller's thread, so the text of the millisecond part is made
+    once per millisecond and the random part formatted in one step (0.85 → 0.65 µs).
+    """
 
     def __init__(self) -> None:
         self._reseed()
+        self._ms: tuple[int, str] = (-1, "")  # one tuple, so threads never see half an update
 
     def _reseed(self) -> None:
         self._getrandbits = random.Random(os.urandom(32)).getrandbits
 
     def __call__(self, ts_ns: int | None = None) -> str:
-        ms = (time.time_ns() if ts_ns is None else ts_ns) // 1_000_000
-        s = "%032x" % ((((ms & 0xFFFFFFFFFFFF) << 80) | self._getrandbits(76)) & _M_CLEAR | _M_SET)
-        return f"{s[:8]}-{s[8:12]}-{s[12:16]}-{s[16:20]}-{s[20:]}"
+        ms = ((time.time_ns() if ts_ns is None else ts_ns) // 1_000_000) & 0xFFFFFFFFFFFF
+        cached_ms, prefix = self._ms
+        if cached_ms != ms:
+            h = "%012x" % ms
+            prefix = f"{h[:8]}-{h[8:]}-7"
+            self._ms = (ms, prefix)
+        bits = self._getrandbits
+        return "%s%03x-%04x-%012x" % (prefix, bits(12), bits(14) | 0x8000, bits(48))
 
 
 uuid7 = _Uuid7()
