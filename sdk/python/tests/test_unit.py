@@ -8,6 +8,8 @@ import os
 import re
 import socket
 import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,7 @@ import sealog
 from sealog._event import format_ts_ns, uuid7, valid_action, valid_status
 from sealog._spool import Spool, encode_frames, read_frames
 from sealog.client import to_json_value
+from sealog.context import ContextBlock
 from sealog.redact import Redactor, luhn_ok
 
 KEY = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
@@ -128,6 +131,34 @@ def test_context_blocks(offline: sealog.Sealog) -> None:
         "tool": {"name": "search", "call_id": "c1"},
     }
     assert ev["attributes"] == {"k": "v"}
+
+
+def test_block_to_dict_members() -> None:
+    @dataclass
+    class Tuned(sealog.ModelContext):
+        adapter: str | None = None
+
+    @dataclass
+    class Ticket(ContextBlock):
+        block = "x-ticket"
+        number: int
+        opened: datetime | None = None
+        tags: tuple[str, ...] = ()
+
+    when = datetime(2026, 11, 22, 10, 0, tzinfo=timezone.utc)
+    # A subclass gets its own fields, not only those of the block it extends.
+    assert Tuned(id="m", adapter="lora-1").to_dict() == {"id": "m", "adapter": "lora-1"}
+    assert sealog.ModelContext(id="m", params={"k": (1, 2)}).to_dict() == {
+        "id": "m",
+        "params": {"k": [1, 2]},
+    }
+    assert Ticket(7, when, ("a",)).to_dict() == {
+        "number": 7,
+        "opened": "2026-11-22T10:00:00.000000Z",
+        "tags": ["a"],
+    }
+    subject = sealog.Subject(pseudo_id="u-1", extra={"region": "eu"})
+    assert subject.to_dict() == {"pseudo_id": "u-1", "region": "eu"}
 
 
 def test_misuse_never_raises(offline: sealog.Sealog, caplog: pytest.LogCaptureFixture) -> None:

@@ -6,9 +6,10 @@ out. Pass blocks to ``record(..., model=ModelContext(...), ...)`` or as ``contex
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 __all__ = [
     "Check",
@@ -40,8 +41,29 @@ def _jsonable(v: Any) -> Any:
     return v
 
 
-_FIELDS: dict[type, tuple[str, ...]] = {}
 _PLAIN = (str, int, float, bool)
+
+
+def _compile_to_dict(cls: type) -> Callable[[Any], dict[str, Any]]:
+    """``to_dict`` for one block class, as straight-line code over its fields (as dataclasses
+    builds ``__init__``): a loop with ``getattr`` per field cost twice as much, on the caller's
+    thread of every ``record()`` that passes a block. Field names are identifiers, so the
+    source is safe to build from them."""
+    lines = ["def to_dict(self):", "    out = {}"]
+    for f in fields(cls):
+        lines.append(f"    v = self.{f.name}")
+        lines.append("    if v is not None:")
+        if f.name == "extra":
+            lines.append("        out.update(_jsonable(v))")
+        else:
+            lines.append(f"        out[{f.name!r}] = v if type(v) in _PLAIN else _jsonable(v)")
+    lines.append("    return out")
+    namespace: dict[str, Any] = {"_jsonable": _jsonable, "_PLAIN": _PLAIN}
+    exec("\n".join(lines), namespace)
+    return cast(Callable[[Any], dict[str, Any]], namespace["to_dict"])
+
+
+_TO_DICT: dict[type, Callable[[Any], dict[str, Any]]] = {}
 
 
 class ContextBlock:
@@ -51,22 +73,10 @@ class ContextBlock:
 
     def to_dict(self) -> dict[str, Any]:
         cls = type(self)
-        names: tuple[str, ...] | None = _FIELDS.get(cls)
-        if names is None:
-            names = tuple(f.name for f in fields(self))  # type: ignore[arg-type]
-            _FIELDS[cls] = names
-        out: dict[str, Any] = {}
-        for name in names:
-            v = getattr(self, name)
-            if v is None:
-                continue
-            if name == "extra":
-                out.update(_jsonable(v))
-            elif type(v) in _PLAIN:
-                out[name] = v
-            else:
-                out[name] = _jsonable(v)
-        return out
+        fn = _TO_DICT.get(cls)
+        if fn is None:
+            fn = _TO_DICT[cls] = _compile_to_dict(cls)
+        return fn(self)
 
 
 @dataclass
