@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 import sealog
+from sealog._encode import dumps
 from test_unit import KEY, closed_port
 
 OPENAI_REPLY: dict[str, Any] = {
@@ -141,7 +142,8 @@ def log(tmp_path: Path) -> Iterator[sealog.Sealog]:
 
 
 def events(log: sealog.Sealog) -> list[dict[str, Any]]:
-    return list(log._delivery.queue)
+    """The queued events as they would be sent (commitments are computed when encoding)."""
+    return [json.loads(dumps(e)) for e in log._delivery.queue]
 
 
 def test_openai_sync_and_stream(llm_server: str, log: sealog.Sealog) -> None:

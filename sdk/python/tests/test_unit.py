@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 import sealog
+from sealog._encode import dumps
 from sealog._event import format_ts_ns, uuid7, valid_action, valid_status
 from sealog._spool import Spool, encode_frames, read_frames
 from sealog.client import to_json_value
@@ -54,7 +55,8 @@ def offline(tmp_path: Path) -> Any:
 
 
 def queued(c: sealog.Sealog) -> list[dict[str, Any]]:
-    return list(c._delivery.queue)
+    """The queued events as they would be sent (commitments are computed when encoding)."""
+    return [json.loads(dumps(e)) for e in c._delivery.queue]
 
 
 def test_uuid7_format_and_order() -> None:
@@ -100,7 +102,7 @@ def test_plain_content_opt_in_with_redaction(tmp_path: Path) -> None:
     try:
         c.record("llm_call", input="Contact bob@example.com", output={"text": "ok"})
         c.record("llm_call", input="secret", content=False)
-        a, b = list(c._delivery.queue)
+        a, b = queued(c)
         assert a["input"] == {"content": "Contact [email]", "redacted": ["email"]}
         assert a["output"] == {"content": {"text": "ok"}}
         assert "commitment" in b["input"]
@@ -448,6 +450,28 @@ def test_overflow_spills_to_spool_and_close_spools_rest(tmp_path: Path) -> None:
     sp = Spool(c.spool.dir)
     recs = [json.loads(r) for s in sp.claim() for r in s.records]
     assert sorted(r["attributes"]["i"] for r in recs) == list(range(250))
+
+
+def test_spooled_and_rejected_events_carry_their_commitments(tmp_path: Path) -> None:
+    # record() leaves the HMAC to encoding time: every way out of the client must compute it.
+    c = sealog.Sealog(
+        url=f"http://127.0.0.1:{closed_port()}",
+        commitment_key=KEY,
+        spool_dir=tmp_path,
+        flush_interval=3600,
+        backoff_base=10,
+    )
+    c.record("llm_call", input="q", output={"a": 1})
+    c.record("x-upload", input=b"\x89PNG", media_type="image/png")
+    c._delivery._reject(c._delivery.queue[0], {"code": "test", "message": "refused"})
+    (rj,) = c.rejections
+    assert rj.event is not None and rj.event["input"] == sealog.payload_commitment("q", KEY)
+    c.close(timeout=0.2)
+    recs = [json.loads(r) for s in Spool(c.spool.dir).claim() for r in s.records]
+    assert [(r["input"], r.get("output")) for r in recs] == [
+        (sealog.payload_commitment("q", KEY), sealog.payload_commitment({"a": 1}, KEY)),
+        (sealog.payload_commitment(b"\x89PNG", KEY, "image/png"), None),
+    ]
 
 
 def test_spool_cap_records_gap_event(tmp_path: Path) -> None:

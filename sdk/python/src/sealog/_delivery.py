@@ -23,6 +23,7 @@ from ._encode import dumps, loads_object
 from ._event import format_ts_ns
 from ._spool import Spool
 from ._transport import HttpResponse, Transport, TransportError
+from .commitments import PendingCommitment
 from .errors import DeliveryError, EventRejected, Rejection
 from .receipt import Receipt
 
@@ -372,6 +373,12 @@ class Delivery:
     # -- server answers -----------------------------------------------------------------------
     def _reject(self, ev: dict[str, Any] | None, error: Any, ev_id: str | None = None) -> None:
         err = error if isinstance(error, dict) else {"message": str(error)}
+        if ev is not None:
+            # The user sees the event as it was sent, commitments computed.
+            for member in ("input", "output"):
+                p = ev.get(member)
+                if type(p) is PendingCommitment:
+                    ev[member] = p.payload()
         rj = Rejection(
             id=str(ev_id or (ev or {}).get("id", "")),
             code=str(err.get("code", "rejected")),

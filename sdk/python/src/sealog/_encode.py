@@ -8,12 +8,15 @@ from datetime import datetime
 from typing import Any
 
 from ._event import format_ts, format_ts_ns
+from .commitments import PendingCommitment
 from .context import Check, ContextBlock
 
 __all__ = ["dumps", "loads_object", "to_json_value", "to_ts"]
 
 
 def _json_default(o: Any) -> Any:
+    if type(o) is PendingCommitment:  # record() left the HMAC to the delivery thread
+        return o.payload()
     if isinstance(o, datetime):
         return format_ts(o)
     if isinstance(o, (bytes, bytearray)):

@@ -23,7 +23,7 @@ from ._encode import to_json_value, to_ts
 from ._event import ACTIONS, format_ts_ns, uuid7, valid_action, valid_status
 from ._spool import Spool, default_spool_root, spool_dir_for
 from ._transport import Transport
-from .commitments import as_key, payload_commitment
+from .commitments import PendingCommitment, as_key, pending_commitment
 from .context import Check, ContextBlock, HumanOversight, context_dict
 from .errors import DeliveryError, EventRejected, Rejection
 from .receipt import Receipt
@@ -289,7 +289,9 @@ class Sealog:
         return Receipt(event_id, "accepted", proof=r.body.decode("utf-8"))
 
     # -- building events ----------------------------------------------------------------------
-    def _payload(self, value: Any, plain: bool, media_type: str | None) -> dict[str, Any]:
+    def _payload(
+        self, value: Any, plain: bool, media_type: str | None
+    ) -> dict[str, Any] | PendingCommitment:
         if plain:
             content = to_json_value(value)
             out: dict[str, Any] = {}
@@ -303,12 +305,10 @@ class Sealog:
             if media_type:
                 out["media_type"] = media_type
             return out
-        if isinstance(value, (bytes, bytearray, memoryview)):
-            return payload_commitment(value, self.commitment_key, media_type)
         try:
-            return payload_commitment(value, self.commitment_key, media_type)
+            return pending_commitment(value, self.commitment_key, media_type)
         except (ValueError, TypeError):
-            return payload_commitment(to_json_value(value), self.commitment_key, media_type)
+            return pending_commitment(to_json_value(value), self.commitment_key, media_type)
 
     def _build(self, action: str, kw: dict[str, Any]) -> dict[str, Any]:
         if not kw and action in ACTIONS:  # fast path: a bare event

@@ -104,20 +104,53 @@ def commit(value: Any, key: bytes | str) -> str:
     return _keyed(key).commitment(canonical_json(value))
 
 
+class PendingCommitment:
+    """A commitment payload whose bytes are fixed but whose HMAC is still to be computed.
+
+    ``record()`` takes the exact bytes committed to (canonical JSON, or a copy of raw bytes) on
+    the caller's thread, so a value changed after it returns is committed as it was, and
+    leaves the HMAC to the delivery thread, which computes it when it encodes the event
+    (``_encode.dumps``): that is ~0.8 µs per commitment off the caller's thread. The same bytes
+    are hashed under the same key either way, so the commitment is the same.
+    """
+
+    __slots__ = ("data", "key", "media_type")
+
+    def __init__(self, data: bytes, key: bytes | str, media_type: str | None) -> None:
+        self.data = data
+        self.key = key
+        self.media_type = media_type
+
+    def payload(self) -> dict[str, Any]:
+        """``{"commitment", "size", "media_type"?}``, as :func:`payload_commitment` gives."""
+        out: dict[str, Any] = {
+            "commitment": _keyed(self.key).commitment(self.data),
+            "size": len(self.data),
+        }
+        if self.media_type is not None:
+            out["media_type"] = self.media_type
+        return out
+
+
+def pending_commitment(
+    value: Any, key: bytes | str, media_type: str | None = None
+) -> PendingCommitment:
+    """The bytes a commitment to ``value`` covers, now; the HMAC when ``payload()`` is called.
+
+    Raises ``ValueError`` at once for a value that has no canonical JSON.
+    """
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        if media_type is None:
+            media_type = "application/octet-stream"
+        return PendingCommitment(bytes(value), key, media_type)
+    return PendingCommitment(canonical_json(value), key, media_type)
+
+
 def payload_commitment(
     value: Any, key: bytes | str, media_type: str | None = None
 ) -> dict[str, Any]:
     """Build a commitment payload ``{"commitment", "size", "media_type"?}`` for ``value``."""
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        data = bytes(value)
-        if media_type is None:
-            media_type = "application/octet-stream"
-    else:
-        data = canonical_json(value)
-    out: dict[str, Any] = {"commitment": _keyed(key).commitment(data), "size": len(data)}
-    if media_type is not None:
-        out["media_type"] = media_type
-    return out
+    return pending_commitment(value, key, media_type).payload()
 
 
 def check_commitment(value: Any, commitment: str | dict[str, Any], key: bytes | str) -> bool:
