@@ -15,6 +15,8 @@ pub struct ReadLimits {
     pub max_files: usize,
     /// Most bytes, all files uncompressed together.
     pub max_total_bytes: u64,
+    /// Longest line of a streamed `.jsonl` file (see [`crate::verify::verify_zip`]).
+    pub max_line_bytes: usize,
 }
 
 impl Default for ReadLimits {
@@ -22,6 +24,8 @@ impl Default for ReadLimits {
         ReadLimits {
             max_files: 10_000,
             max_total_bytes: 8 << 30,
+            // Four times the largest request body the server accepts by default.
+            max_line_bytes: 64 << 20,
         }
     }
 }
@@ -46,6 +50,17 @@ pub enum ArchiveError {
 /// Reads every file of a ZIP into memory, within `limits`.
 pub fn read_zip<R: Read + Seek>(reader: R, limits: ReadLimits) -> Result<Files, ArchiveError> {
     let mut zip = ZipArchive::new(reader)?;
+    Ok(read_files_except(&mut zip, limits, &[])?.0)
+}
+
+/// Reads every file of `zip` into memory but those named in `skip`, within `limits`; returns
+/// them and the bytes they hold, which count against `limits` for whatever is read next.
+/// Names are checked for repeats over every file, the skipped ones included.
+pub(crate) fn read_files_except<R: Read + Seek>(
+    zip: &mut ZipArchive<R>,
+    limits: ReadLimits,
+    skip: &[&str],
+) -> Result<(Files, u64), ArchiveError> {
     if zip.len() > limits.max_files {
         return Err(ArchiveError::TooLarge(format!(
             "{} files; at most {} are read",
@@ -54,6 +69,7 @@ pub fn read_zip<R: Read + Seek>(reader: R, limits: ReadLimits) -> Result<Files, 
         )));
     }
     let mut files = Files::new();
+    let mut skipped = Vec::new();
     let mut total = 0u64;
     for i in 0..zip.len() {
         let mut file = zip.by_index(i)?;
@@ -61,6 +77,13 @@ pub fn read_zip<R: Read + Seek>(reader: R, limits: ReadLimits) -> Result<Files, 
             continue;
         }
         let name = file.name()?.into_owned();
+        if skip.contains(&name.as_str()) {
+            if skipped.contains(&name) {
+                return Err(ArchiveError::Duplicate(name));
+            }
+            skipped.push(name);
+            continue;
+        }
         let budget = limits.max_total_bytes - total;
         let mut bytes = Vec::with_capacity(file.size().min(budget).min(1 << 30) as usize);
         // Read at most one byte past the budget, whatever the header claims.
@@ -76,7 +99,7 @@ pub fn read_zip<R: Read + Seek>(reader: R, limits: ReadLimits) -> Result<Files, 
             return Err(ArchiveError::Duplicate(name));
         }
     }
-    Ok(files)
+    Ok((files, total))
 }
 
 /// Writes files as a ZIP: sorted by name, deflated, with a fixed time stamp, so the same pack

@@ -2,7 +2,7 @@
 
 use crate::archive::Files;
 use crate::render;
-use crate::verify::verify_pack;
+use crate::verify::{VerifyError, verify_pack};
 use sealog_core::evidence::{
     self, CHECKPOINT, CONSISTENCY, ConsistencyLine, ENTRIES, FORMAT, MANIFEST, MANIFEST_SIG,
     Manifest, PROOFS, PackError, ProofLineWriter, Report, Trust,
@@ -97,7 +97,12 @@ pub fn build<I: IntoIterator<Item = PackEntry>>(
     };
     sign_manifest(&mut files, manifest.clone(), log);
     let threads = std::thread::available_parallelism().map_or(1, usize::from);
-    let report = verify_pack(&files, &trust, threads)?;
+    let report = verify_pack(&files, &trust, threads).map_err(|e| match e {
+        VerifyError::Pack(e) => e,
+        VerifyError::Archive(e) => PackError::Manifest(format!(
+            "the exported pack could not be read back, so it was not handed out: {e}"
+        )),
+    })?;
     if !report.valid {
         return Err(PackError::Manifest(format!(
             "the exported pack does not verify, so it was not handed out: {report}"

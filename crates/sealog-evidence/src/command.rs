@@ -1,8 +1,8 @@
 //! `sealog verify`: what it reads, what it prints, and its exit codes. The CLI parses the
 //! arguments into [`VerifyArgs`] and calls [`verify`].
 
-use crate::archive::{self, ReadLimits};
-use crate::verify::{verify_pack, verify_receipt};
+use crate::archive::ReadLimits;
+use crate::verify::{VerifyError, verify_receipt, verify_zip};
 use sealog_core::cosignature::CosignatureVerifier;
 use sealog_core::evidence::Trust;
 use sealog_core::note::Verifier;
@@ -67,28 +67,31 @@ fn run(args: &VerifyArgs, out: &mut dyn Write) -> Result<u8, Usage> {
         n => n,
     };
     if bytes.starts_with(b"PK\x03\x04") {
-        let files = archive::read_zip(std::io::Cursor::new(bytes), ReadLimits::default())
-            .map_err(|e| Usage(format!("{}: {e}", args.file.display())))?;
-        return Ok(match verify_pack(&files, &trust, threads) {
-            Ok(report) => {
-                print(out, args.json, &report, &report.to_string());
-                if report.valid {
-                    EXIT_VALID
-                } else {
+        return Ok(
+            match verify_zip(&bytes, ReadLimits::default(), &trust, threads) {
+                Err(VerifyError::Archive(e)) => {
+                    return Err(Usage(format!("{}: {e}", args.file.display())));
+                }
+                Ok(report) => {
+                    print(out, args.json, &report, &report.to_string());
+                    if report.valid {
+                        EXIT_VALID
+                    } else {
+                        EXIT_INVALID
+                    }
+                }
+                Err(e) => {
+                    let msg = format!("INVALID: {e}");
+                    print(
+                        out,
+                        args.json,
+                        &json!({"valid": false, "failures": [{"message": e.to_string()}]}),
+                        &msg,
+                    );
                     EXIT_INVALID
                 }
-            }
-            Err(e) => {
-                let msg = format!("INVALID: {e}");
-                print(
-                    out,
-                    args.json,
-                    &json!({"valid": false, "failures": [{"message": e.to_string()}]}),
-                    &msg,
-                );
-                EXIT_INVALID
-            }
-        });
+            },
+        );
     }
     if bytes.starts_with(b"c2sp.org/tlog-proof@v1\n") {
         return Ok(match verify_receipt(&bytes, &trust) {

@@ -8,22 +8,20 @@
 //! use sealog_core::evidence::Trust;
 //! use sealog_core::note::Verifier;
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let files = sealog_evidence::archive::read_zip(
-//!     std::fs::File::open("pack.zip")?,
-//!     Default::default(),
-//! )?;
 //! let trust = Trust {
 //!     log: Verifier::from_vkey("sealog.example/agents+1a2b3c4d+AbC…")?,
 //!     witnesses: Vec::new(),
 //!     policy: None,
 //! };
-//! let report = sealog_evidence::verify::verify_pack(&files, &trust, 2)?;
+//! let zip = std::fs::read("pack.zip")?;
+//! let report = sealog_evidence::verify::verify_zip(&zip, Default::default(), &trust, 2)?;
 //! println!("{report}");
 //! # Ok(()) }
 //! ```
 
 pub mod archive;
 pub mod build;
+mod chunks;
 pub mod command;
 mod digest;
 pub mod render;

@@ -2,13 +2,13 @@
 //! verification chunks and threads; the report escapes what agents recorded.
 
 use sealog_core::checkpoint::{self, Checkpoint};
-use sealog_core::evidence::Trust;
+use sealog_core::evidence::{self, Trust};
 use sealog_core::merkle::{self, MemoryTree};
 use sealog_core::note::Signer;
 use sealog_core::{event, leaf};
 use sealog_evidence::archive::{self, ArchiveError, ReadLimits};
 use sealog_evidence::build::{PackEntry, PackParts, build};
-use sealog_evidence::verify::verify_pack;
+use sealog_evidence::verify::{VerifyError, verify_pack, verify_zip};
 use std::io::Cursor;
 
 const ORIGIN: &str = "sealog.example/agents";
@@ -112,6 +112,78 @@ fn a_large_pack_round_trips_through_zip_and_verifies_on_several_threads() {
 }
 
 #[test]
+fn a_zip_streamed_across_chunks_verifies_as_the_same_pack_in_memory() {
+    let log = log_of(20_000, "ok");
+    let (files, _) = build(parts(&log, |_| true), &log.signer).unwrap();
+    let zip_of = |files: &archive::Files| {
+        archive::write_zip(files, Cursor::new(Vec::new()))
+            .unwrap()
+            .into_inner()
+    };
+    let valid = verify_zip(&zip_of(&files), ReadLimits::default(), &trust(&log), 2).unwrap();
+    assert!(valid.valid, "{valid}");
+    assert_eq!(valid.entries, 20_000);
+    // Lines removed at and around chunk boundaries (8192 lines), from either file, and the
+    // last line: the streamed ZIP names exactly what the in-memory pack names.
+    for (name, line) in [
+        ("entries.jsonl", 8191),
+        ("entries.jsonl", 8192),
+        ("proofs.jsonl", 16_384),
+        ("proofs.jsonl", 19_999),
+        ("entries.jsonl", 19_999),
+    ] {
+        let mut bad = files.clone();
+        let file = bad.get_mut(name).unwrap();
+        let mut lines: Vec<&[u8]> = file.split_inclusive(|&b| b == b'\n').collect();
+        lines.remove(line);
+        *file = lines.concat();
+        // The reference: one thread, one chunk, the whole pack in memory.
+        let reference = evidence::verify_files(&bad, &trust(&log)).unwrap();
+        let streamed = verify_zip(&zip_of(&bad), ReadLimits::default(), &trust(&log), 3).unwrap();
+        assert!(!streamed.valid, "{name} line {line}: {streamed}");
+        // The same failures, at the same places; an entry's reason may differ, as a chunk
+        // starts its proof shortcut afresh.
+        let places = |r: &sealog_core::evidence::Report| {
+            r.failures
+                .iter()
+                .map(|f| (f.line, f.index, f.line.is_none().then(|| f.message.clone())))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(places(&streamed), places(&reference), "{name} line {line}");
+        assert_eq!(streamed.failure_count, reference.failure_count);
+    }
+}
+
+#[test]
+fn a_streamed_zip_is_bounded_too() {
+    let log = log_of(50, "ok");
+    let (files, _) = build(parts(&log, |_| true), &log.signer).unwrap();
+    let zip = archive::write_zip(&files, Cursor::new(Vec::new()))
+        .unwrap()
+        .into_inner();
+    let short_lines = ReadLimits {
+        max_line_bytes: 100,
+        ..ReadLimits::default()
+    };
+    let err = verify_zip(&zip, short_lines, &trust(&log), 2).unwrap_err();
+    assert!(
+        matches!(&err, VerifyError::Archive(ArchiveError::TooLarge(m)) if m.starts_with("entries.jsonl line 1 is longer than 100 bytes")),
+        "{err}"
+    );
+    let mut incomplete = files.clone();
+    incomplete.remove("proofs.jsonl");
+    let zip = archive::write_zip(&incomplete, Cursor::new(Vec::new()))
+        .unwrap()
+        .into_inner();
+    let err = verify_zip(&zip, ReadLimits::default(), &trust(&log), 2).unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("the pack has no \"proofs.jsonl\""),
+        "{err}"
+    );
+}
+
+#[test]
 fn a_bad_entry_deep_in_a_large_pack_is_named() {
     let log = log_of(20_000, "ok");
     let (mut files, _) = build(parts(&log, |_| true), &log.signer).unwrap();
@@ -182,6 +254,7 @@ fn reading_is_bounded() {
     let tight = ReadLimits {
         max_files: 100,
         max_total_bytes: 1000,
+        ..ReadLimits::default()
     };
     assert!(matches!(
         archive::read_zip(Cursor::new(&zip), tight),
@@ -190,6 +263,7 @@ fn reading_is_bounded() {
     let few = ReadLimits {
         max_files: 3,
         max_total_bytes: 1 << 30,
+        ..ReadLimits::default()
     };
     assert!(matches!(
         archive::read_zip(Cursor::new(&zip), few),

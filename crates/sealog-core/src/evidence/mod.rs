@@ -179,6 +179,10 @@ pub struct PackVerifier {
     checkpoint: Checkpoint,
     witnesses: Vec<String>,
     digests_seen: BTreeMap<String, bool>,
+    /// Failures of the pack as a whole (no line): few, always listed, and listed first, in an
+    /// order that does not depend on when each was found.
+    pack_failures: Vec<Failure>,
+    /// Failures of single entries, the first [`MAX_LISTED_FAILURES`] of them.
     failures: Vec<Failure>,
     failure_count: u64,
     entries: u64,
@@ -212,6 +216,7 @@ impl PackVerifier {
             checkpoint: cp,
             witnesses,
             digests_seen,
+            pack_failures: Vec::new(),
             failures: Vec::new(),
             failure_count: 0,
             entries: 0,
@@ -376,6 +381,9 @@ impl PackVerifier {
                 format!("{name}: listed in the manifest but missing from the pack"),
             );
         }
+        self.pack_failures.sort_by(|a, b| a.message.cmp(&b.message));
+        let mut failures = self.pack_failures;
+        failures.append(&mut self.failures);
         Report {
             valid: self.failure_count == 0,
             origin: self.checkpoint.origin.clone(),
@@ -394,7 +402,7 @@ impl PackVerifier {
             oversight: self.counts.oversight,
             sessions: self.sessions.report(),
             failure_count: self.failure_count,
-            failures: self.failures,
+            failures,
         }
     }
 
@@ -408,7 +416,9 @@ impl PackVerifier {
 
     fn push_failure(&mut self, f: Failure) {
         self.failure_count += 1;
-        if self.failures.len() < MAX_LISTED_FAILURES {
+        if f.line.is_none() {
+            self.pack_failures.push(f);
+        } else if self.failures.len() < MAX_LISTED_FAILURES {
             self.failures.push(f);
         }
     }
