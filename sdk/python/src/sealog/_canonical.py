@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from json.encoder import encode_basestring
 from typing import Any
 
 import rfc8785
@@ -19,9 +20,10 @@ def canonical_json(value: Any) -> bytes:
     ±(2^53 − 1), NaN/infinity, non-string keys, unsupported types).
     """
     if type(value) is str:
-        # A lone string, the most committed value (a prompt, a completion): the same output
-        # as below, without the call to walk it.
-        return _dumps(value).encode("utf-8")
+        # A lone string, the most committed value (a prompt, a completion): what _dumps
+        # below returns for it (JSONEncoder.encode calls this function for a str), without
+        # the walk and the encoder's own checks.
+        return encode_basestring(value).encode("utf-8")
     if _simple(value, 0):
         # For strings, safe integers, booleans and null, with keys whose order is the same in
         # UTF-16 and code points, the standard library's output *is* RFC 8785 (and ~10x faster).

@@ -132,24 +132,23 @@ class Delivery:
     # -- what the client calls ----------------------------------------------------------------
     def enqueue(self, ev: dict[str, Any]) -> None:
         """Queue one built event for the worker. Never raises (errors are logged)."""
+        # One frame, not a wrapper around a second: this runs on the caller's thread for
+        # every record().
         try:
-            self._enqueue(ev)
+            if self.closed:
+                self.spill([ev])
+                return
+            if self._worker is None:
+                self._ensure_worker()
+            q = self.queue
+            q.append(ev)
+            n = len(q)
+            if n >= self.batch_size:
+                if n >= self.max_queue:
+                    self._spill_queue()
+                self._wake.set()
         except Exception as exc:  # never raise into user code
             _log.error("sealog: could not queue event %s: %s", ev.get("id"), exc)
-
-    def _enqueue(self, ev: dict[str, Any]) -> None:
-        if self.closed:
-            self.spill([ev])
-            return
-        if self._worker is None:
-            self._ensure_worker()
-        q = self.queue
-        q.append(ev)
-        n = len(q)
-        if n >= self.batch_size:
-            if n >= self.max_queue:
-                self._spill_queue()
-            self._wake.set()
 
     def send_now(self, ev: dict[str, Any], wait: str, timeout: float) -> Receipt:
         """POST one event with ``?wait=`` and return the server's receipt (``record_sync``).

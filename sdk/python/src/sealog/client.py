@@ -321,7 +321,7 @@ class Sealog:
                 "status": "ok",
             }
             return with_ambient_context(fast)
-        if not valid_action(action):
+        if action not in ACTIONS and not valid_action(action):
             raise ValueError(f"invalid action {action!r} (use a standard action or 'x-<name>')")
         # One pass over the keywords given (a call passes a few) rather than a lookup of each of
         # the twenty it may take: those lookups cost about 0.5 µs per call.
@@ -368,18 +368,20 @@ class Sealog:
                     unknown.append(name)
         if unknown:
             raise TypeError(f"unknown record() arguments: {sorted(unknown)}")
-        if not valid_status(status):
+        if status != "ok" and not valid_status(status):
             raise ValueError(f"invalid status {status!r}")
         if ts is None:
             now = time.time_ns()
-            ev: dict[str, Any] = {"id": uuid7(now), "ts": format_ts_ns(now)}
+            ev_id, ev_ts = uuid7(now), format_ts_ns(now)
         else:
-            ev = {"id": uuid7(), "ts": to_ts(ts)}
-        if given_id is not None:
-            ev["id"] = str(given_id)
-        ev["agent"] = agent or self.agent
-        ev["action"] = action
-        ev["status"] = status
+            ev_id, ev_ts = uuid7(), to_ts(ts)
+        ev: dict[str, Any] = {
+            "id": ev_id if given_id is None else str(given_id),
+            "ts": ev_ts,
+            "agent": agent or self.agent,
+            "action": action,
+            "status": status,
+        }
         if started is not None:
             ev["started"] = to_ts(started)
         plain = self.capture_content if plain is None else bool(plain)
