@@ -347,3 +347,59 @@ fn find(hay: &[u8], needle: &str) -> usize {
         .position(|w| w == needle.as_bytes())
         .unwrap_or_else(|| panic!("{needle} not found"))
 }
+
+#[test]
+fn sessions_and_counts_summed_per_chunk_match_one_pass() {
+    // Sessions that straddle the 1,024-line chunk starts, one with an event withheld.
+    let mut log = TestLog::new();
+    for s in 0..9 {
+        let agent = if s % 2 == 0 { "even-bot" } else { "odd-bot" };
+        log.session(agent, &format!("s-{s}"), 300);
+    }
+    log.checkpoint();
+    let withheld = log.leaves[1500].clone();
+    let files = log.export(|l| *l != *withheld, &[]);
+    let whole = verify(&log, &files);
+    let lines = |name: &str| evidence::lines(&files[name]);
+    let (entries, proofs) = (lines(evidence::ENTRIES), lines(evidence::PROOFS));
+    let mut v = evidence::PackVerifier::open(
+        &files[evidence::MANIFEST],
+        &files[evidence::MANIFEST_SIG],
+        &files[evidence::CHECKPOINT],
+        &log.trust(),
+    )
+    .unwrap();
+    for (name, bytes) in &files {
+        if name != evidence::MANIFEST && name != evidence::MANIFEST_SIG {
+            v.file_digest(name, &evidence::sha256(bytes));
+        }
+    }
+    let cp = v.checkpoint().clone();
+    for from in (0..entries.len()).step_by(evidence::PROOF_RESTART_LINES as usize) {
+        let to = (from + evidence::PROOF_RESTART_LINES as usize).min(entries.len());
+        let chunk =
+            evidence::verify_chunk(&cp, from as u64 + 1, &entries[from..to], &proofs[from..to]);
+        v.absorb(chunk);
+    }
+    v.consistency(&files[evidence::CONSISTENCY], &log.trust().log);
+    let chunked = v.finish();
+    assert!(chunked.valid, "{chunked}");
+    assert_eq!(chunked.by_agent, whole.by_agent);
+    assert_eq!(chunked.by_action, whole.by_action);
+    assert_eq!(chunked.by_agent["even-bot"], 5 * 300);
+    assert_eq!(chunked.sessions, whole.sessions);
+    let s5 = &chunked.sessions[5];
+    assert_eq!(
+        (s5.id.as_str(), s5.events, s5.complete),
+        ("s-5", 299, false)
+    );
+    assert_eq!(
+        s5.problems,
+        [
+            "missing seq 0",
+            "session_end declares 300 events; the pack holds 299",
+            "no session_start in the pack"
+        ]
+    );
+    assert!(chunked.sessions.iter().filter(|s| s.complete).count() == 8);
+}

@@ -1,33 +1,26 @@
 //! Verifying a run of entries and their inclusion proofs: the per-entry work, which callers
 //! spread over threads.
 
-use super::report::Failure;
+use super::report::{Counts, Failure};
+use super::sessions::{SessionEntry, Sessions};
 use super::{ENTRIES, PROOF_RESTART_LINES, PROOFS, decode_hashes};
 use crate::checkpoint::Checkpoint;
 use crate::merkle::{self, Hash};
 use serde::Deserialize;
 use std::borrow::Cow;
 
-/// What the report needs from one verified entry.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Where one verified entry is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct EntrySummary {
     /// Line number in `entries.jsonl` (1-based).
     pub line: u64,
     /// Log index.
     pub index: u64,
-    /// `agent.id`.
-    pub agent: String,
-    /// `action`.
-    pub action: String,
-    /// `status`.
-    pub status: String,
-    /// `session.id`, `session.seq` and, on `session_end`, `session.count`.
-    pub session: Option<(String, u64, Option<u64>)>,
-    /// `ts` of the event.
-    pub ts: String,
 }
 
-/// The result of [`verify_chunk`]: the entries that verified and the failures, by line.
+/// The result of [`verify_chunk`]: the entries that verified and the failures, by line, and
+/// what the report needs from the verified ones, already summed up for the chunk (so that
+/// nothing per entry crosses threads).
 #[derive(Clone, Debug, Default)]
 pub struct VerifiedChunk {
     /// Lines of `entries.jsonl` examined.
@@ -36,6 +29,8 @@ pub struct VerifiedChunk {
     pub entries: Vec<EntrySummary>,
     /// Entries that failed, with the reason.
     pub failures: Vec<Failure>,
+    pub(super) counts: Counts,
+    pub(super) sessions: Sessions,
 }
 
 /// A `proofs.jsonl` line, borrowed from the file.
@@ -120,7 +115,19 @@ pub fn verify_chunk(
             continue;
         };
         match verify_entry(cp, line, leaf, proof_line, &mut whole, &mut previous) {
-            Ok(summary) => out.entries.push(summary),
+            Ok((index, e)) => {
+                out.entries.push(EntrySummary { line, index });
+                out.counts.add(&e.agent.id, &e.action, &e.status);
+                if let Some(s) = &e.session {
+                    out.sessions.add(SessionEntry {
+                        id: &s.id,
+                        seq: s.seq,
+                        count: s.count,
+                        action: &e.action,
+                        ts: &e.ts,
+                    });
+                }
+            }
             Err((index, message)) => out.failures.push(Failure {
                 line: Some(line),
                 index,
@@ -138,16 +145,16 @@ pub fn verify_chunk(
     out
 }
 
-/// Verifies one entry. `whole` holds the previous line's whole proof (for `shared`), and is
+/// Verifies one entry; returns its index and event. `whole` holds the previous line's whole proof (for `shared`), and is
 /// replaced by this line's, or cleared when this line cannot be read.
-fn verify_entry(
+fn verify_entry<'l>(
     cp: &Checkpoint,
     line: u64,
-    leaf: &[u8],
+    leaf: &'l [u8],
     proof_line: &[u8],
     whole: &mut Option<Vec<Hash>>,
     previous: &mut Path,
-) -> Result<EntrySummary, (Option<u64>, String)> {
+) -> Result<(u64, EventView<'l>), (Option<u64>, String)> {
     let before = whole.take();
     let proof: ProofView = serde_json::from_slice(proof_line).map_err(|e| {
         (
@@ -208,16 +215,7 @@ fn verify_entry(
                 "inclusion proof fails: {m} — the entry or its proof was altered"
             ))
         })?;
-    let e = view.event;
-    Ok(EntrySummary {
-        line,
-        index,
-        agent: e.agent.id.into_owned(),
-        action: e.action.into_owned(),
-        status: e.status.into_owned(),
-        session: e.session.map(|s| (s.id.into_owned(), s.seq, s.count)),
-        ts: e.ts.into_owned(),
-    })
+    Ok((index, view.event))
 }
 
 /// The nodes computed while verifying the previous proof: `(level, index, hash, proof

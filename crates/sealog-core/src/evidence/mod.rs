@@ -300,10 +300,8 @@ impl PackVerifier {
         for f in chunk.failures {
             self.push_failure(f);
         }
-        for e in chunk.entries {
-            self.counts.add(&e);
-            self.sessions.add(&e);
-        }
+        self.counts.merge(chunk.counts);
+        self.sessions.merge(chunk.sessions);
     }
 
     /// Checks `consistency.jsonl`: every earlier checkpoint must be signed by the log key and

@@ -1,6 +1,5 @@
 //! What verification found: for people (`Display`) and machines (`Serialize`).
 
-use super::chunk::EntrySummary;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -37,7 +36,7 @@ pub struct SessionReport {
 }
 
 /// Counts by agent, action and status, and the human-oversight events.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub(super) struct Counts {
     pub(super) by_agent: BTreeMap<String, u64>,
     pub(super) by_action: BTreeMap<String, u64>,
@@ -46,21 +45,36 @@ pub(super) struct Counts {
 }
 
 impl Counts {
-    pub(super) fn add(&mut self, e: &EntrySummary) {
-        bump(&mut self.by_agent, &e.agent);
-        bump(&mut self.by_action, &e.action);
-        bump(&mut self.by_status, &e.status);
-        if e.action == "human_oversight" {
+    pub(super) fn add(&mut self, agent: &str, action: &str, status: &str) {
+        bump(&mut self.by_agent, agent, 1);
+        bump(&mut self.by_action, action, 1);
+        bump(&mut self.by_status, status, 1);
+        if action == "human_oversight" {
             self.oversight += 1;
         }
     }
+
+    /// Adds the counts of another run of entries.
+    pub(super) fn merge(&mut self, other: Counts) {
+        for (mine, theirs) in [
+            (&mut self.by_agent, other.by_agent),
+            (&mut self.by_action, other.by_action),
+            (&mut self.by_status, other.by_status),
+        ] {
+            for (key, n) in theirs {
+                bump(mine, &key, n);
+            }
+        }
+        self.oversight += other.oversight;
+    }
 }
 
-fn bump(map: &mut BTreeMap<String, u64>, key: &str) {
+/// Adds `n` to `key`, allocating the key only the first time it is seen.
+fn bump(map: &mut BTreeMap<String, u64>, key: &str, n: u64) {
     match map.get_mut(key) {
-        Some(n) => *n += 1,
+        Some(count) => *count += n,
         None => {
-            map.insert(key.to_owned(), 1);
+            map.insert(key.to_owned(), n);
         }
     }
 }

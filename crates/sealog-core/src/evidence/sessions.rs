@@ -1,13 +1,14 @@
 //! Per-session completeness: every `seq` from 0 present, and the count a `session_end`
 //! declares matching what the pack holds.
 
-use super::chunk::EntrySummary;
 use super::report::SessionReport;
 use std::collections::BTreeMap;
 
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 struct Session {
     seqs: Vec<u64>,
+    /// Whether a `session_end` was seen, and what it declared.
+    ended: bool,
     declared: Option<u64>,
     started: bool,
     first_ts: String,
@@ -15,27 +16,59 @@ struct Session {
 }
 
 /// Sessions seen so far, by id.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub(super) struct Sessions(BTreeMap<String, Session>);
 
+/// What one entry tells about its session.
+pub(super) struct SessionEntry<'a> {
+    pub(super) id: &'a str,
+    pub(super) seq: u64,
+    pub(super) count: Option<u64>,
+    pub(super) action: &'a str,
+    pub(super) ts: &'a str,
+}
+
 impl Sessions {
-    pub(super) fn add(&mut self, e: &EntrySummary) {
-        let Some((id, seq, count)) = &e.session else {
-            return;
+    pub(super) fn add(&mut self, e: SessionEntry<'_>) {
+        let s = match self.0.get_mut(e.id) {
+            Some(s) => s,
+            None => self.0.entry(e.id.to_owned()).or_default(),
         };
-        let s = self.0.entry(id.clone()).or_default();
-        s.seqs.push(*seq);
+        s.seqs.push(e.seq);
         if e.action == "session_start" {
             s.started = true;
         }
         if e.action == "session_end" {
-            s.declared = *count;
+            s.ended = true;
+            s.declared = e.count;
         }
-        if s.first_ts.is_empty() || e.ts < s.first_ts {
-            s.first_ts.clone_from(&e.ts);
+        if s.first_ts.is_empty() || e.ts < s.first_ts.as_str() {
+            s.first_ts.replace_range(.., e.ts);
         }
-        if e.ts > s.last_ts {
-            s.last_ts.clone_from(&e.ts);
+        if e.ts > s.last_ts.as_str() {
+            s.last_ts.replace_range(.., e.ts);
+        }
+    }
+
+    /// Adds what a later run of entries saw.
+    pub(super) fn merge(&mut self, later: Sessions) {
+        for (id, l) in later.0 {
+            let Some(s) = self.0.get_mut(&id) else {
+                self.0.insert(id, l);
+                continue;
+            };
+            s.seqs.extend_from_slice(&l.seqs);
+            s.started |= l.started;
+            if l.ended {
+                s.ended = true;
+                s.declared = l.declared;
+            }
+            if s.first_ts.is_empty() || (!l.first_ts.is_empty() && l.first_ts < s.first_ts) {
+                s.first_ts = l.first_ts;
+            }
+            if l.last_ts > s.last_ts {
+                s.last_ts = l.last_ts;
+            }
         }
     }
 
