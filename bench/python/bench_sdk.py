@@ -8,6 +8,8 @@
    building the events in the caller's thread, not just sending them.
 
 Usage: ``python bench/python/bench_sdk.py [--events 200000]`` (``--no-server`` for part 1 only;
+``--ack-server`` for part 1 only against ``ack_server.py``, a stand-in that acknowledges every
+event, so the delivery thread works while the calls are timed without a ``sealog`` binary;
 ``--sdk-src DIR`` to measure another copy of the SDK's ``src`` against the same server).
 """
 
@@ -18,6 +20,7 @@ import os
 import platform
 import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -71,6 +74,7 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=None, help="default: the SDK's default")
     ap.add_argument("--sdk-src", type=Path, default=REPO / "sdk" / "python" / "src")
     ap.add_argument("--no-server", action="store_true")
+    ap.add_argument("--ack-server", action="store_true", help="part 1 only, stand-in server")
     ap.add_argument("--no-caller-cost", action="store_true")
     args = ap.parse_args()
     sys.path.insert(0, str(args.sdk_src.resolve()))
@@ -83,11 +87,19 @@ def main() -> None:
         f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}, sdk {Path(sealog.__file__).parent}"
     )
     server = None
+    stand_in = None
     if args.no_server:
         s = socket.socket()
         s.bind(("127.0.0.1", 0))
         url, key = f"http://127.0.0.1:{s.getsockname()[1]}", "none"
         s.close()
+    elif args.ack_server:
+        stand_in = subprocess.Popen(
+            [sys.executable, str(HERE.parent / "ack_server.py")], stdout=subprocess.PIPE, text=True
+        )
+        assert stand_in.stdout is not None
+        url, key = f"http://127.0.0.1:{int(stand_in.stdout.readline())}", "none"
+        print("server: ack_server.py (stand-in; caller cost only)")
     else:
         from server import SealogServer, sealog_binary
 
@@ -103,12 +115,14 @@ def main() -> None:
         log = sealog.Sealog(url=url, api_key=key, commitment_key=KEY, spool_dir=tmp / "spool", **kw)
         print(f"batch_size {log.batch_size}")
         if not args.no_caller_cost:
-            drain = server is not None
+            drain = server is not None or stand_in is not None
             med, p99 = caller_cost(log, sealog, args.calls, heavy=False, drain=drain)
             print(f"record() bare event:          median {med:.2f} us   p99 {p99:.2f} us")
             med, p99 = caller_cost(log, sealog, args.calls // 4, heavy=True, drain=drain)
             print(f"record() with commitments:    median {med:.2f} us   p99 {p99:.2f} us")
         if server is None:
+            if stand_in is not None and not log.flush(timeout=60):
+                raise SystemExit(f"the stand-in did not acknowledge everything: {log.stats()}")
             log.close(timeout=0)
             return
         sent, dt, t_rec, st = delivered(log, args.events)
@@ -123,6 +137,9 @@ def main() -> None:
     finally:
         if server is not None:
             server.stop()
+        if stand_in is not None:
+            stand_in.terminate()
+            stand_in.wait()
 
 
 if __name__ == "__main__":
