@@ -48,11 +48,11 @@ class _KeyedHmac:
     """HMAC-SHA-256 (RFC 2104) under one key, with the SHA-256 states of the padded key's inner
     and outer blocks computed once.
 
-    Commitments are on the caller's path in ``record()``: ``hmac.digest`` sets the key up again
-    on every call, and copying an ``hmac.HMAC`` goes through Python code that wraps two hash
-    copies; copying the two ``hashlib`` states directly does the same work for less (about
-    0.6 against 0.95 µs). The states are only ever copied, never updated, so one object is
-    safe to share between threads.
+    Every event with a payload needs one or two (on the delivery thread, for ``record()``):
+    ``hmac.digest`` sets the key up again on every call, and copying an ``hmac.HMAC`` goes
+    through Python code that wraps two hash copies; copying the two ``hashlib`` states directly
+    does the same work for less (about 0.6 against 0.95 µs). The states are only ever copied,
+    never updated, so one object is safe to share between threads.
     """
 
     __slots__ = ("_inner", "_outer")
@@ -110,7 +110,7 @@ class PendingCommitment:
     ``record()`` takes the exact bytes committed to (canonical JSON, or a copy of raw bytes) on
     the caller's thread, so a value changed after it returns is committed as it was, and
     leaves the HMAC to the delivery thread, which computes it when it encodes the event
-    (``_encode.dumps``): that is ~0.8 µs per commitment off the caller's thread. The same bytes
+    (``_encode.dumps``): about 1 µs per commitment off the caller's thread. The same bytes
     are hashed under the same key either way, so the commitment is the same.
     """
 
