@@ -3,7 +3,7 @@
 
 use super::report::{Counts, Failure};
 use super::sessions::{SessionEntry, Sessions};
-use super::{ENTRIES, PROOF_RESTART_LINES, PROOFS, decode_hashes};
+use super::{ENTRIES, PROOF_RESTART_LINES, PROOFS, decode_hashes_into};
 use crate::checkpoint::Checkpoint;
 use crate::merkle::{self, Hash};
 use serde::Deserialize;
@@ -103,7 +103,7 @@ pub fn verify_chunk(
         ..VerifiedChunk::default()
     };
     let mut previous = Path::default();
-    let mut whole: Option<Vec<Hash>> = None;
+    let mut whole = WholeProofs::default();
     for (i, leaf) in entries.iter().enumerate() {
         let line = first_line + i as u64;
         let Some(proof_line) = proofs.get(i) else {
@@ -152,10 +152,10 @@ fn verify_entry<'l>(
     line: u64,
     leaf: &'l [u8],
     proof_line: &[u8],
-    whole: &mut Option<Vec<Hash>>,
+    whole: &mut WholeProofs,
     previous: &mut Path,
 ) -> Result<(u64, EventView<'l>), (Option<u64>, String)> {
-    let before = whole.take();
+    let readable_before = std::mem::replace(&mut whole.readable, false);
     let proof: ProofView = serde_json::from_slice(proof_line).map_err(|e| {
         (
             None,
@@ -169,7 +169,9 @@ fn verify_entry<'l>(
             format!("entry at index {index} ({ENTRIES} line {line}): {m}"),
         )
     };
-    let mut hashes = decode_hashes(&proof.inclusion).map_err(fail)?;
+    let hashes = &mut whole.current;
+    hashes.clear();
+    decode_hashes_into(&proof.inclusion, hashes).map_err(fail)?;
     if proof.shared > 0 {
         if (line - 1).is_multiple_of(PROOF_RESTART_LINES) {
             return Err(fail(format!(
@@ -177,19 +179,18 @@ fn verify_entry<'l>(
                 proof.shared
             )));
         }
-        match before.as_deref() {
-            Some(prev) if prev.len() >= proof.shared => {
-                hashes.extend_from_slice(&prev[prev.len() - proof.shared..]);
-            }
-            _ => {
-                return Err(fail(format!(
-                    "shares {} hashes with the previous line, which does not have them",
-                    proof.shared
-                )));
-            }
+        let prev = &whole.previous;
+        if !readable_before || prev.len() < proof.shared {
+            return Err(fail(format!(
+                "shares {} hashes with the previous line, which does not have them",
+                proof.shared
+            )));
         }
+        hashes.extend_from_slice(&prev[prev.len() - proof.shared..]);
     }
-    *whole = Some(hashes.clone());
+    std::mem::swap(&mut whole.previous, &mut whole.current);
+    whole.readable = true;
+    let hashes = &whole.previous;
     if index >= cp.size {
         return Err(fail(format!(
             "index is outside the checkpoint's tree of size {}",
@@ -209,7 +210,7 @@ fn verify_entry<'l>(
     }
     let leaf_hash = merkle::leaf_hash(leaf);
     previous
-        .verify(&leaf_hash, index, cp.size, &hashes, &cp.root)
+        .verify(&leaf_hash, index, cp.size, hashes, &cp.root)
         .map_err(|m| {
             fail(format!(
                 "inclusion proof fails: {m} — the entry or its proof was altered"
@@ -218,12 +219,23 @@ fn verify_entry<'l>(
     Ok((index, view.event))
 }
 
+/// The previous line's whole proof (for `shared`), if it could be read, and a buffer for the
+/// current line's: reused from line to line instead of allocated.
+#[derive(Default)]
+struct WholeProofs {
+    previous: Vec<Hash>,
+    readable: bool,
+    current: Vec<Hash>,
+}
+
 /// The nodes computed while verifying the previous proof: `(level, index, hash, proof
 /// position)`, bottom up, and that proof.
 #[derive(Default)]
 struct Path {
     nodes: Vec<(u32, u64, Hash, usize)>,
     proof: Vec<Hash>,
+    /// The buffer the next path is computed in, swapped with `nodes` when it verifies.
+    spare: Vec<(u32, u64, Hash, usize)>,
 }
 
 impl Path {
@@ -236,7 +248,8 @@ impl Path {
         proof: &[Hash],
         root: &Hash,
     ) -> Result<(), String> {
-        let mut nodes = Vec::with_capacity(proof.len());
+        let mut nodes = std::mem::take(&mut self.spare);
+        nodes.clear();
         let (mut fnode, mut snode, mut level) = (index, size - 1, 0u32);
         let mut r = *leaf;
         for (k, p) in proof.iter().enumerate() {
@@ -267,6 +280,7 @@ impl Path {
             {
                 // The same node of the same tree: the rest of the path is the previous one.
                 if known != r || proof[k + 1..] != self.proof[j + 1..] {
+                    self.spare = nodes;
                     return Err("it disagrees with the previous entry's verified proof".into());
                 }
                 let shift = |pos: usize| pos - j + k;
@@ -276,11 +290,11 @@ impl Path {
                         .filter(|n| n.3 > j)
                         .map(|&(l, n, h, pos)| (l, n, h, shift(pos))),
                 );
-                self.nodes = nodes;
-                self.proof = proof.to_vec();
+                self.accept(nodes, proof);
                 return Ok(());
             }
         }
+        self.spare = nodes;
         if snode != 0 {
             return Err(format!(
                 "the proof has {} hashes, fewer than the tree needs",
@@ -290,8 +304,15 @@ impl Path {
         if r != *root {
             return Err("the computed root differs from the checkpoint's".into());
         }
-        self.nodes = nodes;
-        self.proof = proof.to_vec();
+        let nodes = std::mem::take(&mut self.spare);
+        self.accept(nodes, proof);
         Ok(())
+    }
+
+    /// Keeps a verified path for the next entry, recycling the old one's buffer.
+    fn accept(&mut self, nodes: Vec<(u32, u64, Hash, usize)>, proof: &[Hash]) {
+        self.spare = std::mem::replace(&mut self.nodes, nodes);
+        self.proof.clear();
+        self.proof.extend_from_slice(proof);
     }
 }

@@ -503,15 +503,19 @@ pub fn open_checkpoint(note: &[u8], trust: &Trust) -> Result<(Checkpoint, Vec<St
 /// only canonical base64 (padding required, no stray trailing bits), so each hash has exactly
 /// one accepted spelling.
 fn decode_hashes<S: AsRef<str>>(items: &[S]) -> Result<Vec<Hash>, String> {
-    items
-        .iter()
-        .enumerate()
-        .map(|(i, s)| {
-            let mut buf = [0u8; 33];
-            match STANDARD.decode_slice(s.as_ref(), &mut buf) {
-                Ok(32) => Ok(buf[..32].try_into().expect("32 bytes")),
-                _ => Err(format!("proof hash {} is not a base64 SHA-256 hash", i + 1)),
-            }
-        })
-        .collect()
+    let mut out = Vec::with_capacity(items.len());
+    decode_hashes_into(items, &mut out)?;
+    Ok(out)
+}
+
+/// Appends the decoded `items` to `out`.
+fn decode_hashes_into<S: AsRef<str>>(items: &[S], out: &mut Vec<Hash>) -> Result<(), String> {
+    for (i, s) in items.iter().enumerate() {
+        let mut buf = [0u8; 33];
+        match STANDARD.decode_slice(s.as_ref(), &mut buf) {
+            Ok(32) => out.push(buf[..32].try_into().expect("32 bytes")),
+            _ => return Err(format!("proof hash {} is not a base64 SHA-256 hash", i + 1)),
+        }
+    }
+    Ok(())
 }
