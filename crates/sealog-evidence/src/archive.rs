@@ -102,23 +102,82 @@ pub(crate) fn read_files_except<R: Read + Seek>(
     Ok((files, total))
 }
 
+/// A file written into a ZIP from a reader rather than from memory.
+pub struct Streamed<'r> {
+    /// Its name in the ZIP.
+    pub name: &'static str,
+    /// Its length in bytes.
+    pub len: u64,
+    /// Its content.
+    pub reader: &'r mut dyn Read,
+}
+
+/// Bytes handed to the compressor at a time. Deflate's output depends on how its input is
+/// split into writes, so every file goes in blocks of this size, whether it comes from memory
+/// or from a reader: the same files always give the same ZIP.
+const WRITE_BLOCK: usize = 64 << 10;
+
+/// Copies `from` into `to` in full blocks of [`WRITE_BLOCK`] bytes (the last one shorter).
+fn copy_in_blocks(from: &mut dyn Read, to: &mut impl Write) -> std::io::Result<()> {
+    let mut block = vec![0; WRITE_BLOCK];
+    loop {
+        let mut filled = 0;
+        while filled < block.len() {
+            match from.read(&mut block[filled..]) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        to.write_all(&block[..filled])?;
+        if filled < block.len() {
+            return Ok(());
+        }
+    }
+}
+
+/// Where a file's bytes come from.
+enum Source<'a, 'r> {
+    Bytes(&'a [u8]),
+    Reader(&'r mut dyn Read),
+}
+
 /// Writes files as a ZIP: sorted by name, deflated, with a fixed time stamp, so the same pack
 /// always gives the same bytes.
 pub fn write_zip<W: Write + Seek>(files: &Files, out: W) -> Result<W, ArchiveError> {
+    write_zip_with(files, Vec::new(), out)
+}
+
+/// Writes `files` and the `streamed` ones as one ZIP, all sorted by name as [`write_zip`]
+/// does; a streamed file is copied from its reader, never held in memory.
+pub fn write_zip_with<W: Write + Seek>(
+    files: &Files,
+    mut streamed: Vec<Streamed<'_>>,
+    out: W,
+) -> Result<W, ArchiveError> {
     let mut zip = ZipWriter::new(out);
     let options = SimpleFileOptions::default()
         .compression_method(CompressionMethod::Deflated)
         .last_modified_time(DateTime::default())
         .unix_permissions(0o644)
         .large_file(false);
-    for (name, bytes) in files {
-        let options = if bytes.len() as u64 >= u32::MAX as u64 {
-            options.large_file(true)
-        } else {
-            options
-        };
-        zip.start_file(name.as_str(), options)?;
-        zip.write_all(bytes)?;
+    let mut all: Vec<(&str, u64, Source<'_, '_>)> = files
+        .iter()
+        .map(|(name, bytes)| (name.as_str(), bytes.len() as u64, Source::Bytes(bytes)))
+        .chain(
+            streamed
+                .iter_mut()
+                .map(|s| (s.name, s.len, Source::Reader(&mut *s.reader))),
+        )
+        .collect();
+    all.sort_by_key(|(name, _, _)| *name);
+    for (name, len, source) in all {
+        zip.start_file(name, options.large_file(len >= u32::MAX as u64))?;
+        match source {
+            Source::Bytes(mut bytes) => copy_in_blocks(&mut bytes, &mut zip)?,
+            Source::Reader(reader) => copy_in_blocks(reader, &mut zip)?,
+        }
     }
     Ok(zip.finish()?)
 }

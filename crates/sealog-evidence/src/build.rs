@@ -1,15 +1,17 @@
 //! Assembling a pack from what a log serves, and checking it before anyone sees it.
 
-use crate::archive::Files;
+use crate::archive::{self, ArchiveError, Files, Streamed};
 use crate::render;
-use crate::verify::{VerifyError, verify_pack};
+use crate::verify::{VerifyError, verify_read};
 use sealog_core::evidence::{
     self, CHECKPOINT, CONSISTENCY, ConsistencyLine, ENTRIES, FORMAT, MANIFEST, MANIFEST_SIG,
     Manifest, PROOFS, PackError, ProofLineWriter, Report, Trust,
 };
 use sealog_core::merkle::Hash;
 use sealog_core::note::Signer;
+use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
+use std::io::{BufReader, BufWriter, Cursor, Read, Seek, SeekFrom, Write};
 
 /// One entry of a pack: its index, leaf bytes and inclusion proof to the pack's checkpoint.
 pub struct PackEntry {
@@ -41,41 +43,103 @@ pub struct PackParts<I = Vec<PackEntry>> {
     pub witness_vkeys: Vec<String>,
 }
 
-/// Builds the files of a pack, signs its manifest with the log key, verifies the result
-/// exactly as an auditor would (refusing to hand out a pack that would not verify), and adds
-/// the human report. Returns the files and the verification report.
+/// Why a pack could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// The parts do not make a pack that verifies.
+    #[error(transparent)]
+    Pack(#[from] PackError),
+    /// Writing or reading back the pack's large files failed.
+    #[error("writing the pack's files failed: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// A built, verified pack: `entries.jsonl` and `proofs.jsonl` in `S` (memory, or temporary
+/// files on the server, so that a pack of any size costs no memory), every other file in
+/// memory.
+pub struct Pack<S> {
+    /// Every file but `entries.jsonl` and `proofs.jsonl`: manifest, checkpoint, reports…
+    pub files: Files,
+    entries: S,
+    proofs: S,
+    /// What verifying the finished pack found.
+    pub report: Report,
+}
+
+impl<S: Read + Seek> Pack<S> {
+    /// Writes the pack as a deterministic ZIP (see [`archive::write_zip`]).
+    pub fn write_zip<W: Write + Seek>(&mut self, out: W) -> Result<W, ArchiveError> {
+        let (entries, proofs) = (rewind(&mut self.entries)?, rewind(&mut self.proofs)?);
+        let streamed = vec![
+            Streamed {
+                name: ENTRIES,
+                len: entries,
+                reader: &mut self.entries,
+            },
+            Streamed {
+                name: PROOFS,
+                len: proofs,
+                reader: &mut self.proofs,
+            },
+        ];
+        archive::write_zip_with(&self.files, streamed, out)
+    }
+}
+
+impl Pack<Cursor<Vec<u8>>> {
+    /// Every file of the pack, in memory.
+    pub fn into_files(mut self) -> Files {
+        self.files.insert(ENTRIES.into(), self.entries.into_inner());
+        self.files.insert(PROOFS.into(), self.proofs.into_inner());
+        self.files
+    }
+}
+
+/// Returns the length of `s` and leaves it at its start.
+fn rewind<S: Seek>(s: &mut S) -> std::io::Result<u64> {
+    let len = s.seek(SeekFrom::End(0))?;
+    s.rewind()?;
+    Ok(len)
+}
+
+/// Builds a pack in memory; see [`build_into`]. Returns its files and verification report.
 pub fn build<I: IntoIterator<Item = PackEntry>>(
     parts: PackParts<I>,
     log: &Signer,
-) -> Result<(Files, Report), PackError> {
-    let mut files = Files::new();
-    let mut entries = Vec::new();
-    let mut proofs = Vec::new();
-    let mut proof_lines = ProofLineWriter::default();
-    let mut count = 0u64;
-    for e in parts.entries {
-        count += 1;
-        entries.extend_from_slice(&e.leaf);
-        entries.push(b'\n');
-        let line = proof_lines.line(e.index, &e.inclusion);
-        proofs.extend(serde_json::to_vec(&line).expect("a proof line serializes"));
-        proofs.push(b'\n');
-    }
-    let mut consistency = Vec::new();
-    for (note, proof) in &parts.earlier {
-        let line = ConsistencyLine::new(note, proof);
-        consistency.extend(serde_json::to_vec(&line).expect("a consistency line serializes"));
-        consistency.push(b'\n');
-    }
+) -> Result<(Files, Report), BuildError> {
+    let pack = build_into(parts, log, Cursor::default(), Cursor::default())?;
+    let report = pack.report.clone();
+    Ok((pack.into_files(), report))
+}
+
+/// Builds the files of a pack, writing its entries and proofs into `entries` and `proofs`
+/// (empty), signs its manifest with the log key, verifies the result exactly as an auditor
+/// would (refusing to hand out a pack that would not verify), and adds the human report.
+pub fn build_into<I, S>(
+    parts: PackParts<I>,
+    log: &Signer,
+    mut entries: S,
+    mut proofs: S,
+) -> Result<Pack<S>, BuildError>
+where
+    I: IntoIterator<Item = PackEntry>,
+    S: Read + Write + Seek,
+{
     let trust = Trust {
         log: log.verifier(),
         witnesses: Vec::new(),
         policy: None,
     };
     let (cp, _) = evidence::open_checkpoint(&parts.checkpoint, &trust)?;
+    let (count, streamed) = write_entries(parts.entries, &mut entries, &mut proofs)?;
+    let mut consistency = Vec::new();
+    for (note, proof) in &parts.earlier {
+        let line = ConsistencyLine::new(note, proof);
+        consistency.extend(serde_json::to_vec(&line).expect("a consistency line serializes"));
+        consistency.push(b'\n');
+    }
+    let mut files = Files::new();
     files.insert(CHECKPOINT.into(), parts.checkpoint);
-    files.insert(ENTRIES.into(), entries);
-    files.insert(PROOFS.into(), proofs);
     files.insert(CONSISTENCY.into(), consistency);
     files.insert(
         "keys/log.vkey".into(),
@@ -95,40 +159,113 @@ pub fn build<I: IntoIterator<Item = PackEntry>>(
         tool: parts.tool,
         files: BTreeMap::new(),
     };
-    sign_manifest(&mut files, manifest.clone(), log);
+    sign_manifest_with(&mut files, &streamed, manifest.clone(), log);
     let threads = std::thread::available_parallelism().map_or(1, usize::from);
-    let report = verify_pack(&files, &trust, threads).map_err(|e| match e {
-        VerifyError::Pack(e) => e,
-        VerifyError::Archive(e) => PackError::Manifest(format!(
-            "the exported pack could not be read back, so it was not handed out: {e}"
-        )),
-    })?;
+    rewind(&mut entries)?;
+    rewind(&mut proofs)?;
+    let report =
+        verify_read(&files, &mut entries, &mut proofs, &trust, threads).map_err(|e| match e {
+            VerifyError::Pack(e) => BuildError::Pack(e),
+            VerifyError::Archive(e) => BuildError::Io(std::io::Error::other(e)),
+        })?;
     if !report.valid {
         return Err(PackError::Manifest(format!(
             "the exported pack does not verify, so it was not handed out: {report}"
-        )));
+        ))
+        .into());
     }
-    let vkey = log.vkey();
-    files.insert(
-        "report.md".into(),
-        render::markdown(&report, &files, &vkey).into_bytes(),
-    );
-    files.insert(
-        "report.html".into(),
-        render::html(&report, &files, &vkey).into_bytes(),
-    );
-    sign_manifest(&mut files, manifest, log);
-    Ok((files, report))
+    rewind(&mut entries)?;
+    rewind(&mut proofs)?;
+    let (md, html) = render::reports(
+        &report,
+        &mut BufReader::new(&mut entries),
+        &mut BufReader::new(&mut proofs),
+        &log.vkey(),
+    )?;
+    files.insert("report.md".into(), md.into_bytes());
+    files.insert("report.html".into(), html.into_bytes());
+    sign_manifest_with(&mut files, &streamed, manifest, log);
+    Ok(Pack {
+        files,
+        entries,
+        proofs,
+        report,
+    })
+}
+
+/// Writes the entries and their proof lines; returns how many and the two files' digests.
+fn write_entries(
+    from: impl IntoIterator<Item = PackEntry>,
+    entries: &mut impl Write,
+    proofs: &mut impl Write,
+) -> std::io::Result<(u64, [(&'static str, Hash); 2])> {
+    let mut entries = Hashing::new(BufWriter::with_capacity(1 << 20, entries));
+    let mut proofs = Hashing::new(BufWriter::with_capacity(1 << 20, proofs));
+    let mut proof_lines = ProofLineWriter::default();
+    let mut count = 0u64;
+    let mut line = Vec::new();
+    for e in from {
+        count += 1;
+        entries.write(&e.leaf)?;
+        entries.write(b"\n")?;
+        line.clear();
+        serde_json::to_writer(&mut line, &proof_lines.line(e.index, &e.inclusion))
+            .expect("a proof line serializes");
+        line.push(b'\n');
+        proofs.write(&line)?;
+    }
+    Ok((
+        count,
+        [(ENTRIES, entries.finish()?), (PROOFS, proofs.finish()?)],
+    ))
+}
+
+/// A writer that hashes what it writes.
+struct Hashing<W: Write> {
+    out: W,
+    sha: Sha256,
+}
+
+impl<W: Write> Hashing<W> {
+    fn new(out: W) -> Self {
+        Hashing {
+            out,
+            sha: Sha256::new(),
+        }
+    }
+
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.sha.update(bytes);
+        self.out.write_all(bytes)
+    }
+
+    fn finish(mut self) -> std::io::Result<Hash> {
+        self.out.flush()?;
+        Ok(self.sha.finalize().into())
+    }
 }
 
 /// Lists every other file's SHA-256 in `manifest`, signs it with `log`, and stores the
 /// manifest and its signature in `files` (replacing any there).
-pub fn sign_manifest(files: &mut Files, mut manifest: Manifest, log: &Signer) {
+pub fn sign_manifest(files: &mut Files, manifest: Manifest, log: &Signer) {
+    sign_manifest_with(files, &[], manifest, log);
+}
+
+/// [`sign_manifest`], for a pack whose files are `files` and, outside them, the `streamed`
+/// ones, whose digests are given.
+fn sign_manifest_with(
+    files: &mut Files,
+    streamed: &[(&str, Hash)],
+    mut manifest: Manifest,
+    log: &Signer,
+) {
     files.remove(MANIFEST);
     files.remove(MANIFEST_SIG);
     manifest.files = files
         .iter()
-        .map(|(name, bytes)| (name.clone(), hex(&evidence::sha256(bytes))))
+        .map(|(name, bytes)| (name.clone(), evidence::sha256(bytes)))
+        .chain(streamed.iter().map(|(name, h)| ((*name).to_owned(), *h)))
+        .map(|(name, h)| (name, hex(&h)))
         .collect();
     let (text, sig) = manifest.sign(log);
     files.insert(MANIFEST.into(), text);

@@ -2,12 +2,12 @@
 //! only the rows the report prints, so a report of a million entries costs neither a million
 //! parsed documents in memory nor a scan per session.
 
-use crate::archive::Files;
-use sealog_core::evidence::{ENTRIES, PROOFS, ProofLine};
+use sealog_core::evidence::ProofLine;
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::io::BufRead;
 
 /// One event as a report row.
 pub(crate) struct Row {
@@ -129,9 +129,14 @@ fn keep_first(rows: &mut Vec<Row>, max: usize, done: bool) {
     }
 }
 
-/// Reads every entry of `files` once. `timeline_sessions` are the sessions to show as a
-/// timeline; `max_rows` bounds every list.
-pub(crate) fn digest(files: &Files, timeline_sessions: &[&str], max_rows: usize) -> Digest {
+/// Reads every entry once, with its line of proofs. `timeline_sessions` are the sessions to
+/// show as a timeline; `max_rows` bounds every list.
+pub(crate) fn digest(
+    entries: &mut dyn BufRead,
+    proofs: &mut dyn BufRead,
+    timeline_sessions: &[&str],
+    max_rows: usize,
+) -> std::io::Result<Digest> {
     let mut d = Digest {
         timelines: timeline_sessions
             .iter()
@@ -139,14 +144,11 @@ pub(crate) fn digest(files: &Files, timeline_sessions: &[&str], max_rows: usize)
             .collect(),
         ..Digest::default()
     };
-    let (Some(leaves), Some(proofs)) = (files.get(ENTRIES), files.get(PROOFS)) else {
-        return d;
-    };
-    let lines = sealog_core::evidence::lines;
-    for (leaf, proof) in lines(leaves).into_iter().zip(lines(proofs)) {
+    let (mut leaf_line, mut proof_line) = (Vec::new(), Vec::new());
+    while next_line(entries, &mut leaf_line)? && next_line(proofs, &mut proof_line)? {
         let (Ok(proof), Ok(leaf)) = (
-            serde_json::from_slice::<ProofLine>(proof),
-            serde_json::from_slice::<LeafView<'_>>(leaf),
+            serde_json::from_slice::<ProofLine>(&proof_line),
+            serde_json::from_slice::<LeafView<'_>>(&leaf_line),
         ) else {
             continue;
         };
@@ -182,5 +184,17 @@ pub(crate) fn digest(files: &Files, timeline_sessions: &[&str], max_rows: usize)
     for rows in d.timelines.values_mut() {
         keep_first(rows, max_rows, true);
     }
-    d
+    Ok(d)
+}
+
+/// Reads the next line into `line`, without its newline; false at the end.
+fn next_line(from: &mut dyn BufRead, line: &mut Vec<u8>) -> std::io::Result<bool> {
+    line.clear();
+    if from.read_until(b'\n', line)? == 0 {
+        return Ok(false);
+    }
+    if line.last() == Some(&b'\n') {
+        line.pop();
+    }
+    Ok(true)
 }

@@ -1,11 +1,11 @@
 //! The human part of a pack: `report.md` and `report.html`, built from one document model so
 //! the two always say the same thing. Every value from the log is escaped for its format.
 
-use crate::archive::Files;
 use crate::digest::{Row, digest};
 use sealog_core::evidence::Report;
 use std::collections::BTreeMap;
 use std::fmt::Write;
+use std::io::BufRead;
 
 /// Sessions shown as a timeline; the rest are summarised in the sessions table.
 const MAX_TIMELINES: usize = 50;
@@ -31,7 +31,12 @@ fn count_table(title: &'static str, counts: &BTreeMap<String, u64>) -> Block {
 
 /// Builds the document: what is proven, counts, sessions, oversight, flags, the compliance
 /// mapping and how to verify.
-fn document(report: &Report, files: &Files, vkey: &str) -> Vec<Block> {
+fn document(
+    report: &Report,
+    entries: &mut dyn BufRead,
+    proofs: &mut dyn BufRead,
+    vkey: &str,
+) -> std::io::Result<Vec<Block>> {
     // Incomplete sessions first: they are what a reader must not miss.
     let mut sessions: Vec<_> = report.sessions.iter().collect();
     sessions.sort_by_key(|s| s.complete);
@@ -40,7 +45,7 @@ fn document(report: &Report, files: &Files, vkey: &str) -> Vec<Block> {
         .take(MAX_TIMELINES)
         .map(|s| s.id.as_str())
         .collect();
-    let mut d = digest(files, &shown, MAX_ROWS);
+    let mut d = digest(entries, proofs, &shown, MAX_ROWS)?;
     let mut doc = vec![Block::Heading(format!("Evidence pack — {}", report.origin))];
     let scope = if report.filters.is_empty() {
         "the whole log".to_owned()
@@ -151,7 +156,7 @@ fn document(report: &Report, files: &Files, vkey: &str) -> Vec<Block> {
         &first,
         &last,
     ));
-    doc
+    Ok(doc)
 }
 
 fn event_table(rows: &[Row], with_seq: bool) -> Block {
@@ -273,17 +278,29 @@ fn compliance(
     )
 }
 
+/// `report.md` and `report.html` of a pack, from its verification report and one pass over
+/// its entries and their proof lines.
+pub fn reports(
+    report: &Report,
+    entries: &mut dyn BufRead,
+    proofs: &mut dyn BufRead,
+    vkey: &str,
+) -> std::io::Result<(String, String)> {
+    let doc = document(report, entries, proofs, vkey)?;
+    Ok((markdown(&doc), html(&doc)))
+}
+
 /// `report.md`.
-pub fn markdown(report: &Report, files: &Files, vkey: &str) -> String {
+fn markdown(doc: &[Block]) -> String {
     let mut out = String::new();
-    for block in document(report, files, vkey) {
+    for block in doc {
         match block {
             Block::Heading(h) => {
                 let level = if out.is_empty() { "#" } else { "##" };
-                let _ = writeln!(out, "{level} {}\n", md(&h));
+                let _ = writeln!(out, "{level} {}\n", md(h));
             }
             Block::Para(p) => {
-                let _ = writeln!(out, "{}\n", md(&p));
+                let _ = writeln!(out, "{}\n", md(p));
             }
             Block::Code(c) => {
                 let _ = writeln!(out, "```sh\n{}\n```\n", c.replace("```", "` ` `"));
@@ -306,7 +323,7 @@ pub fn markdown(report: &Report, files: &Files, vkey: &str) -> String {
 }
 
 /// `report.html`: a self-contained page with no script.
-pub fn html(report: &Report, files: &Files, vkey: &str) -> String {
+fn html(doc: &[Block]) -> String {
     let mut out = String::from(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">\
@@ -315,17 +332,17 @@ pub fn html(report: &Report, files: &Files, vkey: &str) -> String {
          pre{background:#eee;padding:1em;overflow:auto}</style></head><body>\n",
     );
     let mut first = true;
-    for block in document(report, files, vkey) {
+    for block in doc {
         match block {
             Block::Heading(h) => {
                 let tag = if first { "h1" } else { "h2" };
-                let _ = writeln!(out, "<{tag}>{}</{tag}>", esc(&h));
+                let _ = writeln!(out, "<{tag}>{}</{tag}>", esc(h));
             }
             Block::Para(p) => {
-                let _ = writeln!(out, "<p>{}</p>", esc(&p));
+                let _ = writeln!(out, "<p>{}</p>", esc(p));
             }
             Block::Code(c) => {
-                let _ = writeln!(out, "<pre><code>{}</code></pre>", esc(&c));
+                let _ = writeln!(out, "<pre><code>{}</code></pre>", esc(c));
             }
             Block::Table(head, rows) if rows.is_empty() => {
                 let _ = writeln!(out, "<p><em>No {}.</em></p>", esc(head[0]));
@@ -339,7 +356,7 @@ pub fn html(report: &Report, files: &Files, vkey: &str) -> String {
                 for row in rows {
                     out.push_str("<tr>");
                     for c in row {
-                        let _ = write!(out, "<td>{}</td>", esc(&c));
+                        let _ = write!(out, "<td>{}</td>", esc(c));
                     }
                     out.push_str("</tr>\n");
                 }

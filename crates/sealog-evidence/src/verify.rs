@@ -43,12 +43,24 @@ impl From<zip::result::ZipError> for VerifyError {
 pub fn verify_pack(files: &Files, trust: &Trust, threads: usize) -> Result<Report, VerifyError> {
     let mut entries = file(files, ENTRIES)?;
     let mut proofs = file(files, PROOFS)?;
+    verify_read(files, &mut entries, &mut proofs, trust, threads)
+}
+
+/// Verifies a pack whose entries and proofs come from readers the caller trusts to end (its
+/// own files), and whose other files are in `files`.
+pub(crate) fn verify_read(
+    files: &Files,
+    entries: &mut dyn Read,
+    proofs: &mut dyn Read,
+    trust: &Trust,
+    threads: usize,
+) -> Result<Report, VerifyError> {
     let unbounded = ReadLimits {
         max_total_bytes: u64::MAX,
         max_line_bytes: usize::MAX,
         ..ReadLimits::default()
     };
-    verify_parts(files, &mut entries, &mut proofs, trust, threads, unbounded)
+    verify_parts(files, entries, proofs, trust, threads, unbounded)
 }
 
 /// Verifies a pack in ZIP form on `threads` threads (at least one), inflating its entries and

@@ -7,7 +7,7 @@ use sealog_core::merkle::{self, MemoryTree};
 use sealog_core::note::Signer;
 use sealog_core::{event, leaf};
 use sealog_evidence::archive::{self, ArchiveError, ReadLimits};
-use sealog_evidence::build::{PackEntry, PackParts, build};
+use sealog_evidence::build::{PackEntry, PackParts, build, build_into};
 use sealog_evidence::verify::{VerifyError, verify_pack, verify_zip};
 use std::io::Cursor;
 
@@ -181,6 +181,38 @@ fn a_streamed_zip_is_bounded_too() {
             .starts_with("the pack has no \"proofs.jsonl\""),
         "{err}"
     );
+}
+
+#[test]
+fn a_pack_built_in_scratch_files_is_the_same_zip_as_one_built_in_memory() {
+    let log = log_of(20_000, "ok");
+    let (files, _) = build(parts(&log, |i| i % 3 != 0), &log.signer).unwrap();
+    let in_memory = archive::write_zip(&files, Cursor::new(Vec::new()))
+        .unwrap()
+        .into_inner();
+    let scratch = || tempfile::tempfile().unwrap();
+    let mut pack = build_into(
+        parts(&log, |i| i % 3 != 0),
+        &log.signer,
+        scratch(),
+        scratch(),
+    )
+    .unwrap();
+    assert!(pack.report.valid);
+    assert!(!pack.files.contains_key("entries.jsonl"));
+    // Written twice: the scratch files are rewound, not consumed.
+    for _ in 0..2 {
+        let streamed = pack
+            .write_zip(Cursor::new(Vec::new()))
+            .unwrap()
+            .into_inner();
+        let read = archive::read_zip(Cursor::new(&streamed), ReadLimits::default()).unwrap();
+        for (name, bytes) in &files {
+            assert!(read[name] == *bytes, "{name} differs");
+        }
+        assert_eq!(read.len(), files.len());
+        assert_eq!(streamed, in_memory);
+    }
 }
 
 #[test]

@@ -3,26 +3,34 @@
 //! proofs from earlier checkpoints of the log's history to that checkpoint.
 //!
 //! The pack is built and checked exactly as an auditor would check it before it is sent
-//! (`sealog_evidence::build` refuses to hand out a pack that does not verify). It is built in
-//! memory: about 1.5 times the selected leaf bytes.
+//! (`sealog_evidence::build` refuses to hand out a pack that does not verify). Its large files
+//! and the ZIP itself are written to unnamed scratch files in the data directory, and the ZIP
+//! is streamed from there, so an export of any size costs the server a bounded amount of
+//! memory; the disk it takes (about 1.5 times the selected leaf bytes) is freed when the
+//! response ends.
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::QueryParams;
 use crate::read::EventFilters;
 use crate::state::AppState;
+use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use sealog_evidence::archive::write_zip;
-use sealog_evidence::build::{PackEntry, PackParts, build};
-use sealog_storage::Log;
-use std::io::Cursor;
+use sealog_evidence::build::{PackEntry, PackParts, build_into};
+use sealog_storage::{Engine, Log};
+use std::fs::File;
+use std::io::{BufWriter, Seek, SeekFrom};
 use std::time::Duration;
+use tokio_util::io::ReaderStream;
 
 /// How many earlier checkpoints (from the log's history, spread from the oldest to the
 /// newest) a pack proves consistent with its checkpoint.
 const MAX_EARLIER_CHECKPOINTS: usize = 64;
+
+/// Bytes of the ZIP sent at a time.
+const STREAM_CHUNK_BYTES: usize = 256 << 10;
 
 /// Most consecutive leaves read at once.
 const LEAVES_PER_READ: usize = 4096;
@@ -79,7 +87,8 @@ pub async fn export(
             })??;
         (indices, cp)
     };
-    let zip = tokio::task::spawn_blocking(move || -> ApiResult<Vec<u8>> {
+    let engine = state.engine.clone();
+    let (zip, len) = tokio::task::spawn_blocking(move || -> ApiResult<(File, u64)> {
         // Each leaf is read (a run of consecutive ones at a time) and proven only as the pack
         // is written; the first read failure ends the entries and fails the export.
         let mut failure = None;
@@ -123,15 +132,23 @@ pub async fn export(
             tool: format!("sealog {}", env!("CARGO_PKG_VERSION")),
             witness_vkeys: Vec::new(),
         };
-        let built = build(parts, log.signer());
+        let scratch = || log_scratch(&engine);
+        let built = build_into(parts, log.signer(), scratch()?, scratch()?);
         if let Some(e) = failure {
             return Err(e.into());
         }
-        let (files, _report) =
+        let mut pack =
             built.map_err(|e| ApiError::internal(format!("building the pack failed: {e}")))?;
-        let out = write_zip(&files, Cursor::new(Vec::new()))
-            .map_err(|e| ApiError::internal(format!("writing the pack failed: {e}")))?;
-        Ok(out.into_inner())
+        let failed =
+            |e: &dyn std::fmt::Display| ApiError::internal(format!("writing the pack failed: {e}"));
+        let mut zip = pack
+            .write_zip(BufWriter::new(scratch()?))
+            .map_err(|e| failed(&e))?
+            .into_inner()
+            .map_err(|e| failed(&e))?;
+        let len = zip.seek(SeekFrom::End(0)).map_err(|e| failed(&e))?;
+        zip.rewind().map_err(|e| failed(&e))?;
+        Ok((zip, len))
     })
     .await
     .map_err(|e| ApiError::internal(e.to_string()))??;
@@ -140,9 +157,22 @@ pub async fn export(
         [
             (header::CONTENT_TYPE, "application/zip".to_owned()),
             (header::CONTENT_DISPOSITION, filename),
+            (header::CONTENT_LENGTH, len.to_string()),
             (header::CACHE_CONTROL, "no-store".to_owned()),
         ],
-        zip,
+        Body::from_stream(ReaderStream::with_capacity(
+            tokio::fs::File::from_std(zip),
+            STREAM_CHUNK_BYTES,
+        )),
     )
         .into_response())
+}
+
+/// A scratch file for a pack, or an error the caller can act on.
+fn log_scratch(engine: &Engine) -> ApiResult<File> {
+    engine.scratch_file().map_err(|e| {
+        ApiError::internal(format!(
+            "no scratch file for the pack in the data directory ({e}); check its free space"
+        ))
+    })
 }

@@ -55,6 +55,14 @@ impl Drop for EngineInner {
 }
 
 impl Engine {
+    /// An unnamed temporary file in the data directory, for work too large for memory (an
+    /// evidence pack being built). It is never named where the file system allows (else
+    /// unlinked at once), so it disappears when closed, a crash included, and it takes the
+    /// disk the data lives on, not memory.
+    pub fn scratch_file(&self) -> std::io::Result<File> {
+        tempfile::tempfile_in(&self.inner.dir)
+    }
+
     /// Opens (creating if needed) the data directory, takes its lock file, and recovers every
     /// log in it. Refuses to open when another process holds the lock or when a log's stored
     /// tree disagrees with its last signed checkpoint, saying what is wrong.
