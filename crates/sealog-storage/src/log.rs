@@ -1,7 +1,7 @@
 //! One log: its handle, its threads, and its reads.
 
 use crate::faults::Faults;
-use crate::index::{IdIndex, Page, Query, SessionPage};
+use crate::index::{Histogram, IdIndex, Page, Query, SessionPage};
 use crate::shared::{Shared, lock};
 use crate::store::{Anchor, Store, recover};
 use crate::{
@@ -293,6 +293,15 @@ impl Log {
     /// Log indices matching a query, from the derived index.
     pub fn query(&self, query: &Query) -> Result<Page, ReadError> {
         self.inner.index.query(query).map_err(index_error)
+    }
+
+    /// Counts of the events matching a query over time, by action, from the derived index
+    /// (see [`IdIndex::histogram`]).
+    pub fn histogram(&self, query: &Query, buckets: usize) -> Result<Histogram, ReadError> {
+        self.inner
+            .index
+            .histogram(query, buckets)
+            .map_err(index_error)
     }
 
     /// The events of one session in `seq` order, from the derived index.

@@ -6,7 +6,8 @@
 //! - **dedup at any age** ([`IdIndex::lookup_ids`]): the original log index of an event id, on
 //!   the ingest path;
 //! - **queries** ([`IdIndex::query`], [`IdIndex::session`]): log indices filtered by agent,
-//!   session, action, status and time, with cursors that stay stable under concurrent ingest.
+//!   session, action, status and time, with cursors that stay stable under concurrent ingest;
+//!   and counts of the same matches over time by action ([`IdIndex::histogram`]).
 //!
 //! A background indexer feeds it in large batches off the acknowledgement path; the
 //! [watermark](IdIndex::watermark) says how far it has caught up, and every query answer carries
@@ -34,6 +35,7 @@ mod apply;
 mod codec;
 mod entry;
 mod error;
+mod histogram;
 mod idfilter;
 mod names;
 mod query;
@@ -42,6 +44,7 @@ mod walk;
 
 pub use entry::parse_ts;
 pub use error::IndexError;
+pub use histogram::{Histogram, MAX_BUCKETS, MAX_SERIES, Series};
 pub use query::{MAX_LIMIT, Page, Query, SessionEntry, SessionPage};
 
 use idfilter::IdFilter;

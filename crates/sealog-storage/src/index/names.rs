@@ -86,3 +86,34 @@ pub(super) fn find(conn: &Connection, kind: Kind, name: &str) -> Result<Option<i
         })
         .map_err(IndexError::store("looking up a name"))
 }
+
+/// The names of the interned numbers `ns` of `kind` (visible in `conn`'s snapshot); numbers
+/// never interned are left out.
+pub(super) fn names_of(
+    conn: &Connection,
+    kind: Kind,
+    ns: &[i64],
+) -> Result<HashMap<i64, String>, IndexError> {
+    let wanted: std::collections::HashSet<i64> = ns.iter().copied().collect();
+    let mut out = HashMap::with_capacity(wanted.len());
+    if wanted.is_empty() {
+        return Ok(out);
+    }
+    // The table is keyed by (kind, name): reading one kind is one range of it.
+    let err = IndexError::store("looking up names");
+    let mut stmt = conn
+        .prepare_cached("SELECT n, name FROM names WHERE kind = ?1")
+        .map_err(err)?;
+    let rows = stmt
+        .query_map([kind as usize], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+        })
+        .map_err(IndexError::store("looking up names"))?;
+    for row in rows {
+        let (n, name) = row.map_err(IndexError::store("looking up names"))?;
+        if wanted.contains(&n) {
+            out.insert(n, name);
+        }
+    }
+    Ok(out)
+}

@@ -47,7 +47,7 @@ impl Filters {
         }))
     }
 
-    fn matches(&self, f: &Fields) -> bool {
+    pub(super) fn matches(&self, f: &Fields) -> bool {
         let is = |want: Option<i64>, have: Option<i64>| want.is_none() || want == have;
         is(self.session, f.session)
             && is(self.agent, f.agent)
@@ -71,7 +71,7 @@ impl Filters {
     }
 
     /// SQL conditions on a chunk's zone map, and their arguments.
-    fn zone_sql(&self) -> (String, Vec<Value>) {
+    pub(super) fn zone_sql(&self) -> (String, Vec<Value>) {
         let conditions = [
             ("max_ts >= ?", self.since),
             ("min_ts < ?", self.until),
@@ -280,6 +280,6 @@ pub(super) fn for_each_posting(
     Ok(())
 }
 
-fn bad_row(e: rusqlite::Error) -> IndexError {
+pub(super) fn bad_row(e: rusqlite::Error) -> IndexError {
     IndexError::store("decoding an index row")(e)
 }
