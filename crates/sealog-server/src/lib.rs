@@ -135,6 +135,13 @@ pub fn routes() -> Vec<Route> {
         ),
         route!(
             get,
+            "/v1/logs/{log}/events/histogram",
+            Key,
+            "Counts of the events matching agent, session, action, status, since, until per time bucket and action: buckets (1-1000, default 60).",
+            read::events_histogram
+        ),
+        route!(
+            get,
             "/v1/logs/{log}/events/{id}",
             Key,
             "One event with its leaf and inclusion proof to the latest checkpoint.",

@@ -12,7 +12,7 @@ use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::IntoResponse;
 use sealog_core::leaf::{self, Leaf};
-use sealog_storage::index::{MAX_LIMIT, parse_ts};
+use sealog_storage::index::{Histogram, MAX_BUCKETS, MAX_LIMIT, parse_ts};
 use sealog_storage::{Log, SignedCheckpoint};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -130,6 +130,17 @@ pub fn event_json(index: u64, leaf_bytes: &[u8]) -> ApiResult<Value> {
     }))
 }
 
+/// Runs `read` (index queries and leaf reads, which block on disk) on a blocking thread.
+async fn blocking<T: Send + 'static>(
+    log: &Log,
+    read: impl FnOnce(&Log) -> ApiResult<T> + Send + 'static,
+) -> ApiResult<T> {
+    let log = log.clone();
+    tokio::task::spawn_blocking(move || read(&log))
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))?
+}
+
 /// `GET /v1/logs/{log}/events`: a newest-first page; `next` continues it, and pages are stable
 /// under concurrent ingest (a cursor means "below this index").
 pub async fn list_events(
@@ -141,27 +152,122 @@ pub async fn list_events(
     caller.read(&name)?;
     let log = state.log(&name)?;
     let query = filters.query()?;
-    let page = tokio::task::spawn_blocking({
-        let log = log.clone();
-        move || -> ApiResult<_> {
-            let page = log.query(&query)?;
-            let mut events = Vec::with_capacity(page.indices.len());
-            for &index in &page.indices {
-                let bytes = log.entries(index, index + 1)?.pop().expect("one entry");
-                events.push(event_json(index, &bytes)?);
-            }
-            Ok((page, events))
+    let (page, events) = blocking(&log, move |log| {
+        let page = log.query(&query)?;
+        let mut events = Vec::with_capacity(page.indices.len());
+        for &index in &page.indices {
+            let bytes = log.entries(index, index + 1)?.pop().expect("one entry");
+            events.push(event_json(index, &bytes)?);
         }
+        Ok((page, events))
     })
-    .await
-    .map_err(|e| ApiError::internal(e.to_string()))?;
-    let (page, events) = page?;
+    .await?;
     Ok(Json(json!({
         "events": events,
         "next": page.next,
         "index_watermark": page.watermark,
         "size": log.size(),
     })))
+}
+
+/// Buckets of a histogram when the request does not say.
+const DEFAULT_BUCKETS: usize = 60;
+
+/// Filters and bucket count of `GET /v1/logs/{log}/events/histogram`: the filters of
+/// [`EventFilters`], without paging.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HistogramParams {
+    agent: Option<String>,
+    session: Option<String>,
+    action: Option<String>,
+    status: Option<String>,
+    since: Option<String>,
+    until: Option<String>,
+    buckets: Option<usize>,
+}
+
+impl HistogramParams {
+    /// The engine query and the number of buckets, or a 400 saying what to change.
+    fn query(self) -> ApiResult<(sealog_storage::Query, usize)> {
+        let buckets = match self.buckets {
+            None => DEFAULT_BUCKETS,
+            Some(n @ 1..=MAX_BUCKETS) => n,
+            Some(n) => {
+                return Err(ApiError::bad_request(format!(
+                    "buckets={n} is out of range; ask for 1 to {MAX_BUCKETS} buckets"
+                )));
+            }
+        };
+        let filters = EventFilters {
+            agent: self.agent,
+            session: self.session,
+            action: self.action,
+            status: self.status,
+            since: self.since,
+            until: self.until,
+            limit: None,
+            cursor: None,
+        };
+        let query = filters.query()?;
+        if let (Some(since), Some(until)) = (query.since, query.until)
+            && since >= until
+        {
+            return Err(ApiError::bad_request(format!(
+                "since={:?} is not before until={:?}; the range starts at since (included) and \
+                 ends at until (excluded)",
+                filters.since.unwrap_or_default(),
+                filters.until.unwrap_or_default()
+            )));
+        }
+        Ok((query, buckets))
+    }
+}
+
+/// A histogram as the API shows it: edges as RFC 3339 times, counts per action.
+fn histogram_json(h: &Histogram) -> Value {
+    let edges: Vec<String> = h.edges.iter().map(|&t| leaf::format_received(t)).collect();
+    let series = |s: &sealog_storage::index::Series| json!({"counts": s.counts, "total": s.total});
+    let actions: Vec<Value> = h
+        .series
+        .iter()
+        .filter_map(|s| {
+            let mut out = series(s);
+            out["action"] = json!(s.action.as_ref()?);
+            Some(out)
+        })
+        .collect();
+    let other = h.series.iter().find(|s| s.action.is_none()).map(|s| {
+        let mut out = series(s);
+        out["actions"] = json!(h.folded_actions);
+        out
+    });
+    json!({
+        "edges": edges,
+        "bucket_us": h.edges.get(..2).map(|e| e[1] - e[0]),
+        "actions": actions,
+        "other": other,
+        "total": h.series.iter().map(|s| s.total).sum::<u64>(),
+        "index_watermark": h.watermark,
+    })
+}
+
+/// `GET /v1/logs/{log}/events/histogram`: how many events match the filters of
+/// `GET /v1/logs/{log}/events`, per equal time bucket and per action, over the whole filtered
+/// range (not a page), answered from the query index.
+pub async fn events_histogram(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+    QueryParams(params): QueryParams<HistogramParams>,
+) -> ApiResult<Json<Value>> {
+    caller.read(&name)?;
+    let log = state.log(&name)?;
+    let (query, buckets) = params.query()?;
+    let histogram = blocking(&log, move |log| Ok(log.histogram(&query, buckets)?)).await?;
+    let mut out = histogram_json(&histogram);
+    out["size"] = json!(log.size());
+    Ok(Json(out))
 }
 
 /// The index of event `id`, or 404.
