@@ -43,6 +43,11 @@ pub struct ServeArgs {
     /// Events that may wait for one log's writer before ingest answers 503 [default: 200000].
     #[arg(long)]
     queue_entries: Option<usize>,
+    /// A directory outside the data directory (another disk or host, never restored from a
+    /// backup with it) that keeps each log's newest checkpoint a second time, so that a start
+    /// from an old backup of the whole data directory is refused instead of forking the log.
+    #[arg(long)]
+    checkpoint_lock: Option<PathBuf>,
 }
 
 /// The same settings, from the config file.
@@ -59,6 +64,7 @@ struct FileSettings {
     max_batch_events: Option<usize>,
     checkpoint_interval_ms: Option<u64>,
     queue_entries: Option<usize>,
+    checkpoint_lock: Option<PathBuf>,
 }
 
 /// Resolved settings.
@@ -69,6 +75,7 @@ struct Settings {
     options: ServerOptions,
     checkpoint_interval: Duration,
     queue_entries: usize,
+    checkpoint_lock: Option<PathBuf>,
 }
 
 /// `SEALOG_<NAME>` parsed as `T`.
@@ -123,9 +130,24 @@ fn resolve(args: ServeArgs) -> Result<Settings, String> {
     if queue_entries == 0 {
         return Err("the queue must hold at least 1 event".into());
     }
+    let data = pick!(data, "DATA").unwrap_or_else(|| PathBuf::from("./sealog-data"));
+    let checkpoint_lock = pick!(checkpoint_lock, "CHECKPOINT_LOCK");
+    if let Some(lock) = &checkpoint_lock {
+        let absolute =
+            |p: &PathBuf| std::path::absolute(p).map_err(|e| format!("{}: {e}", p.display()));
+        if absolute(lock)?.starts_with(absolute(&data)?) {
+            return Err(format!(
+                "the checkpoint lock {} is inside the data directory {}: a restore of the data \
+                 directory would take it back too; put it on another disk or host",
+                lock.display(),
+                data.display()
+            ));
+        }
+    }
     Ok(Settings {
         queue_entries,
-        data: pick!(data, "DATA").unwrap_or_else(|| PathBuf::from("./sealog-data")),
+        checkpoint_lock,
+        data,
         listen: pick!(listen, "LISTEN").unwrap_or_else(|| "127.0.0.1:7300".into()),
         tls,
         options,
@@ -152,6 +174,7 @@ async fn serve(settings: Settings) -> Result<(), String> {
     let engine = sealog_storage::EngineOptions {
         checkpoint_interval: settings.checkpoint_interval,
         queue_entries: settings.queue_entries,
+        checkpoint_lock: settings.checkpoint_lock.clone(),
         ..Default::default()
     };
     let server = Server::open_with(&settings.data, settings.options, engine)?;

@@ -109,7 +109,17 @@ fn ingest(
 fn kill_9_under_concurrent_ingest_loses_nothing_acknowledged() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let flags = ["--checkpoint-interval-ms", "20", "--rate-limit", "0"];
+    // With a checkpoint lock, so that every restart also shows the lock is never ahead of
+    // what recovery finds (a restart it refused would fail the round).
+    let lock = dir.path().join("lock");
+    let flags = [
+        "--checkpoint-interval-ms",
+        "20",
+        "--rate-limit",
+        "0",
+        "--checkpoint-lock",
+        lock.to_str().unwrap(),
+    ];
     let acked: Acked = Arc::default();
     let mut seen_checkpoints: Vec<String> = Vec::new();
     let mut seed = 0x005e_a106_u64;

@@ -3,7 +3,7 @@
 
 use crate::log::LogInner;
 use crate::types::now_micros;
-use crate::{SignedCheckpoint, checkpoint_file, checkpoint_history, writer};
+use crate::{SignedCheckpoint, checkpoint_file, checkpoint_history, checkpoint_lock, writer};
 use sealog_core::checkpoint::{self, Checkpoint};
 use sealog_core::merkle::{consistency_proof, verify_consistency};
 use sealog_core::note::Signer;
@@ -91,6 +91,12 @@ fn sign(
         note: checkpoint::sign(&cp, signer),
         signed_unix_micros: now_micros(),
     };
+    // The lock first: after a crash between the two it is ahead of the checkpoint file, but
+    // never of the entries, which were durable before they were signed.
+    if let Some(lock) = &log.options.checkpoint_lock {
+        checkpoint_lock::store_checkpoint(lock, &log.name, &signed, log.store.faults())
+            .map_err(|e| format!("writing the checkpoint lock: {e}"))?;
+    }
     checkpoint_file::store(&log.dir, &signed, log.store.faults())
         .map_err(|e| format!("writing the checkpoint file: {e}"))?;
     if history_last

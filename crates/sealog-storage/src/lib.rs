@@ -10,13 +10,15 @@
 //! directory from its entries; [`reindex`] rebuilds the derived indexes.
 //!
 //! The layout on disk is described in the modules `engine` (directory and lock), `store`
-//! (entries, offsets, tree-hash tiles), `checkpoint_file` and `checkpoint_history`.
+//! (entries, offsets, tree-hash tiles), `checkpoint_file`, `checkpoint_history` and
+//! `checkpoint_lock`.
 
 pub mod faults;
 pub mod index;
 
 mod checkpoint_file;
 mod checkpoint_history;
+mod checkpoint_lock;
 mod engine;
 mod error;
 mod fsck;

@@ -6,7 +6,7 @@ use crate::shared::{Shared, lock};
 use crate::store::{Anchor, Store, recover};
 use crate::{
     AppendError, Appended, EngineOptions, LogStats, ReadError, SignedCheckpoint, checkpoint_file,
-    checkpoint_history, indexer, integrator, writer,
+    checkpoint_history, checkpoint_lock, indexer, integrator, writer,
 };
 use sealog_core::event::ValidatedEvent;
 use sealog_core::merkle::{Hash, MemoHashSource, ProofError, consistency_proof, inclusion_proof};
@@ -81,6 +81,10 @@ impl Log {
         };
         let appender = recover(store.clone(), anchor)?;
         let size = appender.size();
+        if let Some(lock) = &options.checkpoint_lock {
+            let tree = (size, appender.root());
+            checkpoint_lock::check(lock, name, &verifier, &store, tree, &cp)?;
+        }
         let index = open_index(dir, options, &store, size)?;
         let (publish, checkpoint) = watch::channel(cp);
         let inner = Arc::new(LogInner {

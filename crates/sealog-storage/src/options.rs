@@ -1,6 +1,7 @@
 //! Tuning of an engine.
 
 use crate::IndexOptions;
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// Tuning of an [`Engine`](crate::Engine); the defaults suit one machine.
@@ -16,6 +17,12 @@ pub struct EngineOptions {
     pub checkpoint_interval: Duration,
     /// The derived index's bounds.
     pub index: IndexOptions,
+    /// A directory outside the data directory, never restored from a backup with it, where
+    /// each log's newest checkpoint is kept a second time; a log whose tree does not extend
+    /// it refuses to open. It is what catches a restore of the whole data directory from an
+    /// old backup. `None`: no lock (such a restore goes unnoticed until a witness or an
+    /// auditor compares checkpoints).
+    pub checkpoint_lock: Option<PathBuf>,
 }
 
 impl Default for EngineOptions {
@@ -29,6 +36,7 @@ impl Default for EngineOptions {
             queue_entries: 200_000,
             checkpoint_interval: Duration::from_secs(1),
             index: IndexOptions::default(),
+            checkpoint_lock: None,
         }
     }
 }

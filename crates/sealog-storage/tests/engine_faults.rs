@@ -113,9 +113,19 @@ async fn ingest(log: &sealog_storage::Log) -> Seen {
     (acked, cps)
 }
 
-/// Reopens without faults and checks every acknowledged event and seen checkpoint.
-async fn check_reopened(dir: &std::path::Path, (acked, cps): &Seen) {
-    let engine = Engine::open(dir, options()).expect("reopening always works");
+/// Test options with a checkpoint lock in `lock`, so that every run also shows the lock is
+/// never ahead of what recovery finds.
+fn locked(lock: &tempfile::TempDir) -> sealog_storage::EngineOptions {
+    sealog_storage::EngineOptions {
+        checkpoint_lock: Some(lock.path().to_owned()),
+        ..options()
+    }
+}
+
+/// Reopens without faults (and with the run's checkpoint lock) and checks every
+/// acknowledged event and seen checkpoint.
+async fn check_reopened(dir: &std::path::Path, lock: &tempfile::TempDir, (acked, cps): &Seen) {
+    let engine = Engine::open(dir, locked(lock)).expect("reopening always works");
     let log = engine.log("f").expect("log");
     let last = log.wait_checkpoint(log.size()).await.unwrap();
     for (id, result) in acked {
@@ -141,9 +151,9 @@ async fn check_reopened(dir: &std::path::Path, (acked, cps): &Seen) {
 async fn random_faults_never_lose_acknowledged_events() {
     let mut stopped = 0;
     for seed in 0..40 {
-        let dir = tempfile::tempdir().unwrap();
+        let (dir, lock) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
         let faults = Random::new(seed, 30);
-        let engine = Engine::open_with_faults(dir.path(), options(), faults.clone()).unwrap();
+        let engine = Engine::open_with_faults(dir.path(), locked(&lock), faults.clone()).unwrap();
         let log = engine.create_log("f", "test.example/f").unwrap();
         faults.armed.store(true, Ordering::Relaxed);
         let seen = ingest(&log).await;
@@ -151,7 +161,7 @@ async fn random_faults_never_lose_acknowledged_events() {
         stopped += usize::from(log.ready().is_err());
         let _ = engine.shutdown(); // may report the failure that stopped the log
         drop((engine, log));
-        check_reopened(dir.path(), &seen).await;
+        check_reopened(dir.path(), &lock, &seen).await;
     }
     assert!(
         stopped > 10,
@@ -161,9 +171,9 @@ async fn random_faults_never_lose_acknowledged_events() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_disk_fails_clearly_and_recovers_when_space_returns() {
-    let dir = tempfile::tempdir().unwrap();
+    let (dir, lock) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let faults = Random::new(1, 0);
-    let engine = Engine::open_with_faults(dir.path(), options(), faults.clone()).unwrap();
+    let engine = Engine::open_with_faults(dir.path(), locked(&lock), faults.clone()).unwrap();
     let log = engine.create_log("f", "test.example/f").unwrap();
     let before = log.append(events(1, 0..50)).await.unwrap();
     faults.full.store(true, Ordering::Relaxed);
@@ -214,7 +224,7 @@ async fn a_full_disk_fails_clearly_and_recovers_when_space_returns() {
             .collect(),
         Vec::new(),
     );
-    check_reopened(dir.path(), &seen).await;
+    check_reopened(dir.path(), &lock, &seen).await;
 }
 
 /// What a power cut does to the log's files: everything written after the file's last
@@ -241,9 +251,9 @@ fn cut_power(dir: &std::path::Path, faults: &Random) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_power_cut_at_any_moment_loses_nothing_acknowledged() {
     for seed in 0..25u64 {
-        let dir = tempfile::tempdir().unwrap();
+        let (dir, lock) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
         let faults = Random::new(seed, 5);
-        let engine = Engine::open_with_faults(dir.path(), options(), faults.clone()).unwrap();
+        let engine = Engine::open_with_faults(dir.path(), locked(&lock), faults.clone()).unwrap();
         let log = engine.create_log("f", "test.example/f").unwrap();
         faults.armed.store(true, Ordering::Relaxed);
         let running = tokio::spawn({
@@ -256,6 +266,6 @@ async fn a_power_cut_at_any_moment_loses_nothing_acknowledged() {
         let _ = engine.shutdown();
         drop((engine, log));
         cut_power(dir.path(), &faults);
-        check_reopened(dir.path(), &seen).await;
+        check_reopened(dir.path(), &lock, &seen).await;
     }
 }
