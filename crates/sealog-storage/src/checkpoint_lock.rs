@@ -15,7 +15,8 @@
 use crate::SignedCheckpoint;
 use crate::checkpoint_file;
 use crate::faults::Faults;
-use crate::store::{Store, sync_dir};
+use crate::log_store::{LogStore, hash_source};
+use crate::store::sync_dir;
 use sealog_core::merkle::{Hash, consistency_proof, verify_consistency};
 use sealog_core::note::Verifier;
 use std::path::{Path, PathBuf};
@@ -31,14 +32,15 @@ pub(crate) fn check(
     lock: &Path,
     name: &str,
     verifier: &Verifier,
-    store: &Store,
+    store: &dyn LogStore,
     (size, root): (u64, Hash),
     current: &SignedCheckpoint,
+    faults: &Faults,
 ) -> Result<(), String> {
     let dir = dir(lock, name);
     if !dir.join("checkpoint").exists() {
         // First use of this lock for this log: nothing to compare yet.
-        return store_checkpoint(lock, name, current, store.faults()).map_err(|e| {
+        return store_checkpoint(lock, name, current, faults).map_err(|e| {
             format!(
                 "log {name}: cannot write its checkpoint lock in {}: {e}",
                 dir.display()
@@ -66,7 +68,7 @@ pub(crate) fn check(
         return Err(restored());
     }
     if locked.size > 0 {
-        let proof = consistency_proof(&store.hash_source(size), locked.size, size)
+        let proof = consistency_proof(&hash_source(store, size), locked.size, size)
             .map_err(|e| format!("log {name}: checking the checkpoint lock: {e}"))?;
         verify_consistency(locked.size, size, &proof, &locked.root, &root)
             .map_err(|_| restored())?;

@@ -2,8 +2,8 @@
 
 use crate::index::IdIndex;
 use crate::log::LogInner;
+use crate::log_store::LogStore;
 use crate::shared::lock;
-use crate::store::Store;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -26,7 +26,7 @@ pub(crate) fn run(log: Arc<LogInner>) {
             return;
         }
         let end = head.size.min(watermark + BATCH);
-        if let Err(why) = apply(&log.store, &log.index, watermark, end) {
+        if let Err(why) = apply(&*log.store, &log.index, watermark, end) {
             *lock(&log.index_error) = Some(why);
             shared.wait_head(Some(Instant::now() + RETRY), |h| h.final_);
             continue;
@@ -40,7 +40,12 @@ pub(crate) fn run(log: Arc<LogInner>) {
 }
 
 /// Indexes entries `start..end` of `store`.
-pub(crate) fn apply(store: &Store, index: &IdIndex, start: u64, end: u64) -> Result<(), String> {
+pub(crate) fn apply(
+    store: &dyn LogStore,
+    index: &IdIndex,
+    start: u64,
+    end: u64,
+) -> Result<(), String> {
     let leaves = store
         .read_entries(start, end)
         .map_err(|e| format!("reading entries for the index: {e}"))?;

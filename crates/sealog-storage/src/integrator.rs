@@ -2,8 +2,9 @@
 //! `checkpoint_interval`, and persists it before publishing it.
 
 use crate::log::LogInner;
+use crate::log_store::hash_source;
 use crate::types::now_micros;
-use crate::{SignedCheckpoint, checkpoint_file, checkpoint_history, checkpoint_lock, writer};
+use crate::{SignedCheckpoint, checkpoint_history, checkpoint_lock, writer};
 use sealog_core::checkpoint::{self, Checkpoint};
 use sealog_core::merkle::{consistency_proof, verify_consistency};
 use sealog_core::note::Signer;
@@ -66,7 +67,7 @@ fn sign(
     // Never sign a tree that does not extend the last checkpoint: check it from the stored
     // hashes, which is also what every proof will be served from.
     if last.size > 0 {
-        let proof = consistency_proof(&log.store.hash_source(size), last.size, size)
+        let proof = consistency_proof(&hash_source(&*log.store, size), last.size, size)
             .map_err(|e| format!("building a consistency proof: {e}"))?;
         verify_consistency(last.size, size, &proof, &last.root, &root).map_err(|e| {
             format!(
@@ -94,15 +95,17 @@ fn sign(
     // The lock first: after a crash between the two it is ahead of the checkpoint file, but
     // never of the entries, which were durable before they were signed.
     if let Some(lock) = &log.options.checkpoint_lock {
-        checkpoint_lock::store_checkpoint(lock, &log.name, &signed, log.store.faults())
+        checkpoint_lock::store_checkpoint(lock, &log.name, &signed, &log.faults)
             .map_err(|e| format!("writing the checkpoint lock: {e}"))?;
     }
-    checkpoint_file::store(&log.dir, &signed, log.store.faults())
+    log.store
+        .store_checkpoint(&signed)
         .map_err(|e| format!("writing the checkpoint file: {e}"))?;
     if history_last
         .is_none_or(|t| signed.signed_unix_micros - t >= checkpoint_history::SPACING_MICROS)
     {
-        checkpoint_history::append(&log.dir, &signed, log.store.faults())
+        log.store
+            .append_history(&signed)
             .map_err(|e| format!("appending to the checkpoint history: {e}"))?;
         *history_last = Some(signed.signed_unix_micros);
     }

@@ -9,7 +9,10 @@
 //! [`index`] off the acknowledgement path. [`fsck`] re-derives every hash of a stopped data
 //! directory from its entries; [`reindex`] rebuilds the derived indexes.
 //!
-//! The layout on disk is described in the modules `engine` (directory and lock), `store`
+//! A log reaches its storage only through the narrow interface of the module `log_store`
+//! (append a group durably, recover, read entries and tiles, keep checkpoints), which the
+//! embedded store implements and a shared PostgreSQL store is to implement next; that module
+//! says how one maps onto the other. The layout on disk is described in the modules `engine` (directory and lock), `store`
 //! (entries, offsets, tree-hash tiles), `checkpoint_file`, `checkpoint_history` and
 //! `checkpoint_lock`.
 
@@ -25,6 +28,7 @@ mod fsck;
 mod indexer;
 mod integrator;
 mod log;
+mod log_store;
 mod options;
 mod shared;
 mod store;

@@ -2,10 +2,11 @@
 
 use crate::faults::Faults;
 use crate::index::{Histogram, IdIndex, Page, Query, SessionPage};
+use crate::log_store::{Anchor, LogStore, hash_source};
 use crate::shared::{Shared, lock};
-use crate::store::{Anchor, Store, recover};
+use crate::store::Store;
 use crate::{
-    AppendError, Appended, EngineOptions, LogStats, ReadError, SignedCheckpoint, checkpoint_file,
+    AppendError, Appended, EngineOptions, LogStats, ReadError, SignedCheckpoint,
     checkpoint_history, checkpoint_lock, indexer, integrator, writer,
 };
 use sealog_core::event::ValidatedEvent;
@@ -13,7 +14,7 @@ use sealog_core::merkle::{Hash, MemoHashSource, ProofError, consistency_proof, i
 use sealog_core::note::{Signer, Verifier};
 use sealog_core::tiles::{EntryBundle, TILE_WIDTH, Tile};
 use std::fs::File;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use tokio::sync::{oneshot, watch};
@@ -22,12 +23,13 @@ use tokio::sync::{oneshot, watch};
 pub(crate) struct LogInner {
     pub(crate) name: String,
     pub(crate) origin: String,
-    pub(crate) dir: PathBuf,
     verifier: Verifier,
     /// The log key, for documents the log signs besides checkpoints (evidence manifests).
     signer: Signer,
     pub(crate) options: EngineOptions,
-    pub(crate) store: Arc<Store>,
+    pub(crate) store: Arc<dyn LogStore>,
+    /// Where writes outside the store (the checkpoint lock) inject faults in tests.
+    pub(crate) faults: Faults,
     pub(crate) index: IdIndex,
     pub(crate) shared: Shared,
     /// The latest signed checkpoint; the integrator holds the sender.
@@ -59,8 +61,12 @@ impl Log {
         let signer = Signer::from_skey(skey.trim())
             .map_err(|e| format!("{} is not a signing key: {e}", key_path.display()))?;
         let verifier = signer.verifier();
-        let cp = checkpoint_file::load(dir, &verifier)?;
-        let history = checkpoint_history::load(dir, &verifier, true)?;
+        let store: Arc<dyn LogStore> = Arc::new(
+            Store::open(dir, faults.clone())
+                .map_err(|e| format!("cannot open the log files: {e}"))?,
+        );
+        let cp = store.checkpoint(&verifier)?;
+        let history = store.history(&verifier, true)?;
         if let Some(newest) = history.last().filter(|h| h.size > cp.size) {
             return Err(format!(
                 "log {name}: its checkpoint history holds a signed checkpoint of size {} but its \
@@ -71,30 +77,26 @@ impl Log {
             ));
         }
         let history_last = history.last().map(|h| h.signed_unix_micros);
-        let store = Arc::new(
-            Store::open(dir, faults.clone())
-                .map_err(|e| format!("cannot open the log files: {e}"))?,
-        );
         let anchor = Anchor {
             size: cp.size,
             root: cp.root,
         };
-        let appender = recover(store.clone(), anchor)?;
+        let appender = store.clone().recover(anchor)?;
         let size = appender.size();
         if let Some(lock) = &options.checkpoint_lock {
             let tree = (size, appender.root());
-            checkpoint_lock::check(lock, name, &verifier, &store, tree, &cp)?;
+            checkpoint_lock::check(lock, name, &verifier, &*store, tree, &cp, faults)?;
         }
-        let index = open_index(dir, options, &store, size)?;
+        let index = open_index(dir, options, &*store, size)?;
         let (publish, checkpoint) = watch::channel(cp);
         let inner = Arc::new(LogInner {
             name: name.to_owned(),
             origin: signer.name().to_owned(),
-            dir: dir.to_owned(),
             verifier,
             signer: signer.clone(),
             options: options.clone(),
             store,
+            faults: faults.clone(),
             index,
             shared: Shared::new(size, appender.root(), options.queue_entries),
             checkpoint,
@@ -205,7 +207,8 @@ impl Log {
         size: u64,
         max: usize,
     ) -> Result<Vec<SignedCheckpoint>, ReadError> {
-        let history = checkpoint_history::load(&self.inner.dir, &self.inner.verifier, false)
+        let history = (self.inner.store)
+            .history(&self.inner.verifier, false)
             .map_err(ReadError::Io)?;
         Ok(checkpoint_history::spread(history, size, max))
     }
@@ -236,7 +239,7 @@ impl Log {
     /// durable size).
     pub fn inclusion_proof(&self, index: u64, size: u64) -> Result<Vec<Hash>, ReadError> {
         self.check_size(size)?;
-        inclusion_proof(&self.inner.store.hash_source(size), index, size).map_err(proof_error)
+        inclusion_proof(&hash_source(&*self.inner.store, size), index, size).map_err(proof_error)
     }
 
     /// Inclusion proofs of many `indices` in the tree of `size`, one by one as the iterator is
@@ -250,7 +253,7 @@ impl Log {
         self.check_size(size)?;
         // About 4 MB of nodes: the paths of tens of thousands of neighbouring entries. When
         // it fills up it starts afresh, which costs only the upper paths again.
-        let memo = MemoHashSource::new(self.inner.store.hash_source(size), 1 << 16);
+        let memo = MemoHashSource::new(hash_source(&*self.inner.store, size), 1 << 16);
         Ok(indices
             .iter()
             .map(move |&index| inclusion_proof(&memo, index, size).map_err(proof_error)))
@@ -259,7 +262,7 @@ impl Log {
     /// Consistency proof from tree size `old` to `new`.
     pub fn consistency_proof(&self, old: u64, new: u64) -> Result<Vec<Hash>, ReadError> {
         self.check_size(new)?;
-        consistency_proof(&self.inner.store.hash_source(new), old, new).map_err(proof_error)
+        consistency_proof(&hash_source(&*self.inner.store, new), old, new).map_err(proof_error)
     }
 
     /// A hash tile's bytes; partial tiles only as implied by the latest checkpoint.
@@ -267,10 +270,8 @@ impl Log {
         let size = self.checkpoint().size;
         let count = size.checked_shr(u32::from(tile.level) * 8).unwrap_or(0);
         self.check_tile(tile.index, tile.width, count, &tile.to_string())?;
-        self.inner
-            .store
-            .read_hashes(tile.level, tile.index * 256, u64::from(tile.width))
-            .map_err(io_error)
+        let mut tiles = self.inner.store.read_tiles(&[tile]).map_err(io_error)?;
+        Ok(tiles.pop().unwrap_or_default())
     }
 
     /// An entry bundle's bytes (tlog-tiles), within the latest checkpoint.
@@ -381,7 +382,7 @@ impl Log {
 fn open_index(
     dir: &Path,
     options: &EngineOptions,
-    store: &Store,
+    store: &dyn LogStore,
     size: u64,
 ) -> Result<IdIndex, String> {
     let path = dir.join("index");

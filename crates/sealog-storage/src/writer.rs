@@ -1,8 +1,8 @@
 //! The sequencer: one thread per log that turns queued appends into group commits.
 
 use crate::log::LogInner;
+use crate::log_store::LogAppender;
 use crate::shared::{Request, lock};
-use crate::store::Appender;
 use crate::types::now_micros;
 use crate::{AppendError, Appended};
 use sealog_core::leaf;
@@ -18,7 +18,7 @@ enum GroupError {
 }
 
 /// Runs the writer until the queue is closed and drained.
-pub(crate) fn run(log: Arc<LogInner>, mut appender: Appender) {
+pub(crate) fn run(log: Arc<LogInner>, mut appender: Box<dyn LogAppender>) {
     let shared = &log.shared;
     let (max, delay) = (log.options.group_max_entries, log.options.group_max_delay);
     while let Some(group) = shared.next_group(max, delay) {
@@ -26,7 +26,7 @@ pub(crate) fn run(log: Arc<LogInner>, mut appender: Appender) {
             refuse(group, &why);
             continue;
         }
-        match commit(&log, &mut appender, &group) {
+        match commit(&log, &mut *appender, &group) {
             Ok(results) => {
                 for (request, result) in group.into_iter().zip(results) {
                     // A caller that gave up still had its events stored; nothing to do.
@@ -65,7 +65,7 @@ fn refuse(group: Vec<Request>, why: &str) {
 /// Dedups, stages, writes and fsyncs one group; returns the results of each request.
 fn commit(
     log: &LogInner,
-    appender: &mut Appender,
+    appender: &mut dyn LogAppender,
     group: &[Request],
 ) -> Result<Vec<Vec<Appended>>, GroupError> {
     let events = || group.iter().flat_map(|r| &r.events);

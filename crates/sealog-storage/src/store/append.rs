@@ -2,6 +2,7 @@
 //! writes them, and fsyncs the segment once per group.
 
 use super::{LEVELS, Segment, Store, record};
+use crate::log_store::LogAppender;
 use sealog_core::leaf;
 use sealog_core::merkle::{CompactTree, Hash};
 use sealog_core::tiles::TILE_HEIGHT;
@@ -43,32 +44,6 @@ impl Appender {
         }
     }
 
-    /// Entries staged or written.
-    pub(crate) fn size(&self) -> u64 {
-        self.tree.size()
-    }
-
-    /// The root of [`Appender::size`] entries.
-    pub(crate) fn root(&self) -> Hash {
-        self.tree.root()
-    }
-
-    /// Starts a new segment if the current one is full; call before staging a group.
-    pub(crate) fn begin_group(&mut self) -> io::Result<()> {
-        if self.segment_len >= self.store.segment_bytes {
-            self.segment = self.store.roll(self.size())?;
-            self.segment_len = 0;
-        }
-        Ok(())
-    }
-
-    /// Stages a leaf and returns its hash.
-    pub(crate) fn push(&mut self, leaf_bytes: &[u8]) -> Hash {
-        let offset = self.segment_len + self.records.len() as u64;
-        record::encode(&mut self.records, leaf_bytes);
-        self.derive(leaf_bytes, offset)
-    }
-
     /// Stages the offset and tree hashes of a leaf already in the segment at `offset`.
     pub(crate) fn derive(&mut self, leaf_bytes: &[u8], offset: u64) -> Hash {
         let hash = leaf::hash(leaf_bytes);
@@ -80,20 +55,6 @@ impl Appender {
             }
         }
         hash
-    }
-
-    /// Writes what is staged and fsyncs the segment (the derived files are fsynced before a
-    /// checkpoint covers them). Returns the fsync's duration.
-    pub(crate) fn commit(&mut self) -> io::Result<std::time::Duration> {
-        let store = self.store.clone();
-        let faults = store.faults();
-        faults.write(&self.segment.file, &self.records)?;
-        self.segment_len += self.records.len() as u64;
-        self.records.clear();
-        self.write_derived()?;
-        let start = std::time::Instant::now();
-        faults.sync_file(&self.segment.file)?;
-        Ok(start.elapsed())
     }
 
     /// Writes the staged offsets and hashes (recovery re-derives them from the entries).
@@ -108,5 +69,44 @@ impl Appender {
             }
         }
         Ok(())
+    }
+}
+
+impl LogAppender for Appender {
+    fn size(&self) -> u64 {
+        self.tree.size()
+    }
+
+    fn root(&self) -> Hash {
+        self.tree.root()
+    }
+
+    /// Starts a new segment if the current one is full.
+    fn begin_group(&mut self) -> io::Result<()> {
+        if self.segment_len >= self.store.segment_bytes {
+            self.segment = self.store.roll(self.size())?;
+            self.segment_len = 0;
+        }
+        Ok(())
+    }
+
+    fn push(&mut self, leaf_bytes: &[u8]) -> Hash {
+        let offset = self.segment_len + self.records.len() as u64;
+        record::encode(&mut self.records, leaf_bytes);
+        self.derive(leaf_bytes, offset)
+    }
+
+    /// Writes what is staged and fsyncs the segment (the derived files are fsynced before a
+    /// checkpoint covers them).
+    fn commit(&mut self) -> io::Result<std::time::Duration> {
+        let store = self.store.clone();
+        let faults = store.faults();
+        faults.write(&self.segment.file, &self.records)?;
+        self.segment_len += self.records.len() as u64;
+        self.records.clear();
+        self.write_derived()?;
+        let start = std::time::Instant::now();
+        faults.sync_file(&self.segment.file)?;
+        Ok(start.elapsed())
     }
 }

@@ -1,5 +1,5 @@
 //! The files of one log: the source of truth (entry segments) and what is derived from it
-//! (entry offsets and tree-hash tiles).
+//! (entry offsets and tree-hash tiles); the embedded implementation of `LogStore`.
 //!
 //! ```text
 //! logs/<name>/entries/<first index, 20 digits>.seg   records (module `record`); a new
@@ -21,10 +21,13 @@ pub(crate) mod record;
 mod recover;
 
 pub(crate) use append::Appender;
-pub(crate) use recover::{Anchor, recover};
+
+use crate::log_store::{Anchor, LogAppender, LogStore};
+use crate::{SignedCheckpoint, checkpoint_file, checkpoint_history};
+use sealog_core::note::Verifier;
 
 use crate::faults::Faults;
-use sealog_core::tiles::{Tile, TileHashSource, TileReader};
+use sealog_core::tiles::{Tile, TileReader};
 use std::fs::{File, OpenOptions};
 use std::io;
 use std::os::unix::fs::FileExt;
@@ -139,14 +142,6 @@ impl Store {
         &self.levels[level]
     }
 
-    /// Makes the derived files durable; done before a checkpoint covers what they hold.
-    pub(crate) fn sync_derived(&self) -> io::Result<()> {
-        self.faults.sync_file(&self.offsets)?;
-        self.levels
-            .iter()
-            .try_for_each(|f| self.faults.sync_file(f))
-    }
-
     /// The fault injector every write and fsync goes through.
     pub(crate) fn faults(&self) -> &Faults {
         &self.faults
@@ -168,9 +163,31 @@ impl Store {
         self.levels[usize::from(level)].read_exact_at(&mut buf, from * HASH)?;
         Ok(buf)
     }
+}
 
-    /// Leaf bytes of entries `start..end`, which the caller knows to be written.
-    pub(crate) fn read_entries(&self, start: u64, end: u64) -> io::Result<Vec<Vec<u8>>> {
+/// The embedded store: the files of the log's directory.
+impl LogStore for Store {
+    fn checkpoint(&self, verifier: &Verifier) -> Result<SignedCheckpoint, String> {
+        checkpoint_file::load(&self.dir, verifier)
+    }
+
+    fn store_checkpoint(&self, cp: &SignedCheckpoint) -> io::Result<()> {
+        checkpoint_file::store(&self.dir, cp, &self.faults)
+    }
+
+    fn history(&self, verifier: &Verifier, repair: bool) -> Result<Vec<SignedCheckpoint>, String> {
+        checkpoint_history::load(&self.dir, verifier, repair)
+    }
+
+    fn append_history(&self, cp: &SignedCheckpoint) -> io::Result<()> {
+        checkpoint_history::append(&self.dir, cp, &self.faults)
+    }
+
+    fn recover(self: Arc<Self>, anchor: Anchor) -> Result<Box<dyn LogAppender>, String> {
+        Ok(Box::new(recover::recover(self, anchor)?))
+    }
+
+    fn read_entries(&self, start: u64, end: u64) -> io::Result<Vec<Vec<u8>>> {
         let offsets = self.read_offsets(start, end)?;
         let segments = self.segments();
         let mut out = Vec::with_capacity((end - start) as usize);
@@ -208,9 +225,11 @@ impl Store {
         Ok(out)
     }
 
-    /// A hash source over the stored tiles of the tree of `size` leaves.
-    pub(crate) fn hash_source(&self, size: u64) -> TileHashSource<&Store> {
-        TileHashSource::new(self, size)
+    fn sync_derived(&self) -> io::Result<()> {
+        self.faults.sync_file(&self.offsets)?;
+        self.levels
+            .iter()
+            .try_for_each(|f| self.faults.sync_file(f))
     }
 }
 
@@ -275,6 +294,7 @@ mod tests {
     use super::*;
     use crate::faults::Faults;
     use sealog_core::merkle::{EMPTY_ROOT, tree_root};
+    use sealog_core::tiles::TileHashSource;
 
     fn leaf(n: u64) -> Vec<u8> {
         format!("leaf {n} {}", "z".repeat((n % 50) as usize)).into_bytes()
@@ -296,7 +316,7 @@ mod tests {
             size: 0,
             root: EMPTY_ROOT,
         };
-        let mut appender = recover(store.clone(), empty).unwrap();
+        let mut appender = recover::recover(store.clone(), empty).unwrap();
         for group in 0..40 {
             appender.begin_group().unwrap();
             for n in group * 10..group * 10 + 10 {
@@ -309,8 +329,11 @@ mod tests {
         let want: Vec<Vec<u8>> = (0..400).map(leaf).collect();
         assert_eq!(store.read_entries(0, 400).unwrap(), want);
         assert_eq!(store.read_entries(95, 305).unwrap(), want[95..305]);
-        assert_eq!(tree_root(&store.hash_source(400), 400).unwrap(), root);
-        let mid = tree_root(&store.hash_source(400), 123).unwrap();
+        assert_eq!(
+            tree_root(&TileHashSource::new(&*store, 400), 400).unwrap(),
+            root
+        );
+        let mid = tree_root(&TileHashSource::new(&*store, 400), 123).unwrap();
         drop((appender, store));
 
         // Lose every derived file: recovery rebuilds them from all segments.
@@ -318,7 +341,7 @@ mod tests {
         std::fs::write(dir.path().join("hashes/0"), b"").unwrap();
         std::fs::write(dir.path().join("hashes/1"), b"").unwrap();
         let store = open(dir.path());
-        let appender = recover(
+        let appender = recover::recover(
             store.clone(),
             Anchor {
                 size: 123,
@@ -332,6 +355,6 @@ mod tests {
 
         // A wrong anchor is refused.
         let store = open(dir.path());
-        assert!(recover(store, Anchor { size: 123, root }).is_err());
+        assert!(recover::recover(store, Anchor { size: 123, root }).is_err());
     }
 }

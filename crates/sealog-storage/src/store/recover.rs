@@ -2,19 +2,12 @@
 //! the last checkpoint does not vouch for, and check the tree against that checkpoint.
 
 use super::{Appender, LEVELS, Store, record};
-use sealog_core::merkle::{CompactTree, Hash, HashSource};
+use crate::log_store::{Anchor, LogAppender};
+use sealog_core::merkle::{CompactTree, HashSource};
+use sealog_core::tiles::TileHashSource;
 use std::io;
 use std::os::unix::fs::FileExt;
 use std::sync::Arc;
-
-/// The size and root of the last signed checkpoint, which the recovered tree must extend.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Anchor {
-    /// Tree size.
-    pub(crate) size: u64,
-    /// Root at that size.
-    pub(crate) root: Hash,
-}
 
 /// Checks and repairs the files of `store` and returns the appender for its end. The error
 /// says what is wrong; the caller adds how to investigate.
@@ -64,8 +57,7 @@ pub(crate) fn recover(store: Arc<Store>, anchor: Anchor) -> Result<Appender, Str
             .map_or(u64::MAX, |b| b - 1);
         trusted = trusted.min(bound);
     }
-    let border = store
-        .hash_source(trusted)
+    let border = TileHashSource::new(&*store, trusted)
         .node_hashes(&CompactTree::border(trusted))
         .map_err(|e| format!("reading the stored tree at size {trusted}: {e}"))?;
     let tree = CompactTree::from_border(trusted, border).map_err(|e| e.to_string())?;

@@ -1,0 +1,91 @@
+//! The narrow interface between a log and where its data lives: everything the sequencer, the
+//! integrator, the indexer and the read paths need from storage, and nothing they do not.
+//!
+//! The embedded store (module `store`: segment files, offsets, tile files, checkpoint file
+//! and history in the log's directory) implements it for one server. A shared database is
+//! the next implementation, for several server nodes over one PostgreSQL; it maps onto the
+//! same calls:
+//!
+//! - [`LogAppender::commit`]: one transaction inserting the group's entries and tile-level
+//!   hashes, committed (the database's fsync) before any waiter is answered; only the node
+//!   holding the log's writer lease (a row lock taken when the log opens) may commit.
+//! - [`LogStore::recover`]: read the tree's border hashes and size from the rows, check them
+//!   against the anchor; nothing is torn, as a transaction is all or nothing.
+//! - [`LogStore::read_entries`] and [`TileReader::read_tiles`]: range selects, served from
+//!   stored hashes as the files are.
+//! - [`LogStore::store_checkpoint`]: an update of the log's row that requires the new size
+//!   to be at least the stored one (compare and swap), so two nodes can never both sign.
+//!
+//! Indexes stay derived data next to each node, rebuilt from [`LogStore::read_entries`].
+
+use crate::SignedCheckpoint;
+use sealog_core::merkle::Hash;
+use sealog_core::note::Verifier;
+use sealog_core::tiles::{TileHashSource, TileReader};
+use std::io;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The size and root of the last signed checkpoint, which the recovered tree must extend.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Anchor {
+    /// Tree size.
+    pub(crate) size: u64,
+    /// Root at that size.
+    pub(crate) root: Hash,
+}
+
+/// One log's durable storage. Reads may run on any thread while the one appender writes.
+pub(crate) trait LogStore: TileReader<Error = io::Error> + Send + Sync {
+    /// The latest signed checkpoint, verified with the log's key; the error says what is
+    /// wrong with it.
+    fn checkpoint(&self, verifier: &Verifier) -> Result<SignedCheckpoint, String>;
+
+    /// Makes `cp` the latest checkpoint, atomically and durably (it is published only after).
+    fn store_checkpoint(&self, cp: &SignedCheckpoint) -> io::Result<()>;
+
+    /// The earlier checkpoints kept, verified, oldest first. With `repair` (once, when the
+    /// log opens) what a crash left half-written is removed, so that appends can go on.
+    fn history(&self, verifier: &Verifier, repair: bool) -> Result<Vec<SignedCheckpoint>, String>;
+
+    /// Adds `cp` to the history, durably.
+    fn append_history(&self, cp: &SignedCheckpoint) -> io::Result<()>;
+
+    /// Brings the stored tree to a consistent end after whatever stopped the last run (never
+    /// acknowledged data is cut, derived hashes are rebuilt), checks that it extends `anchor`,
+    /// and returns the appender for that end. The error says what is wrong.
+    fn recover(self: Arc<Self>, anchor: Anchor) -> Result<Box<dyn LogAppender>, String>;
+
+    /// Leaf bytes of entries `start..end`, all appended.
+    fn read_entries(&self, start: u64, end: u64) -> io::Result<Vec<Vec<u8>>>;
+
+    /// Makes the tree hashes of everything appended durable; done before a checkpoint covers
+    /// them, as recovery trusts them up to the checkpoint.
+    fn sync_derived(&self) -> io::Result<()>;
+}
+
+/// The writer's side of a log's storage: groups of leaves, one durable commit each. After an
+/// error it must not be used again (the log stops; reopening recovers).
+pub(crate) trait LogAppender: Send {
+    /// Entries staged or committed.
+    fn size(&self) -> u64;
+
+    /// The tree root of [`LogAppender::size`] entries.
+    fn root(&self) -> Hash;
+
+    /// Prepares for a new group; called before its first [`LogAppender::push`].
+    fn begin_group(&mut self) -> io::Result<()>;
+
+    /// Stages a leaf at index [`LogAppender::size`] and returns its leaf hash.
+    fn push(&mut self, leaf_bytes: &[u8]) -> Hash;
+
+    /// Makes everything staged durable, with one sync for the group; returns how long the
+    /// sync took.
+    fn commit(&mut self) -> io::Result<Duration>;
+}
+
+/// A hash source over the stored tiles of `store`'s tree of `size` leaves: what every proof
+/// and consistency check is computed from.
+pub(crate) fn hash_source(store: &dyn LogStore, size: u64) -> TileHashSource<&dyn LogStore> {
+    TileHashSource::new(store, size)
+}
