@@ -90,7 +90,7 @@ impl Engine {
         let mut logs = BTreeMap::new();
         for name in log_names(dir)? {
             let path = log_dir(dir, &name);
-            match Log::open(&path, &name, &options, &faults, lock.clone()) {
+            match open_log(&path, &name, &options, &faults, lock.clone()) {
                 Ok(log) => {
                     logs.insert(name, log);
                 }
@@ -131,7 +131,7 @@ impl Engine {
         let dir = log_dir(&self.inner.dir, name);
         let failed = |e: String| EngineError::Other(format!("cannot create log {name:?}: {e}"));
         create_files(&dir, origin).map_err(failed)?;
-        let log = Log::open(
+        let log = open_log(
             &dir,
             name,
             &self.inner.options,
@@ -167,7 +167,7 @@ impl Engine {
         log.stop();
         let dir = log_dir(&self.inner.dir, name);
         let inner = &self.inner;
-        match Log::open(
+        match open_log(
             &dir,
             name,
             &inner.options,
@@ -282,6 +282,19 @@ pub(crate) fn lock_dir(dir: &Path) -> Result<Arc<File>, EngineError> {
         ))),
         Err(TryLockError::Error(e)) => Err(fail(e)),
     }
+}
+
+/// Opens the log in its directory `dir` over the embedded store of its files.
+fn open_log(
+    dir: &Path,
+    name: &str,
+    options: &EngineOptions,
+    faults: &Faults,
+    lock: Arc<File>,
+) -> Result<Log, String> {
+    let store =
+        Store::open(dir, faults.clone()).map_err(|e| format!("cannot open the log files: {e}"))?;
+    Log::open(dir, Arc::new(store), name, options, faults, lock)
 }
 
 /// The directory of log `name`.

@@ -4,7 +4,6 @@ use crate::faults::Faults;
 use crate::index::{Histogram, IdIndex, Page, Query, SessionPage};
 use crate::log_store::{Anchor, LogStore, hash_source};
 use crate::shared::{Shared, lock};
-use crate::store::Store;
 use crate::{
     AppendError, Appended, EngineOptions, LogStats, ReadError, SignedCheckpoint,
     checkpoint_history, checkpoint_lock, indexer, integrator, writer,
@@ -46,10 +45,12 @@ pub struct Log {
 }
 
 impl Log {
-    /// Opens the log in `dir`: recovers its files, catches its index up, starts its threads.
-    /// The error says what is wrong.
+    /// Opens the log whose entries and tree are in `store` and whose key and derived index
+    /// are in `dir`: recovers the store, catches the index up, starts the threads. The error
+    /// says what is wrong.
     pub(crate) fn open(
         dir: &Path,
+        store: Arc<dyn LogStore>,
         name: &str,
         options: &EngineOptions,
         faults: &Faults,
@@ -61,10 +62,6 @@ impl Log {
         let signer = Signer::from_skey(skey.trim())
             .map_err(|e| format!("{} is not a signing key: {e}", key_path.display()))?;
         let verifier = signer.verifier();
-        let store: Arc<dyn LogStore> = Arc::new(
-            Store::open(dir, faults.clone())
-                .map_err(|e| format!("cannot open the log files: {e}"))?,
-        );
         let cp = store.checkpoint(&verifier)?;
         let history = store.history(&verifier, true)?;
         if let Some(newest) = history.last().filter(|h| h.size > cp.size) {
