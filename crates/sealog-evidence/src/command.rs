@@ -80,16 +80,7 @@ fn run(args: &VerifyArgs, out: &mut dyn Write) -> Result<u8, Usage> {
                         EXIT_INVALID
                     }
                 }
-                Err(e) => {
-                    let msg = format!("INVALID: {e}");
-                    print(
-                        out,
-                        args.json,
-                        &json!({"valid": false, "failures": [{"message": e.to_string()}]}),
-                        &msg,
-                    );
-                    EXIT_INVALID
-                }
+                Err(e) => invalid(out, args.json, &e),
             },
         );
     }
@@ -117,16 +108,7 @@ fn run(args: &VerifyArgs, out: &mut dyn Write) -> Result<u8, Usage> {
                 print(out, args.json, &report, &text);
                 EXIT_VALID
             }
-            Err(e) => {
-                let msg = format!("INVALID: {e}");
-                print(
-                    out,
-                    args.json,
-                    &json!({"valid": false, "failures": [{"message": e.to_string()}]}),
-                    &msg,
-                );
-                EXIT_INVALID
-            }
+            Err(e) => invalid(out, args.json, &e),
         });
     }
     Err(Usage(format!(
@@ -163,6 +145,13 @@ fn trust(args: &VerifyArgs) -> Result<Trust, Usage> {
         witnesses,
         policy,
     })
+}
+
+/// Reports a pack or receipt that could not be verified at all; returns the exit code.
+fn invalid(out: &mut dyn Write, json: bool, e: &dyn std::fmt::Display) -> u8 {
+    let report = json!({"valid": false, "failures": [{"message": e.to_string()}]});
+    print(out, json, &report, &format!("INVALID: {e}"));
+    EXIT_INVALID
 }
 
 fn print(out: &mut dyn Write, json: bool, value: &impl serde::Serialize, text: &str) {
