@@ -295,11 +295,19 @@ pub fn export(args: &ExportArgs) -> Result<(), String> {
         if query.is_empty() { "" } else { "?" },
         query.join("&")
     );
-    let mut response = agent(&args.remote)?
+    let progress = std::io::stderr().is_terminal();
+    if progress {
+        // The server proves and checks every entry before the first byte is sent.
+        eprint!("the server is building and checking the pack…");
+    }
+    let response = agent(&args.remote)?
         .get(&url)
         .header("Authorization", &format!("Bearer {}", args.remote.token))
-        .call()
-        .map_err(|e| format!("cannot reach {url}: {e}"))?;
+        .call();
+    if progress {
+        eprint!("\r\x1b[K");
+    }
+    let mut response = response.map_err(|e| format!("cannot reach {url}: {e}"))?;
     let status = response.status().as_u16();
     if status != 200 {
         let text = response.body_mut().read_to_string().unwrap_or_default();
@@ -312,8 +320,11 @@ pub fn export(args: &ExportArgs) -> Result<(), String> {
     let tmp = args.output.with_extension("zip.part");
     let mut file =
         std::fs::File::create(&tmp).map_err(|e| format!("cannot create {}: {e}", tmp.display()))?;
+    let length: Option<u64> = response
+        .headers()
+        .get("content-length")
+        .and_then(|v| v.to_str().ok()?.parse().ok());
     let mut reader = response.body_mut().with_config().limit(u64::MAX).reader();
-    let progress = std::io::stderr().is_terminal();
     let (mut total, mut buf, start) = (0u64, vec![0u8; 1 << 16], Instant::now());
     loop {
         let n = reader
@@ -326,7 +337,16 @@ pub fn export(args: &ExportArgs) -> Result<(), String> {
             .map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
         total += n as u64;
         if progress {
-            eprint!("\rdownloading: {:.1} MB", total as f64 / 1e6);
+            let mb = |b: u64| b as f64 / 1e6;
+            match length {
+                Some(len) if len > 0 => eprint!(
+                    "\r\x1b[Kdownloading: {:.1} of {:.1} MB ({}%)",
+                    mb(total),
+                    mb(len),
+                    total * 100 / len
+                ),
+                _ => eprint!("\r\x1b[Kdownloading: {:.1} MB", mb(total)),
+            }
         }
     }
     file.sync_all().map_err(|e| e.to_string())?;
