@@ -584,6 +584,60 @@ fn number_after(text: &str, prefix: &str) -> u64 {
     digits.parse().unwrap()
 }
 
+/// The explorer's chart once drawn: its caption, and each bar as (action, count, from, to).
+fn chart_bars(page: &Page) -> (String, Vec<(String, u64, String, String)>) {
+    let chart = page.run(
+        "const caption = await waitFor(() => document.querySelector('.chart figcaption'), 'the chart');
+         return {caption: caption.textContent,
+           bars: [...document.querySelectorAll('.chart svg rect title')].map((t) => t.textContent)};",
+    );
+    let bars = chart["bars"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            // "<action>: <count> (<from> to <to>)"
+            let t = t.as_str().unwrap();
+            let (action, rest) = t.rsplit_once(": ").unwrap();
+            let (n, range) = rest.split_once(" (").unwrap();
+            let (from, to) = range.trim_end_matches(')').split_once(" to ").unwrap();
+            (
+                action.to_owned(),
+                n.parse().unwrap(),
+                from.to_owned(),
+                to.to_owned(),
+            )
+        })
+        .collect();
+    (chart["caption"].as_str().unwrap().to_owned(), bars)
+}
+
+/// Checks that every bar of the chart counts exactly the `events` of its action and time
+/// range, and that together they count all of them; returns how many that is.
+fn assert_chart_counts(page: &Page, events: &[&Value]) -> u64 {
+    let (caption, bars) = chart_bars(page);
+    let us = |t: &str| sealog_storage::index::parse_ts(t).unwrap();
+    for (action, n, from, to) in &bars {
+        let want = events
+            .iter()
+            .filter(|e| {
+                let t = us(e["ts"].as_str().unwrap());
+                e["action"] == action.as_str() && us(from) <= t && t < us(to)
+            })
+            .count() as u64;
+        assert_eq!(*n, want, "{action} from {from} to {to}");
+    }
+    let charted: u64 = bars.iter().map(|b| b.1).sum();
+    assert_eq!(charted, events.len() as u64, "every event is in a bar");
+    assert!(
+        caption.starts_with(&format!(
+            "Events over time by action: all {charted} matching events, in "
+        )),
+        "{caption}"
+    );
+    charted
+}
+
 fn assert_no_page_errors(page: &Page) {
     let seen = page.run("return {violations: window.__violations, errors: window.__errors};");
     assert_eq!(seen["violations"], json!([]), "CSP blocked something");
@@ -680,6 +734,11 @@ fn a_reader_signs_in_filters_verifies_follows_a_gap_exports_and_signs_out() {
          return {rows: rows(), more: !el('button', 'Load more').hidden};",
     );
     assert_eq!(first["more"], true);
+    // The chart counts every event of the log, per bucket and action, not only the 100 rows
+    // loaded: most of what it counts is on pages not loaded.
+    let all_events: Vec<&Value> = events.iter().collect();
+    assert_eq!(assert_chart_counts(&page, &all_events), total as u64);
+    assert!(total > first["rows"].as_array().unwrap().len());
     // Events recorded meanwhile do not shift the pages: the cursor means "older than this".
     let late: Vec<Value> = (0..3)
         .map(|n| {
@@ -711,12 +770,15 @@ fn a_reader_signs_in_filters_verifies_follows_a_gap_exports_and_signs_out() {
         "the filter is in the URL"
     );
     let rows = explorer_rows(&page);
-    let want = events
+    let research: Vec<&Value> = events
         .iter()
         .filter(|e| e["agent"]["id"] == "research-agent")
-        .count();
+        .collect();
+    let want = research.len();
     assert_eq!(rows.len(), want, "{rows:?}");
     assert!(rows.iter().all(|r| r[2] == "research-agent"), "{rows:?}");
+    // The chart counts what the filter matches.
+    assert_chart_counts(&page, &research);
 
     // Live tail: a matching event recorded now shows up at the top within a poll.
     page.click("el('#tail')");
@@ -736,6 +798,11 @@ fn a_reader_signs_in_filters_verifies_follows_a_gap_exports_and_signs_out() {
         top["status"],
         format!("1 new events; {} loaded.", want + 1).as_str()
     );
+    // The tail redraws the chart with the new event.
+    page.run(&format!(
+        "await waitFor(() => el('.chart figcaption').textContent.includes('all {} matching events'), 'the chart to count the tailed event', 10000);",
+        want + 1
+    ));
 
     page.type_into("document.getElementById('f-agent')", "");
     page.type_into("document.getElementById('f-action')", "tool_call");

@@ -139,6 +139,33 @@ export async function events(logName, filters, cursor, limit) {
   return { events: list.map(normEvent), next: pick(j, 'next', 'next_cursor', 'cursor') };
 }
 
+/**
+ * Counts of the events matching `filters` per time bucket and action, over the whole filtered
+ * range (not a page): {edges (the server's RFC 3339 bucket edges, one more than buckets),
+ * bucketUs (their width in µs), series [{action, counts, total}] most frequent first, with the
+ * actions not listed apart summed into one {action: null, folded} series, total}.
+ */
+export async function histogram(logName, filters, buckets) {
+  const j = await json('GET', `/v1/logs/${enc(logName)}/events/histogram`, {
+    params: { ...filters, buckets },
+  });
+  const series = (pick(j, 'actions') || []).map((a) => ({
+    action: String(pick(a, 'action')),
+    counts: pick(a, 'counts') || [],
+    total: pick(a, 'total') || 0,
+  }));
+  const other = pick(j, 'other');
+  if (other) {
+    series.push({ action: null, folded: pick(other, 'actions') || 0, counts: pick(other, 'counts') || [], total: pick(other, 'total') || 0 });
+  }
+  return {
+    edges: (pick(j, 'edges') || []).map(String),
+    bucketUs: pick(j, 'bucket_us', 'bucketUs'),
+    series,
+    total: pick(j, 'total') || 0,
+  };
+}
+
 export async function event(logName, id) {
   return normEvent(await json('GET', `/v1/logs/${enc(logName)}/events/${enc(id)}`));
 }
