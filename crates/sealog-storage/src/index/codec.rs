@@ -38,8 +38,15 @@ pub(super) fn encode_fields(out: &mut Vec<u8>, f: &Fields, prev_ts: &mut i64) {
 }
 
 /// Decodes every entry of a chunk, in log order.
-pub(super) fn decode_fields(mut data: &[u8]) -> Vec<Fields> {
+pub(super) fn decode_fields(data: &[u8]) -> Vec<Fields> {
     let mut out = Vec::new();
+    for_each_fields(data, |f| out.push(f));
+    out
+}
+
+/// Calls `visit` on every entry of a chunk, in log order, without collecting them (a chunk of
+/// 10,000 entries decoded into a vector is about a megabyte to allocate and fault in).
+pub(super) fn for_each_fields(mut data: &[u8], mut visit: impl FnMut(Fields)) {
     let mut prev_ts = 0i64;
     while let Some((&flags, rest)) = data.split_first() {
         data = rest;
@@ -50,7 +57,7 @@ pub(super) fn decode_fields(mut data: &[u8]) -> Vec<Fields> {
         });
         let [agent, action, status, session, seq] =
             [1, 2, 3, 4, 5].map(|bit| take(bit).map(|v| v as i64));
-        out.push(Fields {
+        visit(Fields {
             ts,
             agent,
             action,
@@ -59,7 +66,6 @@ pub(super) fn decode_fields(mut data: &[u8]) -> Vec<Fields> {
             seq,
         });
     }
-    out
 }
 
 /// A posting list: ascending offsets within a chunk (delta-encoded), each with an optional

@@ -13,7 +13,7 @@
 //! session or a narrow time range. Memory is bounded by [`MAX_BUCKETS`] counters for each of at
 //! most 256 actions counted apart; rarer actions, beyond those, are summed together.
 
-use super::codec::{self, Fields};
+use super::codec;
 use super::names::{self, Kind};
 use super::store::meta;
 use super::walk::{Filters, bad_row};
@@ -114,13 +114,17 @@ impl IdIndex {
             let mut counter = Counter::new(count);
             let (sql, args) = candidates(&f, "data", "");
             for_each_row(conn, &sql, args, |row| {
-                for e in &decode(row)? {
+                let data = row
+                    .get_ref(0)
+                    .and_then(|v| Ok(v.as_blob()?))
+                    .map_err(bad_row)?;
+                codec::for_each_fields(data, |e| {
                     if let Some(ts) = e.ts.filter(|&t| lo <= t && t < hi)
-                        && f.matches(e)
+                        && f.matches(&e)
                     {
                         counter.add(e.action, ((ts - lo) / width) as usize);
                     }
-                }
+                });
                 Ok(true)
             })?;
             let (series, folded_actions) = counter.finish(conn)?;
@@ -170,15 +174,13 @@ fn bound(conn: &Connection, f: &Filters, end: End) -> Result<Option<i64>, IndexE
             .prepare_cached("SELECT data FROM chunks WHERE first = ?1")
             .and_then(|mut s| s.query_row([first], |r| r.get(0)))
             .map_err(IndexError::store("reading an index chunk"))?;
-        for ts in codec::decode_fields(&data)
-            .iter()
-            .filter(|e| f.matches(e))
-            .filter_map(|e| e.ts)
-        {
-            if best.is_none_or(|b| better(ts, b)) {
+        codec::for_each_fields(&data, |e| {
+            if let Some(ts) = e.ts.filter(|&t| best.is_none_or(|b| better(t, b)))
+                && f.matches(&e)
+            {
                 best = Some(ts);
             }
-        }
+        });
         Ok(true)
     })?;
     Ok(best)
@@ -223,15 +225,6 @@ fn for_each_row(
         }
     }
     Ok(())
-}
-
-/// The chunk's fields from the blob in the first column of `row`.
-fn decode(row: &rusqlite::Row<'_>) -> Result<Vec<Fields>, IndexError> {
-    let data = row
-        .get_ref(0)
-        .and_then(|v| Ok(v.as_blob()?))
-        .map_err(bad_row)?;
-    Ok(codec::decode_fields(data))
 }
 
 /// Per-bucket counts by interned action number, while the chunks are read.
