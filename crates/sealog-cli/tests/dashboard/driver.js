@@ -74,3 +74,26 @@ function inspect(label) {
     errors: [...window.__errors],
   };
 }
+
+/** Resolves with the next `sealog:page` measure the app records (when a page shows its data). */
+const nextMeasure = () => new Promise((resolve) => {
+  const po = new PerformanceObserver((list) => {
+    const m = list.getEntries().find((e) => e.name === 'sealog:page');
+    if (m) {
+      po.disconnect();
+      resolve(m);
+    }
+  });
+  po.observe({ type: 'measure' });
+});
+
+/** Resolves with `performance.now()` once the next frame has been drawn (two animation frames). */
+const nextPaint = () => new Promise((resolve) => {
+  requestAnimationFrame(() => requestAnimationFrame(() => resolve(performance.now())));
+});
+
+/** The API requests made since `t` (ms on the page's clock), slowest first: [path, ms]. */
+const apiSince = (t) => performance.getEntriesByType('resource')
+  .filter((r) => r.startTime >= t && new URL(r.name).pathname.startsWith('/v1/'))
+  .sort((a, b) => b.duration - a.duration)
+  .map((r) => [new URL(r.name).pathname.replace(/^\/v1\/logs\/[^/]+/, '…') + new URL(r.name).search, Math.round(r.duration)]);
