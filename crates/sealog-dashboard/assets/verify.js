@@ -1,7 +1,13 @@
 // Sealog receipt verifier for the browser: C2SP tlog-proof@v1 + signed-note checkpoint,
-// RFC 9162 inclusion proof, Ed25519 via WebCrypto. It mirrors sealog-core's tlog_proof.rs,
-// note.rs, checkpoint.rs, receipt.rs and merkle/verify.rs, including their strictness: one
-// spelling per receipt (canonical base64, decimal without leading zeros, exact lines).
+// RFC 9162 inclusion proof, Ed25519. It mirrors sealog-core's tlog_proof.rs, note.rs,
+// checkpoint.rs, receipt.rs and merkle/verify.rs, including their strictness: one spelling per
+// receipt (canonical base64, decimal without leading zeros, exact lines).
+//
+// SHA-256 and Ed25519 come from WebCrypto where the browser offers them. WebCrypto exists only
+// in a secure context (HTTPS, or http://localhost), so on a plain-HTTP host name the same checks
+// run on vendored pure-JavaScript code instead (vendor/README.md: @noble/hashes, @noble/ed25519),
+// loaded only then. Both give the same verdict on every input: the Ed25519 rules of
+// ed25519-dalek's verify_strict, which the core uses, are applied here on both paths.
 //
 // Trust: the only input trusted is the vkey the user pinned. Key names, key ids and origins
 // inside the receipt are compared against it, never taken from it.
@@ -67,7 +73,7 @@ function decodeHash(s, what) {
   return h;
 }
 
-async function sha256(...parts) {
+function concat(...parts) {
   let len = 0;
   for (const p of parts) len += p.length;
   const buf = new Uint8Array(len);
@@ -76,7 +82,135 @@ async function sha256(...parts) {
     buf.set(p, at);
     at += p.length;
   }
-  return new Uint8Array(await crypto.subtle.digest('SHA-256', buf));
+  return buf;
+}
+
+// ---- the cryptography: WebCrypto, or the vendored JavaScript where WebCrypto is missing ----
+
+/** What the pure-JavaScript path runs on (vendor/README.md; a test checks these versions). */
+export const FALLBACK_SHA256 = '@noble/hashes 2.4.0';
+export const FALLBACK_ED25519 = '@noble/ed25519 3.2.0';
+
+let cryptoMode = 'auto';
+let enginePromise = null;
+let nobleModules = null;
+
+/**
+ * Chooses the implementation: 'auto' (the default: WebCrypto where the browser offers it, the
+ * vendored JavaScript for what it lacks), 'webcrypto' (refuse to verify without it) or 'js'
+ * (the vendored JavaScript only). The verdicts are the same; tests run every vector both ways.
+ */
+export function useCrypto(mode) {
+  if (!['auto', 'webcrypto', 'js'].includes(mode)) throw new TypeError(`unknown crypto mode ${mode}`);
+  cryptoMode = mode;
+  enginePromise = null;
+}
+
+function loadNoble() {
+  if (!nobleModules) {
+    nobleModules = Promise.all([
+      import('./vendor/noble-hashes/sha2.js'),
+      import('./vendor/noble-ed25519/index.js'),
+    ]).then(([hashes, ed]) => ({ sha256: hashes.sha256, sha512: hashes.sha512, Point: ed.Point }));
+    // A failed load (the server went away) may be retried by the next check.
+    nobleModules.catch(() => {
+      nobleModules = null;
+    });
+  }
+  return nobleModules;
+}
+
+// The Ed25519 base point: a valid public key, to ask WebCrypto whether it knows Ed25519.
+const BASE_POINT = Uint8Array.from({ length: 32 }, (_, i) => (i === 0 ? 0x58 : 0x66));
+
+async function webCrypto() {
+  const subtle = globalThis.crypto && globalThis.crypto.subtle;
+  if (!subtle) return { sha256: null, ed25519: null };
+  const sha = async (buf) => new Uint8Array(await subtle.digest('SHA-256', buf));
+  let ed = null;
+  try {
+    await subtle.importKey('raw', BASE_POINT, { name: 'Ed25519' }, false, ['verify']);
+    ed = async (publicKey, message, signature) => {
+      const key = await subtle.importKey('raw', publicKey, { name: 'Ed25519' }, false, ['verify']);
+      return subtle.verify({ name: 'Ed25519' }, key, signature, message);
+    };
+  } catch {
+    ed = null;
+  }
+  return { sha256: sha, ed25519: ed };
+}
+
+const L = (1n << 252n) + 27742317777372353535851937790883648493n;
+
+function littleEndian(bytes) {
+  let n = 0n;
+  for (let i = bytes.length - 1; i >= 0; i--) n = (n << 8n) | BigInt(bytes[i]);
+  return n;
+}
+
+/**
+ * Ed25519 on noble's curve arithmetic and SHA-512, with RFC 8032's cofactorless equation
+ * [s]B - [k]A = R, R compared byte for byte, as BoringSSL (Chromium's WebCrypto) and
+ * ed25519-dalek compute it. (noble's own verify() checks the cofactored equation, which also
+ * accepts signatures whose R carries a small-order component; the core refuses those.)
+ */
+function nobleEd25519(noble) {
+  return async (publicKey, message, signature) => {
+    const r = signature.subarray(0, 32);
+    const s = littleEndian(signature.subarray(32, 64));
+    if (s >= L) return false;
+    let a;
+    try {
+      a = noble.Point.fromBytes(publicKey, false);
+    } catch {
+      return false;
+    }
+    const k = littleEndian(noble.sha512(concat(r, publicKey, message))) % L;
+    const expected = noble.Point.BASE.multiply(s, false).subtract(a.multiply(k, false));
+    return bytesEqual(expected.toBytes(), r);
+  };
+}
+
+async function makeEngine(mode) {
+  const web = mode === 'js' ? { sha256: null, ed25519: null } : await webCrypto();
+  if (mode === 'webcrypto' && !(web.sha256 && web.ed25519)) {
+    fail(`WebCrypto ${web.sha256 ? 'Ed25519 is' : 'is'} not available here${globalThis.isSecureContext ? '' : ' (this page is not a secure context)'}`);
+  }
+  if (web.sha256 && web.ed25519) {
+    return { sha256: web.sha256, ed25519: web.ed25519, info: { sha256: 'WebCrypto', ed25519: 'WebCrypto' } };
+  }
+  let noble;
+  try {
+    noble = await loadNoble();
+  } catch (e) {
+    fail(`WebCrypto is not available here and the JavaScript verifier did not load: ${e.message}`);
+  }
+  return {
+    sha256: web.sha256 || (async (buf) => noble.sha256(buf)),
+    ed25519: web.ed25519 || nobleEd25519(noble),
+    info: { sha256: web.sha256 ? 'WebCrypto' : FALLBACK_SHA256, ed25519: web.ed25519 ? 'WebCrypto' : FALLBACK_ED25519 },
+  };
+}
+
+function engine() {
+  if (!enginePromise) {
+    const p = makeEngine(cryptoMode);
+    enginePromise = p;
+    p.catch(() => {
+      if (enginePromise === p) enginePromise = null;
+    });
+  }
+  return enginePromise;
+}
+
+/** Which implementation checks hashes and signatures here: {sha256, ed25519}, each 'WebCrypto' or a vendored package. */
+export async function cryptoInfo() {
+  return { ...(await engine()).info };
+}
+
+async function sha256(...parts) {
+  const e = await engine();
+  return e.sha256(concat(...parts));
 }
 
 const utf8 = new TextEncoder();
@@ -261,6 +395,11 @@ export function parseTlogProof(bytes) {
 
 /** RFC 9162 §2.1.3.2: recomputes the root from a leaf hash and its inclusion proof. */
 export async function verifyInclusion(leafH, index, size, proof, root) {
+  // Hashes are 32 bytes, as the core's types make them (or an empty leaf hash could "match" an
+  // empty root).
+  if (leafH.length !== 32) fail('leaf hash is not 32 bytes');
+  if (root.length !== 32) fail('root hash is not 32 bytes');
+  if (proof.some((p) => p.length !== 32)) fail('an inclusion proof hash is not 32 bytes');
   if (index >= size) fail(`leaf index ${index} is outside the tree of size ${size}`);
   let fn = index;
   let sn = size - 1n;
@@ -283,10 +422,22 @@ export async function verifyInclusion(leafH, index, size, proof, root) {
   if (!bytesEqual(r, root)) fail('computed root does not match the checkpoint root');
 }
 
-async function ed25519Verify(publicKey, message, signature) {
-  if (signature.length !== 64) return false;
-  const key = await crypto.subtle.importKey('raw', publicKey, { name: 'Ed25519' }, false, ['verify']);
-  return crypto.subtle.verify({ name: 'Ed25519' }, key, signature, message);
+/**
+ * Strict Ed25519 verification, as ed25519-dalek's verify_strict (the core's) on both paths:
+ * s below the group order, R not of small order (WebCrypto alone would accept an R of small
+ * order that satisfies the equation), [s]B - [k]A = R exactly. Small-order and non-canonical
+ * keys are refused earlier, by parseVkey. Resolves to true or false.
+ */
+export async function ed25519Verify(publicKey, message, signature) {
+  if (publicKey.length !== 32 || signature.length !== 64) return false;
+  if (littleEndian(signature.subarray(32, 64)) >= L) return false;
+  if (SMALL_ORDER.has(toHex(signature.subarray(0, 32)))) return false;
+  const e = await engine();
+  try {
+    return await e.ed25519(publicKey, message, signature);
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -295,9 +446,7 @@ async function ed25519Verify(publicKey, message, signature) {
  * Resolves to what was proven, or rejects with a VerifyError naming the failed check.
  */
 export async function verifyReceipt(receipt, vkey) {
-  if (!(globalThis.crypto && crypto.subtle)) {
-    fail('this browser offers no WebCrypto here (a secure context is required)');
-  }
+  const { info } = await engine();
   const bytes = typeof receipt === 'string' ? utf8.encode(receipt) : receipt;
   const key = await parseVkey(vkey);
   let proof;
@@ -351,5 +500,7 @@ export async function verifyReceipt(receipt, vkey) {
     index: proof.index.toString(),
     checkpoint: { origin: cp.origin, size: cp.size.toString(), root: encodeBase64(cp.root) },
     key: `${key.name}+${key.keyId}`,
+    // What computed the hashes and checked the signature.
+    crypto: { ...info },
   };
 }

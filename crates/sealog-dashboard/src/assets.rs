@@ -45,6 +45,43 @@ const ASSETS: &[Asset] = &[
         content_type: "text/javascript; charset=utf-8",
         body: include_bytes!("../assets/verify.js"),
     },
+    // verify.js's fallback where WebCrypto is missing (plain HTTP on a host name), unmodified
+    // from their npm packages with their licences; see assets/vendor/README.md.
+    Asset {
+        name: "vendor/noble-ed25519/index.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../assets/vendor/noble-ed25519/index.js"),
+    },
+    Asset {
+        name: "vendor/noble-ed25519/LICENSE",
+        content_type: "text/plain; charset=utf-8",
+        body: include_bytes!("../assets/vendor/noble-ed25519/LICENSE"),
+    },
+    Asset {
+        name: "vendor/noble-hashes/sha2.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../assets/vendor/noble-hashes/sha2.js"),
+    },
+    Asset {
+        name: "vendor/noble-hashes/_md.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../assets/vendor/noble-hashes/_md.js"),
+    },
+    Asset {
+        name: "vendor/noble-hashes/_u64.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../assets/vendor/noble-hashes/_u64.js"),
+    },
+    Asset {
+        name: "vendor/noble-hashes/utils.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../assets/vendor/noble-hashes/utils.js"),
+    },
+    Asset {
+        name: "vendor/noble-hashes/LICENSE",
+        content_type: "text/plain; charset=utf-8",
+        body: include_bytes!("../assets/vendor/noble-hashes/LICENSE"),
+    },
 ];
 
 /// Quoted `ETag`s of [`ASSETS`], computed once: a strong validator that changes whenever the
@@ -94,7 +131,7 @@ pub(crate) async fn index(headers: HeaderMap) -> Response {
     serve(0, &headers)
 }
 
-/// `GET /assets/{file}`.
+/// `GET /assets/{*file}` (`vendor/…` files sit one folder down, as their relative imports expect).
 pub(crate) async fn asset(Path(file): Path<String>, headers: HeaderMap) -> Response {
     match ASSETS.iter().position(|a| a.name == file) {
         Some(i) => serve(i, &headers),

@@ -21,7 +21,7 @@
 //!     .merge(dashboard);
 //! ```
 //!
-//! The router owns `GET /`, `GET /ui` and `GET /ui/{*path}` (the app), `GET /assets/{file}`,
+//! The router owns `GET /`, `GET /ui` and `GET /ui/{*path}` (the app), `GET /assets/{*file}`,
 //! and `GET|POST|DELETE /ui/session`. Mount it at the root with `merge`, not `nest`: the page
 //! calls `/v1/...` and `/ui/session` with absolute paths.
 //!
@@ -318,7 +318,7 @@ pub fn router<A: Authenticator>(auth: A, options: DashboardOptions) -> (Router, 
             get(whoami::<A>).post(sign_in::<A>).delete(sign_out::<A>),
         )
         .route("/ui/{*path}", get(assets::index))
-        .route("/assets/{file}", get(assets::asset))
+        .route("/assets/{*file}", get(assets::asset))
         .layer(axum::middleware::map_response(security_headers))
         .with_state(state);
     (router, sessions)

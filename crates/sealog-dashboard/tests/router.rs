@@ -373,6 +373,14 @@ async fn every_page_and_asset_carries_the_security_headers() {
         ("/assets/dom.js", "text/javascript"),
         ("/assets/verify.js", "text/javascript"),
         ("/assets/app.css", "text/css"),
+        // verify.js's fallback imports these by relative path, one folder down.
+        ("/assets/vendor/noble-ed25519/index.js", "text/javascript"),
+        ("/assets/vendor/noble-hashes/sha2.js", "text/javascript"),
+        ("/assets/vendor/noble-hashes/_md.js", "text/javascript"),
+        ("/assets/vendor/noble-hashes/_u64.js", "text/javascript"),
+        ("/assets/vendor/noble-hashes/utils.js", "text/javascript"),
+        ("/assets/vendor/noble-ed25519/LICENSE", "text/plain"),
+        ("/assets/vendor/noble-hashes/LICENSE", "text/plain"),
     ];
     for (path, ty) in pages {
         let res = send(&app, Request::get(path).body(Body::empty()).unwrap()).await;
@@ -432,4 +440,15 @@ async fn every_page_and_asset_carries_the_security_headers() {
     .await;
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
     assert_security_headers(res.headers());
+    // Only the listed files are served: no other path under the folder, no way out of it.
+    for path in [
+        "/assets/vendor/noble-hashes/sha3.js",
+        "/assets/vendor/noble-hashes/package.json",
+        "/assets/vendor/README.md",
+        "/assets/vendor/../app.js",
+        "/assets/vendor%2Fnoble-hashes%2Fsha2.js/x",
+    ] {
+        let res = send(&app, Request::get(path).body(Body::empty()).unwrap()).await;
+        assert_eq!(res.status(), StatusCode::NOT_FOUND, "{path}");
+    }
 }

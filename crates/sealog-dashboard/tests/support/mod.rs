@@ -54,6 +54,19 @@ async fn result(State(tx): State<mpsc::Sender<String>>, body: Bytes) {
 
 /// Opens `url` in a fresh headless Chromium and waits for the page to post its result.
 pub async fn run_in_chromium(url: &str, rx: &mut mpsc::Receiver<String>) -> String {
+    run_in_chromium_with(url, rx, &[]).await
+}
+
+/// Chromium's flag that makes `http://sealog.test:PORT/` reach this machine's loopback: a
+/// plain-HTTP origin that is not localhost, so not a secure context (no WebCrypto).
+pub const INSECURE_HOST_RULES: &str = "--host-resolver-rules=MAP sealog.test 127.0.0.1";
+
+/// [`run_in_chromium`] with extra command-line flags.
+pub async fn run_in_chromium_with(
+    url: &str,
+    rx: &mut mpsc::Receiver<String>,
+    flags: &[&str],
+) -> String {
     let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
     let profile = tempfile::tempdir().unwrap();
     let mut child = tokio::process::Command::new(chromium)
@@ -74,6 +87,7 @@ pub async fn run_in_chromium(url: &str, rx: &mut mpsc::Receiver<String>) -> Stri
             "--disable-backgrounding-occluded-windows",
         ])
         .arg(format!("--user-data-dir={}", profile.path().display()))
+        .args(flags)
         .arg(url)
         .stdout(Stdio::null())
         .stderr(Stdio::null())

@@ -1,0 +1,104 @@
+// Writes ed25519-edge.json: Ed25519 signatures at the edges where implementations differ,
+// built with the vendored noble point arithmetic from fixed seeds (so the output never
+// changes). Run from the repository root: node crates/sealog-dashboard/tests/data/ed25519-edge.mjs
+//
+// tests/verify_js.rs takes the core's verdict on each (ed25519-dalek verify_strict) as the
+// truth, checks it against `core` here, and requires verify.js to give it on both paths.
+// `cofactored` is what noble's own verify({zip215: false}) says and `boringssl` what a plain
+// cofactorless check without verify.js's small-order R test says (BoringSSL's, WebCrypto's):
+// where they differ from `core`, a naive fallback or a bare WebCrypto call would be caught.
+import { createHash } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { Point, hashes, verify } from '../../assets/vendor/noble-ed25519/index.js';
+import { sha512 } from '../../assets/vendor/noble-hashes/sha2.js';
+
+hashes.sha512 = sha512;
+const L = (1n << 252n) + 27742317777372353535851937790883648493n;
+const le = (b) => b.reduceRight((n, x) => (n << 8n) | BigInt(x), 0n);
+const le32 = (n) => Uint8Array.from({ length: 32 }, (_, i) => Number((n >> BigInt(8 * i)) & 255n));
+const cat = (...a) => Uint8Array.from(a.flatMap((x) => [...x]));
+const b64 = (b) => Buffer.from(b).toString('base64');
+const scalar = (label) => le(sha512(new TextEncoder().encode(`sealog ed25519 edge: ${label}`))) % L;
+const challenge = (R, A, m) => le(sha512(cat(R, A, m))) % L;
+
+const NAME = 'edge.example/log';
+const vkey = (pub) => {
+  const id = createHash('sha256').update(cat(new TextEncoder().encode(NAME), [0x0a, 0x01], pub)).digest();
+  return `${NAME}+${id.subarray(0, 4).toString('hex')}+${b64(cat([1], pub))}`;
+};
+// A point of order 8.
+const T8 = Point.fromBytes(Uint8Array.from(Buffer.from('26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05', 'hex')));
+const a = scalar('secret');
+const A = Point.BASE.multiply(a).toBytes();
+const msg = new TextEncoder().encode('edge.example/log\n7\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n');
+
+const sign = (R, k, r = 0n) => cat(R, le32((r + k * a) % L));
+const cases = [];
+const add = (name, pub, sig, core, why) => {
+  let cofactored = false;
+  try {
+    cofactored = verify(sig, msg, pub, { zip215: false });
+  } catch {
+    cofactored = false;
+  }
+  let boringssl = false;
+  try {
+    const s = le(sig.subarray(32));
+    const k = challenge(sig.subarray(0, 32), pub, msg);
+    boringssl = s < L && Buffer.from(Point.BASE.multiply(s, false).subtract(Point.fromBytes(pub).multiply(k, false)).toBytes()).equals(Buffer.from(sig.subarray(0, 32)));
+  } catch {
+    boringssl = false;
+  }
+  cases.push({ name, why, vkey: vkey(pub), message_b64: b64(msg), signature_b64: b64(sig), core, cofactored, boringssl });
+};
+
+// An honest signature.
+const r = scalar('r');
+const R = Point.BASE.multiply(r).toBytes();
+add('valid', A, sign(R, challenge(R, A, msg), r), true, 'an honest signature');
+// R with a small-order component: the cofactored equation holds, the cofactorless one not.
+const Rt = Point.BASE.multiply(r).add(T8).toBytes();
+add('torsion-r', A, sign(Rt, challenge(Rt, A, msg), r), false, 'R = [r]B + T8');
+// R the identity and s = k·a: [s]B - [k]A = R holds; verify_strict refuses R of small order.
+const I = Point.ZERO.toBytes();
+add('identity-r', A, sign(I, challenge(I, A, msg)), false, 'R = identity, s = k·a');
+// R of order 8 and s = k·a.
+const T8b = T8.toBytes();
+add('order-8-r', A, sign(T8b, challenge(T8b, A, msg)), false, 'R = T8, s = k·a');
+// s not reduced: s + L.
+{
+  const good = sign(R, challenge(R, A, msg), r);
+  add('s-plus-l', A, cat(good.subarray(0, 32), le32(le(good.subarray(32)) + L)), false, 's + L');
+}
+// R the identity spelled with y = p + 1 (not canonical).
+{
+  const Rn = le32((1n << 255n) - 18n);
+  add('noncanonical-identity-r', A, sign(Rn, challenge(Rn, A, msg)), false, 'R = identity as y = p + 1');
+}
+// A key with a small-order component (not itself of small order: verify_strict takes it).
+const Am = Point.BASE.multiply(a).add(T8).toBytes();
+for (const [name, wantMultipleOf8] of [['mixed-order-key', true], ['mixed-order-key-torsion-left', false]]) {
+  for (let i = 0; ; i++) {
+    const ri = scalar(`r-mixed-${i}`);
+    const Ri = Point.BASE.multiply(ri).toBytes();
+    const k = challenge(Ri, Am, msg);
+    if ((k % 8n === 0n) !== wantMultipleOf8) continue;
+    // [s]B - [k]A' = [r]B - [k]T8: equal to R exactly when 8 divides k.
+    add(name, Am, sign(Ri, k, ri), wantMultipleOf8, `A' = A + T8, k ${wantMultipleOf8 ? '' : 'not '}a multiple of 8`);
+    break;
+  }
+}
+// A key that is not a point of the curve.
+for (let y = 2n; ; y++) {
+  const pub = le32(y);
+  try {
+    Point.fromBytes(pub);
+  } catch {
+    add('key-not-on-curve', pub, sign(R, challenge(R, pub, msg), r), false, `y = ${y} has no x`);
+    break;
+  }
+}
+
+const out = { _about: 'Generated by ed25519-edge.mjs (see there); signed message and key name are fixed.', cases };
+writeFileSync(new URL('./ed25519-edge.json', import.meta.url), `${JSON.stringify(out, null, 1)}\n`);
+console.log(cases.map((c) => `${c.name}: core ${c.core}, cofactored ${c.cofactored}, boringssl ${c.boringssl}`).join('\n'));
