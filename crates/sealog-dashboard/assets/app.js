@@ -569,7 +569,9 @@ async function eventPage(main, log, id) {
         problems.length
           ? h('p.bad', { role: 'alert' }, `Proof verified, but ${problems.join('; ')}.`)
           : h('p.good', null, `Verified: entry ${r.index} of ${r.checkpoint.origin}, in the checkpoint of size ${r.checkpoint.size} signed by ${r.key}.`),
-        dl([['leaf hash', r.leafHashBase64], ['checkpoint root', r.checkpoint.root], ['checkpoint size', r.checkpoint.size]]),
+        dl([['leaf hash', r.leafHashBase64], ['checkpoint root', r.checkpoint.root], ['checkpoint size', r.checkpoint.size],
+          ['checked with', r.crypto.sha256 === 'WebCrypto' && r.crypto.ed25519 === 'WebCrypto' ? 'the browser\'s WebCrypto'
+            : `SHA-256 by ${r.crypto.sha256}, Ed25519 by ${r.crypto.ed25519}: JavaScript shipped with the dashboard, used where the browser offers no WebCrypto (it does only over HTTPS or on localhost)`]]),
         h('h3', null, 'What this proves'),
         h('p', null, 'The exact leaf bytes below are entry ' + r.index + ' of the log, in the tree whose checkpoint was signed by the log key you pinned. If anyone changed, removed or reordered this entry afterwards, the check would fail.'),
         h('h3', null, 'What it does not prove'),

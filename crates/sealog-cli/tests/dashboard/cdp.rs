@@ -27,6 +27,11 @@ document.addEventListener('securitypolicyviolation', (e) =>
 window.addEventListener('error', (e) => window.__errors.push(String(e.message)));
 window.addEventListener('unhandledrejection', (e) => window.__errors.push(String(e.reason)));";
 
+/// Makes `http://sealog.test:PORT/` reach this machine's loopback: a plain-HTTP origin that is
+/// not localhost, so not a secure context (the page gets no WebCrypto), as a dashboard reached
+/// by a team's internal host name would be.
+pub const INSECURE_HOST_RULES: &str = "--host-resolver-rules=MAP sealog.test 127.0.0.1";
+
 /// Longest wait for one protocol reply (scripts that wait for the page have their own limits).
 const REPLY_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -94,6 +99,11 @@ impl Conn {
 impl Chromium {
     /// Starts `$CHROMIUM` (default `/usr/bin/chromium`) headless, with a fresh profile.
     pub fn launch() -> Chromium {
+        Chromium::launch_with(&[])
+    }
+
+    /// [`Chromium::launch`] with extra command-line flags, such as [`INSECURE_HOST_RULES`].
+    pub fn launch_with(flags: &[&str]) -> Chromium {
         let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
         let profile = tempfile::tempdir().unwrap();
         let (cmd_read, cmd_write) = std::io::pipe().unwrap();
@@ -119,6 +129,7 @@ impl Chromium {
                 "--remote-debugging-pipe",
             ])
             .arg(format!("--user-data-dir={}", profile.path().display()))
+            .args(flags)
             .arg("about:blank")
             .stdin(Stdio::from(cmd_read))
             .stdout(Stdio::from(res_write))
