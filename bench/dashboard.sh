@@ -55,6 +55,13 @@ pages() {
   SEALOG_BENCH_URL="$url" SEALOG_BENCH_TOKEN="$token" SEALOG_BENCH_RUNS="$runs" \
     cargo test -p sealog --test dashboard_e2e -- --ignored --exact render_times --nocapture \
     2>&1 | grep -E '^(\||log size)'
+  echo "histogram requests alone (curl, 10 each, median):"
+  for q in "" "agent=bench-3" "status=error"; do
+    for _ in $(seq 10); do
+      curl -s -o /dev/null -w '%{time_total}\n' -H "Authorization: Bearer $token" \
+        "$url/v1/logs/default/events/histogram?buckets=48&$q"
+    done | sort -n | sed -n 5p | awk -v q="${q:-no filter}" '{printf "  %s: %.1f ms\n", q, $1 * 1000}'
+  done
 }
 
 if [ -n "${SEALOG_BIN_BEFORE:-}" ]; then
