@@ -768,7 +768,7 @@ async function keysPage(main, log) {
   await refresh();
   replace(main, logHeader(log, 'Keys'), out, form,
     h('div.scroll', null, h('table', null,
-      h('thead', null, h('tr', null, ['Key', 'Label', 'Role', 'Created', 'State', ''].map((c) => h('th', { scope: 'col' }, c)))),
+      h('thead', null, h('tr', null, ['Key', 'Label', 'Role', 'Created', 'State', h('span.visually-hidden', null, 'Actions')].map((c) => h('th', { scope: 'col' }, c)))),
       tbody)));
 }
 
