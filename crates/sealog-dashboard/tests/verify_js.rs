@@ -643,7 +643,7 @@ fn assert_raw_verdicts(got: &Value, webcrypto: bool) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn verify_js_agrees_with_the_core_on_both_paths_in_chromium() {
-    let got = run_page("127.0.0.1", "webcrypto,js,auto", &[]).await;
+    let got = run_page("127.0.0.1", "webcrypto,js,auto,auto-without-ed25519", &[]).await;
     assert_eq!(got["secure"], true, "http://127.0.0.1 is a secure context");
     let web = json!({"sha256": "WebCrypto", "ed25519": "WebCrypto"});
     let js = json!({"sha256": JS, "ed25519": JS_ED});
@@ -651,6 +651,11 @@ async fn verify_js_agrees_with_the_core_on_both_paths_in_chromium() {
     assert_agrees_with_the_core(run_of(&got, "js"), &js);
     // Left to choose, it takes WebCrypto where there is one.
     assert_agrees_with_the_core(run_of(&got, "auto"), &web);
+    // A WebCrypto without Ed25519: its SHA-256, and the fallback's Ed25519.
+    assert_agrees_with_the_core(
+        run_of(&got, "auto-without-ed25519"),
+        &json!({"sha256": "WebCrypto", "ed25519": JS_ED}),
+    );
     assert_raw_verdicts(&got, true);
 }
 
