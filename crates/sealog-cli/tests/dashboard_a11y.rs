@@ -41,7 +41,8 @@ fn audit(page: &Page) -> Vec<Value> {
 
 /// The visible text fields and selects, and those whose border, which shows where they are,
 /// has less than 3:1 contrast with what surrounds them (WCAG 1.4.11, which axe does not
-/// check): `{measured, faint: [[what, ratio]]}`.
+/// check), and the same for the chart's bars and legend swatches by their fill:
+/// `{measured, faint: [[what, ratio]]}`.
 fn faint_fields(page: &Page) -> Value {
     page.run(
         "const rgb = (c) => c.match(/[\\d.]+/g).slice(0, 4).map(Number);
@@ -61,7 +62,13 @@ fn faint_fields(page: &Page) -> Value {
              const [a, b] = [lum(rgb(getComputedStyle(el).borderTopColor)), lum(behind(el))];
              return [el.id || el.getAttribute('aria-label') || el.name, (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05)];
            });
-         return {measured: fields.length, faint: fields.filter(([, ratio]) => !(ratio >= 3))};",
+         const marks = [...document.querySelectorAll('.chart rect')]
+           .map((el) => {
+             const [a, b] = [lum(rgb(getComputedStyle(el).fill)), lum(behind(el))];
+             return [`chart ${el.getAttribute('class')}`, (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05)];
+           });
+         const all = fields.concat(marks);
+         return {measured: all.length, faint: all.filter(([, ratio]) => !(ratio >= 3))};",
     )
 }
 
@@ -138,7 +145,7 @@ fn every_main_page_has_no_serious_or_critical_accessibility_violation_in_either_
             assert_eq!(
                 fields["faint"],
                 json!([]),
-                "{theme}/{name}: faint field borders"
+                "{theme}/{name}: faint field borders or chart marks"
             );
             measured += fields["measured"].as_u64().unwrap();
             for v in audit(&page) {

@@ -629,6 +629,44 @@ fn assert_chart_counts(page: &Page, events: &[&Value]) -> u64 {
     }
     let charted: u64 = bars.iter().map(|b| b.1).sum();
     assert_eq!(charted, events.len() as u64, "every event is in a bar");
+    // The table beside the chart (for keyboards and screen readers) says the same.
+    let table = page.run(
+        "const t = el('.chart-data table');
+         return {head: [...t.querySelectorAll('thead th')].map((c) => c.textContent),
+           rows: [...t.querySelectorAll('tbody tr')].map((r) => [...r.children].map((c) => c.textContent))};",
+    );
+    let head: Vec<&str> = table["head"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h.as_str().unwrap())
+        .collect();
+    let mut cells = Vec::new();
+    let mut all = 0;
+    for row in table["rows"].as_array().unwrap() {
+        let row: Vec<&str> = row
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_str().unwrap())
+            .collect();
+        assert_eq!(row.len(), head.len());
+        for (action, n) in head[1..head.len() - 1].iter().zip(&row[1..row.len() - 1]) {
+            let n: u64 = n.parse().unwrap();
+            if n > 0 {
+                cells.push((action.to_string(), n, row[0].to_owned()));
+            }
+        }
+        all += row[row.len() - 1].parse::<u64>().unwrap();
+    }
+    let mut from_bars: Vec<_> = bars
+        .iter()
+        .map(|(a, n, from, _)| (a.clone(), *n, from.clone()))
+        .collect();
+    from_bars.sort();
+    cells.sort();
+    assert_eq!(cells, from_bars, "the table has one cell per bar");
+    assert_eq!(all, charted);
     assert!(
         caption.starts_with(&format!(
             "Events over time by action: all {charted} matching events, in "

@@ -449,7 +449,9 @@ async function eventsPage(main, log, params) {
   await charted;
 }
 
-const PALETTE = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac'];
+/** Colours of the chart's series: classes `s0`…`s9` in app.css, 3:1 or more against either theme's page. */
+const SERIES_COLOURS = 10;
+const seriesClass = (si) => `s${si % SERIES_COLOURS}`;
 
 /** Buckets of the events-over-time chart. */
 const CHART_BUCKETS = 48;
@@ -479,18 +481,28 @@ function drawChart(hist) {
       if (!n) return;
       const bh = (n / maxTotal) * H;
       y -= bh;
-      svg.append(s('rect', { x: i * bw + 1, y, width: Math.max(bw - 2, 1), height: bh, fill: PALETTE[si % PALETTE.length] },
+      svg.append(s('rect', { x: i * bw + 1, y, width: Math.max(bw - 2, 1), height: bh, class: seriesClass(si) },
         s('title', null, `${txt(names[si])}: ${n} (${hist.edges[i]} to ${hist.edges[i + 1]})`)));
     });
   }
   svg.append(s('text', { x: 0, y: H + 15, class: 'axis' }, hist.edges[0]));
   svg.append(s('text', { x: W, y: H + 15, class: 'axis', 'text-anchor': 'end' }, hist.edges[buckets]));
   const legend = h('ul.legend', null, hist.series.map((x, si) => {
-    const sw = s('svg', { width: 12, height: 12, 'aria-hidden': 'true' }, s('rect', { width: 12, height: 12, fill: PALETTE[si % PALETTE.length] }));
+    const sw = s('svg', { width: 12, height: 12, 'aria-hidden': 'true' }, s('rect', { width: 12, height: 12, class: seriesClass(si) }));
     return h('li', null, sw, ` ${txt(names[si])} (${x.total})`);
   }));
   return h('figure', null, svg, legend,
-    h('figcaption.muted', null, `Events over time by action: all ${hist.total} matching events, in ${buckets} buckets of ${bucketWidth(hist.bucketUs)}.`));
+    h('figcaption.muted', null, `Events over time by action: all ${hist.total} matching events, in ${buckets} buckets of ${bucketWidth(hist.bucketUs)}.`),
+    chartTable(hist, names, totals));
+}
+
+/** The chart's counts as a table, for keyboards and screen readers (the bars' tooltips need a pointer). */
+function chartTable(hist, names, totals) {
+  const head = h('tr', null, h('th', { scope: 'col' }, 'from'), names.map((n) => h('th', { scope: 'col' }, txt(n))), h('th', { scope: 'col' }, 'all'));
+  const rows = totals.map((total, i) => h('tr', null, h('th', { scope: 'row' }, hist.edges[i]),
+    hist.series.map((x) => h('td.num', null, String(x.counts[i] || 0))), h('td.num', null, String(total))));
+  return h('details.chart-data', null, h('summary', null, 'The counts as a table'),
+    h('div.scroll', null, h('table', null, h('thead', null, head), h('tbody', null, rows))));
 }
 
 // ---- event detail ----
