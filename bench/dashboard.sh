@@ -7,7 +7,7 @@
 #      until the query index covers every event,
 #   3. drives Debian's headless Chromium over the DevTools protocol (the driver of the
 #      dashboard's end-to-end tests: the ignored test `render_times` in
-#      crates/sealog-cli/tests/dashboard_e2e.rs), signed in with the admin key and the log key
+#      crates/sealog-cli/tests/dashboard_render.rs), signed in with the admin key and the log key
 #      pinned, through the logs overview, the events explorer without and with filters, an
 #      event with its proof verified in the browser, and a session, RUNS times each (default 5),
 #      and prints a table of the times until each page shows its data.
@@ -32,7 +32,7 @@ work=$(mktemp -d)
 trap 'kill "$server" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
 
 # The browser driver is a test target; build it before the server takes the machine's time.
-cargo test -p sealog --test dashboard_e2e --no-run 2>&1 | tail -1
+cargo test -p sealog --test dashboard_render --no-run 2>&1 | tail -1
 
 . bench/serve.sh
 start_server --rate-limit 0
@@ -53,7 +53,7 @@ du -sh "$work/data"
 pages() {
   echo "== pages, $runs runs each, server $bin"
   SEALOG_BENCH_URL="$url" SEALOG_BENCH_TOKEN="$token" SEALOG_BENCH_RUNS="$runs" \
-    cargo test -p sealog --test dashboard_e2e -- --ignored --exact render_times --nocapture \
+    cargo test -p sealog --test dashboard_render -- --ignored --exact render_times --nocapture \
     2>&1 | grep -E '^(\||log size)'
   echo "histogram requests alone (curl, 10 each, median):"
   for q in "" "agent=bench-3" "status=error"; do

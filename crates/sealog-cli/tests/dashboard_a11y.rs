@@ -95,7 +95,7 @@ fn every_main_page_has_no_serious_or_critical_accessibility_violation_in_either_
     let server = Serve::start(&dir.path().join("data"), &[]);
     let admin = server.admin_token();
     let log_vkey = vkey(&server, &admin, "default");
-    let ingest = create_key(&server, &admin, "ingest", "agents");
+    let (_, ingest) = create_key(&server, &admin, "ingest", "agents");
     create_key(&server, &admin, "read", "auditor");
     let events = fixture::events(fixture::now_ms());
     record(&server, &ingest, &events);

@@ -79,8 +79,8 @@ fn an_event_is_verified_in_the_browser_without_webcrypto_and_tampering_is_refuse
     let other = post(&server, &admin, "/v1/logs", &json!({"name": "staging"}));
     assert_eq!(other.status, 201, "{}", other.body);
     let other_vkey = other.json()["vkey"].as_str().unwrap().to_owned();
-    let reader = create_key(&server, &admin, "read", "auditor");
-    let ingest = create_key(&server, &admin, "ingest", "agents");
+    let (_, reader) = create_key(&server, &admin, "read", "auditor");
+    let (_, ingest) = create_key(&server, &admin, "ingest", "agents");
     let events = fixture::events(fixture::now_ms());
     let recorded = record(&server, &ingest, &events);
     let flag = events

@@ -1,6 +1,6 @@
-//! A small log for the dashboard's browser tests (`dashboard_insecure.rs`, `dashboard_a11y.rs`):
-//! events recorded over the real HTTP API, and the browser steps those tests share. Each test
-//! includes this file with `#[path]`, next to `cdp.rs` and `support`.
+//! What the dashboard's browser tests share: keys, logs and events over the real HTTP API, a
+//! small log of about twenty events, and the browser steps. Each test includes this file with
+//! `#[path]`, next to `cdp.rs` and `support`.
 
 #![allow(dead_code)] // Each test uses a different subset.
 
@@ -26,8 +26,8 @@ pub fn post(server: &Serve, token: &str, path: &str, body: &Value) -> Reply {
     )
 }
 
-/// A new key of the log `default`: its secret.
-pub fn create_key(server: &Serve, admin: &str, role: &str, label: &str) -> String {
+/// A new key of the log `default`: (key id, secret).
+pub fn create_key(server: &Serve, admin: &str, role: &str, label: &str) -> (String, String) {
     let r = post(
         server,
         admin,
@@ -35,7 +35,11 @@ pub fn create_key(server: &Serve, admin: &str, role: &str, label: &str) -> Strin
         &json!({"role": role, "label": label}),
     );
     assert_eq!(r.status, 201, "{}", r.body);
-    r.json()["key"].as_str().unwrap().to_owned()
+    let j = r.json();
+    (
+        j["id"].as_str().unwrap().to_owned(),
+        j["key"].as_str().unwrap().to_owned(),
+    )
 }
 
 /// The vkey of `log`, as its operator would hand it out.
@@ -56,13 +60,23 @@ pub struct Recorded {
     pub leaf_hash: String,
 }
 
-/// Records `events` in the log `default` (waiting for their checkpoint, and for the index to
-/// cover them); returns what the server said about each, by event id.
+/// Records `events` in the log `default` with `token` (waiting for their checkpoint, and for
+/// the index to cover them); returns what the server said about each, by event id.
 pub fn record(server: &Serve, token: &str, events: &[Value]) -> HashMap<String, Recorded> {
+    record_in(server, token, "default", events)
+}
+
+/// [`record`] into the log `log`.
+pub fn record_in(
+    server: &Serve,
+    token: &str,
+    log: &str,
+    events: &[Value],
+) -> HashMap<String, Recorded> {
     let r = post(
         server,
         token,
-        "/v1/logs/default/events?wait=checkpoint",
+        &format!("/v1/logs/{log}/events?wait=checkpoint"),
         &json!({ "events": events }),
     );
     assert_eq!(r.status, 200, "{}", r.body);
@@ -80,7 +94,7 @@ pub fn record(server: &Serve, token: &str, events: &[Value]) -> HashMap<String, 
     }
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let info = get(server, &server.admin_token(), "/v1/logs/default").json();
+        let info = get(server, &server.admin_token(), &format!("/v1/logs/{log}")).json();
         if info["index_lag"] == 0 {
             break;
         }
@@ -119,7 +133,8 @@ pub fn uuid_at(ms: u64, n: u64) -> String {
     )
 }
 
-fn hex(seed: u64, digits: usize) -> String {
+/// `digits` hex digits made from `seed`, the same every run.
+pub fn hex_id(seed: u64, digits: usize) -> String {
     let mut x = seed.wrapping_mul(0x2545_f491_4f6c_dd1d) | 1;
     let mut s = String::new();
     while s.len() < digits {
@@ -164,13 +179,13 @@ pub fn events(now: u64) -> Vec<Value> {
             &billing,
             "tool_call",
             status,
-            json!({"context": {"tool": {"name": "charge_card", "call_id": format!("ch_{}", hex(k, 8))}},
+            json!({"context": {"tool": {"name": "charge_card", "call_id": format!("ch_{}", hex_id(k, 8))}},
                    "attributes": {"amount_eur": 19 + k * 11, "currency": "EUR"}}),
         );
     }
     let step = |seq: u64| {
-        let span = |i: u64| hex(4821 * 100 + i, 16);
-        let mut trace = json!({"trace_id": hex(4821, 32), "span_id": span(seq + 1)});
+        let span = |i: u64| hex_id(4821 * 100 + i, 16);
+        let mut trace = json!({"trace_id": hex_id(4821, 32), "span_id": span(seq + 1)});
         if seq > 0 {
             trace["parent_span_id"] = json!(span(1));
         }
@@ -271,7 +286,8 @@ pub fn sign_in(page: &Page, key: &str, expect: &str) -> String {
         .to_owned()
 }
 
-/// Does `action`, which replaces the page shown, and waits until the next page is there.
+/// Does `action`, which replaces the page shown, and waits until the next page is there (so
+/// that what follows cannot read the old one).
 pub fn then_fresh(page: &Page, action: impl FnOnce()) {
     page.run("markStale();");
     action();
