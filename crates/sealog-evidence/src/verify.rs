@@ -86,7 +86,7 @@ pub fn verify_zip(
     trust: &Trust,
     threads: usize,
 ) -> Result<Report, VerifyError> {
-    let mut first = ZipArchive::new(Cursor::new(zip)).map_err(ArchiveError::from)?;
+    let mut first = ZipArchive::new(Cursor::new(zip))?;
     // A second view of the same bytes, so both large files can be inflated side by side.
     let mut second = first.clone();
     let (files, used) = archive::read_files_except(&mut first, limits, &[ENTRIES, PROOFS])?;

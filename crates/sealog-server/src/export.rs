@@ -132,7 +132,7 @@ pub async fn export(
             tool: format!("sealog {}", env!("CARGO_PKG_VERSION")),
             witness_vkeys: Vec::new(),
         };
-        let scratch = || log_scratch(&engine);
+        let scratch = || scratch_file(&engine);
         let built = build_into(parts, log.signer(), scratch()?, scratch()?);
         if let Some(e) = failure {
             return Err(e.into());
@@ -169,7 +169,7 @@ pub async fn export(
 }
 
 /// A scratch file for a pack, or an error the caller can act on.
-fn log_scratch(engine: &Engine) -> ApiResult<File> {
+fn scratch_file(engine: &Engine) -> ApiResult<File> {
     engine.scratch_file().map_err(|e| {
         ApiError::internal(format!(
             "no scratch file for the pack in the data directory ({e}); check its free space"

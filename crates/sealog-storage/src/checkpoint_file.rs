@@ -13,6 +13,11 @@ use std::path::Path;
 /// The file name in a log's directory.
 const NAME: &str = "checkpoint";
 
+/// Whether `dir` holds a checkpoint file (valid or not).
+pub(crate) fn exists(dir: &Path) -> bool {
+    dir.join(NAME).exists()
+}
+
 /// Writes `cp` to `dir` atomically: temp file, fsync, rename, fsync the directory.
 pub(crate) fn store(dir: &Path, cp: &SignedCheckpoint, faults: &Faults) -> std::io::Result<()> {
     let tmp = dir.join("checkpoint.tmp");

@@ -38,7 +38,7 @@ pub(crate) fn check(
     faults: &Faults,
 ) -> Result<(), String> {
     let dir = dir(lock, name);
-    if !dir.join("checkpoint").exists() {
+    if !checkpoint_file::exists(&dir) {
         // First use of this lock for this log: nothing to compare yet.
         return store_checkpoint(lock, name, current, faults).map_err(|e| {
             format!(
