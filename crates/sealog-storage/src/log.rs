@@ -204,7 +204,9 @@ impl Log {
         size: u64,
         max: usize,
     ) -> Result<Vec<SignedCheckpoint>, ReadError> {
-        let history = (self.inner.store)
+        let history = self
+            .inner
+            .store
             .history(&self.inner.verifier, false)
             .map_err(ReadError::Io)?;
         Ok(checkpoint_history::spread(history, size, max))
