@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -15,6 +16,7 @@ from typing import Any
 import pytest
 
 import sealog
+import sealog.client
 from server import SealogServer, wait_for
 
 pytestmark = pytest.mark.server
@@ -80,6 +82,16 @@ def test_record_and_flush(server: SealogServer, tmp_path: Path) -> None:
     ]
     end = next(e for e in sess if e["action"] == "session_end")
     assert end["session"]["count"] == 3
+
+
+def test_default_url_is_the_servers_default_listen_address(sealog_bin: Path) -> None:
+    # The SDK with no URL configured must reach a server started with no --listen.
+    out = subprocess.run(
+        [str(sealog_bin), "serve", "--help"], capture_output=True, text=True, check=True
+    ).stdout
+    m = re.search(r"--listen\b.*?\[default: ([^\]\s]+)\]", out, re.S)
+    assert m, out
+    assert f"http://{m.group(1)}" == sealog.client.DEFAULT_URL
 
 
 def test_record_sync_durable_and_duplicate(server: SealogServer, tmp_path: Path) -> None:

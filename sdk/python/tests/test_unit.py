@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import re
 import socket
 import time
+import warnings
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -16,6 +18,7 @@ from typing import Any
 import pytest
 
 import sealog
+import sealog.client
 from sealog._encode import dumps
 from sealog._event import format_ts_ns, uuid7, valid_action, valid_status
 from sealog._spool import Spool, encode_frames, read_frames
@@ -328,6 +331,89 @@ def test_env_fallbacks(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         assert str(c.spool.dir).startswith(str(tmp_path))
     finally:
         c._delivery.closed = True
+
+
+_URL_AND_KEY_VARS = ("SEALOG_URL", "SEALOG_API_KEY", "SEALOG_SERVER", "SEALOG_TOKEN")
+
+
+def env_client(tmp_path: Path, **kw: Any) -> sealog.Sealog:
+    """A client built from the environment, except for its commitment key and spool."""
+    c = sealog.Sealog(commitment_key=KEY, spool_dir=tmp_path / "spool", **kw)
+    c._delivery.closed = True  # nothing to deliver: don't try at teardown
+    return c
+
+
+def deprecations(caught: list[warnings.WarningMessage]) -> list[str]:
+    return [str(w.message) for w in caught if issubclass(w.category, DeprecationWarning)]
+
+
+def test_default_url_is_where_the_server_listens(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    for name in _URL_AND_KEY_VARS:
+        monkeypatch.delenv(name, raising=False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        c = env_client(tmp_path)
+    # `sealog serve` listens on 127.0.0.1:7300 unless told otherwise.
+    assert c.url == sealog.client.DEFAULT_URL == "http://127.0.0.1:7300"
+    assert c.api_key is None
+    assert deprecations(caught) == []
+
+
+def test_deprecated_env_names_are_read_with_a_warning(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    for name in _URL_AND_KEY_VARS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SEALOG_SERVER", "http://127.0.0.1:1/")
+    monkeypatch.setenv("SEALOG_TOKEN", "old-secret")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        c = env_client(tmp_path)
+    assert (c.url, c.api_key) == ("http://127.0.0.1:1", "old-secret")
+    assert deprecations(caught) == [
+        "sealog: the environment variable SEALOG_SERVER is deprecated; set SEALOG_URL instead",
+        "sealog: the environment variable SEALOG_TOKEN is deprecated; set SEALOG_API_KEY instead",
+    ]
+    # Each warning points at the line that built the client, where the user can act on it.
+    assert {w.filename for w in caught if w.category is DeprecationWarning} == {__file__}
+    logged = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert [m for m in logged if "deprecated" in m] == deprecations(caught)
+    assert "old-secret" not in caplog.text
+
+
+def test_one_deprecated_name_gives_one_warning(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    for name in _URL_AND_KEY_VARS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SEALOG_TOKEN", "old-secret")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        c = env_client(tmp_path)
+    assert (c.url, c.api_key) == ("http://127.0.0.1:7300", "old-secret")
+    assert len(deprecations(caught)) == 1 and "SEALOG_API_KEY" in deprecations(caught)[0]
+
+
+def test_new_env_names_and_arguments_win_over_deprecated_ones(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("SEALOG_URL", "http://127.0.0.1:2")
+    monkeypatch.setenv("SEALOG_API_KEY", "new-secret")
+    monkeypatch.setenv("SEALOG_SERVER", "http://127.0.0.1:1")
+    monkeypatch.setenv("SEALOG_TOKEN", "old-secret")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        from_env = env_client(tmp_path)
+        monkeypatch.delenv("SEALOG_URL")
+        monkeypatch.delenv("SEALOG_API_KEY")
+        from_args = env_client(tmp_path, url="http://127.0.0.1:3", api_key="arg-secret")
+    assert (from_env.url, from_env.api_key) == ("http://127.0.0.1:2", "new-secret")
+    assert (from_args.url, from_args.api_key) == ("http://127.0.0.1:3", "arg-secret")
+    # A deprecated name that is not used is not warned about.
+    assert deprecations(caught) == []
+    assert "deprecated" not in caplog.text
 
 
 def test_to_json_value() -> None:

@@ -11,6 +11,7 @@ import logging
 import os
 import secrets
 import time
+import warnings
 import weakref
 from collections.abc import Callable
 from datetime import datetime
@@ -54,6 +55,33 @@ __all__ = [
 _log = logging.getLogger("sealog")
 T = TypeVar("T")
 
+#: Where ``sealog serve`` listens unless told otherwise (its ``--listen`` default).
+DEFAULT_URL = "http://127.0.0.1:7300"
+
+# The names the command-line tool used to read. The SDK still takes them when the new name is
+# unset, with a warning, so a shell set up for the old tool keeps working while it is moved over.
+_DEPRECATED_ENV = {"SEALOG_URL": "SEALOG_SERVER", "SEALOG_API_KEY": "SEALOG_TOKEN"}
+
+
+def _env(name: str) -> str | None:
+    """The environment variable ``name``, else its deprecated alias (with a warning), else None.
+
+    An empty value counts as unset, as it always has for these variables.
+    """
+    value = os.environ.get(name)
+    if value:
+        return value
+    old = _DEPRECATED_ENV.get(name)
+    value = os.environ.get(old) if old is not None else None
+    if not value:
+        return None
+    msg = f"sealog: the environment variable {old} is deprecated; set {name} instead"
+    # stacklevel 3: the warning names the line that built the client, not this helper.
+    warnings.warn(msg, DeprecationWarning, stacklevel=3)
+    _log.warning("%s", msg)
+    return value
+
+
 # The context blocks record() takes as keywords, each named as its member of ``context``.
 _CONTEXT_KW = frozenset(
     {"model", "prompt", "tool", "policy", "data", "decision", "oversight", "metrics", "subject"}
@@ -83,8 +111,11 @@ class _OnDelivery(Generic[T]):
 class Sealog:
     """Client for one Sealog log.
 
-    Every argument falls back to an environment variable: ``SEALOG_URL``, ``SEALOG_LOG``,
+    Every argument falls back to an environment variable: ``SEALOG_URL`` (default
+    ``http://127.0.0.1:7300``, where ``sealog serve`` listens), ``SEALOG_LOG``,
     ``SEALOG_API_KEY``, ``SEALOG_AGENT``, ``SEALOG_COMMITMENT_KEY`` (hex, ``base64:…`` or text).
+    The older names ``SEALOG_SERVER`` (for the URL) and ``SEALOG_TOKEN`` (for the API key) are
+    still read when the new ones are unset, with a :class:`DeprecationWarning`.
     """
 
     batch_size = _OnDelivery[int]()
@@ -119,9 +150,9 @@ class Sealog:
         atexit_timeout: float = 5.0,
         on_reject: Callable[[Rejection], None] | None = None,
     ) -> None:
-        self.url = (url or os.environ.get("SEALOG_URL") or "http://127.0.0.1:7070").rstrip("/")
+        self.url = (url or _env("SEALOG_URL") or DEFAULT_URL).rstrip("/")
         self.log = log or os.environ.get("SEALOG_LOG") or "default"
-        self.api_key = api_key or os.environ.get("SEALOG_API_KEY")
+        self.api_key = api_key or _env("SEALOG_API_KEY")
         agent = agent or os.environ.get("SEALOG_AGENT") or "python"
         self.agent: dict[str, str] = {"id": agent} if isinstance(agent, str) else dict(agent)
         key = commitment_key or os.environ.get("SEALOG_COMMITMENT_KEY")
