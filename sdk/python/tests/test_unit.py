@@ -416,6 +416,107 @@ def test_new_env_names_and_arguments_win_over_deprecated_ones(
     assert "deprecated" not in caplog.text
 
 
+@pytest.mark.parametrize(
+    ("option", "value", "error", "message"),
+    [
+        (
+            "batch_size",
+            0,
+            ValueError,
+            r"^batch_size must be at least 1 \(events per request\); got 0$",
+        ),
+        ("batch_size", -5, ValueError, r"^batch_size must be at least 1 .*got -5$"),
+        ("batch_size", 1.5, TypeError, r"^batch_size must be an int, a number of events per "),
+        ("batch_size", "100", TypeError, r"^batch_size must be an int.*got str '100'$"),
+        ("batch_size", True, TypeError, r"^batch_size must be an int.*got bool True$"),
+        ("max_queue", 0, ValueError, r"^max_queue must be at least 1 \(events held in memory\)"),
+        ("max_queue", None, TypeError, r"^max_queue must be an int.*got NoneType None$"),
+        ("spool_max_bytes", -1, ValueError, r"^spool_max_bytes must be at least 0 \(bytes\)"),
+        (
+            "flush_interval",
+            0,
+            ValueError,
+            r"^flush_interval must be a finite number of seconds "
+            r"greater than 0, e\.g\. flush_interval=0\.2; got 0$",
+        ),
+        ("flush_interval", -1.0, ValueError, r"^flush_interval must be a finite number"),
+        ("flush_interval", float("nan"), ValueError, r"^flush_interval must be .*got nan$"),
+        ("flush_interval", float("inf"), ValueError, r"^flush_interval must be a finite .*inf$"),
+        (
+            "flush_interval",
+            "0.2",
+            TypeError,
+            r"^flush_interval must be a number of seconds "
+            r"\(int or float, e\.g\. flush_interval=0\.2\); got str '0\.2'$",
+        ),
+        (
+            "spill_after",
+            -1,
+            ValueError,
+            r"^spill_after must be a number of seconds 0 or more "
+            r"\(math\.inf for never\)",
+        ),
+        ("backoff_base", 0, ValueError, r"^backoff_base must be .* greater than 0"),
+        ("backoff_max", 0.0, ValueError, r"^backoff_max must be .* greater than 0"),
+        ("request_timeout", None, TypeError, r"^request_timeout must be a number of seconds"),
+        ("request_timeout", 0, ValueError, r"^request_timeout must be a finite number"),
+        (
+            "atexit_timeout",
+            -0.5,
+            ValueError,
+            r"^atexit_timeout must be a finite number of "
+            r"seconds 0 or more",
+        ),
+        (
+            "on_reject",
+            "print",
+            TypeError,
+            r"^on_reject must be a function taking a "
+            r"sealog\.Rejection, or None; got str 'print'$",
+        ),
+    ],
+)
+def test_bad_client_options_fail_at_construction(
+    tmp_path: Path, option: str, value: Any, error: type[Exception], message: str
+) -> None:
+    spool = tmp_path / "spool"
+    kw: dict[str, Any] = {option: value}
+    with pytest.raises(error, match=message):
+        sealog.Sealog(url="http://127.0.0.1:1", commitment_key=KEY, spool_dir=spool, **kw)
+    assert not spool.exists()  # checked before the client set anything up
+
+
+def test_edge_client_options_are_accepted(tmp_path: Path) -> None:
+    c = sealog.Sealog(
+        url="http://127.0.0.1:1",
+        commitment_key=KEY,
+        spool_dir=tmp_path,
+        batch_size=1,
+        max_queue=1,
+        spool_max_bytes=0,
+        flush_interval=3600,
+        spill_after=float("inf"),
+        atexit_timeout=0,
+        on_reject=print,
+    )
+    c._delivery.closed = True
+    assert (c.batch_size, c.max_queue, c.spool.max_bytes) == (1, 1, 0)
+    assert (c.flush_interval, c.spill_after, c.atexit_timeout) == (3600.0, float("inf"), 0.0)
+    assert type(c.flush_interval) is float and c.on_reject is print
+
+
+def test_client_options_set_later_are_checked_too(offline: sealog.Sealog) -> None:
+    with pytest.raises(ValueError, match=r"^batch_size must be at least 1"):
+        offline.batch_size = 0
+    with pytest.raises(TypeError, match=r"^flush_interval must be a number of seconds"):
+        offline.flush_interval = "fast"  # type: ignore[assignment]
+    with pytest.raises(TypeError, match=r"^on_reject must be a function"):
+        offline.on_reject = 3  # type: ignore[assignment]
+    assert (offline.batch_size, offline.flush_interval) == (10**9, 3600.0)
+    offline.backoff_base = 2
+    assert offline._delivery.backoff_base == 2.0
+
+
 def test_to_json_value() -> None:
     assert to_json_value({"a": (1, 2), 3: float("nan")}) == {"a": [1, 2], "3": "nan"}
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import atexit
 import logging
+import math
 import os
 import secrets
 import time
@@ -88,9 +89,77 @@ _CONTEXT_KW = frozenset(
 )
 
 
+# The numeric options, checked when the client is built (and when set on it later), so that a
+# bad value fails where it is written rather than as a stalled or spinning delivery thread.
+# Counts: name -> (least allowed, what is counted).
+_COUNTS: dict[str, tuple[int, str]] = {
+    "batch_size": (1, "events per request"),
+    "max_queue": (1, "events held in memory"),
+    "spool_max_bytes": (0, "bytes"),
+}
+# Durations in seconds: name -> (0 allowed, infinity allowed, an example).
+_SECONDS: dict[str, tuple[bool, bool, str]] = {
+    "flush_interval": (False, False, "0.2"),
+    "spill_after": (True, True, "2.0"),
+    "backoff_base": (False, False, "0.1"),
+    "backoff_max": (False, False, "10.0"),
+    "request_timeout": (False, False, "30.0"),
+    "atexit_timeout": (True, False, "5.0"),
+}
+
+
+def _count(name: str, value: object) -> int:
+    """``value`` if it is a valid count for option ``name``; else TypeError/ValueError."""
+    least, what = _COUNTS[name]
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(
+            f"{name} must be an int, a number of {what} of at least {least}; "
+            f"got {type(value).__name__} {value!r}"
+        )
+    if value < least:
+        raise ValueError(f"{name} must be at least {least} ({what}); got {value!r}")
+    return value
+
+
+def _seconds(name: str, value: object) -> float:
+    """``value`` as a float if it is a valid duration for option ``name``; else an error."""
+    zero_ok, inf_ok, example = _SECONDS[name]
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(
+            f"{name} must be a number of seconds (int or float, e.g. {name}={example}); "
+            f"got {type(value).__name__} {value!r}"
+        )
+    v = float(value)
+    bound = "0 or more" if zero_ok else "greater than 0"
+    if inf_ok:
+        bound += " (math.inf for never)"
+    # Written so that NaN fails too: every comparison with it is false.
+    if not (v >= 0 if zero_ok else v > 0) or (v == math.inf and not inf_ok):
+        finite = "" if inf_ok else "finite "
+        raise ValueError(
+            f"{name} must be a {finite}number of seconds {bound}, e.g. {name}={example}; "
+            f"got {value!r}"
+        )
+    return v
+
+
+def _callback(name: str, value: object) -> Callable[[Rejection], None] | None:
+    """``value`` if it is a callable or None; else TypeError."""
+    if value is not None and not callable(value):
+        raise TypeError(
+            f"{name} must be a function taking a sealog.Rejection, or None; "
+            f"got {type(value).__name__} {value!r}"
+        )
+    return cast("Callable[[Rejection], None] | None", value)
+
+
 class _OnDelivery(Generic[T]):
     """A client setting kept on its delivery worker, so changing it on the client takes effect
-    (``log.batch_size = 500``) without a second copy of the value."""
+    (``log.batch_size = 500``) without a second copy of the value. ``check`` validates a new
+    value (the same check the constructor applies)."""
+
+    def __init__(self, check: Callable[[str, Any], T] | None = None) -> None:
+        self._check = check
 
     def __set_name__(self, owner: type[Any], name: str) -> None:
         self._name = name
@@ -105,6 +174,8 @@ class _OnDelivery(Generic[T]):
         return cast(T, getattr(obj._delivery, self._name))
 
     def __set__(self, obj: Sealog, value: T) -> None:
+        if self._check is not None:
+            value = self._check(self._name, value)
         setattr(obj._delivery, self._name, value)
 
 
@@ -118,14 +189,14 @@ class Sealog:
     still read when the new ones are unset, with a :class:`DeprecationWarning`.
     """
 
-    batch_size = _OnDelivery[int]()
-    flush_interval = _OnDelivery[float]()
-    max_queue = _OnDelivery[int]()
-    spill_after = _OnDelivery[float]()
-    backoff_base = _OnDelivery[float]()
-    backoff_max = _OnDelivery[float]()
-    request_timeout = _OnDelivery[float]()
-    on_reject = _OnDelivery[Callable[[Rejection], None] | None]()
+    batch_size = _OnDelivery[int](_count)
+    flush_interval = _OnDelivery[float](_seconds)
+    max_queue = _OnDelivery[int](_count)
+    spill_after = _OnDelivery[float](_seconds)
+    backoff_base = _OnDelivery[float](_seconds)
+    backoff_max = _OnDelivery[float](_seconds)
+    request_timeout = _OnDelivery[float](_seconds)
+    on_reject = _OnDelivery[Callable[[Rejection], None] | None](_callback)
 
     def __init__(
         self,
@@ -150,6 +221,18 @@ class Sealog:
         atexit_timeout: float = 5.0,
         on_reject: Callable[[Rejection], None] | None = None,
     ) -> None:
+        # Checked before anything is set up (the spool directory, the worker), so that a bad
+        # value leaves nothing behind.
+        batch_size = _count("batch_size", batch_size)
+        max_queue = _count("max_queue", max_queue)
+        spool_max_bytes = _count("spool_max_bytes", spool_max_bytes)
+        flush_interval = _seconds("flush_interval", flush_interval)
+        spill_after = _seconds("spill_after", spill_after)
+        backoff_base = _seconds("backoff_base", backoff_base)
+        backoff_max = _seconds("backoff_max", backoff_max)
+        request_timeout = _seconds("request_timeout", request_timeout)
+        atexit_timeout = _seconds("atexit_timeout", atexit_timeout)
+        on_reject = _callback("on_reject", on_reject)
         self.url = (url or _env("SEALOG_URL") or DEFAULT_URL).rstrip("/")
         self.log = log or os.environ.get("SEALOG_LOG") or "default"
         self.api_key = api_key or _env("SEALOG_API_KEY")
