@@ -411,3 +411,19 @@ async def test_async_client(server: SealogServer, tmp_path: Path) -> None:
         assert await log.flush(timeout=30)
     await asyncio.sleep(0)
     assert wait_for(lambda: server.log_size() == 3), server.log_size()
+
+
+async def test_async_client_receipts_and_log_info(server: SealogServer, tmp_path: Path) -> None:
+    vkey = server.vkey()
+    async with sealog.AsyncSealog(
+        url=server.url, api_key=server.ingest_key, commitment_key=KEY, spool_dir=tmp_path / "w"
+    ) as log:
+        r = await log.record_sync("decision", wait="checkpoint", timeout=60, attributes={"n": 1})
+        assert r.status == "accepted" and r.verify(vkey).event["attributes"] == {"n": 1}
+    async with sealog.AsyncSealog(
+        url=server.url, api_key=server.read_key, commitment_key=KEY, spool_dir=tmp_path / "r"
+    ) as reader:
+        got = await reader.get_receipt(r.id)
+        assert got.verify(vkey).index == r.index
+        info = await reader.log_info()
+        assert info["origin"] == "sealog.test/default"

@@ -167,10 +167,11 @@ def test_block_to_dict_members() -> None:
 
 
 def test_misuse_never_raises(offline: sealog.Sealog, caplog: pytest.LogCaptureFixture) -> None:
+    # The calls a type checker refuses (below) still must not raise for untyped callers.
     assert offline.record("not an action") == ""
     assert offline.record("llm_call", status="fine") == ""
-    assert offline.record("llm_call", bogus=1) == ""
-    assert offline.record("llm_call", session="s-1") == ""
+    assert offline.record("llm_call", bogus=1) == ""  # type: ignore[call-arg]
+    assert offline.record("llm_call", session="s-1") == ""  # type: ignore[arg-type]
     assert offline.stats()["invalid"] == 4
     assert "misuse" in caplog.text
     # Unserialisable values degrade to their repr, they do not fail.
@@ -210,7 +211,7 @@ def test_values_changed_after_record_are_committed_as_they_were(
 def test_misuse_takes_no_session_seq(offline: sealog.Sealog) -> None:
     # A call dropped as misuse must not leave a hole in the session's numbering.
     with offline.session("s-3") as s:
-        assert offline.record("llm_call", session=s, bogus=1) == ""
+        assert offline.record("llm_call", session=s, bogus=1) == ""  # type: ignore[call-arg]
         assert offline.record("llm_call", session=s, status="fine") == ""
         offline.record("llm_call", session=s)
     assert [e["session"]["seq"] for e in queued(offline)] == [0, 1, 2]
@@ -251,6 +252,17 @@ def test_spans_and_parent_links(offline: sealog.Sealog) -> None:
     assert tool["context"]["tool"] == {"name": "search"} and "commitment" in tool["output"]
     assert TS.match(tool["started"]) and tool["started"] <= tool["ts"]
     assert tool["attributes"]["duration_ms"] >= 0
+
+
+def test_span_set_adds_to_attributes_and_keeps_its_own_fields(offline: sealog.Sealog) -> None:
+    with offline.span("tool_call", attributes={"a": 1}, input="q") as sp:
+        sp.set(attributes={"b": 2}, output="r", model=sealog.ModelContext(id="m"))
+        sp.set_attribute("c", 3)
+    (ev,) = queued(offline)
+    assert ev["attributes"]["a"] == 1 and ev["attributes"]["b"] == 2 and ev["attributes"]["c"] == 3
+    assert ev["output"] == sealog.payload_commitment("r", KEY)
+    assert ev["context"] == {"model": {"id": "m"}} and ev["trace"] == sp.trace
+    assert ev["status"] == "ok" and sp.event_id == ev["id"]
 
 
 def test_trace_decorator_sync_and_error(offline: sealog.Sealog) -> None:
@@ -484,6 +496,22 @@ def test_bad_client_options_fail_at_construction(
     with pytest.raises(error, match=message):
         sealog.Sealog(url="http://127.0.0.1:1", commitment_key=KEY, spool_dir=spool, **kw)
     assert not spool.exists()  # checked before the client set anything up
+
+
+def test_async_client_checks_its_options_too(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=r"^max_queue must be at least 1"):
+        sealog.AsyncSealog(url="http://127.0.0.1:1", commitment_key=KEY, max_queue=0)
+    a = sealog.AsyncSealog(
+        "http://127.0.0.1:1", "other-log", "k", "bot", KEY, spool_dir=tmp_path, batch_size=7
+    )
+    a.sync._delivery.closed = True
+    assert (a.sync.url, a.sync.log, a.sync.api_key, a.sync.agent) == (
+        "http://127.0.0.1:1",
+        "other-log",
+        "k",
+        {"id": "bot"},
+    )
+    assert a.sync.commitment_key == bytes.fromhex(KEY) and a.sync.batch_size == 7
 
 
 def test_edge_client_options_are_accepted(tmp_path: Path) -> None:

@@ -9,6 +9,15 @@ from __future__ import annotations
 
 from ._canonical import canonical_json
 from ._event import uuid7
+from ._options import (
+    EventOptions,
+    FlagOptions,
+    OversightOptions,
+    RecordOptions,
+    SessionRecordOptions,
+    SpanOptions,
+    Timestamp,
+)
 from .aio import AsyncSealog
 from .client import Sealog
 from .commitments import check_commitment, commit, commit_bytes, payload_commitment
@@ -37,20 +46,27 @@ __all__ = [
     "DataProvenance",
     "DecisionContext",
     "DeliveryError",
+    "EventOptions",
     "EventRejected",
+    "FlagOptions",
     "HumanOversight",
     "LogKey",
     "ModelContext",
+    "OversightOptions",
     "PerformanceMetrics",
     "PolicyContext",
     "PromptContext",
     "Receipt",
+    "RecordOptions",
     "Redactor",
     "Rejection",
     "Sealog",
     "Session",
+    "SessionRecordOptions",
     "Span",
+    "SpanOptions",
     "Subject",
+    "Timestamp",
     "ToolContext",
     "VerificationError",
     "VerifiedReceipt",

@@ -1,37 +1,105 @@
 """``AsyncSealog``: the same surface for asyncio code.
 
 ``record()`` is already non-blocking (it only queues), so it is a plain method; the calls that
-wait on the network (``record_sync``, ``flush``, ``close``) are coroutines that run in a worker
-thread and never block the event loop.
+wait on the network (``record_sync``, ``flush``, ``close``, ``log_info``) are coroutines that
+run in a worker thread and never block the event loop.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
+from ._options import FlagOptions, OversightOptions, RecordOptions, SpanOptions, Unpack
 from .client import Sealog
 from .errors import Rejection
 from .receipt import Receipt
-from .sessions import Session, Span
+from .redact import Redactor
+from .sessions import F, Session, Span
 
 __all__ = ["AsyncSealog"]
 
 
 class AsyncSealog:
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        self.sync = Sealog(*args, **kwargs)
+    """Client for one Sealog log, for asyncio code; wraps a :class:`Sealog` (``.sync``).
 
-    def record(self, action: str, **kw: Any) -> str:
+    The arguments are those of :class:`Sealog`, with the same environment fallbacks and the
+    same checks. ``async with AsyncSealog() as log:`` closes the client at the end.
+    """
+
+    def __init__(
+        self,
+        url: str | None = None,
+        log: str | None = None,
+        api_key: str | None = None,
+        agent: str | dict[str, str] | None = None,
+        commitment_key: bytes | str | None = None,
+        *,
+        capture_content: bool = False,
+        redact: bool | Redactor = False,
+        batch_size: int = 1000,
+        flush_interval: float = 0.2,
+        max_queue: int = 50_000,
+        spool_dir: str | os.PathLike[str] | None = None,
+        spool_max_bytes: int = 256 * 1024 * 1024,
+        spool_fsync: bool = True,
+        spill_after: float = 2.0,
+        backoff_base: float = 0.1,
+        backoff_max: float = 10.0,
+        request_timeout: float = 30.0,
+        atexit_timeout: float = 5.0,
+        on_reject: Callable[[Rejection], None] | None = None,
+    ) -> None:
+        #: The synchronous client doing the work (its settings, ``spool``, ``url``, …).
+        self.sync = Sealog(
+            url,
+            log,
+            api_key,
+            agent,
+            commitment_key,
+            capture_content=capture_content,
+            redact=redact,
+            batch_size=batch_size,
+            flush_interval=flush_interval,
+            max_queue=max_queue,
+            spool_dir=spool_dir,
+            spool_max_bytes=spool_max_bytes,
+            spool_fsync=spool_fsync,
+            spill_after=spill_after,
+            backoff_base=backoff_base,
+            backoff_max=backoff_max,
+            request_timeout=request_timeout,
+            atexit_timeout=atexit_timeout,
+            on_reject=on_reject,
+        )
+
+    def record(self, action: str, **kw: Unpack[RecordOptions]) -> str:
+        """Queue an event; returns its id at once (:meth:`Sealog.record`; not a coroutine)."""
         return self.sync.record(action, **kw)
 
-    async def record_sync(self, action: str, **kw: Any) -> Receipt:
-        return await asyncio.to_thread(self.sync.record_sync, action, **kw)
+    async def record_sync(
+        self,
+        action: str,
+        *,
+        wait: str = "durable",
+        timeout: float = 30.0,
+        **kw: Unpack[RecordOptions],
+    ) -> Receipt:
+        """Send one event now and return the server's receipt (:meth:`Sealog.record_sync`)."""
+        return await asyncio.to_thread(
+            self.sync.record_sync, action, wait=wait, timeout=timeout, **kw
+        )
 
     async def flush(self, timeout: float | None = 10.0) -> bool:
+        """Deliver everything queued; True when all was acknowledged (:meth:`Sealog.flush`)."""
         return await asyncio.to_thread(self.sync.flush, timeout)
 
     async def aclose(self, timeout: float | None = 10.0) -> bool:
+        """Flush with a bounded wait, spool whatever is left, stop the worker
+        (:meth:`Sealog.close`)."""
         return await asyncio.to_thread(self.sync.close, timeout)
 
     close = aclose
@@ -39,29 +107,67 @@ class AsyncSealog:
     def session(
         self, session_id: str | None = None, attributes: dict[str, Any] | None = None
     ) -> Session:
+        """A session (:meth:`Sealog.session`); use it with ``async with`` or ``with``."""
         return self.sync.session(session_id, attributes)
 
-    def span(self, action: str, **fields_: Any) -> Span:
+    def span(self, action: str, **fields_: Unpack[SpanOptions]) -> Span:
+        """A span (:meth:`Sealog.span`); use it with ``async with`` or ``with``."""
         return self.sync.span(action, **fields_)
 
-    def trace(self, action: str = "tool_call", **kw: Any) -> Any:
-        return self.sync.trace(action, **kw)
+    def trace(
+        self,
+        action: str = "tool_call",
+        *,
+        capture_args: bool = True,
+        **fields_: Unpack[SpanOptions],
+    ) -> Callable[[F], F]:
+        """Decorator recording each call of a sync or async function (:meth:`Sealog.trace`)."""
+        return self.sync.trace(action, capture_args=capture_args, **fields_)
 
-    def oversight(self, **kw: Any) -> str:
-        return self.sync.oversight(**kw)
+    def oversight(
+        self,
+        *,
+        reviewer: str,
+        decision: str,
+        target: str | None = None,
+        reason: str | None = None,
+        role: str | None = None,
+        required: bool | None = None,
+        reviewed_at: datetime | None = None,
+        **kw: Unpack[OversightOptions],
+    ) -> str:
+        """Record a human sign-off / override / stop (:meth:`Sealog.oversight`)."""
+        return self.sync.oversight(
+            reviewer=reviewer,
+            decision=decision,
+            target=target,
+            reason=reason,
+            role=role,
+            required=required,
+            reviewed_at=reviewed_at,
+            **kw,
+        )
 
-    def flag(self, reason: str, action: str = "blocked", **kw: Any) -> str:
+    def flag(self, reason: str, action: str = "blocked", **kw: Unpack[FlagOptions]) -> str:
+        """Record a policy flag (:meth:`Sealog.flag`)."""
         return self.sync.flag(reason, action, **kw)
 
     def stats(self) -> dict[str, int]:
+        """The delivery counters (:meth:`Sealog.stats`)."""
         return self.sync.stats()
 
     @property
     def rejections(self) -> list[Rejection]:
+        """The most recent events the server rejected (with its reason)."""
         return self.sync.rejections
 
     async def log_info(self) -> dict[str, Any]:
+        """``GET /v1/logs/{log}``: origin, vkey, size, checkpoint (:meth:`Sealog.log_info`)."""
         return await asyncio.to_thread(self.sync.log_info)
+
+    async def get_receipt(self, event_id: str) -> Receipt:
+        """Fetch the tlog-proof of an event (:meth:`Sealog.get_receipt`)."""
+        return await asyncio.to_thread(self.sync.get_receipt, event_id)
 
     async def __aenter__(self) -> AsyncSealog:
         return self

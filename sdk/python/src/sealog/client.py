@@ -14,7 +14,7 @@ import secrets
 import time
 import warnings
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Generic, TypeVar, cast, overload
@@ -24,6 +24,7 @@ from ._canonical import canonical_json
 from ._delivery import Delivery
 from ._encode import to_json_value, to_ts
 from ._event import ACTIONS, format_ts_ns, uuid7, valid_action, valid_status
+from ._options import FlagOptions, OversightOptions, RecordOptions, SpanOptions, Unpack
 from ._spool import Spool, default_spool_root, spool_dir_for
 from ._transport import Transport
 from .commitments import PendingCommitment, as_key, pending_commitment
@@ -278,15 +279,20 @@ class Sealog:
         os.register_at_fork(after_in_child=lambda: _after_fork(me))
 
     # -- public API ---------------------------------------------------------------------------
-    def record(self, action: str, **kw: Any) -> str:
+    def record(self, action: str, **kw: Unpack[RecordOptions]) -> str:
         """Queue an event; returns its id at once. Never raises (misuse is logged and counted).
 
-        Keywords: ``input``, ``output``, ``status`` (default ``"ok"``), ``session`` (a
-        :class:`Session`), ``started`` (datetime or ns), ``model``, ``prompt``, ``tool``,
-        ``policy``, ``data``, ``checks``, ``decision``, ``oversight``, ``metrics``, ``subject``
-        (context blocks or dicts), ``context`` (dict or list of blocks), ``attributes``,
-        ``trace``, ``content`` (True: store input/output in plain, redacted if configured),
-        ``media_type``, ``agent``, ``ts`` and ``id`` (to re-send an event idempotently).
+        ``action`` is a standard action (``"llm_call"``, ``"tool_call"``, …) or
+        ``"x-<name>"``. Keywords (all optional, see :class:`sealog.RecordOptions`): ``input``,
+        ``output``, ``status`` (default ``"ok"``), ``session`` (a :class:`Session`),
+        ``started`` (datetime or ns), ``model``, ``prompt``, ``tool``, ``policy``, ``data``,
+        ``checks``, ``decision``, ``oversight``, ``metrics``, ``subject`` (context blocks or
+        dicts), ``context`` (dict or list of blocks), ``attributes``, ``trace``, ``content``
+        (True: store input/output in plain, redacted if configured), ``media_type``,
+        ``agent``, ``ts`` and ``id`` (to re-send an event idempotently).
+
+        A type checker flags a misspelled keyword; at run time one is logged, counted in
+        ``stats()["invalid"]`` and the call returns ``""``.
         """
         try:
             ev = self._build(action, kw)
@@ -295,10 +301,30 @@ class Sealog:
             _log.error("sealog: record(%r) misuse: %s", action, exc)
             return ""
         self._delivery.enqueue(ev)
-        return cast(str, ev["id"])
+        eid: str = ev["id"]
+        return eid
+
+    def _record(self, action: str, kw: Mapping[str, Any]) -> str:
+        """:meth:`record` with its keywords in a mapping, for the SDK's own callers (which
+        also pass the private ``_session_obj``). The same body, not a call of the other: an
+        extra frame would cost every ``record()``."""
+        try:
+            ev = self._build(action, kw)
+        except Exception as exc:
+            self._delivery.counts["invalid"] += 1
+            _log.error("sealog: record(%r) misuse: %s", action, exc)
+            return ""
+        self._delivery.enqueue(ev)
+        eid: str = ev["id"]
+        return eid
 
     def record_sync(
-        self, action: str, *, wait: str = "durable", timeout: float = 30.0, **kw: Any
+        self,
+        action: str,
+        *,
+        wait: str = "durable",
+        timeout: float = 30.0,
+        **kw: Unpack[RecordOptions],
     ) -> Receipt:
         """Send one event now and return the server's receipt.
 
@@ -317,16 +343,25 @@ class Sealog:
         """``with log.session("id") as s:`` → session_start … session_end (with count)."""
         return Session(self, session_id or str(uuid7()), attributes)
 
-    def span(self, action: str, **fields_: Any) -> Span:
+    def span(self, action: str, **fields_: Unpack[SpanOptions]) -> Span:
         """``with log.span("tool_call", tool=ToolContext("search")) as span:``.
 
-        Works with ``async with`` too."""
+        The span is recorded as one event when the block ends, with its duration, status
+        (``error`` if an exception left it) and W3C trace ids; events recorded inside it are
+        its children. Works with ``async with`` too."""
         return Span(self, action, **fields_)
 
     def trace(
-        self, action: str = "tool_call", *, capture_args: bool = True, **fields_: Any
+        self,
+        action: str = "tool_call",
+        *,
+        capture_args: bool = True,
+        **fields_: Unpack[SpanOptions],
     ) -> Callable[[F], F]:
-        """Decorator recording each call (args as input, return value as output, errors)."""
+        """Decorator recording each call (args as input, return value as output, errors).
+
+        Each call of the decorated function (sync or async) is a :meth:`span` of ``action``
+        with ``fields_``; ``capture_args=False`` leaves the arguments out."""
         return traced(self, action, capture_args, fields_)
 
     def oversight(
@@ -339,10 +374,14 @@ class Sealog:
         role: str | None = None,
         required: bool | None = None,
         reviewed_at: datetime | None = None,
-        **kw: Any,
+        **kw: Unpack[OversightOptions],
     ) -> str:
-        """Record a human sign-off / override / stop (``human_oversight``)."""
-        kw["oversight"] = HumanOversight(
+        """Record a human sign-off / override / stop (``human_oversight``).
+
+        ``decision`` is ``approved``, ``rejected``, ``overridden`` or ``stopped``; ``target``
+        the id of the event reviewed. Other keywords are those of :meth:`record`."""
+        fields_: dict[str, Any] = dict(kw)
+        fields_["oversight"] = HumanOversight(
             reviewer=reviewer,
             decision=decision,
             required=required,
@@ -351,15 +390,21 @@ class Sealog:
             target=target,
             reviewed_at=reviewed_at,
         )
-        return self.record("human_oversight", **kw)
+        return self._record("human_oversight", fields_)
 
-    def flag(self, reason: str, action: str = "blocked", **kw: Any) -> str:
-        """Record a policy flag (``policy_flag``) with status ``action`` (e.g. ``blocked``)."""
-        status = action if valid_status(action) else "x-" + action
-        attrs = dict(kw.pop("attributes", None) or {})
+    def flag(self, reason: str, action: str = "blocked", **kw: Unpack[FlagOptions]) -> str:
+        """Record a policy flag (``policy_flag``) with status ``action`` (e.g. ``blocked``).
+
+        ``reason`` goes into the event's attributes and, unless ``decision=`` is given, its
+        decision block (``{"outcome": action, "reason_codes": [reason]}``). An ``action``
+        that is not a standard status is recorded as ``x-<action>``."""
+        fields_: dict[str, Any] = dict(kw)
+        attrs = dict(fields_.pop("attributes", None) or {})
         attrs.setdefault("reason", reason)
-        kw.setdefault("decision", {"outcome": action, "reason_codes": [reason]})
-        return self.record("policy_flag", status=status, attributes=attrs, **kw)
+        fields_.setdefault("decision", {"outcome": action, "reason_codes": [reason]})
+        fields_["attributes"] = attrs
+        fields_["status"] = action if valid_status(action) else "x-" + action
+        return self._record("policy_flag", fields_)
 
     def stats(self) -> dict[str, int]:
         """Counters: queued, sent, duplicates, spooled, replayed, retried, rejected, lost,
@@ -429,7 +474,7 @@ class Sealog:
         except (ValueError, TypeError):
             return pending_commitment(to_json_value(value), self.commitment_key, media_type)
 
-    def _build(self, action: str, kw: dict[str, Any]) -> dict[str, Any]:
+    def _build(self, action: str, kw: Mapping[str, Any]) -> dict[str, Any]:
         if not kw and action in ACTIONS:  # fast path: a bare event
             t_ns = time.time_ns()
             fast: dict[str, Any] = {

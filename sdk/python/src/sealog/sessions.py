@@ -18,6 +18,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 if TYPE_CHECKING:
+    # Only for annotations: ``_options`` imports this module for ``Session``.
+    from ._options import SessionRecordOptions, SpanOptions, Unpack
     from .client import Sealog
 
 __all__ = ["Session", "Span"]
@@ -100,10 +102,11 @@ class Session:
         """How many events the session has numbered so far."""
         return self._seq
 
-    def record(self, action: str, **kw: Any) -> str:
+    def record(self, action: str, **kw: Unpack[SessionRecordOptions]) -> str:
         """``client.record()`` within this session, even outside its ``with`` block."""
-        kw["session"] = self
-        return self.client.record(action, **kw)
+        fields_: dict[str, Any] = dict(kw)
+        fields_["session"] = self
+        return self.client._record(action, fields_)
 
     def start(self) -> str:
         """Record ``session_start`` (``with`` does this for you)."""
@@ -117,11 +120,13 @@ class Session:
         with self._lock:
             seq = self._seq
             self._seq += 1
-        return self.client.record(
+        return self.client._record(
             "session_end",
-            status=status,
-            attributes=attributes,
-            _session_obj={"id": self.id, "seq": seq, "count": seq + 1},
+            {
+                "status": status,
+                "attributes": attributes,
+                "_session_obj": {"id": self.id, "seq": seq, "count": seq + 1},
+            },
         )
 
     def __enter__(self) -> Session:
@@ -153,10 +158,11 @@ class Span:
     span_id: str
     parent_span_id: str | None
 
-    def __init__(self, client: Sealog, action: str, **fields_: Any) -> None:
+    def __init__(self, client: Sealog, action: str, **fields_: Unpack[SpanOptions]) -> None:
         self.client = client
         self.action = action
-        self.fields = fields_
+        #: The ``record()`` keywords the span's event will carry (``set()`` adds to them).
+        self.fields: dict[str, Any] = dict(fields_)
         parent = current_span.get()
         if parent is not None:
             self.trace_id = parent.trace_id
@@ -169,7 +175,7 @@ class Span:
                 self.trace_id, self.parent_span_id = rand_hex(16), None
         self.span_id = rand_hex(8)
         self.status = "ok"
-        self.attributes: dict[str, Any] = dict(fields_.pop("attributes", None) or {})
+        self.attributes: dict[str, Any] = dict(self.fields.pop("attributes", None) or {})
         self.started_ns = 0
         self.event_id: str | None = None
         self._token: contextvars.Token[Span | None] | None = None
@@ -198,9 +204,14 @@ class Span:
         """One entry of the span's ``attributes``."""
         self.attributes[key] = value
 
-    def set(self, **fields_: Any) -> None:
-        """Set any ``record()`` keyword (``model=``, ``metrics=``, …)."""
-        self.fields.update(fields_)
+    def set(self, **fields_: Unpack[SpanOptions]) -> None:
+        """Set any ``record()`` keyword (``model=``, ``metrics=``, …) but those the span sets
+        itself; ``attributes=`` adds to the span's attributes."""
+        more: dict[str, Any] = dict(fields_)
+        attrs = more.pop("attributes", None)
+        if attrs:
+            self.attributes.update(attrs)
+        self.fields.update(more)
 
     def __enter__(self) -> Span:
         self.started_ns = time.time_ns()
@@ -218,14 +229,12 @@ class Span:
             self.attributes["error.type"] = et.__name__
             self.attributes["error.message"] = str(ev)[:1000]
         self.attributes.setdefault("duration_ms", round((end - self.started_ns) / 1e6, 3))
-        self.event_id = self.client.record(
-            self.action,
-            status=self.status,
-            started=self.started_ns,
-            attributes=self.attributes or None,
-            trace=self.trace,
-            **self.fields,
-        )
+        fields_ = dict(self.fields)
+        fields_["status"] = self.status
+        fields_["started"] = self.started_ns
+        fields_["attributes"] = self.attributes or None
+        fields_["trace"] = self.trace
+        self.event_id = self.client._record(self.action, fields_)
 
     async def __aenter__(self) -> Span:
         return self.__enter__()
@@ -237,7 +246,7 @@ class Span:
 
 
 def traced(
-    client: Sealog, action: str, capture_args: bool, fields_: dict[str, Any]
+    client: Sealog, action: str, capture_args: bool, fields_: SpanOptions
 ) -> Callable[[F], F]:
     """The decorator behind ``Sealog.trace``: each call of the function becomes a span."""
 
@@ -261,7 +270,7 @@ def traced(
 
             @functools.wraps(fn)
             async def awrapper(*a: Any, **k: Any) -> Any:
-                sp = Span(client, action, **dict(fields_))
+                sp = Span(client, action, **fields_)
                 if capture_args:
                     sp.set_input(_args(a, k))
                 sp.set_attribute("function", fn.__qualname__)
@@ -274,7 +283,7 @@ def traced(
 
         @functools.wraps(fn)
         def wrapper(*a: Any, **k: Any) -> Any:
-            sp = Span(client, action, **dict(fields_))
+            sp = Span(client, action, **fields_)
             if capture_args:
                 sp.set_input(_args(a, k))
             sp.set_attribute("function", fn.__qualname__)
