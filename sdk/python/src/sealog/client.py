@@ -222,6 +222,50 @@ class Sealog:
         atexit_timeout: float = 5.0,
         on_reject: Callable[[Rejection], None] | None = None,
     ) -> None:
+        """Build a client; nothing is sent until the first event.
+
+        ``url``
+            The server (``$SEALOG_URL``, default ``http://127.0.0.1:7300``).
+        ``log``
+            The log to record into (``$SEALOG_LOG``, default ``default``).
+        ``api_key``
+            An ingest key (``$SEALOG_API_KEY``); a read key for :meth:`get_receipt`.
+        ``agent``
+            The agent's id, or its whole ``agent`` object (``$SEALOG_AGENT``, default
+            ``python``).
+        ``commitment_key``
+            The key of the payload commitments, at least 16 bytes: bytes, hex,
+            ``base64:…`` or text (``$SEALOG_COMMITMENT_KEY``). Without one a random key is
+            used for this process only, with a warning: its commitments can not be checked.
+        ``capture_content``
+            Send ``input`` / ``output`` in plain rather than as commitments.
+        ``redact``
+            True or a :class:`Redactor`: redact plain content before it leaves the process.
+        ``batch_size``, ``flush_interval``
+            Events per request (int ≥ 1); the longest wait in seconds (> 0) before a partial
+            batch is sent.
+        ``max_queue``
+            Events held in memory (int ≥ 1); when the queue reaches it, the queued events are
+            written to the spool.
+        ``spool_dir``, ``spool_max_bytes``, ``spool_fsync``
+            The on-disk spool (``$SEALOG_SPOOL_DIR``), its cap in bytes (int ≥ 0) and whether
+            each append is synced to disk.
+        ``spill_after``
+            Seconds (≥ 0, or ``math.inf``) the server may be down before queued events go to
+            the spool.
+        ``backoff_base``, ``backoff_max``
+            The first and the longest wait in seconds (> 0) between retries.
+        ``request_timeout``
+            Seconds (> 0) to wait for one request.
+        ``atexit_timeout``
+            Seconds (≥ 0) that the close at interpreter exit may take.
+        ``on_reject``
+            Called with each :class:`Rejection` (from the delivery thread).
+
+        A bad numeric option (or an ``on_reject`` that is not callable) raises
+        :class:`TypeError` or :class:`ValueError` naming the option and what to pass; a URL
+        that is not ``http(s)://host…`` raises :class:`ValueError`.
+        """
         # Checked before anything is set up (the spool directory, the worker), so that a bad
         # value leaves nothing behind.
         batch_size = _count("batch_size", batch_size)

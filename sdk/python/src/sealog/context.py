@@ -67,11 +67,14 @@ _TO_DICT: dict[type, Callable[[Any], dict[str, Any]]] = {}
 
 
 class ContextBlock:
-    """Base class: ``block`` is the member name inside ``context``."""
+    """Base class of the context blocks: ``block`` is the member name inside ``context``.
+
+    Subclass it (as a dataclass) for a block of your own, named ``x-<name>``."""
 
     block: ClassVar[str] = ""
 
     def to_dict(self) -> dict[str, Any]:
+        """The block's JSON form, with unset (``None``) members left out."""
         cls = type(self)
         fn = _TO_DICT.get(cls)
         if fn is None:
@@ -81,6 +84,9 @@ class ContextBlock:
 
 @dataclass
 class ModelContext(ContextBlock):
+    """The model that acted (``model=``): its id, version, provider, type, deployment, the
+    parameters it ran with and a hash of its configuration."""
+
     block: ClassVar[str] = "model"
     id: str | None = None
     version: str | None = None
@@ -93,6 +99,8 @@ class ModelContext(ContextBlock):
 
 @dataclass
 class PromptContext(ContextBlock):
+    """The prompt template used (``prompt=``): its name, version and content hash."""
+
     block: ClassVar[str] = "prompt"
     name: str | None = None
     version: str | None = None
@@ -101,6 +109,8 @@ class PromptContext(ContextBlock):
 
 @dataclass
 class ToolContext(ContextBlock):
+    """The tool called (``tool=``): its name, the model's call id for it and its type."""
+
     block: ClassVar[str] = "tool"
     name: str
     call_id: str | None = None
@@ -109,6 +119,8 @@ class ToolContext(ContextBlock):
 
 @dataclass
 class PolicyContext(ContextBlock):
+    """The policy in force (``policy=``): its name, version and content hash."""
+
     block: ClassVar[str] = "policy"
     name: str | None = None
     version: str | None = None
@@ -117,6 +129,8 @@ class PolicyContext(ContextBlock):
 
 @dataclass
 class DataProvenance(ContextBlock):
+    """Where the data came from (``data=``): sources, datasets, their version and lineage."""
+
     block: ClassVar[str] = "data"
     sources: list[str] | None = None
     datasets: list[str] | None = None
@@ -136,6 +150,7 @@ class Check:
     result: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
+        """The check's JSON form, with unset (``None``) members left out."""
         return {
             f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None
         }
@@ -143,6 +158,8 @@ class Check:
 
 @dataclass
 class DecisionContext(ContextBlock):
+    """The outcome of a decision (``decision=``) and the reason codes behind it."""
+
     block: ClassVar[str] = "decision"
     outcome: str | None = None
     reason_codes: list[str] | None = None
@@ -150,6 +167,10 @@ class DecisionContext(ContextBlock):
 
 @dataclass
 class HumanOversight(ContextBlock):
+    """A human review (``oversight=``, or :meth:`Sealog.oversight`): who reviewed, in what
+    role, the decision (approved, rejected, overridden, stopped), why, whether review was
+    required, the event reviewed (``target``) and when."""
+
     block: ClassVar[str] = "oversight"
     reviewer: str | None = None
     decision: str | None = None  # approved | rejected | overridden | stopped
@@ -162,6 +183,9 @@ class HumanOversight(ContextBlock):
 
 @dataclass
 class PerformanceMetrics(ContextBlock):
+    """How the action performed (``metrics=``): latency in ms, tokens in and out, cost,
+    confidence and anomaly flags."""
+
     block: ClassVar[str] = "metrics"
     latency_ms: float | None = None
     input_tokens: int | None = None
@@ -173,6 +197,9 @@ class PerformanceMetrics(ContextBlock):
 
 @dataclass
 class Subject(ContextBlock):
+    """The person the action concerns (``subject=``), by a pseudonymous id; ``extra`` adds
+    members of your own to the block."""
+
     block: ClassVar[str] = "subject"
     pseudo_id: str
     extra: dict[str, Any] | None = field(default=None, repr=False)

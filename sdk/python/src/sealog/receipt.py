@@ -40,10 +40,12 @@ class VerificationError(Exception):
 
 
 def leaf_hash(leaf: bytes) -> bytes:
+    """The RFC 6962 hash of a Merkle tree leaf: SHA-256 of ``0x00 || leaf``."""
     return hashlib.sha256(b"\x00" + leaf).digest()
 
 
 def node_hash(left: bytes, right: bytes) -> bytes:
+    """The RFC 6962 hash of an inner node: SHA-256 of ``0x01 || left || right``."""
     return hashlib.sha256(b"\x01" + left + right).digest()
 
 
@@ -64,6 +66,8 @@ class LogKey:
 
     @classmethod
     def parse(cls, vkey: str) -> LogKey:
+        """Parse a verifier key string (as ``sealog`` prints it); raises
+        :class:`VerificationError` if it is malformed or not an Ed25519 key."""
         parts = vkey.strip().split("+", 2)
         if len(parts) != 3 or not parts[0]:
             raise VerificationError("log key: expected <name>+<hash>+<key>")
@@ -81,6 +85,7 @@ class LogKey:
         return cls(name=name, key_hash=key_hash, public_key=raw[1:])
 
     def verify(self, message: bytes, signature: bytes) -> bool:
+        """Whether ``signature`` is this key's Ed25519 signature of ``message``."""
         try:
             Ed25519PublicKey.from_public_bytes(self.public_key).verify(signature, message)
         except InvalidSignature:
@@ -90,6 +95,9 @@ class LogKey:
 
 @dataclass(frozen=True)
 class Checkpoint:
+    """A log checkpoint (C2SP tlog-checkpoint): the log's origin, its size, the Merkle root
+    over that many entries, any extension lines, and the checkpoint's text."""
+
     origin: str
     size: int
     root: bytes
@@ -125,6 +133,7 @@ def verify_signed_note(note: str, key: LogKey | str) -> str:
 
 
 def parse_checkpoint(text: str) -> Checkpoint:
+    """Parse a checkpoint's text (the body of its signed note, already verified)."""
     lines = text.split("\n")
     if len(lines) < 4 or lines[-1] != "":
         raise VerificationError("checkpoint: malformed")
@@ -211,6 +220,7 @@ class VerifiedReceipt:
 
     @property
     def event(self) -> dict[str, Any]:
+        """The event as the log holds it (the ``event`` member of :attr:`entry`)."""
         ev: dict[str, Any] = self.entry["event"]
         return ev
 
@@ -249,6 +259,7 @@ class Receipt:
 
     @property
     def ok(self) -> bool:
+        """True when the server took the event (``accepted``, or ``duplicate``: already held)."""
         return self.status in ("accepted", "duplicate")
 
     def verify(self, log_key: str | LogKey) -> VerifiedReceipt:

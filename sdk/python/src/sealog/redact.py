@@ -16,6 +16,7 @@ __all__ = ["CATEGORIES", "Redactor", "luhn_ok"]
 
 
 def luhn_ok(digits: str) -> bool:
+    """Whether a string of digits passes the Luhn check (as card numbers do)."""
     total = 0
     for i, ch in enumerate(reversed(digits)):
         d = ord(ch) - 48
@@ -83,7 +84,12 @@ CATEGORIES: tuple[str, ...] = tuple(name for name, _, _ in _PATTERNS)
 
 
 class Redactor:
-    """Replace sensitive substrings in strings (recursively in lists and dicts)."""
+    """Replace sensitive substrings in strings (recursively in lists and dicts).
+
+    ``categories`` picks the built-in ones to look for (default all: ``email``, ``phone``,
+    ``api_key``, ``jwt``, ``bearer_token``, ``iban``, ``card_number``; an unknown name raises
+    ValueError); ``extra`` adds your own as ``{category: regular expression}``.
+    """
 
     def __init__(
         self,
@@ -100,6 +106,8 @@ class Redactor:
             self._patterns.append((name, rx, None))
 
     def redact_text(self, text: str, found: set[str] | None = None) -> str:
+        """``text`` with each match replaced by ``[category]``; the categories found are added
+        to ``found`` if given."""
         for name, rx, check in self._patterns:
 
             def repl(m: re.Match[str], name: str = name, check: Any = check) -> str:

@@ -39,6 +39,12 @@ class _Run:
 
 
 class SealogCallbackHandler(BaseCallbackHandler):
+    """Records each LangChain run as one Sealog event when it ends, linked to its parent run.
+
+    Pass it in ``callbacks=[SealogCallbackHandler(log)]``; ``record_chains=False`` leaves the
+    chain runs out and records only models, tools and retrievers.
+    """
+
     def __init__(self, log: Sealog, *, record_chains: bool = True) -> None:
         self.log = log
         self.record_chains = record_chains
@@ -96,6 +102,7 @@ class SealogCallbackHandler(BaseCallbackHandler):
         parent_run_id: UUID | None = None,
         **kw: Any,
     ) -> None:
+        """A completion model run begins: its prompts are the ``llm_call``'s input."""
         self._start("llm_call", run_id, parent_run_id, prompts, model=self._model(serialized, kw))
 
     def on_chat_model_start(
@@ -107,6 +114,7 @@ class SealogCallbackHandler(BaseCallbackHandler):
         parent_run_id: UUID | None = None,
         **kw: Any,
     ) -> None:
+        """A chat model run begins: its messages are the ``llm_call``'s input."""
         msgs = [
             [
                 {"role": getattr(m, "type", "?"), "content": getattr(m, "content", str(m))}
@@ -136,6 +144,7 @@ class SealogCallbackHandler(BaseCallbackHandler):
         )
 
     def on_llm_end(self, response: Any, *, run_id: UUID, **kw: Any) -> None:
+        """A model run ended: records the ``llm_call`` with its output and token counts."""
         texts = [[getattr(g, "text", "") for g in gens] for gens in response.generations]
         usage = (response.llm_output or {}).get("token_usage") or {}
         inp, out = usage.get("prompt_tokens"), usage.get("completion_tokens")
@@ -149,6 +158,7 @@ class SealogCallbackHandler(BaseCallbackHandler):
         self._end(run_id, texts, metrics=PerformanceMetrics(input_tokens=inp, output_tokens=out))
 
     def on_llm_error(self, error: BaseException, *, run_id: UUID, **kw: Any) -> None:
+        """A model run failed: records the ``llm_call`` with status ``error``."""
         self._end(run_id, error=error)
 
     # -- tools --------------------------------------------------------------------------------
@@ -161,6 +171,7 @@ class SealogCallbackHandler(BaseCallbackHandler):
         parent_run_id: UUID | None = None,
         **kw: Any,
     ) -> None:
+        """A tool run begins: its input is the ``tool_call``'s input."""
         name = (serialized or {}).get("name") or kw.get("name") or "tool"
         self._start(
             "tool_call",
@@ -171,9 +182,11 @@ class SealogCallbackHandler(BaseCallbackHandler):
         )
 
     def on_tool_end(self, output: Any, *, run_id: UUID, **kw: Any) -> None:
+        """A tool run ended: records the ``tool_call`` with its output."""
         self._end(run_id, getattr(output, "content", output))
 
     def on_tool_error(self, error: BaseException, *, run_id: UUID, **kw: Any) -> None:
+        """A tool run failed: records the ``tool_call`` with status ``error``."""
         self._end(run_id, error=error)
 
     # -- retrievers ---------------------------------------------------------------------------
@@ -186,9 +199,11 @@ class SealogCallbackHandler(BaseCallbackHandler):
         parent_run_id: UUID | None = None,
         **kw: Any,
     ) -> None:
+        """A retriever run begins: its query is the ``retrieval``'s input."""
         self._start("retrieval", run_id, parent_run_id, query)
 
     def on_retriever_end(self, documents: Any, *, run_id: UUID, **kw: Any) -> None:
+        """A retriever run ended: records the ``retrieval`` with the documents found."""
         docs = [
             {
                 "page_content": getattr(d, "page_content", str(d)),
@@ -199,6 +214,7 @@ class SealogCallbackHandler(BaseCallbackHandler):
         self._end(run_id, docs, attributes={"documents": len(docs)})
 
     def on_retriever_error(self, error: BaseException, *, run_id: UUID, **kw: Any) -> None:
+        """A retriever run failed: records the ``retrieval`` with status ``error``."""
         self._end(run_id, error=error)
 
     # -- chains -------------------------------------------------------------------------------
@@ -211,12 +227,15 @@ class SealogCallbackHandler(BaseCallbackHandler):
         parent_run_id: UUID | None = None,
         **kw: Any,
     ) -> None:
+        """A chain run begins (if ``record_chains``): its inputs are the ``x-chain``'s."""
         if self.record_chains:
             name = (serialized or {}).get("name") or kw.get("name") or "chain"
             self._start("x-chain", run_id, parent_run_id, inputs, attributes={"chain": str(name)})
 
     def on_chain_end(self, outputs: Any, *, run_id: UUID, **kw: Any) -> None:
+        """A chain run ended: records the ``x-chain`` event with its outputs."""
         self._end(run_id, outputs)
 
     def on_chain_error(self, error: BaseException, *, run_id: UUID, **kw: Any) -> None:
+        """A chain run failed: records the ``x-chain`` event with status ``error``."""
         self._end(run_id, error=error)
