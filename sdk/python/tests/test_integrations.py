@@ -249,7 +249,7 @@ def test_langchain_handler(log: sealog.Sealog) -> None:
         return a + b
 
     assert add.invoke({"a": 1, "b": 2}, config={"callbacks": [handler]}) == 3
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"^bad$"):
 
         @tool
         def boom(x: int) -> int:

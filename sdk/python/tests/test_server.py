@@ -115,7 +115,10 @@ def test_record_sync_checkpoint_receipt_verifies(server: SealogServer, tmp_path:
         bad = sealog.Receipt(
             r.id, r.status, r.index, r.leaf_hash, r.proof.replace("index ", "index 1")
         )
-        with pytest.raises(sealog.VerificationError):
+        with pytest.raises(
+            sealog.VerificationError,
+            match=r"^inclusion proof does not lead to the checkpoint root$",
+        ):
             bad.verify(vkey)
         # An ingest key may record but not read: the proof endpoint refuses it.
         with pytest.raises(sealog.DeliveryError, match="403"):
@@ -139,7 +142,9 @@ def test_rejected_events_are_surfaced_not_retried(server: SealogServer, tmp_path
         assert st["rejected"] == 1 and st["sent"] == 1
         assert [r.id for r in log.rejections] == [bad] and seen and seen[0].id == bad
         assert seen[0].message
-        with pytest.raises(sealog.EventRejected):
+        with pytest.raises(
+            sealog.EventRejected, match=r"^event [0-9a-f-]{36} rejected: .*reviewer"
+        ):
             log.record_sync("human_oversight")
     assert wait_for(lambda: good in ids_in_log(server))
     assert bad not in ids_in_log(server)

@@ -232,7 +232,7 @@ def test_session_numbering(offline: sealog.Sealog) -> None:
 
 
 def test_session_error_status(offline: sealog.Sealog) -> None:
-    with pytest.raises(RuntimeError), offline.session("s-2"):
+    with pytest.raises(RuntimeError, match=r"^boom$"), offline.session("s-2"):
         raise RuntimeError("boom")
     end = queued(offline)[-1]
     assert end["status"] == "error" and end["session"]["count"] == 2
@@ -277,7 +277,7 @@ def test_trace_decorator_sync_and_error(offline: sealog.Sealog) -> None:
         raise ValueError("nope")
 
     assert add(2, b=3) == 5
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"^nope$"):
         fails()
     ok, bad = queued(offline)
     assert ok["input"] == sealog.payload_commitment({"a": 2, "b": 3}, KEY)
@@ -599,7 +599,7 @@ def test_luhn() -> None:
 def test_redactor_category_subset() -> None:
     out, found = Redactor(categories=["email"]).redact("a@b.io 4111 1111 1111 1111")
     assert found == ["email"] and "4111" in out
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"^unknown redaction categories: \['nope'\]$"):
         Redactor(categories=["nope"])
 
 

@@ -45,12 +45,12 @@ def test_event_leaf_bytes_and_hash(vec: dict[str, Any]) -> None:
 
 def test_strict_parser_rejects_duplicate_keys() -> None:
     dup = next(v for v in EVENTS["invalid"] if v["name"] == "duplicate-key")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"^duplicate key 'id'$"):
         parse_json_strict(dup["input"])
 
 
 def test_unsafe_integer_has_no_canonical_form() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"^9007199254740993 exceeds safe integer domain"):
         canonical_json({"n": 9007199254740993})
 
 
@@ -89,7 +89,7 @@ def test_commitments_equal_the_standard_hmac(key_len: int) -> None:
 
 
 def test_commitment_key_too_short() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"^commitment keys must be at least 16 bytes$"):
         sealog.commit("x", b"short")
 
 
@@ -112,9 +112,21 @@ def test_valid_receipts(vec: dict[str, Any]) -> None:
     assert r.verify(LogKey.parse(RECEIPTS["log_vkey"])).index == v.index
 
 
+# Why each invalid receipt vector must fail: a receipt refused for another reason would be a
+# verifier that checks something else than the vector breaks.
+_NOT_TO_ROOT = r"^inclusion proof does not lead to the checkpoint root$"
+INVALID_RECEIPT_ERRORS = {
+    "edited-leaf": _NOT_TO_ROOT,
+    "wrong-index": _NOT_TO_ROOT,
+    "flipped-proof-hash": _NOT_TO_ROOT,
+    "signed-by-another-key": r"^signed note: not signed by the pinned key$",
+    "index-beyond-tree": _NOT_TO_ROOT,
+}
+
+
 @pytest.mark.parametrize("vec", RECEIPTS["invalid"], ids=lambda v: v["name"])
 def test_invalid_receipts_rejected(vec: dict[str, Any]) -> None:
-    with pytest.raises(VerificationError):
+    with pytest.raises(VerificationError, match=INVALID_RECEIPT_ERRORS[vec["name"]]):
         verify_receipt(vec["receipt"], RECEIPTS["log_vkey"])
 
 
@@ -136,12 +148,12 @@ def test_receipt_with_wrong_leaf_hash_rejected() -> None:
         leaf_hash=base64.b64encode(bytes(32)).decode(),
         proof=vec["receipt"],
     )
-    with pytest.raises(VerificationError):
+    with pytest.raises(VerificationError, match=r"^proof leaf differs from the acknowledged "):
         r.verify(RECEIPTS["log_vkey"])
 
 
 def test_receipt_without_proof() -> None:
-    with pytest.raises(VerificationError):
+    with pytest.raises(VerificationError, match=r"^receipt has no proof; use record_sync\(wait="):
         sealog.Receipt(id="x", status="accepted").verify(RECEIPTS["log_vkey"])
 
 
@@ -156,37 +168,46 @@ def test_pinned_key_with_other_name_rejected() -> None:
     kh = hashlib.sha256(name.encode() + b"\n\x01" + pub).digest()[:4].hex()
     enc = base64.b64encode(b"\x01" + pub).decode()
     vkey = f"{name}+{kh}+{enc}"
-    with pytest.raises(VerificationError):
+    with pytest.raises(VerificationError, match=r"^signed note: not signed by the pinned key$"):
         verify_receipt(vec["receipt"], vkey)
 
 
 @pytest.mark.parametrize(
-    "bad",
+    ("bad", "error"),
     [
-        "",
-        "nokey",
-        "a+zz+AAAA",
-        "sealog.example/default+00000000+AYFGZA8CSTr0+8VP4zOI513CyTeuC3cnzCsq+xt1GZo+",
+        ("", r"^log key: expected <name>\+<hash>\+<key>$"),
+        ("nokey", r"^log key: expected <name>\+<hash>\+<key>$"),
+        ("a+zz+AAAA", r"^log key: bad key hash$"),
+        (
+            "sealog.example/default+00000000+AYFGZA8CSTr0+8VP4zOI513CyTeuC3cnzCsq+xt1GZo+",
+            r"^log key: key hash does not match name and key$",
+        ),
+        ("a+00000000+AAAA", r"^log key: not an Ed25519 signed-note key$"),
     ],
 )
-def test_bad_log_keys(bad: str) -> None:
-    with pytest.raises(VerificationError):
+def test_bad_log_keys(bad: str, error: str) -> None:
+    with pytest.raises(VerificationError, match=error):
         LogKey.parse(bad)
 
 
 @pytest.mark.parametrize(
-    "text",
+    ("text", "error"),
     [
-        "",
-        "not-a-proof\nindex 0\n\nx\n",
-        "c2sp.org/tlog-proof@v1\nindex x\n\nnote\n",
-        "c2sp.org/tlog-proof@v1\nindex 0\nAAAA\n\nnote\n",
-        "c2sp.org/tlog-proof@v1\nindex 0\n",
+        ("", r"^tlog-proof: missing checkpoint$"),
+        ("not-a-proof\nindex 0\n\nx\n", r"^tlog-proof: bad header$"),
+        ("c2sp.org/tlog-proof@v1\nindex x\n\nnote\n", r"^tlog-proof: bad index$"),
+        (
+            "c2sp.org/tlog-proof@v1\nindex 0\nAAAA\n\nnote\n",
+            r"^tlog-proof: proof hash is not 32 bytes$",
+        ),
+        ("c2sp.org/tlog-proof@v1\nindex 0\n", r"^tlog-proof: missing checkpoint$"),
     ],
 )
-def test_malformed_tlog_proofs(text: str) -> None:
-    with pytest.raises(VerificationError):
+def test_malformed_tlog_proofs(text: str, error: str) -> None:
+    with pytest.raises(VerificationError, match=error):
         parse_tlog_proof(text)
+    # Verifying the receipt as a whole refuses it for the same reason.
+    with pytest.raises(VerificationError, match=error):
         verify_receipt(text, RECEIPTS["log_vkey"])
 
 
