@@ -4,8 +4,8 @@
 //! line, then the signed note byte for byte.
 
 use crate::SignedCheckpoint;
+use crate::durable;
 use crate::faults::Faults;
-use crate::store::sync_dir;
 use sealog_core::checkpoint;
 use sealog_core::note::Verifier;
 use std::path::Path;
@@ -18,16 +18,11 @@ pub(crate) fn exists(dir: &Path) -> bool {
     dir.join(NAME).exists()
 }
 
-/// Writes `cp` to `dir` atomically: temp file, fsync, rename, fsync the directory.
+/// Writes `cp` to `dir` atomically and durably (module `durable`).
 pub(crate) fn store(dir: &Path, cp: &SignedCheckpoint, faults: &Faults) -> std::io::Result<()> {
-    let tmp = dir.join("checkpoint.tmp");
-    let file = faults.sync(|| std::fs::File::create(&tmp))?;
     let mut bytes = format!("{}\n", cp.signed_unix_micros).into_bytes();
     bytes.extend_from_slice(&cp.note);
-    faults.write(&file, &bytes)?;
-    faults.sync(|| file.sync_all())?;
-    faults.sync(|| std::fs::rename(&tmp, dir.join(NAME)))?;
-    faults.sync(|| sync_dir(dir))
+    durable::write_file_with(&dir.join(NAME), &bytes, 0o644, faults)
 }
 
 /// Reads and verifies the checkpoint in `dir` with the log's key. The error says what is

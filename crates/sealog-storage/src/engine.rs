@@ -9,19 +9,19 @@
 //!
 //! Anything else in `DIR` belongs to the server and is left alone.
 
+use crate::checkpoint_lock::{CheckpointLock, DirLock};
+use crate::durable::{self, sync_dir};
 use crate::faults::{FaultInjector, Faults};
-use crate::log::Log;
-use crate::shared::lock;
-use crate::store::{Store, sync_dir};
+use crate::lock;
+use crate::log::{Log, LogEnv};
+use crate::store::Store;
 use crate::types::now_micros;
-use crate::{EngineError, EngineOptions, SignedCheckpoint, checkpoint_file};
+use crate::{EngineError, EngineOptions, ErrorKind, SignedCheckpoint, checkpoint_file};
 use sealog_core::checkpoint::{self, Checkpoint};
 use sealog_core::merkle::EMPTY_ROOT;
 use sealog_core::note::Signer;
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions, TryLockError};
-use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -34,9 +34,8 @@ pub struct Engine {
 
 struct EngineInner {
     dir: PathBuf,
-    options: EngineOptions,
-    faults: Faults,
-    lock: Arc<File>,
+    /// What every log opens with.
+    env: LogEnv,
     logs: Mutex<BTreeMap<String, Log>>,
     /// When each failed log was last reopened (or tried to be).
     reopened: Mutex<BTreeMap<String, Instant>>,
@@ -49,7 +48,7 @@ impl Drop for EngineInner {
     /// Without a `shutdown`, still let the threads finish what is queued and stop.
     fn drop(&mut self) {
         for log in lock(&self.logs).values() {
-            log.inner.shared.close("the engine was dropped");
+            log.inner.queue.close("the engine was dropped");
         }
     }
 }
@@ -86,32 +85,45 @@ impl Engine {
         options: EngineOptions,
         faults: Faults,
     ) -> Result<Engine, EngineError> {
-        let lock = lock_dir(dir)?;
+        options.check(dir)?;
+        let lock_file = lock_dir(dir)?;
+        let checkpoint_lock = options
+            .checkpoint_lock
+            .as_deref()
+            .map(|lock| Arc::new(DirLock::new(lock, faults.clone())) as Arc<dyn CheckpointLock>);
+        let env = LogEnv {
+            options,
+            faults,
+            lock_file,
+            checkpoint_lock,
+        };
         let mut logs = BTreeMap::new();
         for name in log_names(dir)? {
             let path = log_dir(dir, &name);
-            match open_log(&path, &name, &options, &faults, lock.clone()) {
+            match open_log(&path, &name, &env) {
                 Ok(log) => {
                     logs.insert(name, log);
                 }
                 Err(e) => {
                     logs.values().for_each(Log::stop);
-                    return Err(EngineError::Other(format!(
-                        "cannot open log {name:?} in {}: {e}. Nothing was changed beyond \
-                         cutting an unacknowledged torn tail; investigate with `sealog fsck \
-                         --data {}`",
-                        dir.display(),
-                        dir.display()
-                    )));
+                    let kind = e.kind();
+                    return Err(EngineError::new(
+                        kind,
+                        format!(
+                            "cannot open log {name:?} in {}: {e}. Nothing was changed beyond \
+                             cutting an unacknowledged torn tail; investigate with `sealog fsck \
+                             --data {}`",
+                            dir.display(),
+                            dir.display()
+                        ),
+                    ));
                 }
             }
         }
         Ok(Engine {
             inner: Arc::new(EngineInner {
                 dir: dir.to_owned(),
-                options,
-                faults,
-                lock,
+                env,
                 logs: Mutex::new(logs),
                 reopened: Mutex::new(BTreeMap::new()),
             }),
@@ -121,24 +133,18 @@ impl Engine {
     /// Creates a log with a fresh Ed25519 key whose name is `origin`. Fails if `name` is taken
     /// or not a valid log name (see [`check_log_name`]).
     pub fn create_log(&self, name: &str, origin: &str) -> Result<Log, EngineError> {
-        check_log_name(name).map_err(EngineError::Other)?;
+        check_log_name(name)?;
         let mut logs = lock(&self.inner.logs);
         if logs.contains_key(name) {
-            return Err(EngineError::Other(format!(
-                "a log called {name:?} already exists"
-            )));
+            return Err(EngineError::new(
+                ErrorKind::AlreadyExists,
+                format!("a log called {name:?} already exists"),
+            ));
         }
         let dir = log_dir(&self.inner.dir, name);
-        let failed = |e: String| EngineError::Other(format!("cannot create log {name:?}: {e}"));
+        let failed = |e: EngineError| e.context(format_args!("cannot create log {name:?}"));
         create_files(&dir, origin).map_err(failed)?;
-        let log = open_log(
-            &dir,
-            name,
-            &self.inner.options,
-            &self.inner.faults,
-            self.inner.lock.clone(),
-        )
-        .map_err(failed)?;
+        let log = open_log(&dir, name, &self.inner.env).map_err(failed)?;
         logs.insert(name.to_owned(), log.clone());
         Ok(log)
     }
@@ -153,7 +159,7 @@ impl Engine {
     pub fn log(&self, name: &str) -> Option<Log> {
         let mut logs = lock(&self.inner.logs);
         let log = logs.get(name)?.clone();
-        if log.inner.shared.failure().is_none() {
+        if log.inner.queue.failure().is_none() {
             return Some(log);
         }
         let mut reopened = lock(&self.inner.reopened);
@@ -166,14 +172,7 @@ impl Engine {
         reopened.insert(name.to_owned(), Instant::now());
         log.stop();
         let dir = log_dir(&self.inner.dir, name);
-        let inner = &self.inner;
-        match open_log(
-            &dir,
-            name,
-            &inner.options,
-            &inner.faults,
-            inner.lock.clone(),
-        ) {
+        match open_log(&dir, name, &self.inner.env) {
             Ok(fresh) => {
                 tracing::info!(log = name, "reopened after a storage failure");
                 logs.insert(name.to_owned(), fresh.clone());
@@ -197,7 +196,7 @@ impl Engine {
         let logs = self.logs();
         // Close every queue first so that all logs drain at once.
         for log in &logs {
-            log.inner.shared.close("the log is shutting down");
+            log.inner.queue.close("the log is shutting down");
         }
         let mut failures = Vec::new();
         for log in &logs {
@@ -207,60 +206,64 @@ impl Engine {
         if failures.is_empty() {
             Ok(())
         } else {
-            Err(EngineError::Other(failures.join("; ")))
+            Err(EngineError::new(ErrorKind::Io, failures.join("; ")))
         }
     }
 
     /// Whether every log can still write (the data directory is writable and no log stopped
     /// on a storage failure).
-    pub fn ready(&self) -> Result<(), String> {
+    pub fn ready(&self) -> Result<(), EngineError> {
         let names: Vec<String> = lock(&self.inner.logs).keys().cloned().collect();
         // Looking a failed log up is what reopens it.
         for log in names.iter().filter_map(|name| self.log(name)) {
-            log.ready()?;
+            log.ready()
+                .map_err(|why| EngineError::new(ErrorKind::Unavailable, why))?;
         }
         let probe = self.inner.dir.join("logs").join(".ready-probe");
         std::fs::write(&probe, b"")
             .and_then(|()| std::fs::remove_file(&probe))
             .map_err(|e| {
-                format!(
-                    "the data directory {} is not writable: {e}",
-                    self.inner.dir.display()
+                EngineError::io(
+                    format_args!(
+                        "the data directory {} is not writable",
+                        self.inner.dir.display()
+                    ),
+                    e,
                 )
             })
     }
 }
 
 /// Checks a log name: 1 to 63 characters of `a-z`, `0-9`, `-` and `_`, starting with a letter
-/// or digit. The message says what is wrong.
-pub fn check_log_name(name: &str) -> Result<(), String> {
+/// or digit. The error ([`ErrorKind::Invalid`]) says what is wrong.
+pub fn check_log_name(name: &str) -> Result<(), EngineError> {
     let ok_char = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_';
     if name.is_empty() || name.len() > 63 {
-        return Err(format!(
+        return Err(EngineError::invalid(format!(
             "a log name has 1 to 63 characters, {name:?} has {}",
             name.len()
-        ));
+        )));
     }
     if let Some(c) = name.chars().find(|&c| !ok_char(c)) {
-        return Err(format!(
+        return Err(EngineError::invalid(format!(
             "a log name uses only a-z, 0-9, '-' and '_'; {name:?} contains {c:?}"
-        ));
+        )));
     }
     if !name.starts_with(|c: char| c.is_ascii_alphanumeric()) {
-        return Err(format!(
+        return Err(EngineError::invalid(format!(
             "a log name starts with a letter or digit, not {name:?}"
-        ));
+        )));
     }
     Ok(())
 }
 
 /// Creates `dir` (if needed) and takes its lock, or says who holds it.
 pub(crate) fn lock_dir(dir: &Path) -> Result<Arc<File>, EngineError> {
-    let fail = |e: std::io::Error| {
-        EngineError::Other(format!(
-            "cannot use the data directory {}: {e}",
-            dir.display()
-        ))
+    let fail = |e| {
+        EngineError::io(
+            format_args!("cannot use the data directory {}", dir.display()),
+            e,
+        )
     };
     if !dir.join("logs").is_dir() {
         std::fs::create_dir_all(dir.join("logs")).map_err(fail)?;
@@ -274,27 +277,24 @@ pub(crate) fn lock_dir(dir: &Path) -> Result<Arc<File>, EngineError> {
         .map_err(fail)?;
     match file.try_lock() {
         Ok(()) => Ok(Arc::new(file)),
-        Err(TryLockError::WouldBlock) => Err(EngineError::Other(format!(
-            "the data directory {} is in use by another Sealog process (it holds {}); stop \
-             that process first",
-            dir.display(),
-            dir.join("LOCK").display()
-        ))),
+        Err(TryLockError::WouldBlock) => Err(EngineError::new(
+            ErrorKind::Busy,
+            format!(
+                "the data directory {} is in use by another Sealog process (it holds {}); stop \
+                 that process first",
+                dir.display(),
+                dir.join("LOCK").display()
+            ),
+        )),
         Err(TryLockError::Error(e)) => Err(fail(e)),
     }
 }
 
 /// Opens the log in its directory `dir` over the embedded store of its files.
-fn open_log(
-    dir: &Path,
-    name: &str,
-    options: &EngineOptions,
-    faults: &Faults,
-    lock: Arc<File>,
-) -> Result<Log, String> {
-    let store =
-        Store::open(dir, faults.clone()).map_err(|e| format!("cannot open the log files: {e}"))?;
-    Log::open(dir, Arc::new(store), name, options, faults, lock)
+fn open_log(dir: &Path, name: &str, env: &LogEnv) -> Result<Log, EngineError> {
+    let store = Store::open(dir, env.faults.clone())
+        .map_err(|e| EngineError::io("cannot open the log files", e))?;
+    Log::open(dir, Arc::new(store), name, env)
 }
 
 /// The directory of log `name`.
@@ -306,8 +306,7 @@ pub(crate) fn log_dir(dir: &Path, name: &str) -> PathBuf {
 /// creation, `.new-<name>`) are skipped.
 pub(crate) fn log_names(dir: &Path) -> Result<Vec<String>, EngineError> {
     let logs = dir.join("logs");
-    let fail =
-        |e: std::io::Error| EngineError::Other(format!("cannot list {}: {e}", logs.display()));
+    let fail = |e| EngineError::io(format_args!("cannot list {}", logs.display()), e);
     let mut names = Vec::new();
     for entry in std::fs::read_dir(&logs).map_err(fail)? {
         let entry = entry.map_err(fail)?;
@@ -324,49 +323,45 @@ pub(crate) fn log_names(dir: &Path) -> Result<Vec<String>, EngineError> {
 
 /// Creates a new log's files under a temporary name, then renames it into place, so that a
 /// crash leaves either no log or a whole one.
-fn create_files(dir: &Path, origin: &str) -> Result<(), String> {
+fn create_files(dir: &Path, origin: &str) -> Result<(), EngineError> {
     if dir.exists() {
-        return Err(format!("{} already exists", dir.display()));
+        return Err(EngineError::new(
+            ErrorKind::AlreadyExists,
+            format!("{} already exists", dir.display()),
+        ));
     }
-    let parent = dir.parent().expect("a log dir has a parent");
-    let name = dir
-        .file_name()
-        .expect("a log dir has a name")
-        .to_string_lossy();
-    let tmp = parent.join(format!(".new-{name}"));
-    let io = |e: std::io::Error| e.to_string();
-    if tmp.exists() {
-        std::fs::remove_dir_all(&tmp).map_err(io)?;
-    }
-    std::fs::create_dir(&tmp).map_err(io)?;
     let mut seed = [0u8; 32];
-    getrandom::fill(&mut seed).map_err(|e| format!("no randomness for the key: {e}"))?;
-    let signer =
-        Signer::from_seed(origin, seed).map_err(|e| format!("bad origin {origin:?}: {e}"))?;
-    let mut key = OpenOptions::new()
-        .create_new(true)
-        .write(true)
-        .mode(0o600)
-        .open(tmp.join("key"))
-        .map_err(io)?;
-    key.write_all(signer.skey().as_bytes()).map_err(io)?;
-    key.sync_all().map_err(io)?;
-    Store::create(&tmp).map_err(io)?;
+    getrandom::fill(&mut seed)
+        .map_err(|e| EngineError::new(ErrorKind::Io, format!("no randomness for the key: {e}")))?;
+    let bad_origin =
+        |e: &dyn std::fmt::Display| EngineError::invalid(format!("bad origin {origin:?}: {e}"));
+    let signer = Signer::from_seed(origin, seed).map_err(|e| bad_origin(&e))?;
     let empty = Checkpoint {
         origin: origin.to_owned(),
         size: 0,
         root: EMPTY_ROOT,
         extensions: Vec::new(),
     };
-    empty
-        .check()
-        .map_err(|e| format!("bad origin {origin:?}: {e}"))?;
+    empty.check().map_err(|e| bad_origin(&e))?;
     let cp = SignedCheckpoint {
         size: 0,
         root: EMPTY_ROOT,
         note: checkpoint::sign(&empty, &signer),
         signed_unix_micros: now_micros(),
     };
+    let parent = dir.parent().expect("a log dir has a parent");
+    let name = dir
+        .file_name()
+        .expect("a log dir has a name")
+        .to_string_lossy();
+    let tmp = parent.join(format!(".new-{name}"));
+    let io = |e| EngineError::io(format_args!("writing {}", tmp.display()), e);
+    if tmp.exists() {
+        std::fs::remove_dir_all(&tmp).map_err(io)?;
+    }
+    std::fs::create_dir(&tmp).map_err(io)?;
+    durable::write_file(&tmp.join("key"), signer.skey().as_bytes(), 0o600).map_err(io)?;
+    Store::create(&tmp).map_err(io)?;
     checkpoint_file::store(&tmp, &cp, &Faults::default()).map_err(io)?;
     std::fs::rename(&tmp, dir).map_err(io)?;
     sync_dir(parent).map_err(io)

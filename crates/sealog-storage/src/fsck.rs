@@ -3,7 +3,7 @@
 use crate::engine::{lock_dir, log_dir, log_names};
 use crate::index::IdIndex;
 use crate::store::{LEVELS, record, segment_firsts};
-use crate::{Engine, EngineError, EngineOptions, checkpoint_file, checkpoint_history};
+use crate::{Engine, EngineError, EngineOptions, ErrorKind, checkpoint_file, checkpoint_history};
 use sealog_core::leaf;
 use sealog_core::merkle::{CompactTree, Hash};
 use sealog_core::note::Signer;
@@ -93,7 +93,7 @@ pub fn reindex(dir: &Path) -> Result<u64, EngineError> {
     let lock = lock_dir(dir)?;
     for name in log_names(dir)? {
         IdIndex::destroy(&log_dir(dir, &name).join("index"))
-            .map_err(|e| EngineError::Other(format!("log {name}: {e}")))?;
+            .map_err(|e| EngineError::new(ErrorKind::Io, format!("log {name}: {e}")))?;
     }
     // Opening catches every index up from its watermark, now 0.
     drop(lock);

@@ -1,9 +1,9 @@
 //! The indexer: feeds the derived index in large batches, off the acknowledgement path.
 
 use crate::index::IdIndex;
+use crate::lock;
 use crate::log::LogInner;
 use crate::log_store::LogStore;
-use crate::shared::lock;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -18,23 +18,23 @@ const RETRY: Duration = Duration::from_secs(1);
 
 /// Runs until the writer stops; whatever is left is applied on the next open.
 pub(crate) fn run(log: Arc<LogInner>) {
-    let shared = &log.shared;
+    let queue = &log.queue;
     loop {
         let watermark = log.index.watermark();
-        let head = shared.wait_head(None, |h| h.size > watermark || h.final_);
+        let head = queue.wait_head(None, |h| h.size > watermark || h.final_);
         if head.final_ {
             return;
         }
         let end = head.size.min(watermark + BATCH);
         if let Err(why) = apply(&*log.store, &log.index, watermark, end) {
             *lock(&log.index_error) = Some(why);
-            shared.wait_head(Some(Instant::now() + RETRY), |h| h.final_);
+            queue.wait_head(Some(Instant::now() + RETRY), |h| h.final_);
             continue;
         }
         *lock(&log.index_error) = None;
-        lock(&shared.recent).prune(log.index.watermark());
+        lock(&queue.recent).prune(log.index.watermark());
         if end - watermark < BATCH {
-            shared.wait_head(Some(Instant::now() + GATHER), |h| h.final_);
+            queue.wait_head(Some(Instant::now() + GATHER), |h| h.final_);
         }
     }
 }

@@ -4,7 +4,7 @@
 use crate::log::LogInner;
 use crate::log_store::hash_source;
 use crate::types::now_micros;
-use crate::{SignedCheckpoint, checkpoint_history, checkpoint_lock, writer};
+use crate::{SignedCheckpoint, checkpoint_history, sequencer};
 use sealog_core::checkpoint::{self, Checkpoint};
 use sealog_core::merkle::{consistency_proof, verify_consistency};
 use sealog_core::note::Signer;
@@ -21,17 +21,17 @@ pub(crate) fn run(
     publish: watch::Sender<SignedCheckpoint>,
     mut history_last: Option<i64>,
 ) {
-    let shared = &log.shared;
+    let queue = &log.queue;
     let mut last_signed: Option<Instant> = None;
     loop {
         let signed = publish.borrow().size;
-        let head = shared.wait_head(None, |h| h.size > signed || h.final_);
+        let head = queue.wait_head(None, |h| h.size > signed || h.final_);
         if !head.final_
             && let Some(at) = last_signed
         {
-            shared.wait_head(Some(at + log.options.checkpoint_interval), |h| h.final_);
+            queue.wait_head(Some(at + log.options.checkpoint_interval), |h| h.final_);
         }
-        let head = shared.head();
+        let head = queue.head();
         if head.size > signed {
             match sign(
                 &log,
@@ -43,7 +43,7 @@ pub(crate) fn run(
             ) {
                 Ok(()) => last_signed = Some(Instant::now()),
                 Err(why) => {
-                    shared.fail(writer::stopped(&log.name, "signing a checkpoint", &why));
+                    queue.fail(sequencer::stopped(&log.name, "signing a checkpoint", &why));
                     return;
                 }
             }
@@ -94,8 +94,8 @@ fn sign(
     };
     // The lock first: after a crash between the two it is ahead of the checkpoint file, but
     // never of the entries, which were durable before they were signed.
-    if let Some(lock) = &log.options.checkpoint_lock {
-        checkpoint_lock::store_checkpoint(lock, &log.name, &signed, &log.faults)
+    if let Some(lock) = &log.checkpoint_lock {
+        lock.advance(&log.name, &signed)
             .map_err(|e| format!("writing the checkpoint lock: {e}"))?;
     }
     log.store

@@ -2,7 +2,7 @@
 //! derived query indexes.
 //!
 //! One [`Engine`] owns one data directory holding every log of a server. Each [`Log`] has one
-//! writer thread that gathers concurrent [`Log::append`] calls into a group, assigns contiguous
+//! sequencer thread that gathers concurrent [`Log::append`] calls into a group, assigns contiguous
 //! indices, appends leaves and tree hashes to append-only files, issues one fsync for the whole
 //! group and only then answers every caller. An integrator signs a C2SP checkpoint whenever the
 //! tree grew (at most every `checkpoint_interval`), and an indexer feeds the derived
@@ -16,6 +16,7 @@
 //! (entries, offsets, tree-hash tiles), `checkpoint_file`, `checkpoint_history` and
 //! `checkpoint_lock`.
 
+pub mod durable;
 pub mod faults;
 pub mod index;
 
@@ -30,15 +31,21 @@ mod integrator;
 mod log;
 mod log_store;
 mod options;
-mod shared;
+mod queue;
+mod sequencer;
 mod store;
 mod types;
-mod writer;
 
 pub use engine::{Engine, REOPEN_INTERVAL, check_log_name};
-pub use error::{AppendError, EngineError, ReadError};
+pub use error::{AppendError, EngineError, ErrorKind, ReadError};
 pub use fsck::{FsckReport, LogFsck, fsck, reindex};
 pub use index::{IndexOptions, Page, Query, SessionPage};
-pub use log::Log;
+pub use log::{Log, ProvenEntry};
 pub use options::EngineOptions;
 pub use types::{Appended, LogStats, SignedCheckpoint};
+
+/// Locks a mutex even if a thread panicked holding it: every critical section of the engine
+/// leaves its data consistent.
+pub(crate) fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}

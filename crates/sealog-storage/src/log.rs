@@ -1,12 +1,14 @@
 //! One log: its handle, its threads, and its reads.
 
+use crate::checkpoint_lock::{self, CheckpointLock};
 use crate::faults::Faults;
 use crate::index::{Histogram, IdIndex, Page, Query, SessionPage};
+use crate::lock;
 use crate::log_store::{Anchor, LogStore, hash_source};
-use crate::shared::{Shared, lock};
+use crate::queue::WriteQueue;
 use crate::{
-    AppendError, Appended, EngineOptions, LogStats, ReadError, SignedCheckpoint,
-    checkpoint_history, checkpoint_lock, indexer, integrator, writer,
+    AppendError, Appended, EngineError, EngineOptions, ErrorKind, LogStats, ReadError,
+    SignedCheckpoint, checkpoint_history, indexer, integrator, sequencer,
 };
 use sealog_core::event::ValidatedEvent;
 use sealog_core::merkle::{Hash, MemoHashSource, ProofError, consistency_proof, inclusion_proof};
@@ -18,6 +20,20 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use tokio::sync::{oneshot, watch};
 
+/// Most consecutive leaves [`Log::proven_entries`] reads at once.
+const LEAVES_PER_READ: usize = 4096;
+
+/// One entry with its inclusion proof, from [`Log::proven_entries`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProvenEntry {
+    /// Its index in the log.
+    pub index: u64,
+    /// Its leaf bytes.
+    pub leaf: Vec<u8>,
+    /// Its inclusion proof in the tree asked for.
+    pub inclusion: Vec<Hash>,
+}
+
 /// What a log's handles and threads share.
 pub(crate) struct LogInner {
     pub(crate) name: String,
@@ -27,15 +43,28 @@ pub(crate) struct LogInner {
     signer: Signer,
     pub(crate) options: EngineOptions,
     pub(crate) store: Arc<dyn LogStore>,
-    /// Where writes outside the store (the checkpoint lock) inject faults in tests.
-    pub(crate) faults: Faults,
+    /// Where the newest checkpoint is kept a second time, if anywhere.
+    pub(crate) checkpoint_lock: Option<Arc<dyn CheckpointLock>>,
     pub(crate) index: IdIndex,
-    pub(crate) shared: Shared,
+    pub(crate) queue: WriteQueue,
     /// The latest signed checkpoint; the integrator holds the sender.
     checkpoint: watch::Receiver<SignedCheckpoint>,
     /// The last index failure, cleared by the next good batch.
     pub(crate) index_error: Mutex<Option<String>>,
     threads: Mutex<Vec<JoinHandle<()>>>,
+}
+
+/// What every log of an engine opens with besides its own storage.
+#[derive(Clone)]
+pub(crate) struct LogEnv {
+    /// The engine's tuning.
+    pub(crate) options: EngineOptions,
+    /// Where writes inject faults in tests.
+    pub(crate) faults: Faults,
+    /// The data directory's lock, held by each log's threads until they stop writing.
+    pub(crate) lock_file: Arc<File>,
+    /// The checkpoint lock, if the engine has one.
+    pub(crate) checkpoint_lock: Option<Arc<dyn CheckpointLock>>,
 }
 
 /// One log: cheap to clone, shared by every request that uses it.
@@ -52,26 +81,30 @@ impl Log {
         dir: &Path,
         store: Arc<dyn LogStore>,
         name: &str,
-        options: &EngineOptions,
-        faults: &Faults,
-        lock_file: Arc<File>,
-    ) -> Result<Log, String> {
+        env: &LogEnv,
+    ) -> Result<Log, EngineError> {
+        let options = &env.options;
         let key_path = dir.join("key");
-        let skey = std::fs::read_to_string(&key_path)
-            .map_err(|e| format!("cannot read the log key {}: {e}", key_path.display()))?;
-        let signer = Signer::from_skey(skey.trim())
-            .map_err(|e| format!("{} is not a signing key: {e}", key_path.display()))?;
+        let skey = std::fs::read_to_string(&key_path).map_err(|e| {
+            EngineError::io(
+                format_args!("cannot read the log key {}", key_path.display()),
+                e,
+            )
+        })?;
+        let signer = Signer::from_skey(skey.trim()).map_err(|e| {
+            EngineError::corrupt(format!("{} is not a signing key: {e}", key_path.display()))
+        })?;
         let verifier = signer.verifier();
         let cp = store.checkpoint(&verifier)?;
         let history = store.history(&verifier, true)?;
         if let Some(newest) = history.last().filter(|h| h.size > cp.size) {
-            return Err(format!(
+            return Err(EngineError::corrupt(format!(
                 "log {name}: its checkpoint history holds a signed checkpoint of size {} but its \
                  checkpoint file only size {}: the checkpoint file is older than the log's \
                  history (restored from a backup?). Signing again from here could fork the log; \
                  restore the newer checkpoint file, and run `sealog fsck` to investigate",
                 newest.size, cp.size
-            ));
+            )));
         }
         let history_last = history.last().map(|h| h.signed_unix_micros);
         let anchor = Anchor {
@@ -80,9 +113,9 @@ impl Log {
         };
         let appender = store.clone().recover(anchor)?;
         let size = appender.size();
-        if let Some(lock) = &options.checkpoint_lock {
+        if let Some(lock) = &env.checkpoint_lock {
             let tree = (size, appender.root());
-            checkpoint_lock::check(lock, name, &verifier, &*store, tree, &cp, faults)?;
+            checkpoint_lock::check(&**lock, name, &verifier, &*store, tree, &cp)?;
         }
         let index = open_index(dir, options, &*store, size)?;
         let (publish, checkpoint) = watch::channel(cp);
@@ -93,9 +126,9 @@ impl Log {
             signer: signer.clone(),
             options: options.clone(),
             store,
-            faults: faults.clone(),
+            checkpoint_lock: env.checkpoint_lock.clone(),
             index,
-            shared: Shared::new(size, appender.root(), options.queue_entries),
+            queue: WriteQueue::new(size, appender.root(), options.queue_entries),
             checkpoint,
             index_error: Mutex::new(None),
             threads: Mutex::new(Vec::new()),
@@ -103,19 +136,19 @@ impl Log {
         let spawn = |what: &str, f: Box<dyn FnOnce() + Send>| {
             // Each thread holds the data directory's lock until it has stopped writing, even
             // if the engine is dropped first; stale `Log` handles (reads only) do not.
-            let lock_file = lock_file.clone();
+            let lock_file = env.lock_file.clone();
             std::thread::Builder::new()
                 .name(format!("sealog-{what}-{name}"))
                 .spawn(move || {
                     f();
                     drop(lock_file);
                 })
-                .map_err(|e| format!("cannot start the {what} thread: {e}"))
+                .map_err(|e| EngineError::io(format_args!("cannot start the {what} thread"), e))
         };
         let threads = vec![
-            spawn("writer", {
+            spawn("sequencer", {
                 let inner = inner.clone();
-                Box::new(move || writer::run(inner, appender))
+                Box::new(move || sequencer::run(inner, appender))
             })?,
             spawn("integrator", {
                 let inner = inner.clone();
@@ -133,7 +166,7 @@ impl Log {
     /// Stops taking appends, lets the writer drain the queue and the integrator sign a final
     /// checkpoint, and joins the threads.
     pub(crate) fn stop(&self) {
-        self.inner.shared.close("the log is shutting down");
+        self.inner.queue.close("the log is shutting down");
         for thread in std::mem::take(&mut *lock(&self.inner.threads)) {
             let _ = thread.join();
         }
@@ -167,15 +200,20 @@ impl Log {
             return Ok(Vec::new());
         }
         let (reply, answer) = oneshot::channel();
-        self.inner.shared.enqueue(events, reply)?;
+        self.inner.queue.enqueue(events, reply)?;
         answer
             .await
             .map_err(|_| AppendError::Unavailable("the log's writer stopped".into()))?
     }
 
+    /// The longest time between the tree growing and a checkpoint covering it.
+    pub fn checkpoint_interval(&self) -> std::time::Duration {
+        self.inner.options.checkpoint_interval
+    }
+
     /// Durable size of the log.
     pub fn size(&self) -> u64 {
-        self.inner.shared.size()
+        self.inner.queue.size()
     }
 
     /// The latest signed checkpoint (size 0 for a new log).
@@ -189,7 +227,7 @@ impl Log {
         let cp = rx.wait_for(|cp| cp.size >= size).await.map_err(|_| {
             AppendError::Unavailable(
                 self.inner
-                    .shared
+                    .queue
                     .failure()
                     .unwrap_or_else(|| "the log stopped signing checkpoints".into()),
             )
@@ -208,7 +246,7 @@ impl Log {
             .inner
             .store
             .history(&self.inner.verifier, false)
-            .map_err(ReadError::Io)?;
+            .map_err(|e| ReadError::Corrupt(e.to_string()))?;
         Ok(checkpoint_history::spread(history, size, max))
     }
 
@@ -223,11 +261,19 @@ impl Log {
         self.inner.store.read_entries(start, end).map_err(io_error)
     }
 
+    /// Leaf bytes of entry `index` (a durable entry only).
+    pub fn entry(&self, index: u64) -> Result<Vec<u8>, ReadError> {
+        let end = index.checked_add(1).unwrap_or(u64::MAX);
+        self.entries(index, end)?
+            .pop()
+            .ok_or_else(|| ReadError::NotFound(format!("entry {index} is not in the log")))
+    }
+
     /// The index of the event with this id, at any age (also when the query index has not
     /// caught up yet).
     pub fn find_id(&self, id: u128) -> Result<Option<u64>, ReadError> {
         // Recent first: the indexer prunes an id only after the index holds it.
-        if let Some(index) = lock(&self.inner.shared.recent).get(id) {
+        if let Some(index) = lock(&self.inner.queue.recent).get(id) {
             return Ok(Some(index));
         }
         let found = self.inner.index.lookup_ids(&[id]).map_err(index_error)?;
@@ -256,6 +302,36 @@ impl Log {
         Ok(indices
             .iter()
             .map(move |&index| inclusion_proof(&memo, index, size).map_err(proof_error)))
+    }
+
+    /// The leaf bytes and inclusion proof in the tree of `size` of each of `indices`
+    /// (ascending), one by one as the iterator is driven: runs of consecutive entries are read
+    /// together, and the proofs share the nodes their paths have in common. Used for receipts
+    /// and evidence packs alike.
+    pub fn proven_entries<'a>(
+        &'a self,
+        indices: &'a [u64],
+        size: u64,
+    ) -> Result<impl Iterator<Item = Result<ProvenEntry, ReadError>> + 'a, ReadError> {
+        let leaves = indices
+            .chunk_by(|a, b| *b == a + 1)
+            .flat_map(|run| run.chunks(LEAVES_PER_READ))
+            .flat_map(|run| match self.entries(run[0], run[run.len() - 1] + 1) {
+                Ok(leaves) => leaves.into_iter().map(Ok).collect::<Vec<_>>(),
+                Err(e) => vec![Err(e)],
+            });
+        let proofs = self.inclusion_proofs(indices, size)?;
+        Ok(indices
+            .iter()
+            .zip(leaves)
+            .zip(proofs)
+            .map(|((&index, leaf), inclusion)| {
+                Ok(ProvenEntry {
+                    index,
+                    leaf: leaf?,
+                    inclusion: inclusion?,
+                })
+            }))
     }
 
     /// Consistency proof from tree size `old` to `new`.
@@ -326,10 +402,10 @@ impl Log {
         let mut stats = LogStats {
             size: self.size(),
             index_watermark: self.inner.index.watermark(),
-            queue_entries: self.inner.shared.queued(),
+            queue_entries: self.inner.queue.queued(),
             ..LogStats::default()
         };
-        self.inner.shared.fill_stats(&mut stats);
+        self.inner.queue.fill_stats(&mut stats);
         stats
     }
 
@@ -341,7 +417,7 @@ impl Log {
 
     /// Whether the log can still write; the error says why not.
     pub fn ready(&self) -> Result<(), String> {
-        match self.inner.shared.failure() {
+        match self.inner.queue.failure() {
             Some(why) => Err(why),
             None => Ok(()),
         }
@@ -383,19 +459,23 @@ fn open_index(
     options: &EngineOptions,
     store: &dyn LogStore,
     size: u64,
-) -> Result<IdIndex, String> {
+) -> Result<IdIndex, EngineError> {
     let path = dir.join("index");
-    let mut index = IdIndex::open_with(&path, options.index.clone()).map_err(|e| e.to_string())?;
+    let failed = |e: crate::index::IndexError| {
+        EngineError::new(ErrorKind::Io, format!("opening the query index: {e}"))
+    };
+    let mut index = IdIndex::open_with(&path, options.index.clone()).map_err(failed)?;
     if index.watermark() > size {
         // The index is derived: if it is ahead of the recovered log, rebuild it.
         drop(index);
-        IdIndex::destroy(&path).map_err(|e| e.to_string())?;
-        index = IdIndex::open_with(&path, options.index.clone()).map_err(|e| e.to_string())?;
+        IdIndex::destroy(&path).map_err(failed)?;
+        index = IdIndex::open_with(&path, options.index.clone()).map_err(failed)?;
     }
     let mut start = index.watermark();
     while start < size {
         let end = size.min(start + indexer::BATCH);
-        indexer::apply(store, &index, start, end)?;
+        indexer::apply(store, &index, start, end)
+            .map_err(|why| EngineError::new(ErrorKind::Io, why))?;
         start = end;
     }
     Ok(index)

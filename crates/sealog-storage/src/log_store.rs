@@ -18,7 +18,7 @@
 //!
 //! Indexes stay derived data next to each node, rebuilt from [`LogStore::read_entries`].
 
-use crate::SignedCheckpoint;
+use crate::{EngineError, SignedCheckpoint};
 use sealog_core::merkle::Hash;
 use sealog_core::note::Verifier;
 use sealog_core::tiles::{TileHashSource, TileReader};
@@ -39,14 +39,18 @@ pub(crate) struct Anchor {
 pub(crate) trait LogStore: TileReader<Error = io::Error> + Send + Sync {
     /// The latest signed checkpoint, verified with the log's key; the error says what is
     /// wrong with it.
-    fn checkpoint(&self, verifier: &Verifier) -> Result<SignedCheckpoint, String>;
+    fn checkpoint(&self, verifier: &Verifier) -> Result<SignedCheckpoint, EngineError>;
 
     /// Makes `cp` the latest checkpoint, atomically and durably (it is published only after).
     fn store_checkpoint(&self, cp: &SignedCheckpoint) -> io::Result<()>;
 
     /// The earlier checkpoints kept, verified, oldest first. With `repair` (once, when the
     /// log opens) what a crash left half-written is removed, so that appends can go on.
-    fn history(&self, verifier: &Verifier, repair: bool) -> Result<Vec<SignedCheckpoint>, String>;
+    fn history(
+        &self,
+        verifier: &Verifier,
+        repair: bool,
+    ) -> Result<Vec<SignedCheckpoint>, EngineError>;
 
     /// Adds `cp` to the history, durably.
     fn append_history(&self, cp: &SignedCheckpoint) -> io::Result<()>;
@@ -54,7 +58,7 @@ pub(crate) trait LogStore: TileReader<Error = io::Error> + Send + Sync {
     /// Brings the stored tree to a consistent end after whatever stopped the last run (never
     /// acknowledged data is cut, derived hashes are rebuilt), checks that it extends `anchor`,
     /// and returns the appender for that end. The error says what is wrong.
-    fn recover(self: Arc<Self>, anchor: Anchor) -> Result<Box<dyn LogAppender>, String>;
+    fn recover(self: Arc<Self>, anchor: Anchor) -> Result<Box<dyn LogAppender>, EngineError>;
 
     /// Leaf bytes of entries `start..end`, all appended.
     fn read_entries(&self, start: u64, end: u64) -> io::Result<Vec<Vec<u8>>>;

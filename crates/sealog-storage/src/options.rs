@@ -1,7 +1,7 @@
 //! Tuning of an engine.
 
-use crate::IndexOptions;
-use std::path::PathBuf;
+use crate::{EngineError, IndexOptions};
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// Tuning of an [`Engine`](crate::Engine); the defaults suit one machine.
@@ -38,5 +38,42 @@ impl Default for EngineOptions {
             index: IndexOptions::default(),
             checkpoint_lock: None,
         }
+    }
+}
+
+impl EngineOptions {
+    /// Refuses options the engine cannot run with, for the data directory `dir`, saying which
+    /// option to change.
+    pub(crate) fn check(&self, dir: &Path) -> Result<(), EngineError> {
+        if self.group_max_entries == 0 {
+            return Err(EngineError::invalid(
+                "a group commit must take at least 1 entry (group_max_entries)",
+            ));
+        }
+        if self.queue_entries == 0 {
+            return Err(EngineError::invalid(
+                "the queue must hold at least 1 event (queue_entries)",
+            ));
+        }
+        if self.checkpoint_interval.is_zero() {
+            return Err(EngineError::invalid(
+                "the checkpoint interval must be at least 1 ms",
+            ));
+        }
+        if let Some(lock) = &self.checkpoint_lock {
+            let absolute = |p: &Path| {
+                std::path::absolute(p)
+                    .map_err(|e| EngineError::invalid(format!("{}: {e}", p.display())))
+            };
+            if absolute(lock)?.starts_with(absolute(dir)?) {
+                return Err(EngineError::invalid(format!(
+                    "the checkpoint lock {} is inside the data directory {}: a restore of the \
+                     data directory would take it back too; put it on another disk or host",
+                    lock.display(),
+                    dir.display()
+                )));
+            }
+        }
+        Ok(())
     }
 }

@@ -23,9 +23,10 @@ mod recover;
 pub(crate) use append::Appender;
 
 use crate::log_store::{Anchor, LogAppender, LogStore};
-use crate::{SignedCheckpoint, checkpoint_file, checkpoint_history};
+use crate::{EngineError, SignedCheckpoint, checkpoint_file, checkpoint_history};
 use sealog_core::note::Verifier;
 
+use crate::durable::sync_dir;
 use crate::faults::Faults;
 use sealog_core::tiles::{Tile, TileReader};
 use std::fs::{File, OpenOptions};
@@ -167,24 +168,29 @@ impl Store {
 
 /// The embedded store: the files of the log's directory.
 impl LogStore for Store {
-    fn checkpoint(&self, verifier: &Verifier) -> Result<SignedCheckpoint, String> {
-        checkpoint_file::load(&self.dir, verifier)
+    fn checkpoint(&self, verifier: &Verifier) -> Result<SignedCheckpoint, EngineError> {
+        checkpoint_file::load(&self.dir, verifier).map_err(EngineError::corrupt)
     }
 
     fn store_checkpoint(&self, cp: &SignedCheckpoint) -> io::Result<()> {
         checkpoint_file::store(&self.dir, cp, &self.faults)
     }
 
-    fn history(&self, verifier: &Verifier, repair: bool) -> Result<Vec<SignedCheckpoint>, String> {
-        checkpoint_history::load(&self.dir, verifier, repair)
+    fn history(
+        &self,
+        verifier: &Verifier,
+        repair: bool,
+    ) -> Result<Vec<SignedCheckpoint>, EngineError> {
+        checkpoint_history::load(&self.dir, verifier, repair).map_err(EngineError::corrupt)
     }
 
     fn append_history(&self, cp: &SignedCheckpoint) -> io::Result<()> {
         checkpoint_history::append(&self.dir, cp, &self.faults)
     }
 
-    fn recover(self: Arc<Self>, anchor: Anchor) -> Result<Box<dyn LogAppender>, String> {
-        Ok(Box::new(recover::recover(self, anchor)?))
+    fn recover(self: Arc<Self>, anchor: Anchor) -> Result<Box<dyn LogAppender>, EngineError> {
+        let appender = recover::recover(self, anchor).map_err(EngineError::corrupt)?;
+        Ok(Box::new(appender))
     }
 
     fn read_entries(&self, start: u64, end: u64) -> io::Result<Vec<Vec<u8>>> {
@@ -254,10 +260,6 @@ fn append_file(path: &Path) -> io::Result<File> {
 }
 
 /// Fsyncs a directory, so that the names created or renamed in it are durable.
-pub(crate) fn sync_dir(dir: &Path) -> io::Result<()> {
-    File::open(dir)?.sync_all()
-}
-
 /// The file name of the segment starting at entry `first`.
 fn segment_name(first: u64) -> String {
     format!("{first:020}.seg")

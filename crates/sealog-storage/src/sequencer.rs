@@ -1,8 +1,9 @@
 //! The sequencer: one thread per log that turns queued appends into group commits.
 
+use crate::lock;
 use crate::log::LogInner;
 use crate::log_store::LogAppender;
-use crate::shared::{Request, lock};
+use crate::queue::Request;
 use crate::types::now_micros;
 use crate::{AppendError, Appended};
 use sealog_core::leaf;
@@ -19,10 +20,10 @@ enum GroupError {
 
 /// Runs the writer until the queue is closed and drained.
 pub(crate) fn run(log: Arc<LogInner>, mut appender: Box<dyn LogAppender>) {
-    let shared = &log.shared;
+    let queue = &log.queue;
     let (max, delay) = (log.options.group_max_entries, log.options.group_max_delay);
-    while let Some(group) = shared.next_group(max, delay) {
-        if let Some(why) = shared.failure() {
+    while let Some(group) = queue.next_group(max, delay) {
+        if let Some(why) = queue.failure() {
             refuse(group, &why);
             continue;
         }
@@ -36,12 +37,12 @@ pub(crate) fn run(log: Arc<LogInner>, mut appender: Box<dyn LogAppender>) {
             Err(GroupError::Index(why)) => refuse(group, &why),
             Err(GroupError::Storage(e)) => {
                 let why = stopped(&log.name, "appending", &e.to_string());
-                shared.fail(why.clone());
+                queue.fail(why.clone());
                 refuse(group, &why);
             }
         }
     }
-    shared.writer_stopped();
+    queue.writer_stopped();
 }
 
 /// The message of a log that stopped on a storage failure while `doing`.
@@ -73,7 +74,7 @@ fn commit(
     // hits are taken now, as the indexer may prune them once it has applied them.
     let mut known: HashMap<u128, Option<u64>> = HashMap::new();
     {
-        let recent = lock(&log.shared.recent);
+        let recent = lock(&log.queue.recent);
         for e in events() {
             known.entry(e.id).or_insert_with(|| recent.get(e.id));
         }
@@ -123,11 +124,11 @@ fn commit(
 
     let accepted = new_ids.len() as u64;
     {
-        let mut recent = lock(&log.shared.recent);
+        let mut recent = lock(&log.queue.recent);
         new_ids.into_iter().for_each(|id| recent.push(id));
     }
-    log.shared.publish(appender.size(), appender.root());
-    let mut c = lock(&log.shared.counters);
+    log.queue.publish(appender.size(), appender.root());
+    let mut c = lock(&log.queue.counters);
     c.accepted += accepted;
     c.duplicates += events().count() as u64 - accepted;
     if let Some(took) = took {

@@ -1,12 +1,14 @@
-//! The state one log's threads and handles share: the writer's queue, the durable tree head,
-//! the ids the index has not caught up to, and counters.
+//! The write queue of one log and what the sequencer publishes from it: the appends waiting
+//! for the sequencer, the durable tree head, the ids the index has not caught up to, and
+//! counters. Every handle and thread of the log shares it.
 
+use crate::lock;
 use crate::{AppendError, Appended, LogStats};
 use sealog_core::event::ValidatedEvent;
 use sealog_core::merkle::Hash;
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
@@ -111,8 +113,8 @@ impl Counters {
     }
 }
 
-/// What one log's handles and threads share.
-pub(crate) struct Shared {
+/// One log's write queue, durable head, recent ids and counters.
+pub(crate) struct WriteQueue {
     queue: Mutex<Queue>,
     queue_cv: Condvar,
     head: Mutex<Head>,
@@ -124,10 +126,10 @@ pub(crate) struct Shared {
     queue_limit: usize,
 }
 
-impl Shared {
+impl WriteQueue {
     /// State for a log whose durable tree is `size` entries with `root`, all indexed.
     pub(crate) fn new(size: u64, root: Hash, queue_limit: usize) -> Self {
-        Shared {
+        WriteQueue {
             queue: Mutex::default(),
             queue_cv: Condvar::new(),
             head: Mutex::new(Head {
@@ -297,10 +299,4 @@ impl Shared {
         stats.fsync_micros_buckets = FSYNC_BOUNDS.iter().copied().zip(c.fsync_counts).collect();
         stats.fsync_micros_sum = c.fsync_sum;
     }
-}
-
-/// Locks a mutex even if a thread panicked holding it: every critical section here leaves
-/// the data consistent.
-pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
