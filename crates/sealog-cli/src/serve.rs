@@ -48,6 +48,17 @@ pub struct ServeArgs {
     /// from an old backup of the whole data directory is refused instead of forking the log.
     #[arg(long)]
     checkpoint_lock: Option<PathBuf>,
+    /// Longest time in ms a request may take until its response starts (503 `timeout`
+    /// after) [default: 120000].
+    #[arg(long)]
+    request_timeout_ms: Option<u64>,
+    /// Longest time in ms in-flight requests get to finish after SIGTERM [default: 30000].
+    #[arg(long)]
+    drain_timeout_ms: Option<u64>,
+    /// Longest time in ms `?wait=checkpoint` and an export wait for a covering checkpoint
+    /// [default: 30000].
+    #[arg(long)]
+    checkpoint_wait_ms: Option<u64>,
 }
 
 /// The same settings, from the config file.
@@ -65,6 +76,9 @@ struct FileSettings {
     checkpoint_interval_ms: Option<u64>,
     queue_entries: Option<usize>,
     checkpoint_lock: Option<PathBuf>,
+    request_timeout_ms: Option<u64>,
+    drain_timeout_ms: Option<u64>,
+    checkpoint_wait_ms: Option<u64>,
 }
 
 /// Resolved settings.
@@ -111,8 +125,21 @@ fn resolve(args: ServeArgs) -> Result<Settings, String> {
         (None, None) => None,
         _ => return Err("TLS needs both --tls-cert and --tls-key".into()),
     };
+    let millis = |ms: Option<u64>, default: Duration| ms.map_or(default, Duration::from_millis);
     let options = ServerOptions {
         name: pick!(name, "NAME").unwrap_or(defaults.name),
+        request_timeout: millis(
+            pick!(request_timeout_ms, "REQUEST_TIMEOUT_MS"),
+            defaults.request_timeout,
+        ),
+        drain_timeout: millis(
+            pick!(drain_timeout_ms, "DRAIN_TIMEOUT_MS"),
+            defaults.drain_timeout,
+        ),
+        checkpoint_wait: millis(
+            pick!(checkpoint_wait_ms, "CHECKPOINT_WAIT_MS"),
+            defaults.checkpoint_wait,
+        ),
         max_body_bytes: pick!(max_body_bytes, "MAX_BODY_BYTES").unwrap_or(defaults.max_body_bytes),
         max_batch_events: pick!(max_batch_events, "MAX_BATCH_EVENTS")
             .unwrap_or(defaults.max_batch_events),
@@ -120,30 +147,14 @@ fn resolve(args: ServeArgs) -> Result<Settings, String> {
         tls: tls.is_some(),
         ..defaults
     };
+    // The engine checks its own options (a zero interval or queue, a lock inside the data
+    // directory) when it opens.
     let interval = pick!(checkpoint_interval_ms, "CHECKPOINT_INTERVAL_MS").unwrap_or(1000);
-    if interval == 0 {
-        return Err("the checkpoint interval must be at least 1 ms".into());
-    }
     let engine_defaults = sealog_storage::EngineOptions::default();
     let queue_entries =
         pick!(queue_entries, "QUEUE_ENTRIES").unwrap_or(engine_defaults.queue_entries);
-    if queue_entries == 0 {
-        return Err("the queue must hold at least 1 event".into());
-    }
     let data = pick!(data, "DATA").unwrap_or_else(|| PathBuf::from("./sealog-data"));
     let checkpoint_lock = pick!(checkpoint_lock, "CHECKPOINT_LOCK");
-    if let Some(lock) = &checkpoint_lock {
-        let absolute =
-            |p: &PathBuf| std::path::absolute(p).map_err(|e| format!("{}: {e}", p.display()));
-        if absolute(lock)?.starts_with(absolute(&data)?) {
-            return Err(format!(
-                "the checkpoint lock {} is inside the data directory {}: a restore of the data \
-                 directory would take it back too; put it on another disk or host",
-                lock.display(),
-                data.display()
-            ));
-        }
-    }
     Ok(Settings {
         queue_entries,
         checkpoint_lock,
@@ -177,8 +188,9 @@ async fn serve(settings: Settings) -> Result<(), String> {
         checkpoint_lock: settings.checkpoint_lock.clone(),
         ..Default::default()
     };
-    let server = Server::open_with(&settings.data, settings.options, engine)?;
-    let admin_key = server.bootstrap()?;
+    let server =
+        Server::open_with(&settings.data, settings.options, engine).map_err(|e| e.to_string())?;
+    let admin_key = server.bootstrap().map_err(|e| e.to_string())?;
     let listener = tokio::net::TcpListener::bind(&settings.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", settings.listen))?;
@@ -195,12 +207,13 @@ async fn serve(settings: Settings) -> Result<(), String> {
     if let Some(key) = admin_key {
         print_welcome(&settings.data, &format!("{scheme}://{addr}"), &key);
     }
-    match settings.tls {
+    let served = match settings.tls {
         Some((cert, key)) => {
             sealog_server::tls::serve(server, listener, &cert, &key, shutdown()).await
         }
         None => server.serve(listener, shutdown()).await,
-    }
+    };
+    served.map_err(|e| e.to_string())
 }
 
 /// The first start's message: the admin key (once), the dashboard, and a first event.

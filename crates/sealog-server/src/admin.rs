@@ -6,7 +6,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::JsonBody;
 use crate::keys::{KeyRecord, LogSettings};
 use crate::read::summary;
-use crate::state::AppState;
+use crate::state::{AppState, blocking};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -34,26 +34,16 @@ pub async fn create_log(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     caller.server_admin()?;
     let new = body.parsed()?;
-    sealog_storage::check_log_name(&new.name)
-        .map_err(|m| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_name", m))?;
-    if state.engine.log(&new.name).is_some() {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "exists",
-            format!("a log called {:?} already exists", new.name),
-        ));
-    }
+    // The engine checks the name and refuses a taken one under its own lock, so of two
+    // concurrent creations of one name exactly one succeeds and the other gets a 409.
     let origin = format!("{}/{}", state.options.name, new.name);
-    let engine = state.engine.clone();
-    let name = new.name.clone();
-    let log = tokio::task::spawn_blocking(move || engine.create_log(&name, &origin))
-        .await
-        .map_err(|e| ApiError::internal(e.to_string()))?
-        .map_err(|e| ApiError::internal(e.to_string()))?;
-    state
-        .keys
-        .set_settings(log.name(), LogSettings { public: new.public })
-        .map_err(ApiError::internal)?;
+    let (engine, keys) = (state.engine.clone(), state.keys.clone());
+    let log = blocking(move || {
+        let log = engine.create_log(&new.name, &origin)?;
+        keys.set_settings(log.name(), LogSettings { public: new.public })?;
+        Ok(log)
+    })
+    .await?;
     tracing::info!(log = log.name(), origin = log.origin(), "created log");
     Ok((
         StatusCode::CREATED,
@@ -94,10 +84,9 @@ pub async fn patch_log(
     if let Some(public) = patch.public {
         settings.public = public;
     }
-    state
-        .keys
-        .set_settings(&name, settings)
-        .map_err(ApiError::internal)?;
+    let keys = state.keys.clone();
+    blocking(move || Ok(keys.set_settings(log.name(), settings)?)).await?;
+    let log = state.log(&name)?;
     Ok(Json(summary(&state, &log)))
 }
 
@@ -138,10 +127,9 @@ pub async fn create_key(
             format!("a label has at most {MAX_LABEL} bytes and no control characters"),
         ));
     }
-    let (record, key) = state
-        .keys
-        .create(new.role, Some(&name), &new.label)
-        .map_err(ApiError::internal)?;
+    let (keys, log) = (state.keys.clone(), name.clone());
+    let (record, key) =
+        blocking(move || Ok(keys.create(new.role, Some(&log), &new.label)?)).await?;
     tracing::info!(log = %name, key_id = %record.id, role = ?record.role, by = %caller.0.key_id, "created key");
     let mut out = key_json(&record);
     out["key"] = Value::String(key);
@@ -183,14 +171,13 @@ pub async fn revoke_key(
     Path((name, id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
     caller.admin(&name)?;
-    match state.keys.revoke(Some(&name), &id) {
-        Ok(true) => {
-            tracing::info!(log = %name, key_id = %id, by = %caller.0.key_id, "revoked key");
-            Ok(StatusCode::NO_CONTENT)
-        }
-        Ok(false) => Err(ApiError::not_found(format!(
+    let (keys, log, key) = (state.keys.clone(), name.clone(), id.clone());
+    if blocking(move || Ok(keys.revoke(Some(&log), &key)?)).await? {
+        tracing::info!(log = %name, key_id = %id, by = %caller.0.key_id, "revoked key");
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found(format!(
             "log {name:?} has no key {id:?}"
-        ))),
-        Err(e) => Err(ApiError::internal(e)),
+        )))
     }
 }

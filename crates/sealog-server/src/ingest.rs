@@ -10,13 +10,13 @@ use crate::auth::Caller;
 use crate::encoding::hash_b64;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::QueryParams;
+use crate::receipt::{covering, receipts};
 use crate::state::AppState;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use sealog_core::event::{self, EventError, Limits, ValidatedEvent};
-use sealog_core::{receipt, tlog_proof::TlogProof};
 use sealog_storage::{Appended, Log};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -101,8 +101,7 @@ pub async fn ingest(
             &options.event_limits,
         )
     })
-    .await
-    .map_err(|e| ApiError::internal(format!("validation failed: {e}")))??;
+    .await??;
 
     let mut results: Vec<EventResult> = Vec::with_capacity(parsed.len());
     let mut valid = Vec::new();
@@ -151,34 +150,24 @@ pub async fn ingest(
 
 /// Waits for a checkpoint covering every stored event and adds each one's receipt.
 async fn add_receipts(state: &AppState, log: &Log, results: &mut [EventResult]) -> ApiResult<()> {
-    let Some(highest) = results.iter().filter_map(|r| r.index).max() else {
+    let indices: Vec<u64> = results.iter().filter_map(|r| r.index).collect();
+    let Some(&highest) = indices.iter().max() else {
         return Ok(());
     };
-    let wait = log.wait_checkpoint(highest + 1);
-    let cp = tokio::time::timeout(state.options.checkpoint_wait, wait)
-        .await
-        .map_err(|_| {
-            ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "checkpoint_timeout",
-                "the events are stored durably, but no checkpoint covered them in time; fetch \
-                 their receipts later from /v1/logs/{log}/events/{id}/proof",
-            )
-        })??;
-    for result in results.iter_mut() {
-        if let Some(index) = result.index {
-            result.proof = Some(receipt_text(log, index, &cp.note, cp.size)?);
-        }
+    let cp = covering(
+        log,
+        highest + 1,
+        state.options.checkpoint_wait,
+        "checkpoint_timeout",
+        "the events are stored durably, but no checkpoint covered them in time; fetch their \
+         receipts later from /v1/logs/{log}/events/{id}/proof",
+    )
+    .await?;
+    let mut proofs = receipts(log, indices, cp).await?.into_iter();
+    for result in results.iter_mut().filter(|r| r.index.is_some()) {
+        result.proof = proofs.next();
     }
     Ok(())
-}
-
-/// The tlog-proof receipt of entry `index` against the checkpoint `note` of size `size`.
-pub fn receipt_text(log: &Log, index: u64, note: &[u8], size: u64) -> ApiResult<String> {
-    let leaf = log.entries(index, index + 1)?.pop().expect("one entry");
-    let inclusion = log.inclusion_proof(index, size)?;
-    let proof: TlogProof = receipt::make(&leaf, index, inclusion, note.to_vec());
-    String::from_utf8(proof.to_bytes()).map_err(|_| ApiError::internal("a receipt is not UTF-8"))
 }
 
 fn rejected(id: Option<String>, e: EventError) -> EventResult {

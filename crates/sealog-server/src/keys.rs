@@ -9,12 +9,12 @@
 //! The file is small (keys and log settings, not events) and rewritten whole on every change:
 //! written to a temporary file, fsynced, renamed into place, and the directory fsynced.
 
+use crate::error::ServerError;
 use sealog_dashboard::{Principal, Role};
+use sealog_storage::{ErrorKind, durable};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
-use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 use subtle::ConstantTimeEq;
@@ -67,13 +67,22 @@ pub struct Keys {
 
 impl Keys {
     /// Loads `DIR/server.json`, or starts empty if it does not exist.
-    pub fn open(dir: &Path) -> Result<Keys, String> {
+    pub fn open(dir: &Path) -> Result<Keys, ServerError> {
         let path = dir.join("server.json");
         let contents = match std::fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes)
-                .map_err(|e| format!("{} is damaged: {e}", path.display()))?,
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
+                ServerError::new(
+                    ErrorKind::Corrupt,
+                    format!("{} is damaged: {e}", path.display()),
+                )
+            })?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Contents::default(),
-            Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+            Err(e) => {
+                return Err(ServerError::io(
+                    format_args!("cannot read {}", path.display()),
+                    e,
+                ));
+            }
         };
         Ok(Keys {
             path,
@@ -92,7 +101,7 @@ impl Keys {
         role: Role,
         log: Option<&str>,
         label: &str,
-    ) -> Result<(KeyRecord, String), String> {
+    ) -> Result<(KeyRecord, String), ServerError> {
         let (record, key) = Self::generate(role, log, label);
         self.insert(record.clone())?;
         Ok((record, key))
@@ -116,7 +125,7 @@ impl Keys {
     }
 
     /// Stores a key made by [`Keys::generate`].
-    pub fn insert(&self, record: KeyRecord) -> Result<(), String> {
+    pub fn insert(&self, record: KeyRecord) -> Result<(), ServerError> {
         let mut contents = self.lock();
         contents.keys.push(record);
         if let Err(e) = self.save(&contents) {
@@ -138,7 +147,7 @@ impl Keys {
     }
 
     /// Revokes key `id` of `log`; `Ok(false)` if there is no such key.
-    pub fn revoke(&self, log: Option<&str>, id: &str) -> Result<bool, String> {
+    pub fn revoke(&self, log: Option<&str>, id: &str) -> Result<bool, ServerError> {
         let mut contents = self.lock();
         let Some(pos) = contents
             .keys
@@ -182,7 +191,7 @@ impl Keys {
     }
 
     /// Replaces the settings of `log`.
-    pub fn set_settings(&self, log: &str, settings: LogSettings) -> Result<(), String> {
+    pub fn set_settings(&self, log: &str, settings: LogSettings) -> Result<(), ServerError> {
         let mut contents = self.lock();
         let old = contents.logs.insert(log.to_owned(), settings);
         if let Err(e) = self.save(&contents) {
@@ -199,25 +208,11 @@ impl Keys {
         self.contents.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Writes the whole file atomically (temp, fsync, rename, fsync the directory).
-    fn save(&self, contents: &Contents) -> Result<(), String> {
-        let fail = |e: std::io::Error| format!("cannot save {}: {e}", self.path.display());
-        let tmp = self.path.with_extension("json.tmp");
+    /// Writes the whole file atomically and durably (module `durable` of the engine).
+    fn save(&self, contents: &Contents) -> Result<(), ServerError> {
         let bytes = serde_json::to_vec_pretty(contents).expect("the key store serializes");
-        let mut file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(true)
-            .write(true)
-            .mode(0o600)
-            .open(&tmp)
-            .map_err(fail)?;
-        file.write_all(&bytes).map_err(fail)?;
-        file.sync_all().map_err(fail)?;
-        std::fs::rename(&tmp, &self.path).map_err(fail)?;
-        let dir = self.path.parent().expect("server.json is in a directory");
-        std::fs::File::open(dir)
-            .and_then(|d| d.sync_all())
-            .map_err(fail)
+        durable::write_file(&self.path, &bytes, 0o600)
+            .map_err(|e| ServerError::io(format_args!("cannot save {}", self.path.display()), e))
     }
 }
 

@@ -28,12 +28,13 @@ pub mod keys;
 mod metrics;
 mod ops;
 mod read;
+mod receipt;
 mod server;
 mod state;
 mod tlog;
 pub mod tls;
 
-pub use error::ApiError;
+pub use error::{ApiError, ServerError};
 pub use ingest::{BodyFormat, parse_batch};
 pub use server::Server;
 pub use state::ServerOptions;
@@ -153,6 +154,13 @@ pub fn routes() -> Vec<Route> {
             Key,
             "The event's receipt: a C2SP tlog-proof (text/plain).",
             read::get_proof
+        ),
+        route!(
+            get,
+            "/v1/logs/{log}/sessions/{session}/events",
+            Key,
+            "One session's events in seq order, a page at a time: limit (1-1000, default 100), cursor.",
+            read::session_events
         ),
         route!(
             get,

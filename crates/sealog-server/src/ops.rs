@@ -1,7 +1,7 @@
 //! Operations: liveness, readiness, metrics, the OpenAPI description, and the middleware that
 //! gives every request an id, a log line and a latency sample.
 
-use crate::error::ApiError;
+use crate::error::{ApiError, InternalDetail, internal_message};
 use crate::state::AppState;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -19,14 +19,14 @@ pub async fn healthz() -> axum::Json<Value> {
 /// `GET /readyz`: every log recovered and can write, and the data directory is writable.
 pub async fn readyz(State(state): State<AppState>) -> Result<axum::Json<Value>, ApiError> {
     let engine = state.engine.clone();
-    match tokio::task::spawn_blocking(move || engine.ready()).await {
-        Ok(Ok(())) => Ok(axum::Json(json!({"status": "ready"}))),
-        Ok(Err(why)) => Err(ApiError::new(
+    match tokio::task::spawn_blocking(move || engine.ready()).await? {
+        Ok(()) => Ok(axum::Json(json!({"status": "ready"}))),
+        // Readiness is for operators and probes: say why, whatever the kind.
+        Err(why) => Err(ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "not_ready",
-            why,
+            why.to_string(),
         )),
-        Err(e) => Err(ApiError::internal(e.to_string())),
     }
 }
 
@@ -61,13 +61,39 @@ pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next
         .get::<MatchedPath>()
         .map_or("unmatched", MatchedPath::as_str)
         .to_owned();
-    let mut response = next.run(req).await;
+    let mut response =
+        match tokio::time::timeout(state.options.request_timeout, next.run(req)).await {
+            Ok(response) => response,
+            Err(_) => timed_out(state.options.request_timeout),
+        };
+    if let Some(InternalDetail(detail)) = response.extensions_mut().remove::<InternalDetail>() {
+        // The detail may name files, keys' ids or the cause of a storage failure: the
+        // operator reads it here, the client gets the request id to quote.
+        tracing::error!(request_id = %id, %method, %route, %detail, "internal error");
+        let body = json!({"error": {"code": "internal", "message": internal_message(&id)}});
+        response = (response.status(), axum::Json(body)).into_response();
+    }
     let status = response.status().as_u16();
     let seconds = start.elapsed().as_secs_f64();
     state.metrics.http(&method, &route, status, seconds);
     tracing::info!(request_id = %id, %method, %route, status, ms = seconds * 1e3, "request");
     response.headers_mut().insert(REQUEST_ID, value);
     response
+}
+
+/// The answer to a request that did not finish within `limit`.
+fn timed_out(limit: std::time::Duration) -> Response {
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "timeout",
+        format!(
+            "the request did not finish within {} s; it may have been partly carried out (events \
+             are deduplicated by id, so an ingest is safe to retry)",
+            limit.as_secs_f64()
+        ),
+    )
+    .retry_after(std::time::Duration::from_secs(1))
+    .into_response()
 }
 
 /// Unknown routes: a JSON 404.

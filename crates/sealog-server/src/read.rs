@@ -5,7 +5,7 @@ use crate::auth::Caller;
 use crate::encoding::{hash_b64, proof_b64};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::QueryParams;
-use crate::ingest::receipt_text;
+use crate::receipt::{covering, receipt};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, State};
@@ -13,10 +13,9 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use sealog_core::leaf::{self, Leaf};
 use sealog_storage::index::{Histogram, MAX_BUCKETS, MAX_LIMIT, parse_ts};
-use sealog_storage::{Log, SignedCheckpoint};
+use sealog_storage::{Log, ReadError, SignedCheckpoint};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use std::time::Duration;
 
 /// The summary of a log (also what `GET /v1/logs` lists).
 pub fn summary(state: &AppState, log: &Log) -> Value {
@@ -120,8 +119,11 @@ impl EventFilters {
 
 /// One event as the API shows it: index, leaf hash, receive time and the event.
 pub fn event_json(index: u64, leaf_bytes: &[u8]) -> ApiResult<Value> {
-    let leaf = Leaf::parse(leaf_bytes)
-        .map_err(|e| ApiError::internal(format!("stored leaf {index} does not parse: {e}")))?;
+    let leaf = Leaf::parse(leaf_bytes).map_err(|e| {
+        ApiError::from(ReadError::Corrupt(format!(
+            "stored leaf {index} does not parse: {e}"
+        )))
+    })?;
     Ok(json!({
         "index": index,
         "leaf_hash": hash_b64(&leaf::hash(leaf_bytes)),
@@ -130,15 +132,22 @@ pub fn event_json(index: u64, leaf_bytes: &[u8]) -> ApiResult<Value> {
     }))
 }
 
-/// Runs `read` (index queries and leaf reads, which block on disk) on a blocking thread.
-async fn blocking<T: Send + 'static>(
+/// Runs `read` (index queries, leaf reads and proofs, which wait on the disk) on the blocking
+/// pool, never on the async workers.
+pub async fn blocking<T: Send + 'static>(
     log: &Log,
     read: impl FnOnce(&Log) -> ApiResult<T> + Send + 'static,
 ) -> ApiResult<T> {
     let log = log.clone();
-    tokio::task::spawn_blocking(move || read(&log))
-        .await
-        .map_err(|e| ApiError::internal(e.to_string()))?
+    crate::state::blocking(move || read(&log)).await
+}
+
+/// Events as the API shows them, each read from its leaf.
+fn events_json(log: &Log, indices: impl IntoIterator<Item = u64>) -> ApiResult<Vec<Value>> {
+    indices
+        .into_iter()
+        .map(|index| event_json(index, &log.entry(index)?))
+        .collect()
 }
 
 /// `GET /v1/logs/{log}/events`: a newest-first page; `next` continues it, and pages are stable
@@ -154,11 +163,7 @@ pub async fn list_events(
     let query = filters.query()?;
     let (page, events) = blocking(&log, move |log| {
         let page = log.query(&query)?;
-        let mut events = Vec::with_capacity(page.indices.len());
-        for &index in &page.indices {
-            let bytes = log.entries(index, index + 1)?.pop().expect("one entry");
-            events.push(event_json(index, &bytes)?);
-        }
+        let events = events_json(log, page.indices.iter().copied())?;
         Ok((page, events))
     })
     .await?;
@@ -270,29 +275,29 @@ pub async fn events_histogram(
     Ok(Json(out))
 }
 
-/// The index of event `id`, or 404.
-fn find(log: &Log, id: &str) -> ApiResult<u64> {
+/// The index of event `id` (looked up on the blocking pool: the index may read the disk), or
+/// 404.
+async fn find(log: &Log, id: &str) -> ApiResult<u64> {
     let number = uuid::Uuid::try_parse(id)
         .map_err(|_| ApiError::bad_request(format!("{id:?} is not an event id (a UUID)")))?
         .as_u128();
-    log.find_id(number)?.ok_or_else(|| {
+    let found = blocking(log, move |log| Ok(log.find_id(number)?)).await?;
+    found.ok_or_else(|| {
         ApiError::not_found(format!("no event with id {id} in log {:?}", log.name()))
     })
 }
 
-/// The latest checkpoint covering `index`, waiting up to two checkpoint intervals for it.
-async fn covering(log: &Log, index: u64) -> ApiResult<SignedCheckpoint> {
-    tokio::time::timeout(Duration::from_secs(5), log.wait_checkpoint(index + 1))
-        .await
-        .map_err(|_| {
-            ApiError::new(
-                axum::http::StatusCode::SERVICE_UNAVAILABLE,
-                "checkpoint_pending",
-                "the event is stored but no checkpoint covers it yet; retry in a second",
-            )
-            .retry_after(Duration::from_secs(1))
-        })?
-        .map_err(ApiError::from)
+/// The latest checkpoint covering `index`. A stored event is covered within one checkpoint
+/// interval; this waits up to five of them (5 s at the default interval) before answering 503.
+async fn covering_event(log: &Log, index: u64) -> ApiResult<SignedCheckpoint> {
+    covering(
+        log,
+        index + 1,
+        log.checkpoint_interval() * 5,
+        "checkpoint_pending",
+        "the event is stored but no checkpoint covers it yet; retry after the Retry-After delay",
+    )
+    .await
 }
 
 /// `GET /v1/logs/{log}/events/{id}`: the event, its exact leaf, and its inclusion proof to
@@ -304,14 +309,17 @@ pub async fn get_event(
 ) -> ApiResult<Json<Value>> {
     caller.read(&name)?;
     let log = state.log(&name)?;
-    let index = find(&log, &id)?;
-    let cp = covering(&log, index).await?;
-    let bytes = log.entries(index, index + 1)?.pop().expect("one entry");
-    let mut out = event_json(index, &bytes)?;
-    out["leaf"] = Value::String(String::from_utf8_lossy(&bytes).into_owned());
-    out["inclusion"] = json!(proof_b64(&log.inclusion_proof(index, cp.size)?));
-    out["checkpoint"] = checkpoint_json(&cp);
-    Ok(Json(out))
+    let index = find(&log, &id).await?;
+    let cp = covering_event(&log, index).await?;
+    blocking(&log, move |log| {
+        let bytes = log.entry(index)?;
+        let mut out = event_json(index, &bytes)?;
+        out["leaf"] = Value::String(String::from_utf8_lossy(&bytes).into_owned());
+        out["inclusion"] = json!(proof_b64(&log.inclusion_proof(index, cp.size)?));
+        out["checkpoint"] = checkpoint_json(&cp);
+        Ok(Json(out))
+    })
+    .await
 }
 
 /// `GET /v1/logs/{log}/events/{id}/proof`: the event's receipt, a C2SP tlog-proof.
@@ -322,10 +330,44 @@ pub async fn get_proof(
 ) -> ApiResult<impl IntoResponse> {
     caller.read(&name)?;
     let log = state.log(&name)?;
-    let index = find(&log, &id)?;
-    let cp = covering(&log, index).await?;
-    let text = receipt_text(&log, index, &cp.note, cp.size)?;
+    let index = find(&log, &id).await?;
+    let cp = covering_event(&log, index).await?;
+    let text = receipt(&log, index, cp).await?;
     Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text))
+}
+
+/// Paging of `GET /v1/logs/{log}/sessions/{session}/events`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionParams {
+    limit: Option<usize>,
+    cursor: Option<String>,
+}
+
+/// `GET /v1/logs/{log}/sessions/{session}/events`: the events of one session in `seq` order
+/// (events without a readable `seq` first), a page at a time from the query index; `next`
+/// continues.
+pub async fn session_events(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((name, session)): Path<(String, String)>,
+    QueryParams(params): QueryParams<SessionParams>,
+) -> ApiResult<Json<Value>> {
+    caller.read(&name)?;
+    let log = state.log(&name)?;
+    let limit = params.limit.unwrap_or(100).clamp(1, MAX_LIMIT);
+    let (page, events) = blocking(&log, move |log| {
+        let page = log.session(&session, params.cursor.as_deref(), limit)?;
+        let events = events_json(log, page.entries.iter().map(|e| e.index))?;
+        Ok((page, events))
+    })
+    .await?;
+    Ok(Json(json!({
+        "events": events,
+        "next": page.next,
+        "index_watermark": page.watermark,
+        "size": log.size(),
+    })))
 }
 
 /// `GET /v1/logs/{log}/checkpoint`: the latest signed checkpoint note.
@@ -376,7 +418,8 @@ pub async fn get_consistency(
             p.from
         )));
     }
-    let proof = log.consistency_proof(p.from, to)?;
+    let from = p.from;
+    let proof = blocking(&log, move |log| Ok(log.consistency_proof(from, to)?)).await?;
     Ok(Json(
         json!({"from": p.from, "to": to, "proof": proof_b64(&proof)}),
     ))

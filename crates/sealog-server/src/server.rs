@@ -1,19 +1,25 @@
 //! A server over one data directory: opening, first-start bootstrap, the router, and serving
-//! until a shutdown signal with a final checkpoint.
+//! until a shutdown signal, with a bounded drain and a final checkpoint.
 
+use crate::error::ServerError;
 use crate::keys::Keys;
 use crate::metrics::Metrics;
 use crate::state::{AppState, RateLimiter, ServerOptions};
 use crate::{ops, routes};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use sealog_dashboard::{DashboardOptions, Role};
-use sealog_storage::{Engine, EngineOptions};
+use sealog_storage::{Engine, EngineOptions, durable};
 use std::future::Future;
-use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::{TcpListener, TcpStream};
 
 /// The log a first start creates.
 pub const DEFAULT_LOG: &str = "default";
@@ -27,7 +33,7 @@ pub struct Server {
 
 impl Server {
     /// Opens the data directory (taking its lock and recovering every log) and the key store.
-    pub fn open(dir: &Path, options: ServerOptions) -> Result<Server, String> {
+    pub fn open(dir: &Path, options: ServerOptions) -> Result<Server, ServerError> {
         Self::open_with(dir, options, EngineOptions::default())
     }
 
@@ -36,8 +42,8 @@ impl Server {
         dir: &Path,
         options: ServerOptions,
         engine: EngineOptions,
-    ) -> Result<Server, String> {
-        let engine = Engine::open(dir, engine).map_err(|e| e.to_string())?;
+    ) -> Result<Server, ServerError> {
+        let engine = Engine::open(dir, engine)?;
         let keys = Keys::open(dir)?;
         let dashboard_options = DashboardOptions {
             secure_cookies: options.tls,
@@ -62,23 +68,20 @@ impl Server {
     /// On a first start (no key yet): creates the log `default` if missing and a server-wide
     /// admin key, writes the key to `DIR/admin.token` (mode 0600) and returns it. Later starts
     /// return `None`.
-    pub fn bootstrap(&self) -> Result<Option<String>, String> {
+    pub fn bootstrap(&self) -> Result<Option<String>, ServerError> {
         if !self.state.keys.is_empty() {
             return Ok(None);
         }
         if self.state.engine.log(DEFAULT_LOG).is_none() {
             let origin = format!("{}/{DEFAULT_LOG}", self.state.options.name);
-            self.state
-                .engine
-                .create_log(DEFAULT_LOG, &origin)
-                .map_err(|e| e.to_string())?;
+            self.state.engine.create_log(DEFAULT_LOG, &origin)?;
         }
         // The token file is written before the key is stored: a crash in between leaves no
         // stored key, so the next start bootstraps again and overwrites the file.
         let (record, key) = Keys::generate(Role::Admin, None, "first-start admin");
         let token = self.dir.join("admin.token");
-        write_private(&token, format!("{key}\n").as_bytes())
-            .map_err(|e| format!("cannot write {}: {e}", token.display()))?;
+        durable::write_file(&token, format!("{key}\n").as_bytes(), 0o600)
+            .map_err(|e| ServerError::io(format_args!("cannot write {}", token.display()), e))?;
         self.state.keys.insert(record)?;
         Ok(Some(key))
     }
@@ -101,42 +104,93 @@ impl Server {
             ))
     }
 
-    /// Serves on `listener` until `shutdown` resolves, then finishes in-flight requests,
-    /// commits what is queued and signs a final checkpoint for every log that grew.
+    /// Serves plain HTTP on `listener` until `shutdown` resolves, then lets in-flight
+    /// requests finish (for at most the drain timeout), commits what is queued and signs a
+    /// final checkpoint for every log that grew.
     pub async fn serve(
         self,
-        listener: tokio::net::TcpListener,
+        listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> Result<(), String> {
+    ) -> Result<(), ServerError> {
         let app = self.router();
-        axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await
-            .map_err(|e| format!("the server failed: {e}"))?;
+        let drain = self.state.options.drain_timeout;
+        serve_connections(
+            listener,
+            app,
+            |tcp| async move { Some(tcp) },
+            shutdown,
+            drain,
+        )
+        .await;
         self.shutdown().await
     }
 
+    /// The longest time in-flight requests get to finish after a shutdown signal.
+    pub(crate) fn drain_timeout(&self) -> Duration {
+        self.state.options.drain_timeout
+    }
+
     /// Stops the engine: commits what is queued and signs final checkpoints.
-    pub async fn shutdown(&self) -> Result<(), String> {
+    pub async fn shutdown(&self) -> Result<(), ServerError> {
         let engine = self.state.engine.clone();
         tokio::task::spawn_blocking(move || engine.shutdown())
             .await
-            .map_err(|e| e.to_string())?
-            .map_err(|e| e.to_string())
+            .map_err(|e| ServerError::new(sealog_storage::ErrorKind::Io, e.to_string()))??;
+        Ok(())
     }
 }
 
-/// Writes `bytes` to `path` with mode 0600 through a temporary file, fsync and rename.
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let tmp = path.with_extension("tmp");
-    let mut file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(true)
-        .write(true)
-        .mode(0o600)
-        .open(&tmp)?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    std::fs::rename(&tmp, path)?;
-    std::fs::File::open(path.parent().unwrap_or(Path::new(".")))?.sync_all()
+/// Accepts connections on `listener` until `shutdown`, turns each into a transport with
+/// `transport` (nothing for HTTP, a handshake for HTTPS; `None` drops the connection) and
+/// serves `app` on it over HTTP/1.1 or HTTP/2. After `shutdown`, stops accepting and lets
+/// in-flight requests finish for at most `drain`; connections still open then are closed.
+pub(crate) async fn serve_connections<T, F, IO>(
+    listener: TcpListener,
+    app: Router,
+    transport: T,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    drain: Duration,
+) where
+    T: Fn(TcpStream) -> F + Clone + Send + 'static,
+    F: Future<Output = Option<IO>> + Send,
+    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let graceful = GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let tcp = match accepted {
+                    Ok((tcp, _)) => tcp,
+                    Err(e) => {
+                        // Out of descriptors, most likely: wait instead of spinning.
+                        tracing::warn!(error = %e, "cannot accept a connection");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                let (transport, app, watcher) = (transport.clone(), app.clone(), graceful.watcher());
+                tokio::spawn(async move {
+                    let Some(io) = transport(tcp).await else { return };
+                    let builder = auto::Builder::new(TokioExecutor::new());
+                    let conn = builder
+                        .serve_connection_with_upgrades(TokioIo::new(io), TowerToHyperService::new(app));
+                    // A failed connection concerns only that client.
+                    let _ = watcher.watch(conn.into_owned()).await;
+                });
+            }
+            () = &mut shutdown => break,
+        }
+    }
+    drop(listener);
+    if tokio::time::timeout(drain, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            drain_ms = drain.as_millis() as u64,
+            "in-flight requests did not finish within the drain timeout; their connections \
+             are closed"
+        );
+    }
 }

@@ -21,8 +21,15 @@ pub struct ServerOptions {
     pub max_batch_events: usize,
     /// Requests per second per API key (with a burst of twice that); 0 disables the limit.
     pub rate_limit_per_key: u32,
-    /// Longest `?wait=checkpoint` waits for a covering checkpoint.
+    /// Longest `?wait=checkpoint` (and an export of selected events) waits for a covering
+    /// checkpoint.
     pub checkpoint_wait: Duration,
+    /// Longest a request may take until its response starts (an export's download is not
+    /// counted); past it the client gets a 503 `timeout`.
+    pub request_timeout: Duration,
+    /// Longest in-flight requests get to finish after a shutdown signal, before their
+    /// connections are closed and the engine stops.
+    pub drain_timeout: Duration,
     /// Limits on each event.
     pub event_limits: Limits,
     /// Whether the server is reached over TLS (dashboard cookies get `Secure`).
@@ -37,6 +44,8 @@ impl Default for ServerOptions {
             max_batch_events: 10_000,
             rate_limit_per_key: 1_000,
             checkpoint_wait: Duration::from_secs(30),
+            request_timeout: Duration::from_secs(120),
+            drain_timeout: Duration::from_secs(30),
             event_limits: Limits::default(),
             tls: false,
         }
@@ -69,6 +78,14 @@ impl AppState {
             ))
         })
     }
+}
+
+/// Runs `work` (disk reads and writes, proofs, fsyncs) on the blocking pool, so that it never
+/// holds up an async worker thread and the requests queued on it.
+pub async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> crate::error::ApiResult<T> + Send + 'static,
+) -> crate::error::ApiResult<T> {
+    tokio::task::spawn_blocking(work).await?
 }
 
 /// A token bucket per API key.

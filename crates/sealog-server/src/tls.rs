@@ -1,17 +1,18 @@
-//! HTTPS: the same application over rustls (ring), with graceful shutdown.
+//! HTTPS: the same application and connection handling over rustls (ring).
 
-use crate::server::Server;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
-use hyper_util::service::TowerToHyperService;
+use crate::error::ServerError;
+use crate::server::{Server, serve_connections};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use sealog_storage::ErrorKind;
 use std::future::Future;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_rustls::TlsAcceptor;
+
+/// Longest a TLS handshake may take.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Loads a PEM certificate chain and private key into a server configuration.
 pub fn config(cert: &Path, key: &Path) -> Result<rustls::ServerConfig, String> {
@@ -34,38 +35,28 @@ pub fn config(cert: &Path, key: &Path) -> Result<rustls::ServerConfig, String> {
     Ok(config)
 }
 
-/// Serves HTTPS on `listener` until `shutdown`, then drains connections (up to 30 s) and
-/// stops the engine as [`Server::serve`] does.
+/// Serves HTTPS on `listener` until `shutdown`, then drains connections (for at most the
+/// drain timeout) and stops the engine as [`Server::serve`] does.
 pub async fn serve(
     server: Server,
     listener: tokio::net::TcpListener,
     cert: &Path,
     key: &Path,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> Result<(), String> {
-    let acceptor = TlsAcceptor::from(Arc::new(config(cert, key)?));
-    let app = server.router();
-    let graceful = GracefulShutdown::new();
-    tokio::pin!(shutdown);
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => {
-                let Ok((tcp, _)) = accepted else { continue };
-                let (acceptor, app) = (acceptor.clone(), app.clone());
-                let watcher = graceful.watcher();
-                tokio::spawn(async move {
-                    // A failed handshake concerns only that client.
-                    let Ok(Ok(tls)) = tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp)).await else {
-                        return;
-                    };
-                    let builder = auto::Builder::new(TokioExecutor::new());
-                    let conn = builder.serve_connection_with_upgrades(TokioIo::new(tls), TowerToHyperService::new(app));
-                    let _ = watcher.watch(conn.into_owned()).await;
-                });
-            }
-            () = &mut shutdown => break,
+) -> Result<(), ServerError> {
+    let config = config(cert, key).map_err(|e| ServerError::new(ErrorKind::Invalid, e))?;
+    let acceptor = TlsAcceptor::from(Arc::new(config));
+    let handshake = move |tcp| {
+        let acceptor = acceptor.clone();
+        async move {
+            // A handshake that fails or stalls concerns only that client.
+            tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp))
+                .await
+                .ok()?
+                .ok()
         }
-    }
-    let _ = tokio::time::timeout(Duration::from_secs(30), graceful.shutdown()).await;
+    };
+    let drain = server.drain_timeout();
+    serve_connections(listener, server.router(), handshake, shutdown, drain).await;
     server.shutdown().await
 }
