@@ -397,6 +397,21 @@ def test_deprecated_env_names_are_read_with_a_warning(
     assert "old-secret" not in caplog.text
 
 
+def test_deprecation_names_the_users_line_for_the_async_client_too(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    for name in _URL_AND_KEY_VARS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SEALOG_SERVER", "http://127.0.0.1:1")
+    with pytest.warns(
+        DeprecationWarning, match=r"SEALOG_SERVER is deprecated; set SEALOG_URL"
+    ) as w:
+        a = sealog.AsyncSealog(commitment_key=KEY, spool_dir=tmp_path)
+    a.sync._delivery.closed = True
+    assert a.sync.url == "http://127.0.0.1:1"
+    assert [r.filename for r in w] == [__file__]
+
+
 def test_one_deprecated_name_gives_one_warning(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

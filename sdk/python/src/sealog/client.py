@@ -11,6 +11,7 @@ import logging
 import math
 import os
 import secrets
+import sys
 import time
 import warnings
 import weakref
@@ -65,6 +66,21 @@ DEFAULT_URL = "http://127.0.0.1:7300"
 _DEPRECATED_ENV = {"SEALOG_URL": "SEALOG_SERVER", "SEALOG_API_KEY": "SEALOG_TOKEN"}
 
 
+def _outside_sealog() -> int:
+    """The ``stacklevel`` of our caller's first frame outside this package: a warning then
+    names the line of user code that built the client (``Sealog()`` or ``AsyncSealog()``),
+    where it can be acted on and where Python's default filters show it."""
+    level = 1
+    f = sys._getframe(1)  # the function asking
+    while f.f_back is not None and f.f_code.co_filename.startswith(_PACKAGE_DIR):
+        f = f.f_back
+        level += 1
+    return level
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
 def _env(name: str) -> str | None:
     """The environment variable ``name``, else its deprecated alias (with a warning), else None.
 
@@ -78,8 +94,7 @@ def _env(name: str) -> str | None:
     if not value:
         return None
     msg = f"sealog: the environment variable {old} is deprecated; set {name} instead"
-    # stacklevel 3: the warning names the line that built the client, not this helper.
-    warnings.warn(msg, DeprecationWarning, stacklevel=3)
+    warnings.warn(msg, DeprecationWarning, stacklevel=_outside_sealog())
     _log.warning("%s", msg)
     return value
 
