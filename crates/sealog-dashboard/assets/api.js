@@ -1,4 +1,4 @@
-// The one place that knows the server's JSON API (DESIGN §4). Response shapes are not final:
+// The one place that knows the server's JSON API (docs/DESIGN.md §4). Response shapes are not final:
 // every normalizer below accepts the likely spellings and returns plain objects the pages
 // use. An integrator adapting field names should only need to touch this file.
 
@@ -137,6 +137,14 @@ export async function events(logName, filters, cursor, limit) {
   });
   const list = Array.isArray(j) ? j : pick(j, 'events', 'items') || [];
   return { events: list.map(normEvent), next: pick(j, 'next', 'next_cursor', 'cursor') };
+}
+
+/** One page of a session's events in `seq` order, from the server's index: {events, next}. */
+export async function sessionEvents(logName, session, cursor, limit) {
+  const j = await json('GET', `/v1/logs/${enc(logName)}/sessions/${enc(session)}/events`, {
+    params: { cursor, limit },
+  });
+  return { events: (pick(j, 'events') || []).map(normEvent), next: pick(j, 'next') };
 }
 
 /**

@@ -1,4 +1,4 @@
-//! `GET /v1/logs/{log}/export`: an evidence pack (DESIGN §5) of the events matching the
+//! `GET /v1/logs/{log}/export`: an evidence pack (docs/DESIGN.md §5) of the events matching the
 //! filters, each proven against the whole log's latest checkpoint, as a ZIP, with consistency
 //! proofs from earlier checkpoints of the log's history to that checkpoint.
 //!
@@ -12,7 +12,8 @@
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::QueryParams;
-use crate::read::EventFilters;
+use crate::read::{EventFilters, blocking};
+use crate::receipt::covering;
 use crate::state::AppState;
 use axum::body::Body;
 use axum::extract::{Path, State};
@@ -22,7 +23,6 @@ use sealog_evidence::build::{PackEntry, PackParts, build_into};
 use sealog_storage::{Engine, Log};
 use std::fs::File;
 use std::io::{BufWriter, Seek, SeekFrom};
-use std::time::Duration;
 use tokio_util::io::ReaderStream;
 
 /// How many earlier checkpoints (from the log's history, spread from the oldest to the
@@ -31,9 +31,6 @@ const MAX_EARLIER_CHECKPOINTS: usize = 64;
 
 /// Bytes of the ZIP sent at a time.
 const STREAM_CHUNK_BYTES: usize = 256 << 10;
-
-/// Most consecutive leaves read at once.
-const LEAVES_PER_READ: usize = 4096;
 
 /// Every log index matching `filters`, ascending.
 fn matching(log: &Log, filters: &EventFilters) -> ApiResult<Vec<u64>> {
@@ -72,44 +69,35 @@ pub async fn export(
         let cp = log.checkpoint();
         ((0..cp.size).collect(), cp)
     } else {
-        let indices = tokio::task::spawn_blocking({
-            let (log, filters) = (log.clone(), filters.clone());
-            move || matching(&log, &filters)
-        })
-        .await
-        .map_err(|e| ApiError::internal(e.to_string()))??;
+        let filters = filters.clone();
+        let indices = blocking(&log, move |log| matching(log, &filters)).await?;
         // Every selected entry must be under the checkpoint the pack proves against.
         let need = indices.last().map_or(0, |i| i + 1);
-        let cp = tokio::time::timeout(Duration::from_secs(10), log.wait_checkpoint(need))
-            .await
-            .map_err(|_| {
-                ApiError::internal("no checkpoint covered the selected events in time")
-            })??;
+        let cp = covering(
+            &log,
+            need,
+            state.options.checkpoint_wait,
+            "checkpoint_pending",
+            "the selected events are stored but no checkpoint covers them yet; retry the \
+             export after the Retry-After delay",
+        )
+        .await?;
         (indices, cp)
     };
     let engine = state.engine.clone();
-    let (zip, len) = tokio::task::spawn_blocking(move || -> ApiResult<(File, u64)> {
-        // Each leaf is read (a run of consecutive ones at a time) and proven only as the pack
-        // is written; the first read failure ends the entries and fails the export.
+    let (zip, len) = blocking(&log, move |log| -> ApiResult<(File, u64)> {
+        // Each leaf is read and proven only as the pack is written; the first read failure
+        // ends the entries and fails the export.
         let mut failure = None;
-        let leaves = indices
-            .chunk_by(|a, b| *b == a + 1)
-            .flat_map(|run| run.chunks(LEAVES_PER_READ))
-            .flat_map(|run| match log.entries(run[0], run[run.len() - 1] + 1) {
-                Ok(leaves) => leaves.into_iter().map(Ok).collect::<Vec<_>>(),
-                Err(e) => vec![Err(e)],
-            });
-        let entries = indices
-            .iter()
-            .zip(leaves)
-            .zip(log.inclusion_proofs(&indices, cp.size)?)
-            .map_while(|((&index, leaf), inclusion)| match (leaf, inclusion) {
-                (Ok(leaf), Ok(inclusion)) => Some(PackEntry {
-                    index,
-                    leaf,
-                    inclusion,
+        let entries = log
+            .proven_entries(&indices, cp.size)?
+            .map_while(|entry| match entry {
+                Ok(e) => Some(PackEntry {
+                    index: e.index,
+                    leaf: e.leaf,
+                    inclusion: e.inclusion,
                 }),
-                (Err(e), _) | (_, Err(e)) => {
+                Err(e) => {
                     failure = Some(e);
                     None
                 }
@@ -150,8 +138,7 @@ pub async fn export(
         zip.rewind().map_err(|e| failed(&e))?;
         Ok((zip, len))
     })
-    .await
-    .map_err(|e| ApiError::internal(e.to_string()))??;
+    .await?;
     let filename = format!("attachment; filename=\"{name}-evidence.zip\"");
     Ok((
         [
