@@ -152,142 +152,176 @@ fn fields(line: &str) -> Vec<&str> {
     line.split([' ', '\t']).filter(|f| !f.is_empty()).collect()
 }
 
+/// Checks one raw line's bytes and returns it as text: only tab may be a control character,
+/// and the text must be UTF-8.
+fn line_text(raw: &[u8]) -> Result<&str, String> {
+    if let Some(b) = raw.iter().find(|&&b| (b < 0x20 && b != b'\t') || b == 0x7f) {
+        return Err(format!(
+            "control character {b:#04x} (only tab and newline are allowed)"
+        ));
+    }
+    std::str::from_utf8(raw).map_err(|_| "not valid UTF-8".into())
+}
+
+/// Reads a group's threshold: `all` (n), `any` (1) or a decimal `k` with `1 ≤ k ≤ n`.
+fn group_threshold(name: &str, k: &str, n: usize) -> Result<usize, String> {
+    match k {
+        "all" => Ok(n),
+        "any" => Ok(1),
+        k => match checkpoint::parse_decimal(k.as_bytes()) {
+            Ok(k) if (1..=n as u64).contains(&k) => Ok(k as usize),
+            Ok(k) => Err(format!(
+                "group {name:?}: threshold {k} is not between 1 and {n}"
+            )),
+            Err(why) => Err(format!("group {name:?}: threshold {why}")),
+        },
+    }
+}
+
+/// A policy being parsed, with what the rules across lines need remembered.
+struct Parser {
+    policy: Policy,
+    /// Names already listed as a group member anywhere: each may be a member only once.
+    used: Vec<Member>,
+    /// Whether a `quorum` line was seen (`quorum none` leaves `policy.quorum` unset).
+    has_quorum: bool,
+}
+
+impl Parser {
+    /// Applies one line's fields (keyword first, not a comment) to the policy.
+    fn line(&mut self, keyword: &str, args: &[&str]) -> Result<(), String> {
+        match (keyword, args) {
+            ("log", [vkey, rest @ ..]) if rest.len() <= 1 => self.log(vkey, rest.first().copied()),
+            ("witness", [name, vkey, rest @ ..]) if rest.len() <= 1 => {
+                self.witness(name, vkey, rest.first().copied())
+            }
+            ("group", [name, k, names @ ..]) if !names.is_empty() => self.group(name, k, names),
+            ("quorum", [name]) => self.quorum(name),
+            ("log", _) => Err("expected \"log <vkey> [<url>]\"".into()),
+            ("witness", _) => Err("expected \"witness <name> <vkey> [<url>]\"".into()),
+            ("group", _) => Err("expected \"group <name> all|any|<k> <member>...\"".into()),
+            ("quorum", _) => Err("expected \"quorum <name>\"".into()),
+            (other, _) => Err(format!("unknown keyword {other:?}")),
+        }?;
+        let p = &self.policy;
+        if p.logs.len().max(p.witnesses.len()).max(p.groups.len()) > MAX_ENTRIES {
+            return Err(format!("more than {MAX_ENTRIES} logs, witnesses or groups"));
+        }
+        Ok(())
+    }
+
+    /// `log <vkey> [<url>]`: a log key may appear once.
+    fn log(&mut self, vkey: &str, url: Option<&str>) -> Result<(), String> {
+        let verifier = Verifier::from_vkey(vkey).map_err(|e| format!("log key: {e}"))?;
+        let logs = &mut self.policy.logs;
+        if logs
+            .iter()
+            .any(|l| l.verifier.public_key() == verifier.public_key())
+        {
+            return Err("duplicate log key".into());
+        }
+        logs.push(PolicyLog {
+            verifier,
+            url: url.map(str::to_owned),
+        });
+        Ok(())
+    }
+
+    /// `witness <name> <vkey> [<url>]`: a new name, and a key no other witness has.
+    fn witness(&mut self, name: &str, vkey: &str, url: Option<&str>) -> Result<(), String> {
+        self.policy.check_new_name(name)?;
+        let verifier = CosignatureVerifier::from_vkey(vkey)
+            .map_err(|e| format!("witness {name:?} key: {e}"))?;
+        let witnesses = &mut self.policy.witnesses;
+        if witnesses
+            .iter()
+            .any(|w| w.verifier.public_key() == verifier.public_key())
+        {
+            return Err(format!(
+                "witness {name:?} repeats the key of another witness"
+            ));
+        }
+        witnesses.push(PolicyWitness {
+            name: name.to_owned(),
+            verifier,
+            url: url.map(str::to_owned),
+        });
+        Ok(())
+    }
+
+    /// `group <name> all|any|<k> <member>...`: members must be defined on earlier lines and
+    /// not yet be a member of any group.
+    fn group(&mut self, name: &str, k: &str, names: &[&str]) -> Result<(), String> {
+        self.policy.check_new_name(name)?;
+        let threshold = group_threshold(name, k, names.len())?;
+        let mut members = Vec::with_capacity(names.len());
+        for m in names {
+            let member = self.policy.lookup(m).ok_or_else(|| {
+                format!("group {name:?}: member {m:?} is not defined on an earlier line")
+            })?;
+            if self.used.contains(&member) {
+                return Err(format!(
+                    "group {name:?}: {m:?} is already a member of a group"
+                ));
+            }
+            self.used.push(member);
+            members.push(member);
+        }
+        self.policy.groups.push(Group {
+            name: name.to_owned(),
+            threshold,
+            members,
+        });
+        Ok(())
+    }
+
+    /// `quorum <name>`: exactly once, naming `none` or an earlier witness or group.
+    fn quorum(&mut self, name: &str) -> Result<(), String> {
+        if self.has_quorum {
+            return Err("second quorum line".into());
+        }
+        self.has_quorum = true;
+        if name != "none" {
+            let q = self
+                .policy
+                .lookup(name)
+                .ok_or_else(|| format!("quorum {name:?} is not defined on an earlier line"))?;
+            self.policy.quorum = Some(q);
+        }
+        Ok(())
+    }
+}
+
 impl Policy {
     /// Parses a policy file strictly; see the module documentation.
     pub fn parse(bytes: &[u8]) -> Result<Policy, PolicyError> {
-        let mut p = Policy {
-            logs: Vec::new(),
-            witnesses: Vec::new(),
-            groups: Vec::new(),
-            quorum: None,
+        let mut parser = Parser {
+            policy: Policy {
+                logs: Vec::new(),
+                witnesses: Vec::new(),
+                groups: Vec::new(),
+                quorum: None,
+            },
+            used: Vec::new(),
+            has_quorum: false,
         };
-        let mut has_quorum = false;
-        // Names already listed as a group member anywhere.
-        let mut used: Vec<Member> = Vec::new();
         let text = bytes.strip_suffix(b"\n").unwrap_or(bytes);
         for (i, raw) in text.split(|&b| b == b'\n').enumerate() {
             let line = i + 1;
             let err = |message: String| PolicyError::Line { line, message };
-            if let Some(b) = raw.iter().find(|&&b| (b < 0x20 && b != b'\t') || b == 0x7f) {
-                return Err(err(format!(
-                    "control character {b:#04x} (only tab and newline are allowed)"
-                )));
-            }
-            let raw = std::str::from_utf8(raw).map_err(|_| err("not valid UTF-8".into()))?;
-            let f = fields(raw);
+            let f = fields(line_text(raw).map_err(err)?);
             let Some((&keyword, args)) = f.split_first() else {
                 continue;
             };
             if keyword.starts_with('#') {
                 continue;
             }
-            match (keyword, args) {
-                ("log", [vkey, rest @ ..]) if rest.len() <= 1 => {
-                    let verifier =
-                        Verifier::from_vkey(vkey).map_err(|e| err(format!("log key: {e}")))?;
-                    if p.logs
-                        .iter()
-                        .any(|l| l.verifier.public_key() == verifier.public_key())
-                    {
-                        return Err(err("duplicate log key".into()));
-                    }
-                    p.logs.push(PolicyLog {
-                        verifier,
-                        url: rest.first().map(|u| (*u).to_owned()),
-                    });
-                }
-                ("witness", [name, vkey, rest @ ..]) if rest.len() <= 1 => {
-                    p.check_new_name(name).map_err(err)?;
-                    let verifier = CosignatureVerifier::from_vkey(vkey)
-                        .map_err(|e| err(format!("witness {name:?} key: {e}")))?;
-                    if p.witnesses
-                        .iter()
-                        .any(|w| w.verifier.public_key() == verifier.public_key())
-                    {
-                        return Err(err(format!(
-                            "witness {name:?} repeats the key of another witness"
-                        )));
-                    }
-                    let url = rest.first().map(|u| (*u).to_owned());
-                    p.witnesses.push(PolicyWitness {
-                        name: (*name).to_owned(),
-                        verifier,
-                        url,
-                    });
-                }
-                ("group", [name, k, names @ ..]) if !names.is_empty() => {
-                    p.check_new_name(name).map_err(err)?;
-                    let n = names.len();
-                    let threshold = match *k {
-                        "all" => n,
-                        "any" => 1,
-                        k => match checkpoint::parse_decimal(k.as_bytes()) {
-                            Ok(k) if (1..=n as u64).contains(&k) => k as usize,
-                            Ok(k) => {
-                                return Err(err(format!(
-                                    "group {name:?}: threshold {k} is not between 1 and {n}"
-                                )));
-                            }
-                            Err(why) => {
-                                return Err(err(format!("group {name:?}: threshold {why}")));
-                            }
-                        },
-                    };
-                    let mut members = Vec::with_capacity(n);
-                    for m in names {
-                        let member = p.lookup(m).ok_or_else(|| {
-                            err(format!(
-                                "group {name:?}: member {m:?} is not defined on an earlier line"
-                            ))
-                        })?;
-                        if used.contains(&member) {
-                            return Err(err(format!(
-                                "group {name:?}: {m:?} is already a member of a group"
-                            )));
-                        }
-                        used.push(member);
-                        members.push(member);
-                    }
-                    p.groups.push(Group {
-                        name: (*name).to_owned(),
-                        threshold,
-                        members,
-                    });
-                }
-                ("quorum", [name]) => {
-                    if has_quorum {
-                        return Err(err("second quorum line".into()));
-                    }
-                    has_quorum = true;
-                    if *name != "none" {
-                        let q = p.lookup(name).ok_or_else(|| {
-                            err(format!("quorum {name:?} is not defined on an earlier line"))
-                        })?;
-                        p.quorum = Some(q);
-                    }
-                }
-                ("log", _) => return Err(err("expected \"log <vkey> [<url>]\"".into())),
-                ("witness", _) => {
-                    return Err(err("expected \"witness <name> <vkey> [<url>]\"".into()));
-                }
-                ("group", _) => {
-                    return Err(err(
-                        "expected \"group <name> all|any|<k> <member>...\"".into()
-                    ));
-                }
-                ("quorum", _) => return Err(err("expected \"quorum <name>\"".into())),
-                (other, _) => return Err(err(format!("unknown keyword {other:?}"))),
-            }
-            if p.logs.len().max(p.witnesses.len()).max(p.groups.len()) > MAX_ENTRIES {
-                return Err(err(format!(
-                    "more than {MAX_ENTRIES} logs, witnesses or groups"
-                )));
-            }
+            parser.line(keyword, args).map_err(err)?;
         }
-        if !has_quorum {
+        if !parser.has_quorum {
             return Err(PolicyError::NoQuorum);
         }
-        Ok(p)
+        Ok(parser.policy)
     }
 
     /// Checks that a witness or group name is new and not reserved.
