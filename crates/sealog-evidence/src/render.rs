@@ -2,7 +2,7 @@
 //! the two always say the same thing. Every value from the log is escaped for its format.
 
 use crate::digest::{Row, digest};
-use sealog_core::evidence::Report;
+use sealog_core::evidence::{Report, SessionReport};
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::io::BufRead;
@@ -46,47 +46,96 @@ fn document(
         .map(|s| s.id.as_str())
         .collect();
     let mut d = digest(entries, proofs, &shown, MAX_ROWS)?;
-    let mut doc = vec![Block::Heading(format!("Evidence pack — {}", report.origin))];
-    let scope = if report.filters.is_empty() {
-        "the whole log".to_owned()
-    } else {
-        let f: Vec<String> = report
-            .filters
-            .iter()
-            .map(|(k, v)| format!("{k} = {v}"))
-            .collect();
-        format!(
-            "the events matching {} (no other event is disclosed)",
-            f.join(", ")
-        )
-    };
-    doc.push(Block::Para(format!(
-        "This pack holds {} events: {scope}. Each is proven, by an inclusion proof, to be in the log \
-         {} as of its signed checkpoint of {} entries (root {}), exported {}.",
-        report.entries, report.origin, report.checkpoint_size, report.checkpoint_root, report.exported_at
-    )));
     let first = d.first_ts.take().unwrap_or_else(|| "—".into());
     let last = d.last_ts.take().unwrap_or_else(|| "—".into());
-    doc.push(Block::Para(format!("Recorded between {first} and {last}.")));
-    doc.push(Block::Heading("What the verification proves".into()));
-    doc.push(Block::Para(
-        "If `sealog verify` accepts this pack with the log's public key obtained independently \
-         of the pack, then every event here was recorded in the log exactly as shown, the log's \
-         operator cannot have changed or removed it later without the checkpoint's signature \
-         breaking, and every earlier checkpoint listed is consistent with this one (the log only \
-         grew). It does not prove that the recorded facts are true, nor that an agent recorded \
-         everything it did: session gaps below show where events are missing."
-            .into(),
-    ));
-    doc.push(Block::Heading("How to verify".into()));
-    doc.push(Block::Code(format!(
-        "sealog verify pack.zip --log-key '{vkey}'\n# add --witness <vkey> for each witness you require"
-    )));
+    let mut doc = introduction(report, &first, &last, vkey);
     doc.push(Block::Heading("Counts".into()));
     doc.push(count_table("agent", &report.by_agent));
     doc.push(count_table("action", &report.by_action));
     doc.push(count_table("status", &report.by_status));
-    doc.push(Block::Heading("Sessions".into()));
+    doc.extend(session_blocks(&sessions, &shown, &d.timelines));
+    doc.push(Block::Heading(format!(
+        "Human oversight ({})",
+        d.oversight.0
+    )));
+    doc.push(oversight_table(&d.oversight.1));
+    doc.push(Block::Heading(format!(
+        "Policy flags, blocks and errors ({})",
+        d.flagged.0
+    )));
+    doc.push(event_table(&d.flagged.1, false));
+    doc.push(Block::Heading(
+        "Mapping to record-keeping requirements".into(),
+    ));
+    doc.push(Block::Para(
+        "This table points to the evidence present in the pack for each requirement. It is \
+         evidence for an assessment, not a claim that any system complies."
+            .into(),
+    ));
+    doc.push(compliance(
+        report,
+        d.with_data,
+        d.oversight.0,
+        d.flagged.0,
+        &first,
+        &last,
+    ));
+    Ok(doc)
+}
+
+/// The opening blocks: the title, what the pack holds and over which period, what its
+/// verification proves (and does not), and the command that verifies it.
+fn introduction(report: &Report, first: &str, last: &str, vkey: &str) -> Vec<Block> {
+    vec![
+        Block::Heading(format!("Evidence pack — {}", report.origin)),
+        Block::Para(format!(
+            "This pack holds {} events: {}. Each is proven, by an inclusion proof, to be in the log \
+             {} as of its signed checkpoint of {} entries (root {}), exported {}.",
+            report.entries, scope(report), report.origin, report.checkpoint_size, report.checkpoint_root, report.exported_at
+        )),
+        Block::Para(format!("Recorded between {first} and {last}.")),
+        Block::Heading("What the verification proves".into()),
+        Block::Para(
+            "If `sealog verify` accepts this pack with the log's public key obtained independently \
+             of the pack, then every event here was recorded in the log exactly as shown, the log's \
+             operator cannot have changed or removed it later without the checkpoint's signature \
+             breaking, and every earlier checkpoint listed is consistent with this one (the log only \
+             grew). It does not prove that the recorded facts are true, nor that an agent recorded \
+             everything it did: session gaps below show where events are missing."
+                .into(),
+        ),
+        Block::Heading("How to verify".into()),
+        Block::Code(format!(
+            "sealog verify pack.zip --log-key '{vkey}'\n# add --witness <vkey> for each witness you require"
+        )),
+    ]
+}
+
+/// Which events the pack holds: the whole log, or those matching the export's filters (said
+/// so that a reader knows the pack discloses nothing else).
+fn scope(report: &Report) -> String {
+    if report.filters.is_empty() {
+        return "the whole log".to_owned();
+    }
+    let f: Vec<String> = report
+        .filters
+        .iter()
+        .map(|(k, v)| format!("{k} = {v}"))
+        .collect();
+    format!(
+        "the events matching {} (no other event is disclosed)",
+        f.join(", ")
+    )
+}
+
+/// The sessions section: a table of the first sessions (incomplete first, as `sessions` is
+/// sorted), a note counting those left out, and a timeline of each session in `shown`.
+fn session_blocks(
+    sessions: &[&SessionReport],
+    shown: &[&str],
+    timelines: &BTreeMap<String, Vec<Row>>,
+) -> Vec<Block> {
+    let mut doc = vec![Block::Heading("Sessions".into())];
     doc.push(Block::Table(
         vec!["session", "events", "complete", "first", "last", "problems"],
         sessions
@@ -113,50 +162,27 @@ fn document(
             hidden.iter().filter(|s| !s.complete).count()
         )));
     }
-    for id in shown {
+    for &id in shown {
         doc.push(Block::Para(format!("Timeline of session {id}")));
-        doc.push(event_table(&d.timelines[id], true));
+        doc.push(event_table(&timelines[id], true));
     }
-    doc.push(Block::Heading(format!(
-        "Human oversight ({})",
-        d.oversight.0
-    )));
-    doc.push(Block::Table(
+    doc
+}
+
+/// The human oversight events: who reviewed what, deciding what, and why.
+fn oversight_table(rows: &[Row]) -> Block {
+    Block::Table(
         vec![
             "index", "ts", "reviewer", "role", "decision", "target", "reason",
         ],
-        d.oversight
-            .1
-            .iter()
+        rows.iter()
             .map(|r| {
                 let mut row = vec![r.index.to_string(), r.ts.clone()];
                 row.extend(r.oversight.iter().cloned());
                 row
             })
             .collect(),
-    ));
-    doc.push(Block::Heading(format!(
-        "Policy flags, blocks and errors ({})",
-        d.flagged.0
-    )));
-    doc.push(event_table(&d.flagged.1, false));
-    doc.push(Block::Heading(
-        "Mapping to record-keeping requirements".into(),
-    ));
-    doc.push(Block::Para(
-        "This table points to the evidence present in the pack for each requirement. It is \
-         evidence for an assessment, not a claim that any system complies."
-            .into(),
-    ));
-    doc.push(compliance(
-        report,
-        d.with_data,
-        d.oversight.0,
-        d.flagged.0,
-        &first,
-        &last,
-    ));
-    Ok(doc)
+    )
 }
 
 fn event_table(rows: &[Row], with_seq: bool) -> Block {
