@@ -15,7 +15,8 @@
 //!   an incremental tree; [`tiles`]: C2SP tlog-tiles index math and paths.
 //! - [`note`], [`checkpoint`], [`cosignature`], [`tlog_proof`], [`policy`]: the C2SP
 //!   signed-note family; [`receipt`]: a Sealog receipt (one tlog-proof that proves one event).
-//! - [`evidence`]: evidence packs, and their offline verification.
+//! - [`evidence`]: evidence packs, and their offline verification; [`hex`]: the one hex
+//!   encoding.
 #![forbid(unsafe_code)]
 
 pub mod checkpoint;
@@ -23,6 +24,7 @@ pub mod commitment;
 pub mod cosignature;
 pub mod event;
 pub mod evidence;
+pub mod hex;
 pub mod jcs;
 pub mod leaf;
 pub mod merkle;

@@ -93,7 +93,7 @@ fn etags() -> &'static [HeaderValue] {
             .iter()
             .map(|a| {
                 let sum = Sha256::digest(a.body);
-                let tag: String = sum[..12].iter().map(|b| format!("{b:02x}")).collect();
+                let tag = sealog_core::hex::encode(&sum[..12]);
                 HeaderValue::from_str(&format!("\"{tag}\"")).expect("hex is a valid header")
             })
             .collect()

@@ -9,7 +9,8 @@
 //! # Wiring it into the server
 //!
 //! ```no_run
-//! use sealog_dashboard::{router, Authenticator, DashboardOptions, Principal};
+//! use sealog_auth::{Authenticator, Principal};
+//! use sealog_dashboard::{router, DashboardOptions};
 //! # #[derive(Clone)] struct Keys;
 //! # impl Authenticator for Keys {
 //! #     fn authenticate(&self, _key: &str) -> Option<Principal> { None }
@@ -26,8 +27,8 @@
 //! calls `/v1/...` and `/ui/session` with absolute paths.
 //!
 //! **The session cookie is an alternative to a bearer key.** The page never holds the API key:
-//! it signs in once (`POST /ui/session`, the key is checked by your [`Authenticator`]), and from
-//! then on calls the JSON API (DESIGN §4) with only the `sealog_session` cookie. So the server's
+//! it signs in once (`POST /ui/session`, the key is checked by your `sealog_auth::Authenticator`), and from
+//! then on calls the JSON API (docs/DESIGN.md §4) with only the `sealog_session` cookie. So the server's
 //! auth layer must, for every `/v1/...` request without an `Authorization` header, call
 //! [`Sessions::session_principal`] with the request's headers and method and treat a returned
 //! [`Principal`] exactly as if its key had been presented as a bearer token (same role, same log
@@ -64,6 +65,8 @@ use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Form, Json, Router};
+use sealog_auth::{Authenticator, Principal, Role};
+use sealog_core::hex;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -84,35 +87,6 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'
 pub const MAX_SESSIONS: usize = 10_000;
 /// Longest API key accepted at sign-in, in bytes; longer ones are refused unchecked.
 const MAX_API_KEY_LEN: usize = 1024;
-
-/// Checks an API key. Implemented by the server over its (hashed) key store.
-pub trait Authenticator: Clone + Send + Sync + 'static {
-    /// Returns who the key belongs to, or `None` for an unknown or revoked key.
-    fn authenticate(&self, api_key: &str) -> Option<Principal>;
-}
-
-/// What an API key may do (DESIGN §4).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    /// Query events, proofs and exports.
-    Read,
-    /// Read, plus manage keys (and logs, for a server-wide admin).
-    Admin,
-    /// Append events only; refused by the dashboard.
-    Ingest,
-}
-
-/// The holder of an API key, as the server's key store knows it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Principal {
-    /// The key's public identifier (never the secret).
-    pub key_id: String,
-    /// The key's role.
-    pub role: Role,
-    /// The log the key is scoped to; `None` for a server-wide admin key.
-    pub log: Option<String>,
-}
 
 /// How the dashboard issues sessions.
 #[derive(Clone, Debug)]
@@ -158,11 +132,7 @@ impl std::fmt::Debug for Sessions {
 fn random_hex() -> String {
     let mut b = [0u8; 32];
     getrandom::fill(&mut b).expect("the OS random number generator failed");
-    hex(&b)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(&b)
 }
 
 fn session_key(id: &str) -> [u8; 32] {

@@ -10,7 +10,7 @@ use crate::state::{AppState, blocking};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use sealog_dashboard::Role;
+use sealog_auth::Role;
 use serde::Deserialize;
 use serde_json::{Value, json};
 

@@ -6,7 +6,7 @@ use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, StatusCode};
-use sealog_dashboard::{Principal, Role};
+use sealog_auth::{Principal, Role};
 
 /// An authenticated caller who passed the rate limit.
 #[derive(Clone, Debug)]

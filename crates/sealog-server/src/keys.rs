@@ -10,7 +10,8 @@
 //! written to a temporary file, fsynced, renamed into place, and the directory fsynced.
 
 use crate::error::ServerError;
-use sealog_dashboard::{Principal, Role};
+use sealog_auth::{Principal, Role};
+use sealog_core::hex;
 use sealog_storage::{ErrorKind, durable};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -109,12 +110,12 @@ impl Keys {
 
     /// Makes a new key and its record without storing it.
     pub fn generate(role: Role, log: Option<&str>, label: &str) -> (KeyRecord, String) {
-        let id = hex(&random::<8>());
+        let id = hex::encode(&random::<8>());
         let secret = base64_url(&random::<32>());
         let key = format!("slk_{id}_{secret}");
         let record = KeyRecord {
             id,
-            hash: hex(&Sha256::digest(key.as_bytes())),
+            hash: hex::encode(&Sha256::digest(key.as_bytes())),
             role,
             log: log.map(str::to_owned),
             label: label.to_owned(),
@@ -176,7 +177,7 @@ impl Keys {
         let presented: [u8; 32] = Sha256::digest(key.as_bytes()).into();
         let contents = self.lock();
         let record = contents.keys.iter().find(|k| k.id == id)?;
-        let stored = unhex32(&record.hash)?;
+        let stored = hex::decode::<32>(&record.hash)?;
         let equal: bool = presented.ct_eq(&stored).into();
         (equal && record.revoked.is_none()).then(|| Principal {
             key_id: record.id.clone(),
@@ -216,7 +217,7 @@ impl Keys {
     }
 }
 
-impl sealog_dashboard::Authenticator for Keys {
+impl sealog_auth::Authenticator for Keys {
     fn authenticate(&self, api_key: &str) -> Option<Principal> {
         Keys::authenticate(self, api_key)
     }
@@ -226,21 +227,6 @@ fn random<const N: usize>() -> [u8; N] {
     let mut b = [0u8; N];
     getrandom::fill(&mut b).expect("the OS random number generator failed");
     b
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn unhex32(s: &str) -> Option<[u8; 32]> {
-    let mut out = [0u8; 32];
-    if s.len() != 64 {
-        return None;
-    }
-    for (i, o) in out.iter_mut().enumerate() {
-        *o = u8::from_str_radix(s.get(2 * i..2 * i + 2)?, 16).ok()?;
-    }
-    Some(out)
 }
 
 fn base64_url(bytes: &[u8]) -> String {
@@ -263,7 +249,7 @@ mod tests {
 
     #[test]
     fn keys_authenticate_only_themselves_and_stop_when_revoked() {
-        let dir = std::env::temp_dir().join(format!("sealog-keys-{}", hex(&random::<8>())));
+        let dir = std::env::temp_dir().join(format!("sealog-keys-{}", hex::encode(&random::<8>())));
         std::fs::create_dir_all(&dir).unwrap();
         let keys = Keys::open(&dir).unwrap();
         let (rec, key) = keys.create(Role::Ingest, Some("a"), "ci").unwrap();

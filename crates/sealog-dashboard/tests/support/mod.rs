@@ -7,7 +7,7 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::routing::post;
-use sealog_dashboard::{Authenticator, Principal, Role};
+use sealog_auth::{Authenticator, Principal, Role};
 use std::net::SocketAddr;
 use std::process::Stdio;
 use std::time::Duration;
