@@ -16,7 +16,7 @@
 //! cosignature be checked against a parsed checkpoint.
 //!
 //! [`open`] checks the log's signature against a *pinned* key and requires the origin to equal
-//! that key's name (DESIGN §2.3: a log's key name is its origin); nothing inside the note is
+//! that key's name (docs/DESIGN.md §2.3: a log's key name is its origin); nothing inside the note is
 //! trusted.
 
 use crate::merkle::Hash;
@@ -27,7 +27,7 @@ use base64::engine::general_purpose::STANDARD;
 /// A log's tree head: origin, size and root hash, plus optional opaque extension lines.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Checkpoint {
-    /// The log's identity, e.g. `sealog.example/agents` (DESIGN §2.3).
+    /// The log's identity, e.g. `sealog.example/agents` (docs/DESIGN.md §2.3).
     pub origin: String,
     /// Number of leaves in the tree.
     pub size: u64,

@@ -1,7 +1,7 @@
 //! Keyed commitments to payloads: `hmac-sha256:<base64>`.
 //!
 //! By default an event carries a commitment to its input and output rather than the content
-//! itself (DESIGN §1.4). A plain hash would let anyone holding the log brute-force low-entropy
+//! itself (docs/DESIGN.md §1.4). A plain hash would let anyone holding the log brute-force low-entropy
 //! content ("yes", a postcode); an HMAC under a key that stays with the tenant does not, yet
 //! the tenant can later prove what was said by revealing the content and letting a verifier
 //! recompute the commitment with the key.

@@ -1,4 +1,4 @@
-//! The leaf: what the log stores and hashes for each accepted event (DESIGN §2.2).
+//! The leaf: what the log stores and hashes for each accepted event (docs/DESIGN.md §2.2).
 //!
 //! The server wraps an accepted event as
 //! `{"event":{…},"log":"<origin>","received":"<RFC 3339, µs, UTC>","v":1}` — the RFC 8785

@@ -7,7 +7,7 @@
 //!
 //! - [`jcs`]: RFC 8785 canonical JSON, with a strict parser (no duplicate keys, no lone
 //!   surrogates, no NaN/Infinity).
-//! - [`event`]: the event an agent records (DESIGN §2.1), strictly validated with errors that
+//! - [`event`]: the event an agent records (docs/DESIGN.md §2.1), strictly validated with errors that
 //!   name the field and the reason.
 //! - [`commitment`]: keyed HMAC-SHA-256 commitments to payloads.
 //! - [`leaf`]: the leaf the server builds around an accepted event, and its hash.

@@ -11,7 +11,7 @@
 //! small order are refused when a key is parsed.
 //!
 //! A note is only ever checked against keys the caller pins ([`Verifier`]); keys or names
-//! found inside a note are never trusted (DESIGN §1.3).
+//! found inside a note are never trusted (docs/DESIGN.md §1.3).
 //!
 //! ```
 //! use sealog_core::note::{self, Note, Signer};

@@ -1,7 +1,7 @@
 //! Sealog receipts: one [tlog-proof](crate::tlog_proof) file that proves one event
-//! (DESIGN §2.3).
+//! (docs/DESIGN.md §2.3).
 //!
-//! The `extra` line carries the leaf bytes (DESIGN §2.2), so a receipt is self-contained: the
+//! The `extra` line carries the leaf bytes (docs/DESIGN.md §2.2), so a receipt is self-contained: the
 //! verifier hashes those bytes, and needs from elsewhere only the log's key and, optionally,
 //! a [trust policy](crate::policy) naming the witnesses it requires.
 //!
@@ -21,7 +21,7 @@ use crate::tlog_proof::{TlogProof, TlogProofError};
 /// A receipt that verified.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VerifiedReceipt {
-    /// The leaf bytes (JCS of the leaf, DESIGN §2.2).
+    /// The leaf bytes (JCS of the leaf, docs/DESIGN.md §2.2).
     pub leaf: Vec<u8>,
     /// The leaf's index in the log.
     pub index: u64,

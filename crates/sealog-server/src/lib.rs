@@ -1,4 +1,4 @@
-//! Sealog's HTTP API v1 (DESIGN §4) over the log engine: ingest, event queries, proofs and
+//! Sealog's HTTP API v1 (docs/DESIGN.md §4) over the log engine: ingest, event queries, proofs and
 //! receipts, checkpoints, the tlog-tiles read API, logs and API keys, evidence export, the
 //! dashboard, and operations endpoints.
 //!

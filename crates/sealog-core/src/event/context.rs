@@ -1,4 +1,4 @@
-//! Typed context blocks (DESIGN §2.1): what the model, prompt, tool, policy, data, checks,
+//! Typed context blocks (docs/DESIGN.md §2.1): what the model, prompt, tool, policy, data, checks,
 //! decision, human oversight, metrics and data subject were. They carry what EU AI Act
 //! Art. 12/14 records and OpenTelemetry's GenAI conventions ask for. Every block is optional;
 //! inside a block, unknown fields are refused unless named `x-…`, so typos surface at once.

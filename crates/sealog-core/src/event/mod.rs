@@ -1,4 +1,4 @@
-//! The event an agent records (DESIGN §2.1), and its strict validation.
+//! The event an agent records (docs/DESIGN.md §2.1), and its strict validation.
 //!
 //! An event arrives as JSON from an SDK or an OpenTelemetry bridge. [`validate`] checks it
 //! against the format and the [`Limits`], and returns a [`ValidatedEvent`]: the typed

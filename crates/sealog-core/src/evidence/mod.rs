@@ -1,4 +1,4 @@
-//! Evidence packs (DESIGN §5): the files an auditor verifies offline, and their verification.
+//! Evidence packs (docs/DESIGN.md §5): the files an auditor verifies offline, and their verification.
 //!
 //! A pack is a set of named files (the `sealog` CLI reads them from a ZIP):
 //!

@@ -1,4 +1,4 @@
-"""Typed context blocks (DESIGN §2.1, spec/README.md §2).
+"""Typed context blocks (docs/DESIGN.md §2.1, spec/README.md §2).
 
 Each block is a dataclass; ``to_dict()`` gives its JSON form with unset (``None``) members left
 out. Pass blocks to ``record(..., model=ModelContext(...), ...)`` or as ``context=[...]``.
