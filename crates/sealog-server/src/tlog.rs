@@ -7,7 +7,7 @@
 
 use crate::auth::authenticate;
 use crate::error::{ApiError, ApiResult};
-use crate::read::note_response;
+use crate::read::{blocking, note_response};
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Method, header};
@@ -47,10 +47,10 @@ pub async fn tile(
     let (bytes, partial) = if path.starts_with("tile/entries/") {
         let bundle = EntryBundle::parse_path(&path).map_err(bad)?;
         let partial = bundle.width < sealog_core::tiles::TILE_WIDTH;
-        (log.entry_bundle(bundle)?, partial)
+        (blocking(&log, move |log| Ok(log.entry_bundle(bundle)?)).await?, partial)
     } else {
         let tile = Tile::parse_path(&path).map_err(bad)?;
-        (log.tile(tile)?, tile.is_partial())
+        (blocking(&log, move |log| Ok(log.tile(tile)?)).await?, tile.is_partial())
     };
     let cache = if partial {
         "public, max-age=60"
