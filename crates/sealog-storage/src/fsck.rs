@@ -3,13 +3,17 @@
 use crate::engine::{lock_dir, log_dir, log_names};
 use crate::index::IdIndex;
 use crate::store::{LEVELS, record, segment_firsts};
-use crate::{Engine, EngineError, EngineOptions, ErrorKind, checkpoint_file, checkpoint_history};
+use crate::{
+    Engine, EngineError, EngineOptions, ErrorKind, SignedCheckpoint, checkpoint_file,
+    checkpoint_history,
+};
 use sealog_core::leaf;
 use sealog_core::merkle::{CompactTree, Hash};
 use sealog_core::note::Signer;
 use sealog_core::tiles::TILE_HEIGHT;
 use std::fmt;
 use std::fs::File;
+use std::iter::Peekable;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 
@@ -109,94 +113,22 @@ fn check_log(dir: &Path, out: &mut LogFsck) -> Result<(), String> {
     let signer = Signer::from_skey(skey.trim()).map_err(|e| format!("bad key: {e}"))?;
     let cp = checkpoint_file::load(dir, &signer.verifier())?;
     out.checkpoint_size = cp.size;
-    // Every earlier checkpoint must be a prefix of the tree the entries produce.
-    let history = checkpoint_history::load(dir, &signer.verifier(), false)?;
-    if let Some(late) = history.iter().find(|h| h.size > cp.size) {
-        return Err(format!(
-            "the checkpoint history holds a checkpoint of size {} beyond the last signed \
-             checkpoint (size {}): the checkpoint file is older than the history (restored \
-             from a backup?)",
-            late.size, cp.size
-        ));
-    }
-    let mut earlier = history.iter().peekable();
-    let mut offsets = Stored::open(&dir.join("offsets"), 8)?;
-    let mut levels: Vec<Stored> = (0..LEVELS)
-        .map(|l| Stored::open(&dir.join("hashes").join(l.to_string()), 32))
-        .collect::<Result<_, _>>()?;
-    let mut tree = CompactTree::new();
+    let history = load_history(dir, &signer, &cp)?;
+    let mut replay = Replay {
+        cp: &cp,
+        earlier: history.iter().peekable(),
+        offsets: Stored::open(&dir.join("offsets"), 8)?,
+        levels: (0..LEVELS)
+            .map(|l| Stored::open(&dir.join("hashes").join(l.to_string()), 32))
+            .collect::<Result<_, _>>()?,
+        tree: CompactTree::new(),
+    };
     let firsts = segment_firsts(dir).map_err(|e| format!("cannot list segments: {e}"))?;
     for (at, &first) in firsts.iter().enumerate() {
-        if first != tree.size() {
-            return Err(format!(
-                "segment {first} follows entry {}: entries are missing or duplicated",
-                tree.size()
-            ));
-        }
-        let path = dir.join("entries").join(format!("{first:020}.seg"));
-        let bytes =
-            std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        let mut scan = record::Scan::new(&bytes);
-        for (offset, data) in scan.by_ref() {
-            let index = tree.size();
-            if offsets
-                .get(index)?
-                .is_some_and(|o| o[..] != (offset as u64).to_le_bytes())
-            {
-                return Err(format!("the stored offset of entry {index} is wrong"));
-            }
-            for (node, hash) in tree.append(leaf::hash(data)) {
-                if node.level % TILE_HEIGHT != 0 {
-                    continue;
-                }
-                let stored = levels[usize::from(node.level / TILE_HEIGHT)].get(node.index)?;
-                let vouched = tree.size() <= cp.size;
-                match stored {
-                    Some(s) if s[..] != hash => {
-                        return Err(format!(
-                            "the stored hash of tree level {} index {} does not match entry {index}: \
-                             the entry or the hash was changed",
-                            node.level, node.index
-                        ));
-                    }
-                    None if vouched => {
-                        return Err(format!(
-                            "the stored hash of tree level {} index {} is missing though the \
-                             checkpoint covers it",
-                            node.level, node.index
-                        ));
-                    }
-                    _ => {}
-                }
-            }
-            out.entries = tree.size();
-            if tree.size() == cp.size && tree.root() != cp.root {
-                return Err(root_mismatch(cp.size, &cp.root));
-            }
-            while let Some(h) = earlier.next_if(|h| h.size == tree.size()) {
-                if tree.root() != h.root {
-                    return Err(format!(
-                        "{} (an earlier checkpoint in the history)",
-                        root_mismatch(h.size, &h.root)
-                    ));
-                }
-            }
-        }
-        if scan.end() < bytes.len() {
-            let what = format!(
-                "{} bytes after entry {} in {} are not a whole record",
-                bytes.len() - scan.end(),
-                tree.size(),
-                path.display()
-            );
-            if at + 1 < firsts.len() {
-                return Err(format!("{what} (in a sealed segment: damaged)"));
-            }
-            out.notes.push(format!(
-                "{what}: an unacknowledged torn tail, cut on the next open"
-            ));
-        }
+        let sealed = at + 1 < firsts.len();
+        check_segment(dir, first, sealed, &mut replay, out)?;
     }
+    let tree = &replay.tree;
     if tree.size() < cp.size {
         return Err(format!(
             "the log holds {} entries but its last signed checkpoint covers {}",
@@ -208,6 +140,138 @@ fn check_log(dir: &Path, out: &mut LogFsck) -> Result<(), String> {
         return Err(root_mismatch(0, &cp.root));
     }
     Ok(())
+}
+
+/// Loads the checkpoint history, refusing one that reaches beyond the last signed checkpoint
+/// `cp`: every earlier checkpoint must be a prefix of the tree the entries produce.
+fn load_history(
+    dir: &Path,
+    signer: &Signer,
+    cp: &SignedCheckpoint,
+) -> Result<Vec<SignedCheckpoint>, String> {
+    let history = checkpoint_history::load(dir, &signer.verifier(), false)?;
+    if let Some(late) = history.iter().find(|h| h.size > cp.size) {
+        return Err(format!(
+            "the checkpoint history holds a checkpoint of size {} beyond the last signed \
+             checkpoint (size {}): the checkpoint file is older than the history (restored \
+             from a backup?)",
+            late.size, cp.size
+        ));
+    }
+    Ok(history)
+}
+
+/// Replays the segment starting at entry `first` into `replay`, counting its good entries in
+/// `out`. A partial record at the end is damage in a `sealed` segment and, in the last one,
+/// a torn tail that the next open cuts (noted in `out`).
+fn check_segment(
+    dir: &Path,
+    first: u64,
+    sealed: bool,
+    replay: &mut Replay,
+    out: &mut LogFsck,
+) -> Result<(), String> {
+    if first != replay.tree.size() {
+        return Err(format!(
+            "segment {first} follows entry {}: entries are missing or duplicated",
+            replay.tree.size()
+        ));
+    }
+    let path = dir.join("entries").join(format!("{first:020}.seg"));
+    let bytes = std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let mut scan = record::Scan::new(&bytes);
+    for (offset, data) in scan.by_ref() {
+        replay.append(offset as u64, data)?;
+        out.entries = replay.tree.size();
+        replay.check_roots()?;
+    }
+    if scan.end() < bytes.len() {
+        let what = format!(
+            "{} bytes after entry {} in {} are not a whole record",
+            bytes.len() - scan.end(),
+            replay.tree.size(),
+            path.display()
+        );
+        if sealed {
+            return Err(format!("{what} (in a sealed segment: damaged)"));
+        }
+        out.notes.push(format!(
+            "{what}: an unacknowledged torn tail, cut on the next open"
+        ));
+    }
+    Ok(())
+}
+
+/// The log's tree rebuilt from its entries, compared as it grows with the stored derived
+/// data and with the signed checkpoints.
+struct Replay<'a> {
+    /// The last signed checkpoint.
+    cp: &'a SignedCheckpoint,
+    /// The earlier checkpoints not yet reached, oldest first.
+    earlier: Peekable<std::slice::Iter<'a, SignedCheckpoint>>,
+    /// The stored entry offsets.
+    offsets: Stored,
+    /// The stored tree hashes, one file per tile level.
+    levels: Vec<Stored>,
+    tree: CompactTree,
+}
+
+impl Replay<'_> {
+    /// Appends the entry `data`, found at `offset` in its segment, to the tree, checking its
+    /// stored offset and the stored hashes it completes.
+    fn append(&mut self, offset: u64, data: &[u8]) -> Result<(), String> {
+        let index = self.tree.size();
+        if self
+            .offsets
+            .get(index)?
+            .is_some_and(|o| o[..] != offset.to_le_bytes())
+        {
+            return Err(format!("the stored offset of entry {index} is wrong"));
+        }
+        for (node, hash) in self.tree.append(leaf::hash(data)) {
+            if node.level % TILE_HEIGHT != 0 {
+                continue;
+            }
+            let stored = self.levels[usize::from(node.level / TILE_HEIGHT)].get(node.index)?;
+            let vouched = self.tree.size() <= self.cp.size;
+            match stored {
+                Some(s) if s[..] != hash => {
+                    return Err(format!(
+                        "the stored hash of tree level {} index {} does not match entry {index}: \
+                         the entry or the hash was changed",
+                        node.level, node.index
+                    ));
+                }
+                None if vouched => {
+                    return Err(format!(
+                        "the stored hash of tree level {} index {} is missing though the \
+                         checkpoint covers it",
+                        node.level, node.index
+                    ));
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks the tree's root against the last signed checkpoint and the earlier ones of the
+    /// tree's current size.
+    fn check_roots(&mut self) -> Result<(), String> {
+        let tree = &self.tree;
+        if tree.size() == self.cp.size && tree.root() != self.cp.root {
+            return Err(root_mismatch(self.cp.size, &self.cp.root));
+        }
+        while let Some(h) = self.earlier.next_if(|h| h.size == tree.size()) {
+            if tree.root() != h.root {
+                return Err(format!(
+                    "{} (an earlier checkpoint in the history)",
+                    root_mismatch(h.size, &h.root)
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The message for a checkpoint root that the entries do not produce.
