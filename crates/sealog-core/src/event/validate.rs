@@ -7,7 +7,7 @@ use super::{
 };
 use crate::{commitment::Commitment, jcs};
 use base64::Engine as _;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 const FIELDS: &[&str] = &[
     "id",
@@ -252,6 +252,8 @@ fn media_type(cx: &mut Checker, path: &str, v: Option<&Value>) -> Option<String>
     Some(s)
 }
 
+/// Validates a payload: exactly one of `commitment`, `content` or `encrypted` says its kind,
+/// and each kind has its own fields.
 fn payload(cx: &mut Checker, path: &str, v: &Value) -> Option<Payload> {
     const FIELDS: &[&str] = &[
         "commitment",
@@ -266,77 +268,10 @@ fn payload(cx: &mut Checker, path: &str, v: &Value) -> Option<Payload> {
         .into_iter()
         .filter(|k| m.contains_key(*k))
         .collect();
-    let p = |k: &str| join(path, k);
-    let refuse = |cx: &mut Checker, field: &str, kind: &str| {
-        if m.contains_key(field) {
-            cx.error(&p(field), format!("is not allowed in a {kind} payload"));
-        }
-    };
     match kinds.as_slice() {
-        ["commitment"] => {
-            refuse(cx, "redacted", "commitment");
-            let text = cx.text(&p("commitment"), m.get("commitment"), true);
-            let commitment = text.filter(|t| {
-                let ok = t.parse::<Commitment>().is_ok();
-                if !ok {
-                    cx.error(
-                        &p("commitment"),
-                        "must be \"hmac-sha256:\" followed by the standard base64 of 32 bytes",
-                    );
-                }
-                ok
-            });
-            let size = cx.uint(&p("size"), m.get("size"), true);
-            let media_type = media_type(cx, &p("media_type"), m.get("media_type"));
-            Some(Payload::Commitment {
-                commitment: commitment?,
-                size: size?,
-                media_type,
-            })
-        }
-        ["content"] => {
-            refuse(cx, "size", "content");
-            let media_type = media_type(cx, &p("media_type"), m.get("media_type"));
-            let redacted = cx.ident_list(&p("redacted"), m.get("redacted"));
-            Some(Payload::Content {
-                content: m["content"].clone(),
-                media_type,
-                redacted,
-            })
-        }
-        ["encrypted"] => {
-            refuse(cx, "redacted", "encrypted");
-            let q = p("encrypted");
-            let r = cx.object(
-                &q,
-                &m["encrypted"],
-                &["subject", "key_id", "ciphertext_sha256"],
-                false,
-            );
-            let encrypted = r.and_then(|r| {
-                let subject = cx.ident(&join(&q, "subject"), r.get("subject"), true);
-                let key_id = cx.ident(&join(&q, "key_id"), r.get("key_id"), true);
-                let sha = cx.hex(
-                    &join(&q, "ciphertext_sha256"),
-                    r.get("ciphertext_sha256"),
-                    true,
-                    64,
-                    false,
-                );
-                Some(EncryptedRef {
-                    subject: subject?,
-                    key_id: key_id?,
-                    ciphertext_sha256: sha?,
-                })
-            });
-            let size = cx.uint(&p("size"), m.get("size"), false);
-            let media_type = media_type(cx, &p("media_type"), m.get("media_type"));
-            Some(Payload::Encrypted {
-                encrypted: encrypted?,
-                size,
-                media_type,
-            })
-        }
+        ["commitment"] => commitment_payload(cx, path, m),
+        ["content"] => content_payload(cx, path, m),
+        ["encrypted"] => encrypted_payload(cx, path, m),
         _ => {
             cx.error(
                 path,
@@ -345,6 +280,88 @@ fn payload(cx: &mut Checker, path: &str, v: &Value) -> Option<Payload> {
             None
         }
     }
+}
+
+/// Records an error if the payload `m` has `field`, which a `kind` payload must not have.
+fn refuse(cx: &mut Checker, path: &str, m: &Map<String, Value>, field: &str, kind: &str) {
+    if m.contains_key(field) {
+        cx.error(
+            &join(path, field),
+            format!("is not allowed in a {kind} payload"),
+        );
+    }
+}
+
+/// A payload recorded as a commitment to content kept elsewhere, with its size.
+fn commitment_payload(cx: &mut Checker, path: &str, m: &Map<String, Value>) -> Option<Payload> {
+    let p = |k: &str| join(path, k);
+    refuse(cx, path, m, "redacted", "commitment");
+    let text = cx.text(&p("commitment"), m.get("commitment"), true);
+    let commitment = text.filter(|t| {
+        let ok = t.parse::<Commitment>().is_ok();
+        if !ok {
+            cx.error(
+                &p("commitment"),
+                "must be \"hmac-sha256:\" followed by the standard base64 of 32 bytes",
+            );
+        }
+        ok
+    });
+    let size = cx.uint(&p("size"), m.get("size"), true);
+    let media_type = media_type(cx, &p("media_type"), m.get("media_type"));
+    Some(Payload::Commitment {
+        commitment: commitment?,
+        size: size?,
+        media_type,
+    })
+}
+
+/// A payload recorded in clear, possibly with parts redacted.
+fn content_payload(cx: &mut Checker, path: &str, m: &Map<String, Value>) -> Option<Payload> {
+    refuse(cx, path, m, "size", "content");
+    let media_type = media_type(cx, &join(path, "media_type"), m.get("media_type"));
+    let redacted = cx.ident_list(&join(path, "redacted"), m.get("redacted"));
+    Some(Payload::Content {
+        content: m["content"].clone(),
+        media_type,
+        redacted,
+    })
+}
+
+/// A payload kept encrypted elsewhere, named by its subject, key and ciphertext digest.
+fn encrypted_payload(cx: &mut Checker, path: &str, m: &Map<String, Value>) -> Option<Payload> {
+    let p = |k: &str| join(path, k);
+    refuse(cx, path, m, "redacted", "encrypted");
+    let q = p("encrypted");
+    let r = cx.object(
+        &q,
+        &m["encrypted"],
+        &["subject", "key_id", "ciphertext_sha256"],
+        false,
+    );
+    let encrypted = r.and_then(|r| {
+        let subject = cx.ident(&join(&q, "subject"), r.get("subject"), true);
+        let key_id = cx.ident(&join(&q, "key_id"), r.get("key_id"), true);
+        let sha = cx.hex(
+            &join(&q, "ciphertext_sha256"),
+            r.get("ciphertext_sha256"),
+            true,
+            64,
+            false,
+        );
+        Some(EncryptedRef {
+            subject: subject?,
+            key_id: key_id?,
+            ciphertext_sha256: sha?,
+        })
+    });
+    let size = cx.uint(&p("size"), m.get("size"), false);
+    let media_type = media_type(cx, &p("media_type"), m.get("media_type"));
+    Some(Payload::Encrypted {
+        encrypted: encrypted?,
+        size,
+        media_type,
+    })
 }
 
 fn signature(cx: &mut Checker, v: &Value) -> Option<AgentSignature> {
