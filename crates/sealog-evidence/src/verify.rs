@@ -2,6 +2,7 @@
 
 use crate::archive::{self, ArchiveError, Files, ReadLimits};
 use crate::chunks::ChunkReader;
+use sealog_core::checkpoint::Checkpoint;
 use sealog_core::evidence::{
     self, CHECKPOINT, CONSISTENCY, ENTRIES, MANIFEST, MANIFEST_SIG, PROOF_RESTART_LINES, PROOFS,
     PackError, PackVerifier, Report, Trust, VerifiedChunk,
@@ -137,19 +138,8 @@ fn verify_parts(
     threads: usize,
     limits: ReadLimits,
 ) -> Result<Report, VerifyError> {
-    let mut v = PackVerifier::open(
-        file(files, MANIFEST)?,
-        file(files, MANIFEST_SIG)?,
-        file(files, CHECKPOINT)?,
-        trust,
-    )?;
+    let mut v = open_verifier(files, trust)?;
     let consistency = file(files, CONSISTENCY)?;
-    let streamed = [MANIFEST, MANIFEST_SIG, ENTRIES, PROOFS];
-    for (name, bytes) in files {
-        if !streamed.contains(&name.as_str()) {
-            v.file_digest(name, &evidence::sha256(bytes));
-        }
-    }
     let mut entries = ChunkReader::new(ENTRIES, entries, limits.max_line_bytes);
     let mut proofs = ChunkReader::new(PROOFS, proofs, limits.max_line_bytes);
     let mut budget = limits.max_total_bytes;
@@ -162,49 +152,14 @@ fn verify_parts(
     std::thread::scope(|s| {
         for _ in 0..threads {
             let (done, queue, cp) = (done.clone(), &queue, &cp);
-            s.spawn(move || {
-                loop {
-                    // Its own statement, so the lock is released before the work starts.
-                    let next = queue.lock().expect("no worker panics").recv();
-                    let Ok(job) = next else { break };
-                    let e = evidence::lines(&job.entries);
-                    let p = evidence::lines(&job.proofs);
-                    let chunk = evidence::verify_chunk(cp, job.first_line, &e, &p);
-                    if done.send((job.n, chunk)).is_err() {
-                        break;
-                    }
-                }
-            });
+            s.spawn(move || work(queue, &done, cp));
         }
         drop(done);
-        let mut read = || -> Result<(), ArchiveError> {
-            let (mut n, mut first_line) = (0, 1);
-            while !(entries.done() && proofs.done()) {
-                let (e, e_lines) = entries.next_run(&mut budget, |lines, bytes| {
-                    lines == CHUNK_LINES
-                        || (lines.is_multiple_of(PROOF_RESTART_LINES) && bytes >= CHUNK_BYTES)
-                })?;
-                // As many proof lines as entry lines; past the last entry, whole chunks.
-                let want = if e_lines > 0 { e_lines } else { CHUNK_LINES };
-                let (p, p_lines) = proofs.next_run(&mut budget, |lines, _| lines == want)?;
-                if e_lines == 0 && p_lines == 0 {
-                    continue;
-                }
-                let job = Job {
-                    n,
-                    first_line,
-                    entries: e,
-                    proofs: p,
-                };
-                jobs.send(job).expect("workers run until the queue closes");
-                (n, first_line) = (n + 1, first_line + e_lines.max(p_lines));
-                for (k, chunk) in results.try_iter() {
-                    in_order.absorb(k, chunk, &mut v);
-                }
+        let outcome = send_jobs(&mut entries, &mut proofs, &mut budget, &jobs, || {
+            for (k, chunk) in results.try_iter() {
+                in_order.absorb(k, chunk, &mut v);
             }
-            Ok(())
-        };
-        let outcome = read();
+        });
         drop(jobs);
         for (k, chunk) in results.iter() {
             in_order.absorb(k, chunk, &mut v);
@@ -215,6 +170,77 @@ fn verify_parts(
     v.file_digest(PROOFS, &proofs.sha256());
     v.consistency(consistency, &trust.log);
     Ok(v.finish())
+}
+
+/// Opens the pack's signed parts and digests every file that is not streamed.
+fn open_verifier(files: &Files, trust: &Trust) -> Result<PackVerifier, VerifyError> {
+    let mut v = PackVerifier::open(
+        file(files, MANIFEST)?,
+        file(files, MANIFEST_SIG)?,
+        file(files, CHECKPOINT)?,
+        trust,
+    )?;
+    let streamed = [MANIFEST, MANIFEST_SIG, ENTRIES, PROOFS];
+    for (name, bytes) in files {
+        if !streamed.contains(&name.as_str()) {
+            v.file_digest(name, &evidence::sha256(bytes));
+        }
+    }
+    Ok(v)
+}
+
+/// A worker: verifies the jobs it takes from `queue` against `cp` and sends each result,
+/// numbered, to `done`, until the queue closes or the results are no longer wanted.
+fn work(
+    queue: &Mutex<mpsc::Receiver<Job>>,
+    done: &mpsc::Sender<(usize, VerifiedChunk)>,
+    cp: &Checkpoint,
+) {
+    loop {
+        // Its own statement, so the lock is released before the work starts.
+        let next = queue.lock().expect("no worker panics").recv();
+        let Ok(job) = next else { break };
+        let e = evidence::lines(&job.entries);
+        let p = evidence::lines(&job.proofs);
+        let chunk = evidence::verify_chunk(cp, job.first_line, &e, &p);
+        if done.send((job.n, chunk)).is_err() {
+            break;
+        }
+    }
+}
+
+/// Reads both files into numbered jobs of matching lines and sends them to `jobs`, calling
+/// `absorb_ready` after each so that results are absorbed while the workers go on.
+fn send_jobs(
+    entries: &mut ChunkReader,
+    proofs: &mut ChunkReader,
+    budget: &mut u64,
+    jobs: &mpsc::SyncSender<Job>,
+    mut absorb_ready: impl FnMut(),
+) -> Result<(), ArchiveError> {
+    let (mut n, mut first_line) = (0, 1);
+    while !(entries.done() && proofs.done()) {
+        let (e, e_lines) = entries.next_run(budget, |lines, bytes| {
+            lines == CHUNK_LINES
+                || (lines.is_multiple_of(PROOF_RESTART_LINES) && bytes >= CHUNK_BYTES)
+        })?;
+        // As many proof lines as entry lines; past the last entry, whole chunks.
+        let want = if e_lines > 0 { e_lines } else { CHUNK_LINES };
+        let (p, p_lines) = proofs.next_run(budget, |lines, _| lines == want)?;
+        if e_lines == 0 && p_lines == 0 {
+            continue;
+        }
+        let job = Job {
+            n,
+            first_line,
+            entries: e,
+            proofs: p,
+        };
+        jobs.send(job).expect("workers run until the queue closes");
+        (n, first_line) = (n + 1, first_line + e_lines.max(p_lines));
+        absorb_ready();
+    }
+    Ok(())
 }
 
 /// Chunk results, which arrive in any order, absorbed in order.
