@@ -20,7 +20,7 @@ use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use sealog_evidence::build::{PackEntry, PackParts, build_into};
-use sealog_storage::{Engine, Log};
+use sealog_storage::{Engine, Log, SignedCheckpoint};
 use std::fs::File;
 use std::io::{BufWriter, Seek, SeekFrom};
 use tokio_util::io::ReaderStream;
@@ -64,79 +64,10 @@ pub async fn export(
             "an export takes only agent, session, action, status, since and until",
         ));
     }
-    let (indices, cp) = if filters.named().is_empty() {
-        // The whole log: every entry under the latest checkpoint, indexed yet or not.
-        let cp = log.checkpoint();
-        ((0..cp.size).collect(), cp)
-    } else {
-        let filters = filters.clone();
-        let indices = blocking(&log, move |log| matching(log, &filters)).await?;
-        // Every selected entry must be under the checkpoint the pack proves against.
-        let need = indices.last().map_or(0, |i| i + 1);
-        let cp = covering(
-            &log,
-            need,
-            state.options.checkpoint_wait,
-            "checkpoint_pending",
-            "the selected events are stored but no checkpoint covers them yet; retry the \
-             export after the Retry-After delay",
-        )
-        .await?;
-        (indices, cp)
-    };
+    let (indices, cp) = select(&state, &log, &filters).await?;
     let engine = state.engine.clone();
-    let (zip, len) = blocking(&log, move |log| -> ApiResult<(File, u64)> {
-        // Each leaf is read and proven only as the pack is written; the first read failure
-        // ends the entries and fails the export.
-        let mut failure = None;
-        let entries = log
-            .proven_entries(&indices, cp.size)?
-            .map_while(|entry| match entry {
-                Ok(e) => Some(PackEntry {
-                    index: e.index,
-                    leaf: e.leaf,
-                    inclusion: e.inclusion,
-                }),
-                Err(e) => {
-                    failure = Some(e);
-                    None
-                }
-            });
-        let mut earlier = Vec::new();
-        for old in log.earlier_checkpoints(cp.size, MAX_EARLIER_CHECKPOINTS)? {
-            let proof = log.consistency_proof(old.size, cp.size)?;
-            earlier.push((old.note, proof));
-        }
-        let parts = PackParts {
-            checkpoint: cp.note.clone(),
-            entries,
-            earlier,
-            filters: filters
-                .named()
-                .into_iter()
-                .map(|(k, v)| (k.to_owned(), v))
-                .collect(),
-            exported_at: crate::keys::now_rfc3339(),
-            tool: format!("sealog {}", env!("CARGO_PKG_VERSION")),
-            witness_vkeys: Vec::new(),
-        };
-        let scratch = || scratch_file(&engine);
-        let built = build_into(parts, log.signer(), scratch()?, scratch()?);
-        if let Some(e) = failure {
-            return Err(e.into());
-        }
-        let mut pack =
-            built.map_err(|e| ApiError::internal(format!("building the pack failed: {e}")))?;
-        let failed =
-            |e: &dyn std::fmt::Display| ApiError::internal(format!("writing the pack failed: {e}"));
-        let mut zip = pack
-            .write_zip(BufWriter::new(scratch()?))
-            .map_err(|e| failed(&e))?
-            .into_inner()
-            .map_err(|e| failed(&e))?;
-        let len = zip.seek(SeekFrom::End(0)).map_err(|e| failed(&e))?;
-        zip.rewind().map_err(|e| failed(&e))?;
-        Ok((zip, len))
+    let (zip, len) = blocking(&log, move |log| {
+        write_pack(log, &engine, &indices, &cp, &filters)
     })
     .await?;
     let filename = format!("attachment; filename=\"{name}-evidence.zip\"");
@@ -153,6 +84,94 @@ pub async fn export(
         )),
     )
         .into_response())
+}
+
+/// The indices the pack holds (ascending) and the checkpoint it proves them against.
+async fn select(
+    state: &AppState,
+    log: &Log,
+    filters: &EventFilters,
+) -> ApiResult<(Vec<u64>, SignedCheckpoint)> {
+    if filters.named().is_empty() {
+        // The whole log: every entry under the latest checkpoint, indexed yet or not.
+        let cp = log.checkpoint();
+        return Ok(((0..cp.size).collect(), cp));
+    }
+    let filters = filters.clone();
+    let indices = blocking(log, move |log| matching(log, &filters)).await?;
+    // Every selected entry must be under the checkpoint the pack proves against.
+    let need = indices.last().map_or(0, |i| i + 1);
+    let cp = covering(
+        log,
+        need,
+        state.options.checkpoint_wait,
+        "checkpoint_pending",
+        "the selected events are stored but no checkpoint covers them yet; retry the export \
+         after the Retry-After delay",
+    )
+    .await?;
+    Ok((indices, cp))
+}
+
+/// Builds, checks and writes the pack of `indices` against `cp` into a scratch file, and
+/// returns it rewound with its length. Each leaf is read and proven only as the pack is
+/// written; the first read failure ends the entries and fails the export.
+fn write_pack(
+    log: &Log,
+    engine: &Engine,
+    indices: &[u64],
+    cp: &SignedCheckpoint,
+    filters: &EventFilters,
+) -> ApiResult<(File, u64)> {
+    let mut failure = None;
+    let entries = log
+        .proven_entries(indices, cp.size)?
+        .map_while(|entry| match entry {
+            Ok(e) => Some(PackEntry {
+                index: e.index,
+                leaf: e.leaf,
+                inclusion: e.inclusion,
+            }),
+            Err(e) => {
+                failure = Some(e);
+                None
+            }
+        });
+    let mut earlier = Vec::new();
+    for old in log.earlier_checkpoints(cp.size, MAX_EARLIER_CHECKPOINTS)? {
+        let proof = log.consistency_proof(old.size, cp.size)?;
+        earlier.push((old.note, proof));
+    }
+    let parts = PackParts {
+        checkpoint: cp.note.clone(),
+        entries,
+        earlier,
+        filters: filters
+            .named()
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect(),
+        exported_at: crate::keys::now_rfc3339(),
+        tool: format!("sealog {}", env!("CARGO_PKG_VERSION")),
+        witness_vkeys: Vec::new(),
+    };
+    let scratch = || scratch_file(engine);
+    let built = build_into(parts, log.signer(), scratch()?, scratch()?);
+    if let Some(e) = failure {
+        return Err(e.into());
+    }
+    let mut pack =
+        built.map_err(|e| ApiError::internal(format!("building the pack failed: {e}")))?;
+    let failed =
+        |e: &dyn std::fmt::Display| ApiError::internal(format!("writing the pack failed: {e}"));
+    let mut zip = pack
+        .write_zip(BufWriter::new(scratch()?))
+        .map_err(|e| failed(&e))?
+        .into_inner()
+        .map_err(|e| failed(&e))?;
+    let len = zip.seek(SeekFrom::End(0)).map_err(|e| failed(&e))?;
+    zip.rewind().map_err(|e| failed(&e))?;
+    Ok((zip, len))
 }
 
 /// A scratch file for a pack, or an error the caller can act on.

@@ -103,35 +103,9 @@ pub async fn ingest(
     })
     .await??;
 
-    let mut results: Vec<EventResult> = Vec::with_capacity(parsed.len());
-    let mut valid = Vec::new();
-    for item in parsed {
-        match item {
-            Ok(ev) => {
-                results.push(EventResult {
-                    id: Some(ev.event.id.clone()),
-                    ..EventResult::default()
-                });
-                valid.push(ev);
-            }
-            Err((id, e)) => results.push(rejected(id, e)),
-        }
-    }
+    let (mut results, valid) = split_valid(parsed);
     let appended = log.append(valid).await?;
-    let mut outcomes = appended.into_iter();
-    for result in results.iter_mut().filter(|r| r.error.is_none()) {
-        match outcomes.next().expect("one outcome per valid event") {
-            Appended::Accepted { index, leaf_hash } => {
-                result.status = "accepted";
-                result.index = Some(index);
-                result.leaf_hash = Some(hash_b64(&leaf_hash));
-            }
-            Appended::Duplicate { index } => {
-                result.status = "duplicate";
-                result.index = Some(index);
-            }
-        }
-    }
+    record_outcomes(&mut results, appended);
     if wait_checkpoint {
         add_receipts(&state, &log, &mut results).await?;
     }
@@ -146,6 +120,43 @@ pub async fn ingest(
         .metrics
         .ingest(response.accepted, response.duplicates, response.rejected);
     Ok(Json(response))
+}
+
+/// One result per event, in order (the rejected ones final), and the valid events to append.
+fn split_valid(parsed: Vec<Parsed>) -> (Vec<EventResult>, Vec<ValidatedEvent>) {
+    let mut results: Vec<EventResult> = Vec::with_capacity(parsed.len());
+    let mut valid = Vec::new();
+    for item in parsed {
+        match item {
+            Ok(ev) => {
+                results.push(EventResult {
+                    id: Some(ev.event.id.clone()),
+                    ..EventResult::default()
+                });
+                valid.push(ev);
+            }
+            Err((id, e)) => results.push(rejected(id, e)),
+        }
+    }
+    (results, valid)
+}
+
+/// Fills the result of each valid event from the engine's outcomes, which come in order.
+fn record_outcomes(results: &mut [EventResult], appended: Vec<Appended>) {
+    let valid = results.iter_mut().filter(|r| r.error.is_none());
+    for (result, outcome) in valid.zip(appended) {
+        match outcome {
+            Appended::Accepted { index, leaf_hash } => {
+                result.status = "accepted";
+                result.index = Some(index);
+                result.leaf_hash = Some(hash_b64(&leaf_hash));
+            }
+            Appended::Duplicate { index } => {
+                result.status = "duplicate";
+                result.index = Some(index);
+            }
+        }
+    }
 }
 
 /// Waits for a checkpoint covering every stored event and adds each one's receipt.

@@ -84,29 +84,10 @@ impl Log {
         env: &LogEnv,
     ) -> Result<Log, EngineError> {
         let options = &env.options;
-        let key_path = dir.join("key");
-        let skey = std::fs::read_to_string(&key_path).map_err(|e| {
-            EngineError::io(
-                format_args!("cannot read the log key {}", key_path.display()),
-                e,
-            )
-        })?;
-        let signer = Signer::from_skey(skey.trim()).map_err(|e| {
-            EngineError::corrupt(format!("{} is not a signing key: {e}", key_path.display()))
-        })?;
+        let signer = load_key(dir)?;
         let verifier = signer.verifier();
         let cp = store.checkpoint(&verifier)?;
-        let history = store.history(&verifier, true)?;
-        if let Some(newest) = history.last().filter(|h| h.size > cp.size) {
-            return Err(EngineError::corrupt(format!(
-                "log {name}: its checkpoint history holds a signed checkpoint of size {} but its \
-                 checkpoint file only size {}: the checkpoint file is older than the log's \
-                 history (restored from a backup?). Signing again from here could fork the log; \
-                 restore the newer checkpoint file, and run `sealog fsck` to investigate",
-                newest.size, cp.size
-            )));
-        }
-        let history_last = history.last().map(|h| h.signed_unix_micros);
+        let history_last = check_history(&*store, name, &verifier, &cp)?;
         let anchor = Anchor {
             size: cp.size,
             root: cp.root,
@@ -133,18 +114,7 @@ impl Log {
             index_error: Mutex::new(None),
             threads: Mutex::new(Vec::new()),
         });
-        let spawn = |what: &str, f: Box<dyn FnOnce() + Send>| {
-            // Each thread holds the data directory's lock until it has stopped writing, even
-            // if the engine is dropped first; stale `Log` handles (reads only) do not.
-            let lock_file = env.lock_file.clone();
-            std::thread::Builder::new()
-                .name(format!("sealog-{what}-{name}"))
-                .spawn(move || {
-                    f();
-                    drop(lock_file);
-                })
-                .map_err(|e| EngineError::io(format_args!("cannot start the {what} thread"), e))
-        };
+        let spawn = |what: &str, f: Box<dyn FnOnce() + Send>| spawn(env, name, what, f);
         let threads = vec![
             spawn("sequencer", {
                 let inner = inner.clone();
@@ -263,7 +233,7 @@ impl Log {
 
     /// Leaf bytes of entry `index` (a durable entry only).
     pub fn entry(&self, index: u64) -> Result<Vec<u8>, ReadError> {
-        let end = index.checked_add(1).unwrap_or(u64::MAX);
+        let end = index.saturating_add(1);
         self.entries(index, end)?
             .pop()
             .ok_or_else(|| ReadError::NotFound(format!("entry {index} is not in the log")))
@@ -450,6 +420,60 @@ impl Log {
         }
         Ok(())
     }
+}
+
+/// The log's signing key, from `dir/key`.
+fn load_key(dir: &Path) -> Result<Signer, EngineError> {
+    let key_path = dir.join("key");
+    let skey = std::fs::read_to_string(&key_path).map_err(|e| {
+        EngineError::io(
+            format_args!("cannot read the log key {}", key_path.display()),
+            e,
+        )
+    })?;
+    Signer::from_skey(skey.trim()).map_err(|e| {
+        EngineError::corrupt(format!("{} is not a signing key: {e}", key_path.display()))
+    })
+}
+
+/// Repairs the checkpoint history (a torn tail), refuses a checkpoint file older than it, and
+/// returns when its newest checkpoint was signed.
+fn check_history(
+    store: &dyn LogStore,
+    name: &str,
+    verifier: &Verifier,
+    cp: &SignedCheckpoint,
+) -> Result<Option<i64>, EngineError> {
+    let history = store.history(verifier, true)?;
+    if let Some(newest) = history.last().filter(|h| h.size > cp.size) {
+        return Err(EngineError::corrupt(format!(
+            "log {name}: its checkpoint history holds a signed checkpoint of size {} but its \
+             checkpoint file only size {}: the checkpoint file is older than the log's history \
+             (restored from a backup?). Signing again from here could fork the log; restore the \
+             newer checkpoint file, and run `sealog fsck` to investigate",
+            newest.size, cp.size
+        )));
+    }
+    Ok(history.last().map(|h| h.signed_unix_micros))
+}
+
+/// Starts the `what` thread of log `name`. Each thread holds the data directory's lock until it
+/// has stopped writing, even if the engine is dropped first; stale `Log` handles (reads only)
+/// do not.
+fn spawn(
+    env: &LogEnv,
+    name: &str,
+    what: &str,
+    f: Box<dyn FnOnce() + Send>,
+) -> Result<JoinHandle<()>, EngineError> {
+    let lock_file = env.lock_file.clone();
+    std::thread::Builder::new()
+        .name(format!("sealog-{what}-{name}"))
+        .spawn(move || {
+            f();
+            drop(lock_file);
+        })
+        .map_err(|e| EngineError::io(format_args!("cannot start the {what} thread"), e))
 }
 
 /// Opens the index of the log in `dir` and applies the entries it lacks, so that the writer

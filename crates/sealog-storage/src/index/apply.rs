@@ -80,6 +80,20 @@ pub(super) fn write_batch(
         zone.statuses |= f.status.map_or(0, bit);
     }
     write_ids(tx, &mut ids)?;
+    store_chunk(tx, first, leaves.len(), &zone, &chunk, postings)?;
+    Ok(ids)
+}
+
+/// Stores one batch's chunk of packed fields behind its zone map, its posting lists, and the
+/// watermark past it.
+fn store_chunk(
+    tx: &Connection,
+    first: u64,
+    count: usize,
+    zone: &Zone,
+    chunk: &[u8],
+    postings: Postings,
+) -> Result<(), IndexError> {
     let err = IndexError::store("writing an index chunk");
     tx.prepare_cached(
         "INSERT INTO chunks (first, count, min_ts, max_ts, actions, statuses, data)
@@ -90,7 +104,7 @@ pub(super) fn write_batch(
         let (actions, statuses) = (zone.actions as i64, zone.statuses as i64);
         s.execute(params![
             first,
-            leaves.len(),
+            count,
             zone.min_ts,
             zone.max_ts,
             actions,
@@ -108,9 +122,9 @@ pub(super) fn write_batch(
             .map_err(IndexError::store("writing posting lists"))?;
     }
     tx.prepare_cached("UPDATE meta SET value = ?1 WHERE key = 'watermark'")
-        .and_then(|mut s| s.execute([first + leaves.len() as u64]))
+        .and_then(|mut s| s.execute([first + count as u64]))
         .map_err(IndexError::store("moving the index watermark"))?;
-    Ok(ids)
+    Ok(())
 }
 
 /// Inserts ids in key order (fewer page switches), many rows per statement (less per-row
