@@ -37,13 +37,13 @@ pub struct Workload {
 #[derive(Args)]
 pub struct IngestArgs {
     /// The server's URL.
-    #[arg(long, env = "SEALOG_SERVER", default_value = "http://127.0.0.1:7300")]
+    #[arg(long, env = "SEALOG_URL", default_value = "http://127.0.0.1:7300")]
     server: String,
     /// The log to write to.
     #[arg(long, default_value = "default")]
     log: String,
     /// An ingest (or admin) key; a read or admin key also lets it time the checkpoint.
-    #[arg(long, env = "SEALOG_TOKEN", hide_env_values = true)]
+    #[arg(long, env = "SEALOG_API_KEY", hide_env_values = true)]
     token: String,
     #[command(flatten)]
     workload: Workload,

@@ -10,10 +10,10 @@ use std::time::Instant;
 #[derive(Args, Clone)]
 pub struct Remote {
     /// The server's URL.
-    #[arg(long, env = "SEALOG_SERVER", default_value = "http://127.0.0.1:7300")]
+    #[arg(long, env = "SEALOG_URL", default_value = "http://127.0.0.1:7300")]
     pub server: String,
-    /// An API key (read from SEALOG_TOKEN if not given).
-    #[arg(long, env = "SEALOG_TOKEN", hide_env_values = true)]
+    /// An API key.
+    #[arg(long, env = "SEALOG_API_KEY", hide_env_values = true)]
     pub token: String,
     /// PEM file of the CA certificates to trust for an https server (a private CA or a
     /// self-signed certificate) instead of the built-in web roots.

@@ -7,7 +7,8 @@ mod bench;
 mod client;
 mod serve;
 
-use clap::{Args, Parser, Subcommand};
+use clap::parser::ValueSource;
+use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -72,8 +73,64 @@ struct DataArgs {
     data: PathBuf,
 }
 
+/// Environment variables renamed to the names the Python SDK reads, as (new, deprecated). The
+/// deprecated name is still read when the new one is unset or empty, with a warning.
+const RENAMED_ENV: [(&str, &str); 2] = [
+    ("SEALOG_URL", "SEALOG_SERVER"),
+    ("SEALOG_API_KEY", "SEALOG_TOKEN"),
+];
+
+/// A variable's value, with an empty one counting as unset.
+fn env_set(name: &str) -> bool {
+    std::env::var_os(name).is_some_and(|v| !v.is_empty())
+}
+
+/// Points every argument that reads a renamed variable at its deprecated name instead, for each
+/// variable whose new name is unset and old name set, in `cmd` and all its subcommands.
+fn read_deprecated_env(cmd: clap::Command) -> clap::Command {
+    cmd.mut_args(|arg| {
+        let old = RENAMED_ENV.iter().find_map(|&(new, old)| {
+            (arg.get_env()? == new && !env_set(new) && env_set(old)).then_some(old)
+        });
+        match old {
+            Some(old) => arg.env(old),
+            None => arg,
+        }
+    })
+    .mut_subcommands(read_deprecated_env)
+}
+
+/// Warns, once per variable, about each deprecated name the command took a value from.
+fn warn_deprecated_env(cmd: &clap::Command, matches: &ArgMatches) {
+    if let Some((name, sub)) = matches.subcommand() {
+        if let Some(cmd) = cmd.find_subcommand(name) {
+            warn_deprecated_env(cmd, sub);
+        }
+        return;
+    }
+    for arg in cmd.get_arguments() {
+        let Some(&(new, old)) = RENAMED_ENV
+            .iter()
+            .find(|(_, old)| arg.get_env().is_some_and(|e| e == *old))
+        else {
+            continue;
+        };
+        if matches.value_source(arg.get_id().as_str()) == Some(ValueSource::EnvVariable) {
+            eprintln!("sealog: the environment variable {old} is deprecated; set {new} instead");
+        }
+    }
+}
+
+/// Parses the command line, reading deprecated variable names where the new ones are unset.
+fn parse() -> Cli {
+    let cmd = read_deprecated_env(Cli::command());
+    let matches = cmd.clone().get_matches();
+    warn_deprecated_env(&cmd, &matches);
+    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = parse();
     let result = match cli.command {
         Command::Serve(args) => serve::run(args),
         Command::Verify(args) => return verify(args),
