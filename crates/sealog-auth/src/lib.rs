@@ -35,4 +35,9 @@ pub struct Principal {
 pub trait Authenticator: Clone + Send + Sync + 'static {
     /// Returns who the key belongs to, or `None` for an unknown or revoked key.
     fn authenticate(&self, api_key: &str) -> Option<Principal>;
+
+    /// The holder of the key with id `key_id` as the key store knows it now, or `None` once
+    /// the key is revoked or gone. Whatever acted for a key earlier (a dashboard session) asks
+    /// this on every request, so a revocation or a change of role takes effect at once.
+    fn principal(&self, key_id: &str) -> Option<Principal>;
 }

@@ -745,6 +745,7 @@ async function keysPage(main, log) {
     replace(tbody, list.map((k) => h('tr', null,
       h('td', null, txt(k.id)), h('td', null, txt(k.label)), h('td', null, txt(k.role)),
       h('td', null, txt(k.created)), h('td', null, k.revoked ? `revoked ${k.revoked === true ? '' : txt(k.revoked)}` : 'active'),
+      h('td', null, Number(k.sessions) > 0 ? `${txt(k.sessions)} signed in` : 'none'),
       h('td', null, k.revoked ? '' : h('button', { type: 'button', onclick: async () => {
         if (!confirm(`Revoke key ${k.id}?`)) return;
         try {
@@ -776,7 +777,7 @@ async function keysPage(main, log) {
   await refresh();
   replace(main, logHeader(log, 'Keys'), out, form,
     h('div.scroll', null, h('table', null,
-      h('thead', null, h('tr', null, ['Key', 'Label', 'Role', 'Created', 'State', h('span.visually-hidden', null, 'Actions')].map((c) => h('th', { scope: 'col' }, c)))),
+      h('thead', null, h('tr', null, ['Key', 'Label', 'Role', 'Created', 'State', 'Dashboard sessions', h('span.visually-hidden', null, 'Actions')].map((c) => h('th', { scope: 'col' }, c)))),
       tbody)));
 }
 

@@ -14,6 +14,7 @@
 //! # #[derive(Clone)] struct Keys;
 //! # impl Authenticator for Keys {
 //! #     fn authenticate(&self, _key: &str) -> Option<Principal> { None }
+//! #     fn principal(&self, _key_id: &str) -> Option<Principal> { None }
 //! # }
 //! # let keys = Keys;
 //! let (dashboard, sessions) = router(keys, DashboardOptions::default());
@@ -120,7 +121,13 @@ struct Session {
 #[derive(Clone)]
 pub struct Sessions {
     inner: Arc<Mutex<HashMap<[u8; 32], Session>>>,
+    /// The key store's current answer for a key id: every use of a session asks it, so a
+    /// session never outlives its key's revocation nor keeps a role the key lost.
+    current: Arc<CurrentHolder>,
 }
+
+/// Resolves a key id to the key's holder now (`None` once revoked).
+type CurrentHolder = dyn Fn(&str) -> Option<Principal> + Send + Sync;
 
 impl std::fmt::Debug for Sessions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -181,9 +188,10 @@ fn is_safe(method: &Method) -> bool {
 }
 
 impl Sessions {
-    fn new() -> Self {
+    fn new<A: Authenticator>(auth: A) -> Self {
         Sessions {
             inner: Arc::new(Mutex::new(HashMap::new())),
+            current: Arc::new(move |key_id| auth.principal(key_id)),
         }
     }
 
@@ -218,9 +226,23 @@ impl Sessions {
         (id, csrf)
     }
 
-    /// The live session named by the request's cookie: its key, principal, CSRF token and
-    /// remaining lifetime. Expired sessions are removed on sight.
+    /// The live session named by the request's cookie: its key, principal (as the key store
+    /// knows the key now), CSRF token and remaining lifetime. Expired sessions, and sessions
+    /// whose key was revoked or can no longer sign in, are removed on sight.
     fn lookup(&self, headers: &HeaderMap) -> Option<([u8; 32], Principal, String, Duration)> {
+        let (key, snapshot, csrf, left) = self.live(headers)?;
+        match (self.current)(&snapshot.key_id) {
+            Some(now) if now.role != Role::Ingest => Some((key, now, csrf, left)),
+            _ => {
+                self.remove(&key);
+                None
+            }
+        }
+    }
+
+    /// The unexpired session named by the request's cookie, with the principal it signed in
+    /// as. Expired sessions are removed on sight.
+    fn live(&self, headers: &HeaderMap) -> Option<([u8; 32], Principal, String, Duration)> {
         let now = Instant::now();
         let mut map = self.lock();
         for value in session_cookies(headers) {
@@ -236,6 +258,23 @@ impl Sessions {
             }
         }
         None
+    }
+
+    /// Ends every session signed in with key `key_id` (its revocation); returns how many.
+    pub fn end_key(&self, key_id: &str) -> usize {
+        let mut map = self.lock();
+        let before = map.len();
+        map.retain(|_, s| s.principal.key_id != key_id);
+        before - map.len()
+    }
+
+    /// How many unexpired sessions key `key_id` has, for the keys page.
+    pub fn count_for(&self, key_id: &str) -> usize {
+        let now = Instant::now();
+        self.lock()
+            .values()
+            .filter(|s| s.principal.key_id == key_id && s.expires > now)
+            .count()
     }
 
     /// The principal of the request's dashboard session, for the server's auth layer to
@@ -274,7 +313,7 @@ struct AppState<A> {
 ///
 /// See the crate documentation for the routes and how to wire [`Sessions`].
 pub fn router<A: Authenticator>(auth: A, options: DashboardOptions) -> (Router, Sessions) {
-    let sessions = Sessions::new();
+    let sessions = Sessions::new(auth.clone());
     let state = AppState {
         auth,
         sessions: sessions.clone(),

@@ -99,7 +99,8 @@ pub struct NewKey {
     label: String,
 }
 
-fn key_json(k: &KeyRecord) -> Value {
+/// A key as the API shows it (never its secret), with how many dashboard sessions it has.
+fn key_json(state: &AppState, k: &KeyRecord) -> Value {
     json!({
         "id": k.id,
         "role": k.role,
@@ -107,6 +108,7 @@ fn key_json(k: &KeyRecord) -> Value {
         "label": k.label,
         "created": k.created,
         "revoked": k.revoked,
+        "sessions": state.sessions.count_for(&k.id),
     })
 }
 
@@ -131,7 +133,7 @@ pub async fn create_key(
     let (record, key) =
         blocking(move || Ok(keys.create(new.role, Some(&log), &new.label)?)).await?;
     tracing::info!(log = %name, key_id = %record.id, role = ?record.role, by = %caller.0.key_id, "created key");
-    let mut out = key_json(&record);
+    let mut out = key_json(&state, &record);
     out["key"] = Value::String(key);
     Ok((StatusCode::CREATED, Json(out)))
 }
@@ -144,7 +146,12 @@ pub async fn list_keys(
 ) -> ApiResult<Json<Value>> {
     caller.admin(&name)?;
     state.log(&name)?;
-    let keys: Vec<Value> = state.keys.list(Some(&name)).iter().map(key_json).collect();
+    let keys: Vec<Value> = state
+        .keys
+        .list(Some(&name))
+        .iter()
+        .map(|k| key_json(&state, k))
+        .collect();
     Ok(Json(json!({"keys": keys})))
 }
 
@@ -160,7 +167,7 @@ pub async fn get_key(
         .list(Some(&name))
         .iter()
         .find(|k| k.id == id)
-        .map(|k| Json(key_json(k)))
+        .map(|k| Json(key_json(&state, k)))
         .ok_or_else(|| ApiError::not_found(format!("log {name:?} has no key {id:?}")))
 }
 
@@ -173,7 +180,9 @@ pub async fn revoke_key(
     caller.admin(&name)?;
     let (keys, log, key) = (state.keys.clone(), name.clone(), id.clone());
     if blocking(move || Ok(keys.revoke(Some(&log), &key)?)).await? {
-        tracing::info!(log = %name, key_id = %id, by = %caller.0.key_id, "revoked key");
+        // Sessions check their key on every use; ending them here also frees their slots.
+        let sessions = state.sessions.end_key(&id);
+        tracing::info!(log = %name, key_id = %id, by = %caller.0.key_id, sessions, "revoked key");
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::not_found(format!(

@@ -44,6 +44,17 @@ pub struct KeyRecord {
     pub revoked: Option<String>,
 }
 
+impl KeyRecord {
+    /// Who holds this key, as the API and the dashboard see them.
+    fn principal(&self) -> Principal {
+        Principal {
+            key_id: self.id.clone(),
+            role: self.role,
+            log: self.log.clone(),
+        }
+    }
+}
+
 /// Settings of one log that the server (not the engine) keeps.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct LogSettings {
@@ -179,11 +190,14 @@ impl Keys {
         let record = contents.keys.iter().find(|k| k.id == id)?;
         let stored = hex::decode::<32>(&record.hash)?;
         let equal: bool = presented.ct_eq(&stored).into();
-        (equal && record.revoked.is_none()).then(|| Principal {
-            key_id: record.id.clone(),
-            role: record.role,
-            log: record.log.clone(),
-        })
+        (equal && record.revoked.is_none()).then(|| record.principal())
+    }
+
+    /// The holder of key `key_id` now, or `None` once it is revoked or unknown.
+    pub fn principal(&self, key_id: &str) -> Option<Principal> {
+        let contents = self.lock();
+        let record = contents.keys.iter().find(|k| k.id == key_id)?;
+        record.revoked.is_none().then(|| record.principal())
     }
 
     /// The settings of `log`.
@@ -220,6 +234,10 @@ impl Keys {
 impl sealog_auth::Authenticator for Keys {
     fn authenticate(&self, api_key: &str) -> Option<Principal> {
         Keys::authenticate(self, api_key)
+    }
+
+    fn principal(&self, key_id: &str) -> Option<Principal> {
+        Keys::principal(self, key_id)
     }
 }
 

@@ -13,16 +13,21 @@ use std::process::Stdio;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
-/// Keys: `read-key` (read, log demo), `admin-key` (server-wide admin), `ingest-key`.
+/// Keys: `read-key` (read, log demo), `admin-key` (server-wide admin), `ingest-key`; whose ids
+/// are `k-read`, `k-admin` and `k-ingest`.
 #[derive(Clone)]
 pub struct StubAuth;
 
 impl Authenticator for StubAuth {
     fn authenticate(&self, api_key: &str) -> Option<Principal> {
-        let (key_id, role, log) = match api_key {
-            "read-key" => ("k-read", Role::Read, Some("demo")),
-            "admin-key" => ("k-admin", Role::Admin, None),
-            "ingest-key" => ("k-ingest", Role::Ingest, Some("demo")),
+        self.principal(&format!("k-{}", api_key.strip_suffix("-key")?))
+    }
+
+    fn principal(&self, key_id: &str) -> Option<Principal> {
+        let (key_id, role, log) = match key_id {
+            "k-read" => ("k-read", Role::Read, Some("demo")),
+            "k-admin" => ("k-admin", Role::Admin, None),
+            "k-ingest" => ("k-ingest", Role::Ingest, Some("demo")),
             _ => return None,
         };
         Some(Principal {
