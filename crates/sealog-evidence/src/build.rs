@@ -265,13 +265,9 @@ fn sign_manifest_with(
         .iter()
         .map(|(name, bytes)| (name.clone(), evidence::sha256(bytes)))
         .chain(streamed.iter().map(|(name, h)| ((*name).to_owned(), *h)))
-        .map(|(name, h)| (name, hex(&h)))
+        .map(|(name, h)| (name, sealog_core::hex::encode(&h)))
         .collect();
     let (text, sig) = manifest.sign(log);
     files.insert(MANIFEST.into(), text);
     files.insert(MANIFEST_SIG.into(), sig);
-}
-
-fn hex(h: &Hash) -> String {
-    h.iter().map(|b| format!("{b:02x}")).collect()
 }

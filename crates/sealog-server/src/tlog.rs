@@ -47,10 +47,16 @@ pub async fn tile(
     let (bytes, partial) = if path.starts_with("tile/entries/") {
         let bundle = EntryBundle::parse_path(&path).map_err(bad)?;
         let partial = bundle.width < sealog_core::tiles::TILE_WIDTH;
-        (blocking(&log, move |log| Ok(log.entry_bundle(bundle)?)).await?, partial)
+        (
+            blocking(&log, move |log| Ok(log.entry_bundle(bundle)?)).await?,
+            partial,
+        )
     } else {
         let tile = Tile::parse_path(&path).map_err(bad)?;
-        (blocking(&log, move |log| Ok(log.tile(tile)?)).await?, tile.is_partial())
+        (
+            blocking(&log, move |log| Ok(log.tile(tile)?)).await?,
+            tile.is_partial(),
+        )
     };
     let cache = if partial {
         "public, max-age=60"

@@ -2,7 +2,7 @@
 
 use crate::engine::{lock_dir, log_dir, log_names};
 use crate::index::IdIndex;
-use crate::store::{LEVELS, record, segment_firsts};
+use crate::store::{self, LEVELS, record, segment_firsts};
 use crate::{
     Engine, EngineError, EngineOptions, ErrorKind, SignedCheckpoint, checkpoint_file,
     checkpoint_history,
@@ -117,9 +117,9 @@ fn check_log(dir: &Path, out: &mut LogFsck) -> Result<(), String> {
     let mut replay = Replay {
         cp: &cp,
         earlier: history.iter().peekable(),
-        offsets: Stored::open(&dir.join("offsets"), 8)?,
+        offsets: Stored::open(&store::offsets_path(dir), 8)?,
         levels: (0..LEVELS)
-            .map(|l| Stored::open(&dir.join("hashes").join(l.to_string()), 32))
+            .map(|l| Stored::open(&store::level_path(dir, l), 32))
             .collect::<Result<_, _>>()?,
         tree: CompactTree::new(),
     };
@@ -177,7 +177,7 @@ fn check_segment(
             replay.tree.size()
         ));
     }
-    let path = dir.join("entries").join(format!("{first:020}.seg"));
+    let path = store::segment_path(dir, first);
     let bytes = std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let mut scan = record::Scan::new(&bytes);
     for (offset, data) in scan.by_ref() {
@@ -279,7 +279,7 @@ fn root_mismatch(size: u64, root: &Hash) -> String {
     format!(
         "the root of the first {size} entries differs from the signed checkpoint's root {}: an \
          entry was changed",
-        root.iter().map(|b| format!("{b:02x}")).collect::<String>()
+        sealog_core::hex::encode(root)
     )
 }
 

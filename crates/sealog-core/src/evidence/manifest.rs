@@ -78,12 +78,3 @@ pub(super) fn open(text: &[u8], sig: &[u8], log: &Verifier) -> Result<Manifest, 
     }
     Ok(manifest)
 }
-
-/// Lowercase hex of a hash.
-pub(super) fn hex(hash: &[u8; 32]) -> String {
-    use std::fmt::Write;
-    hash.iter().fold(String::with_capacity(64), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
-}

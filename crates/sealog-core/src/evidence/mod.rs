@@ -241,7 +241,7 @@ impl PackVerifier {
     /// Records the SHA-256 of a file of the pack (every file but the manifest and its
     /// signature), which must match the manifest.
     pub fn file_digest(&mut self, name: &str, sha256: &Hash) {
-        let hex = manifest::hex(sha256);
+        let hex = crate::hex::encode(sha256);
         match (
             self.manifest.files.get(name),
             self.digests_seen.get_mut(name),

@@ -518,9 +518,6 @@ struct Short<'a>(&'a Hash);
 
 impl fmt::Display for Short<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for b in &self.0[..4] {
-            write!(f, "{b:02x}")?;
-        }
-        f.write_str("…")
+        write!(f, "{}…", crate::hex::encode(&self.0[..4]))
     }
 }

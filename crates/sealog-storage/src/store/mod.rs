@@ -71,7 +71,7 @@ impl Store {
         for sub in ["entries", "hashes"] {
             std::fs::create_dir(dir.join(sub))?;
         }
-        let mut paths = vec![dir.join("offsets"), segment_path(dir, 0)];
+        let mut paths = vec![offsets_path(dir), segment_path(dir, 0)];
         paths.extend((0..LEVELS).map(|l| level_path(dir, l)));
         for path in paths {
             append_file(&path)?.sync_all()?;
@@ -100,7 +100,7 @@ impl Store {
         Ok(Store {
             dir: dir.to_owned(),
             segments: RwLock::new(segments),
-            offsets: append_file(&dir.join("offsets"))?,
+            offsets: append_file(&offsets_path(dir))?,
             levels: (0..LEVELS)
                 .map(|l| append_file(&level_path(dir, l)))
                 .collect::<io::Result<_>>()?,
@@ -259,19 +259,23 @@ fn append_file(path: &Path) -> io::Result<File> {
         .open(path)
 }
 
-/// Fsyncs a directory, so that the names created or renamed in it are durable.
 /// The file name of the segment starting at entry `first`.
 fn segment_name(first: u64) -> String {
     format!("{first:020}.seg")
 }
 
 /// The path of the segment starting at entry `first`.
-fn segment_path(dir: &Path, first: u64) -> PathBuf {
+pub(crate) fn segment_path(dir: &Path, first: u64) -> PathBuf {
     dir.join("entries").join(segment_name(first))
 }
 
+/// The path of the offsets file.
+pub(crate) fn offsets_path(dir: &Path) -> PathBuf {
+    dir.join("offsets")
+}
+
 /// The path of the hashes file of tile level `level`.
-fn level_path(dir: &Path, level: usize) -> PathBuf {
+pub(crate) fn level_path(dir: &Path, level: usize) -> PathBuf {
     dir.join("hashes").join(level.to_string())
 }
 
