@@ -1,9 +1,10 @@
 //! `sealog bench`: load generators for durable ingest, over HTTP against a running server or
-//! in-process against the engine alone. Both print events/s and acknowledgement latency.
+//! in-process against the engine alone, which print events/s and acknowledgement latency; and
+//! proof latency over HTTP (`bench proofs`), for measuring it while other clients ingest.
 
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -14,6 +15,9 @@ pub enum BenchCommand {
     Ingest(IngestArgs),
     /// Durable ingest into the engine in this process (no HTTP), in a fresh directory.
     Engine(EngineArgs),
+    /// Inclusion-proof latency over HTTP against a running `sealog serve`: records events, then
+    /// fetches their proofs for a while.
+    Proofs(ProofsArgs),
 }
 
 /// The workload, shared by both modes.
@@ -33,18 +37,48 @@ pub struct Workload {
     payload_bytes: usize,
 }
 
-/// `sealog bench ingest`.
+/// The server, log and key an HTTP benchmark talks to.
 #[derive(Args)]
-pub struct IngestArgs {
+pub struct Target {
     /// The server's URL.
     #[arg(long, env = "SEALOG_URL", default_value = "http://127.0.0.1:7300")]
     server: String,
-    /// The log to write to.
+    /// The log to use.
     #[arg(long, default_value = "default")]
     log: String,
-    /// An ingest (or admin) key; a read or admin key also lets it time the checkpoint.
+    /// An API key: ingest (or admin) to send events; read or admin to time the checkpoint and
+    /// fetch proofs.
     #[arg(long, env = "SEALOG_API_KEY", hide_env_values = true)]
     token: String,
+}
+
+impl Target {
+    /// The URL of `rest` under the log, e.g. `/events`.
+    fn url(&self, rest: &str) -> String {
+        format!(
+            "{}/v1/logs/{}{rest}",
+            self.server.trim_end_matches('/'),
+            crate::client::encode(&self.log)
+        )
+    }
+
+    fn auth(&self) -> String {
+        format!("Bearer {}", self.token)
+    }
+}
+
+/// `sealog bench ingest`.
+#[derive(Args)]
+pub struct IngestArgs {
+    #[command(flatten)]
+    target: Target,
+    /// Ask for receipts (`?wait=checkpoint`): each answer waits for a checkpoint and carries
+    /// every event's inclusion proof.
+    #[arg(long)]
+    wait_checkpoint: bool,
+    /// Stop sending after this many seconds, even if not every event was sent.
+    #[arg(long)]
+    seconds: Option<f64>,
     #[command(flatten)]
     workload: Workload,
 }
@@ -59,11 +93,30 @@ pub struct EngineArgs {
     workload: Workload,
 }
 
+/// `sealog bench proofs`.
+#[derive(Args)]
+pub struct ProofsArgs {
+    // The key must be an admin key: it records the events it then proves.
+    #[command(flatten)]
+    target: Target,
+    /// Events to record first (in batches of 1,000, each answered once a checkpoint covers it);
+    /// their proofs are then fetched in turn.
+    #[arg(long, default_value_t = 1_000)]
+    events: u64,
+    /// How long to fetch proofs for, in seconds.
+    #[arg(long, default_value_t = 20.0)]
+    seconds: f64,
+    /// Requests in flight at once.
+    #[arg(long, default_value_t = 8)]
+    concurrency: u64,
+}
+
 /// Runs a benchmark.
 pub fn run(cmd: BenchCommand) -> Result<(), String> {
     match cmd {
         BenchCommand::Ingest(args) => ingest(&args),
         BenchCommand::Engine(args) => engine(&args),
+        BenchCommand::Proofs(args) => proofs(&args),
     }
 }
 
@@ -92,8 +145,22 @@ pub fn event(seq: u64, size: usize) -> String {
 #[derive(Default)]
 struct Tally {
     latencies: Vec<Duration>,
+    /// Events sent (all of them unless a time limit stopped the run early).
+    sent: u64,
     accepted: u64,
+    /// Events answered with their receipt (with `?wait=checkpoint`).
+    receipts: u64,
     highest_index: u64,
+}
+
+impl Tally {
+    fn merge(&mut self, other: Tally) {
+        self.latencies.extend(other.latencies);
+        self.sent += other.sent;
+        self.accepted += other.accepted;
+        self.receipts += other.receipts;
+        self.highest_index = self.highest_index.max(other.highest_index);
+    }
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -103,12 +170,22 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
+/// Prints `WHAT latency: p50 …, p99 …, max …` of `latencies` (sorting them).
+fn print_latency(what: &str, latencies: &mut [Duration]) {
+    latencies.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    println!(
+        "{what} latency: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        ms(percentile(latencies, 0.5)),
+        ms(percentile(latencies, 0.99)),
+        ms(latencies.last().copied().unwrap_or_default())
+    );
+}
+
 fn report(mode: &str, w: &Workload, elapsed: Duration, tally: &mut Tally) {
-    tally.latencies.sort();
-    let l = &tally.latencies;
     println!(
         "{mode}: {} events ({} accepted) in {:.2} s = {:.0} events/s; batch {}, concurrency {}, ~{} B/event",
-        w.events,
+        tally.sent,
         tally.accepted,
         elapsed.as_secs_f64(),
         tally.accepted as f64 / elapsed.as_secs_f64(),
@@ -116,132 +193,282 @@ fn report(mode: &str, w: &Workload, elapsed: Duration, tally: &mut Tally) {
         w.concurrency,
         w.payload_bytes
     );
-    println!(
-        "ack latency: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
-        percentile(l, 0.5).as_secs_f64() * 1e3,
-        percentile(l, 0.99).as_secs_f64() * 1e3,
-        l.last().copied().unwrap_or_default().as_secs_f64() * 1e3
-    );
+    print_latency("ack", &mut tally.latencies);
+}
+
+/// An HTTP client that hands back error statuses as answers.
+fn http_agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into()
+}
+
+/// POSTs one batch body; returns the status and the answer's text.
+fn post_batch(
+    agent: &ureq::Agent,
+    url: &str,
+    target: &Target,
+    body: &str,
+) -> Result<(u16, String), String> {
+    let mut answer = agent
+        .post(url)
+        .header("Authorization", &target.auth())
+        .header("Content-Type", "application/json")
+        .send(body.as_bytes())
+        .map_err(|e| format!("cannot reach {url}: {e}"))?;
+    let status = answer.status().as_u16();
+    let text = answer
+        .body_mut()
+        .with_config()
+        .limit(256 << 20)
+        .read_to_string()
+        .map_err(|e| format!("reading the answer from {url} failed: {e}"))?;
+    Ok((status, text))
+}
+
+/// The JSON body of a batch of the events numbered `range`.
+fn batch_body(range: std::ops::Range<u64>, payload_bytes: usize) -> String {
+    let events: Vec<String> = range.map(|s| event(s, payload_bytes)).collect();
+    format!("{{\"events\":[{}]}}", events.join(","))
+}
+
+/// Adds an ingest answer's accepted events, receipts and highest index to `tally`.
+fn count_answer(tally: &mut Tally, answer: &serde_json::Value) {
+    let results = answer["results"].as_array().map_or(&[][..], Vec::as_slice);
+    let highest = results.iter().filter_map(|r| r["index"].as_u64()).max();
+    tally.accepted += answer["accepted"].as_u64().unwrap_or(0);
+    tally.receipts += results.iter().filter(|r| r["proof"].is_string()).count() as u64;
+    tally.highest_index = tally.highest_index.max(highest.unwrap_or(0));
+}
+
+/// Sends the workload from `concurrency` threads until every event is sent, the deadline passes
+/// or a request fails; returns what the workers gathered.
+fn send_batches(args: &IngestArgs, deadline: Option<Instant>) -> Result<Tally, String> {
+    let w = &args.workload;
+    let query = if args.wait_checkpoint {
+        "?wait=checkpoint"
+    } else {
+        ""
+    };
+    let url = args.target.url(&format!("/events{query}"));
+    let next = AtomicU64::new(0);
+    let failure = Mutex::new(None::<String>);
+    let worker = || {
+        let agent = http_agent();
+        let mut tally = Tally::default();
+        while deadline.is_none_or(|d| Instant::now() < d)
+            && failure.lock().expect("failure").is_none()
+        {
+            let first = next.fetch_add(w.batch, Ordering::Relaxed);
+            if first >= w.events {
+                break;
+            }
+            let last = (first + w.batch).min(w.events);
+            let body = batch_body(first..last, w.payload_bytes);
+            let sent = Instant::now();
+            match post_batch(&agent, &url, &args.target, &body) {
+                Ok((200, text)) => {
+                    tally.latencies.push(sent.elapsed());
+                    tally.sent += last - first;
+                    count_answer(&mut tally, &serde_json::from_str(&text).unwrap_or_default());
+                }
+                Ok((status, text)) => {
+                    *failure.lock().expect("failure") =
+                        Some(format!("the server answered {status}: {text}"));
+                }
+                Err(why) => *failure.lock().expect("failure") = Some(why),
+            }
+        }
+        tally
+    };
+    let mut all = Tally::default();
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..w.concurrency).map(|_| scope.spawn(worker)).collect();
+        for done in workers {
+            all.merge(done.join().expect("bench worker"));
+        }
+    });
+    match failure.into_inner().expect("failure") {
+        Some(why) => Err(why),
+        None => Ok(all),
+    }
+}
+
+/// The tree size of the log's latest checkpoint, or `None` if the key may not read it.
+fn checkpoint_size(agent: &ureq::Agent, target: &Target) -> Result<Option<u64>, String> {
+    let url = target.url("/checkpoint");
+    let mut note = agent
+        .get(&url)
+        .header("Authorization", &target.auth())
+        .call()
+        .map_err(|e| format!("cannot reach {url}: {e}"))?;
+    if note.status() != 200 {
+        return Ok(None);
+    }
+    let text = note.body_mut().read_to_string().unwrap_or_default();
+    Ok(Some(
+        text.lines()
+            .nth(1)
+            .and_then(|l| l.parse().ok())
+            .unwrap_or(0),
+    ))
+}
+
+/// Time until a checkpoint covers the entry at `highest_index`, or `None` if the key may not
+/// read the checkpoint.
+fn wait_for_checkpoint(target: &Target, highest_index: u64) -> Result<Option<Duration>, String> {
+    let agent = http_agent();
+    let waited = Instant::now();
+    while waited.elapsed() < Duration::from_secs(30) {
+        match checkpoint_size(&agent, target)? {
+            None => return Ok(None),
+            Some(size) if size > highest_index => return Ok(Some(waited.elapsed())),
+            Some(_) => std::thread::sleep(Duration::from_millis(10)),
+        }
+    }
+    Err("no checkpoint covered the acknowledged events within 30 s".into())
 }
 
 fn ingest(args: &IngestArgs) -> Result<(), String> {
-    let w = &args.workload;
-    let url = format!(
-        "{}/v1/logs/{}/events",
-        args.server.trim_end_matches('/'),
-        args.log
-    );
-    let next = Arc::new(AtomicU64::new(0));
-    let tally = Arc::new(Mutex::new(Tally::default()));
-    let failure = Arc::new(Mutex::new(None::<String>));
     let start = Instant::now();
-    std::thread::scope(|scope| {
-        for _ in 0..w.concurrency {
-            let (next, tally, failure, url) =
-                (next.clone(), tally.clone(), failure.clone(), url.clone());
-            scope.spawn(move || {
-                let agent: ureq::Agent = ureq::Agent::config_builder()
-                    .http_status_as_error(false)
-                    .build()
-                    .into();
-                loop {
-                    let first = next.fetch_add(w.batch, Ordering::Relaxed);
-                    if first >= w.events {
-                        break;
-                    }
-                    let last = (first + w.batch).min(w.events);
-                    let body: Vec<String> =
-                        (first..last).map(|s| event(s, w.payload_bytes)).collect();
-                    let body = format!("{{\"events\":[{}]}}", body.join(","));
-                    let sent = Instant::now();
-                    let answer = agent
-                        .post(&url)
-                        .header("Authorization", &format!("Bearer {}", args.token))
-                        .header("Content-Type", "application/json")
-                        .send(body.as_bytes());
-                    let text = answer.and_then(|mut r| {
-                        let status = r.status().as_u16();
-                        r.body_mut()
-                            .with_config()
-                            .limit(64 << 20)
-                            .read_to_string()
-                            .map(|t| (status, t))
-                    });
-                    let took = sent.elapsed();
-                    match text {
-                        Ok((200, text)) => {
-                            let v: serde_json::Value =
-                                serde_json::from_str(&text).unwrap_or_default();
-                            let highest = v["results"]
-                                .as_array()
-                                .into_iter()
-                                .flatten()
-                                .filter_map(|r| r["index"].as_u64())
-                                .max()
-                                .unwrap_or(0);
-                            let mut t = tally.lock().expect("tally");
-                            t.latencies.push(took);
-                            t.accepted += v["accepted"].as_u64().unwrap_or(0);
-                            t.highest_index = t.highest_index.max(highest);
-                        }
-                        Ok((status, text)) => {
-                            *failure.lock().expect("failure") =
-                                Some(format!("the server answered {status}: {text}"));
-                            break;
-                        }
-                        Err(e) => {
-                            *failure.lock().expect("failure") =
-                                Some(format!("cannot reach {url}: {e}"));
-                            break;
-                        }
-                    }
+    let deadline = args.seconds.map(|s| start + Duration::from_secs_f64(s));
+    let mut tally = send_batches(args, deadline)?;
+    let mode = if args.wait_checkpoint {
+        "http ingest (wait=checkpoint)"
+    } else {
+        "http ingest"
+    };
+    report(mode, &args.workload, start.elapsed(), &mut tally);
+    if args.wait_checkpoint {
+        println!(
+            "receipts: {} of {} accepted events",
+            tally.receipts, tally.accepted
+        );
+    }
+    match wait_for_checkpoint(&args.target, tally.highest_index)? {
+        Some(after) => println!(
+            "checkpoint covering every acknowledged event: {:.0} ms after the last ack",
+            after.as_secs_f64() * 1e3
+        ),
+        None => println!("checkpoint: not timed (the key cannot read the log)"),
+    }
+    Ok(())
+}
+
+/// Records `args.events` events, each batch answered once a checkpoint covers it, and returns
+/// their ids.
+fn record_for_proofs(args: &ProofsArgs) -> Result<Vec<String>, String> {
+    let agent = http_agent();
+    let url = args.target.url("/events?wait=checkpoint");
+    let mut ids = Vec::new();
+    for first in (0..args.events).step_by(1_000) {
+        let body = batch_body(first..(first + 1_000).min(args.events), 300);
+        let (status, text) = post_batch(&agent, &url, &args.target, &body)?;
+        if status != 200 {
+            return Err(format!(
+                "recording events: the server answered {status}: {text}"
+            ));
+        }
+        let answer: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| format!("recording events: {e}"))?;
+        ids.extend(
+            answer["results"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|r| r["status"] == "accepted")
+                .filter_map(|r| r["id"].as_str().map(str::to_owned)),
+        );
+    }
+    if ids.is_empty() {
+        return Err("no event was recorded to prove (--events 0?)".into());
+    }
+    Ok(ids)
+}
+
+/// What the proof workers gathered: latencies of the proofs served, and the statuses of the
+/// requests that failed.
+#[derive(Default)]
+struct ProofTally {
+    latencies: Vec<Duration>,
+    failed: std::collections::BTreeMap<String, u64>,
+}
+
+/// Fetches the proofs of `ids` in turn from `concurrency` threads until `deadline`.
+fn fetch_proofs(args: &ProofsArgs, ids: &[String], deadline: Instant) -> ProofTally {
+    let next = AtomicUsize::new(0);
+    let worker = || {
+        let agent = http_agent();
+        let mut tally = ProofTally::default();
+        while Instant::now() < deadline {
+            let id = &ids[next.fetch_add(1, Ordering::Relaxed) % ids.len()];
+            let url = args.target.url(&format!("/events/{id}/proof"));
+            let sent = Instant::now();
+            let answer = agent
+                .get(&url)
+                .header("Authorization", &args.target.auth())
+                .call()
+                .and_then(|mut r| Ok((r.status().as_u16(), r.body_mut().read_to_string()?)));
+            let took = sent.elapsed();
+            let failure = match answer {
+                Ok((200, text)) if text.starts_with("c2sp.org/tlog-proof@v1") => {
+                    tally.latencies.push(took);
+                    continue;
                 }
-            });
+                Ok((200, _)) => "200 without a tlog-proof".to_owned(),
+                Ok((status, _)) => status.to_string(),
+                Err(e) => format!("unreachable ({e})"),
+            };
+            *tally.failed.entry(failure).or_default() += 1;
+        }
+        tally
+    };
+    let mut all = ProofTally::default();
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..args.concurrency).map(|_| scope.spawn(worker)).collect();
+        for done in workers {
+            let t = done.join().expect("proof worker");
+            all.latencies.extend(t.latencies);
+            for (why, n) in t.failed {
+                *all.failed.entry(why).or_default() += n;
+            }
         }
     });
-    let elapsed = start.elapsed();
-    if let Some(why) = failure.lock().expect("failure").take() {
-        return Err(why);
-    }
-    let mut tally = std::mem::take(&mut *tally.lock().expect("tally"));
-    report("http ingest", w, elapsed, &mut tally);
-    // Time until a checkpoint covers everything acknowledged.
-    let cp_url = format!(
-        "{}/v1/logs/{}/checkpoint",
-        args.server.trim_end_matches('/'),
-        args.log
+    all
+}
+
+fn proofs(args: &ProofsArgs) -> Result<(), String> {
+    let ids = record_for_proofs(args)?;
+    eprintln!(
+        "recorded {} events; fetching their proofs for {} s",
+        ids.len(),
+        args.seconds
     );
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into();
-    let waited = Instant::now();
-    while waited.elapsed() < Duration::from_secs(30) {
-        let note = agent
-            .get(&cp_url)
-            .header("Authorization", &format!("Bearer {}", args.token))
-            .call();
-        let Ok(mut note) = note else { break };
-        if note.status() != 200 {
-            println!("checkpoint: not timed (the key cannot read the log)");
-            return Ok(());
-        }
-        let text = note.body_mut().read_to_string().unwrap_or_default();
-        let size: u64 = text
-            .lines()
-            .nth(1)
-            .and_then(|l| l.parse().ok())
-            .unwrap_or(0);
-        if size > tally.highest_index {
-            println!(
-                "checkpoint covering every acknowledged event: {:.0} ms after the last ack",
-                waited.elapsed().as_secs_f64() * 1e3
-            );
-            return Ok(());
-        }
-        std::thread::sleep(Duration::from_millis(10));
+    let start = Instant::now();
+    let mut tally = fetch_proofs(args, &ids, start + Duration::from_secs_f64(args.seconds));
+    let elapsed = start.elapsed();
+    let served = tally.latencies.len();
+    println!(
+        "proofs: {served} served in {:.2} s = {:.0} proofs/s; {} events proved in turn, concurrency {}",
+        elapsed.as_secs_f64(),
+        served as f64 / elapsed.as_secs_f64(),
+        ids.len(),
+        args.concurrency
+    );
+    print_latency("proof", &mut tally.latencies);
+    if !tally.failed.is_empty() {
+        let failed: Vec<String> = tally
+            .failed
+            .iter()
+            .map(|(why, n)| format!("{n} × {why}"))
+            .collect();
+        println!("failed: {}", failed.join(", "));
     }
-    Err("no checkpoint covered the acknowledged events within 30 s".into())
+    if served == 0 {
+        return Err("no proof was served".into());
+    }
+    Ok(())
 }
 
 fn engine(args: &EngineArgs) -> Result<(), String> {
@@ -279,6 +506,7 @@ fn engine(args: &EngineArgs) -> Result<(), String> {
                     let sent = Instant::now();
                     let n = log.append(events).await.expect("append").len() as u64;
                     t.latencies.push(sent.elapsed());
+                    t.sent += last - first;
                     t.accepted += n;
                 }
                 t
@@ -286,9 +514,7 @@ fn engine(args: &EngineArgs) -> Result<(), String> {
         }
         let mut all = Tally::default();
         for task in tasks {
-            let t = task.await.expect("bench task");
-            all.latencies.extend(t.latencies);
-            all.accepted += t.accepted;
+            all.merge(task.await.expect("bench task"));
         }
         all
     });
