@@ -161,16 +161,28 @@ pub async fn list_events(
     caller.read(&name)?;
     let log = state.log(&name)?;
     let query = filters.query()?;
-    let (page, events) = blocking(&log, move |log| {
+    events_page(&log, move |log| {
         let page = log.query(&query)?;
-        let events = events_json(log, page.indices.iter().copied())?;
-        Ok((page, events))
+        Ok((page.indices, page.next, page.watermark))
+    })
+    .await
+}
+
+/// A page of events as the API shows it. `pick` chooses, on the blocking pool, the indices
+/// in the page's order, the cursor of the next page and the index watermark it read.
+async fn events_page(
+    log: &Log,
+    pick: impl FnOnce(&Log) -> ApiResult<(Vec<u64>, Option<String>, u64)> + Send + 'static,
+) -> ApiResult<Json<Value>> {
+    let (events, next, watermark) = blocking(log, move |log| {
+        let (indices, next, watermark) = pick(log)?;
+        Ok((events_json(log, indices)?, next, watermark))
     })
     .await?;
     Ok(Json(json!({
         "events": events,
-        "next": page.next,
-        "index_watermark": page.watermark,
+        "next": next,
+        "index_watermark": watermark,
         "size": log.size(),
     })))
 }
@@ -356,18 +368,12 @@ pub async fn session_events(
     caller.read(&name)?;
     let log = state.log(&name)?;
     let limit = params.limit.unwrap_or(100).clamp(1, MAX_LIMIT);
-    let (page, events) = blocking(&log, move |log| {
+    events_page(&log, move |log| {
         let page = log.session(&session, params.cursor.as_deref(), limit)?;
-        let events = events_json(log, page.entries.iter().map(|e| e.index))?;
-        Ok((page, events))
+        let indices = page.entries.iter().map(|e| e.index).collect();
+        Ok((indices, page.next, page.watermark))
     })
-    .await?;
-    Ok(Json(json!({
-        "events": events,
-        "next": page.next,
-        "index_watermark": page.watermark,
-        "size": log.size(),
-    })))
+    .await
 }
 
 /// `GET /v1/logs/{log}/checkpoint`: the latest signed checkpoint note.
