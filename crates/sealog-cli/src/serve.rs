@@ -59,6 +59,17 @@ pub struct ServeArgs {
     /// [default: 30000].
     #[arg(long)]
     checkpoint_wait_ms: Option<u64>,
+    /// Longest time in ms an HTTP/1 connection may take to send a request's headers, or stay
+    /// idle between requests, before it is closed [default: 10000].
+    #[arg(long)]
+    header_timeout_ms: Option<u64>,
+    /// Most connections open at once; more are closed as they arrive, with a log line
+    /// [default: 4096].
+    #[arg(long)]
+    max_connections: Option<usize>,
+    /// Most connections open at once from one IP address [default: 256].
+    #[arg(long)]
+    max_connections_per_peer: Option<usize>,
 }
 
 /// The same settings, from the config file.
@@ -79,6 +90,9 @@ struct FileSettings {
     request_timeout_ms: Option<u64>,
     drain_timeout_ms: Option<u64>,
     checkpoint_wait_ms: Option<u64>,
+    header_timeout_ms: Option<u64>,
+    max_connections: Option<usize>,
+    max_connections_per_peer: Option<usize>,
 }
 
 /// Resolved settings.
@@ -140,6 +154,14 @@ fn resolve(args: ServeArgs) -> Result<Settings, String> {
             pick!(checkpoint_wait_ms, "CHECKPOINT_WAIT_MS"),
             defaults.checkpoint_wait,
         ),
+        header_timeout: millis(
+            pick!(header_timeout_ms, "HEADER_TIMEOUT_MS"),
+            defaults.header_timeout,
+        ),
+        max_connections: pick!(max_connections, "MAX_CONNECTIONS")
+            .unwrap_or(defaults.max_connections),
+        max_connections_per_peer: pick!(max_connections_per_peer, "MAX_CONNECTIONS_PER_PEER")
+            .unwrap_or(defaults.max_connections_per_peer),
         max_body_bytes: pick!(max_body_bytes, "MAX_BODY_BYTES").unwrap_or(defaults.max_body_bytes),
         max_batch_events: pick!(max_batch_events, "MAX_BATCH_EVENTS")
             .unwrap_or(defaults.max_batch_events),

@@ -19,6 +19,7 @@
 
 mod admin;
 mod auth;
+mod connections;
 mod encoding;
 mod error;
 mod export;

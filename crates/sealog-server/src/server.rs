@@ -1,6 +1,7 @@
 //! A server over one data directory: opening, first-start bootstrap, the router, and serving
 //! until a shutdown signal, with a bounded drain and a final checkpoint.
 
+use crate::connections::{ConnectionLimits, serve_connections};
 use crate::error::ServerError;
 use crate::keys::Keys;
 use crate::metrics::Metrics;
@@ -8,19 +9,13 @@ use crate::state::{AppState, RateLimiter, ServerOptions};
 use crate::{ops, routes};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
-use hyper_util::service::TowerToHyperService;
 use sealog_auth::Role;
 use sealog_dashboard::DashboardOptions;
 use sealog_storage::{Engine, EngineOptions, durable};
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 
 /// The log a first start creates.
 pub const DEFAULT_LOG: &str = "default";
@@ -114,21 +109,27 @@ impl Server {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServerError> {
         let app = self.router();
-        let drain = self.state.options.drain_timeout;
+        let limits = self.connection_limits();
         serve_connections(
             listener,
             app,
             |tcp| async move { Some(tcp) },
             shutdown,
-            drain,
+            limits,
         )
         .await;
         self.shutdown().await
     }
 
-    /// The longest time in-flight requests get to finish after a shutdown signal.
-    pub(crate) fn drain_timeout(&self) -> Duration {
-        self.state.options.drain_timeout
+    /// The bounds on connections, from the server's options.
+    pub(crate) fn connection_limits(&self) -> ConnectionLimits {
+        let o = &self.state.options;
+        ConnectionLimits {
+            header_timeout: o.header_timeout,
+            max_connections: o.max_connections,
+            max_per_peer: o.max_connections_per_peer,
+            drain: o.drain_timeout,
+        }
     }
 
     /// Stops the engine: commits what is queued and signs final checkpoints.
@@ -138,60 +139,5 @@ impl Server {
             .await
             .map_err(|e| ServerError::new(sealog_storage::ErrorKind::Io, e.to_string()))??;
         Ok(())
-    }
-}
-
-/// Accepts connections on `listener` until `shutdown`, turns each into a transport with
-/// `transport` (nothing for HTTP, a handshake for HTTPS; `None` drops the connection) and
-/// serves `app` on it over HTTP/1.1 or HTTP/2. After `shutdown`, stops accepting and lets
-/// in-flight requests finish for at most `drain`; connections still open then are closed.
-pub(crate) async fn serve_connections<T, F, IO>(
-    listener: TcpListener,
-    app: Router,
-    transport: T,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-    drain: Duration,
-) where
-    T: Fn(TcpStream) -> F + Clone + Send + 'static,
-    F: Future<Output = Option<IO>> + Send,
-    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
-    let graceful = GracefulShutdown::new();
-    tokio::pin!(shutdown);
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => {
-                let tcp = match accepted {
-                    Ok((tcp, _)) => tcp,
-                    Err(e) => {
-                        // Out of descriptors, most likely: wait instead of spinning.
-                        tracing::warn!(error = %e, "cannot accept a connection");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        continue;
-                    }
-                };
-                let (transport, app, watcher) = (transport.clone(), app.clone(), graceful.watcher());
-                tokio::spawn(async move {
-                    let Some(io) = transport(tcp).await else { return };
-                    let builder = auto::Builder::new(TokioExecutor::new());
-                    let conn = builder
-                        .serve_connection_with_upgrades(TokioIo::new(io), TowerToHyperService::new(app));
-                    // A failed connection concerns only that client.
-                    let _ = watcher.watch(conn.into_owned()).await;
-                });
-            }
-            () = &mut shutdown => break,
-        }
-    }
-    drop(listener);
-    if tokio::time::timeout(drain, graceful.shutdown())
-        .await
-        .is_err()
-    {
-        tracing::warn!(
-            drain_ms = drain.as_millis() as u64,
-            "in-flight requests did not finish within the drain timeout; their connections \
-             are closed"
-        );
     }
 }

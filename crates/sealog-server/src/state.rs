@@ -30,6 +30,13 @@ pub struct ServerOptions {
     /// Longest in-flight requests get to finish after a shutdown signal, before their
     /// connections are closed and the engine stops.
     pub drain_timeout: Duration,
+    /// Longest an HTTP/1 connection may take to send a request's headers, and longest it may
+    /// stay idle between requests; then it is closed.
+    pub header_timeout: Duration,
+    /// Most connections open at once; a connection beyond it is closed at once.
+    pub max_connections: usize,
+    /// Most connections open at once from one IP address.
+    pub max_connections_per_peer: usize,
     /// Limits on each event.
     pub event_limits: Limits,
     /// Whether the server is reached over TLS (dashboard cookies get `Secure`).
@@ -46,6 +53,9 @@ impl Default for ServerOptions {
             checkpoint_wait: Duration::from_secs(30),
             request_timeout: Duration::from_secs(120),
             drain_timeout: Duration::from_secs(30),
+            header_timeout: Duration::from_secs(10),
+            max_connections: 4096,
+            max_connections_per_peer: 256,
             event_limits: Limits::default(),
             tls: false,
         }

@@ -1,7 +1,8 @@
 //! HTTPS: the same application and connection handling over rustls (ring).
 
+use crate::connections::serve_connections;
 use crate::error::ServerError;
-use crate::server::{Server, serve_connections};
+use crate::server::Server;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use sealog_storage::ErrorKind;
@@ -56,7 +57,7 @@ pub async fn serve(
                 .ok()
         }
     };
-    let drain = server.drain_timeout();
-    serve_connections(listener, server.router(), handshake, shutdown, drain).await;
+    let limits = server.connection_limits();
+    serve_connections(listener, server.router(), handshake, shutdown, limits).await;
     server.shutdown().await
 }

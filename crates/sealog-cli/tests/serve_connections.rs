@@ -1,0 +1,143 @@
+//! What a client can hold open, over raw sockets against the real binary: a connection that
+//! sends its headers too slowly or idles is closed, connections beyond the per-peer cap are
+//! refused with a log line while other clients are served, and a half-sent request cannot keep
+//! SIGTERM from finishing. Every wait here is bounded.
+
+mod support;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+use support::{Serve, call};
+
+/// The `host:port` of a server URL.
+fn addr(url: &str) -> String {
+    url.trim_start_matches("http://").to_owned()
+}
+
+/// Waits up to `limit` for the server to close `conn`; returns how long that took.
+fn closed_within(conn: &mut TcpStream, limit: Duration) -> Option<Duration> {
+    let start = Instant::now();
+    conn.set_read_timeout(Some(limit)).unwrap();
+    let mut buf = [0u8; 1024];
+    loop {
+        match conn.read(&mut buf) {
+            Ok(0) => return Some(start.elapsed()),
+            // A 408 or similar answer before the close is fine; keep reading to the close.
+            Ok(_) => continue,
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {
+                return Some(start.elapsed());
+            }
+            Err(_) => return None,
+        }
+    }
+}
+
+#[test]
+fn slow_headers_and_idle_connections_are_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Serve::start(&dir.path().join("data"), &["--header-timeout-ms", "500"]);
+    let mut slow = TcpStream::connect(addr(&server.url)).unwrap();
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
+    let mut idle = TcpStream::connect(addr(&server.url)).unwrap();
+    let took = closed_within(&mut slow, Duration::from_secs(5)).expect("slow headers closed");
+    assert!(took < Duration::from_secs(3), "{took:?}");
+    let took = closed_within(&mut idle, Duration::from_secs(5)).expect("idle closed");
+    assert!(took < Duration::from_secs(3), "{took:?}");
+    // A client that sends its request in time is served, and closed once it idles after.
+    let mut kept = TcpStream::connect(addr(&server.url)).unwrap();
+    kept.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut answer = [0u8; 12];
+    kept.read_exact(&mut answer).unwrap();
+    assert_eq!(&answer, b"HTTP/1.1 200");
+    let took = closed_within(&mut kept, Duration::from_secs(5)).expect("idle after a request");
+    assert!(took < Duration::from_secs(3), "{took:?}");
+    assert_eq!(
+        call("GET", &format!("{}/healthz", server.url), None, None).status,
+        200
+    );
+}
+
+#[test]
+fn connections_beyond_the_per_peer_cap_are_refused_and_logged() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("serve.log");
+    let server = Serve::start_logging(
+        &dir.path().join("data"),
+        &[
+            "--max-connections-per-peer",
+            "3",
+            "--header-timeout-ms",
+            "30000",
+        ],
+        &[],
+        &log,
+    );
+    let held: Vec<TcpStream> = (0..3)
+        .map(|_| TcpStream::connect(addr(&server.url)).unwrap())
+        .collect();
+    // Let the server take all three before the fourth arrives.
+    std::thread::sleep(Duration::from_millis(200));
+    let mut extra = TcpStream::connect(addr(&server.url)).unwrap();
+    extra
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .ok();
+    let took = closed_within(&mut extra, Duration::from_secs(5)).expect("the fourth is refused");
+    assert!(took < Duration::from_secs(2), "{took:?}");
+    drop(held);
+    // The slots come back once the held connections close.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let mut again = TcpStream::connect(addr(&server.url)).unwrap();
+        again
+            .set_read_timeout(Some(Duration::from_secs(2)))
+            .unwrap();
+        again
+            .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .unwrap();
+        let mut answer = String::new();
+        let _ = again.read_to_string(&mut answer);
+        if answer.starts_with("HTTP/1.1 200") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "slots never came back: {answer:?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    drop(server);
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        logged.contains("refused a connection") && logged.contains("--max-connections-per-peer"),
+        "{logged}"
+    );
+}
+
+#[test]
+fn a_half_sent_request_does_not_keep_sigterm_from_finishing() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Serve::start(
+        &dir.path().join("data"),
+        &["--header-timeout-ms", "60000", "--drain-timeout-ms", "1000"],
+    );
+    let admin = server.admin_token();
+    let mut half = TcpStream::connect(addr(&server.url)).unwrap();
+    // Headers complete, body promised but never sent: the request is in flight.
+    let head = format!(
+        "POST /v1/logs/default/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {admin}\r\n\
+         Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"events\""
+    );
+    half.write_all(head.as_bytes()).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let start = Instant::now();
+    let status = server.terminate();
+    assert!(status.success(), "{status:?}");
+    assert!(
+        start.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        start.elapsed()
+    );
+}
