@@ -65,11 +65,23 @@ fn a_500_names_its_request_id_and_keeps_the_detail_in_the_server_log() {
     );
     assert_eq!(reply.status, 500, "{}", reply.body);
     assert_eq!(reply.error_code(), "internal");
-    let message = reply.json()["error"]["message"].as_str().unwrap().to_owned();
+    let message = reply.json()["error"]["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert!(message.contains("probe-500"), "{message}");
     let data_dir = data.display().to_string();
-    for secret in [data_dir.as_str(), "server.json", "Is a directory", "os error"] {
-        assert!(!reply.body.contains(secret), "{secret:?} leaked: {}", reply.body);
+    for secret in [
+        data_dir.as_str(),
+        "server.json",
+        "Is a directory",
+        "os error",
+    ] {
+        assert!(
+            !reply.body.contains(secret),
+            "{secret:?} leaked: {}",
+            reply.body
+        );
     }
     drop(server);
     let logged = std::fs::read_to_string(&log_file).unwrap();

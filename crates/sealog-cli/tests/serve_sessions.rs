@@ -34,14 +34,22 @@ fn a_session_pages_in_seq_order_across_pages() {
     let other = json!({"events": [{"id": uuid7(N), "ts": "2026-01-01T00:00:00Z",
         "agent": {"id": "a"}, "action": "decision", "status": "ok",
         "session": {"id": "other", "seq": 0}}]});
-    let reply = call("POST", &ingest, Some(&admin), Some(other.to_string().as_bytes()));
+    let reply = call(
+        "POST",
+        &ingest,
+        Some(&admin),
+        Some(other.to_string().as_bytes()),
+    );
     assert_eq!(reply.status, 200, "{}", reply.body);
 
     let mut seqs = Vec::new();
     let mut cursor: Option<String> = None;
     let mut pages = 0;
     // The index catches up off the acknowledgement path: wait for it before reading.
-    let base = format!("{}/v1/logs/default/sessions/long/events?limit=1000", server.url);
+    let base = format!(
+        "{}/v1/logs/default/sessions/long/events?limit=1000",
+        server.url
+    );
     for _ in 0..100 {
         let first = call("GET", &base, Some(&admin), None).json();
         if first["index_watermark"].as_u64() == Some(N + 1) {

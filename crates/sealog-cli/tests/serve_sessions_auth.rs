@@ -39,7 +39,14 @@ fn with_session(method: &str, url: &str, cookie: &str, csrf: &str, body: Option<
         ("Origin", origin.as_str()),
         ("Content-Type", "application/json"),
     ];
-    call_with(method, url, None, &headers, body.as_deref().map(str::as_bytes)).status
+    call_with(
+        method,
+        url,
+        None,
+        &headers,
+        body.as_deref().map(str::as_bytes),
+    )
+    .status
 }
 
 #[test]
@@ -52,7 +59,11 @@ fn revoking_a_key_ends_its_dashboard_sessions_at_once() {
         "POST",
         &keys_url,
         Some(&root),
-        Some(json!({"role": "admin", "label": "ops"}).to_string().as_bytes()),
+        Some(
+            json!({"role": "admin", "label": "ops"})
+                .to_string()
+                .as_bytes(),
+        ),
     );
     assert_eq!(created.status, 201, "{}", created.body);
     let (key, id) = (
@@ -81,7 +92,10 @@ fn revoking_a_key_ends_its_dashboard_sessions_at_once() {
     // The session is gone for reads, for minting a new key, and for the dashboard itself.
     assert_eq!(with_session("GET", &events, &cookie, &csrf, None), 401);
     let mint = json!({"role": "admin", "label": "persist"});
-    assert_eq!(with_session("POST", &keys_url, &cookie, &csrf, Some(&mint)), 401);
+    assert_eq!(
+        with_session("POST", &keys_url, &cookie, &csrf, Some(&mint)),
+        401
+    );
     let whoami = format!("{}/ui/session", server.url);
     assert_eq!(with_session("GET", &whoami, &cookie, &csrf, None), 401);
     let listed = call("GET", &keys_url, Some(&root), None).json();
