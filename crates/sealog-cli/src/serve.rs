@@ -70,6 +70,11 @@ pub struct ServeArgs {
     /// Most connections open at once from one IP address [default: 256].
     #[arg(long)]
     max_connections_per_peer: Option<usize>,
+    /// Serve `/metrics` without a key. It names every log, so by default it needs the
+    /// server-wide admin key (`Authorization: Bearer`, as a Prometheus `authorization` block
+    /// sends it).
+    #[arg(long)]
+    public_metrics: bool,
 }
 
 /// The same settings, from the config file.
@@ -93,6 +98,7 @@ struct FileSettings {
     header_timeout_ms: Option<u64>,
     max_connections: Option<usize>,
     max_connections_per_peer: Option<usize>,
+    public_metrics: Option<bool>,
 }
 
 /// Resolved settings.
@@ -162,6 +168,11 @@ fn resolve(args: ServeArgs) -> Result<Settings, String> {
             .unwrap_or(defaults.max_connections),
         max_connections_per_peer: pick!(max_connections_per_peer, "MAX_CONNECTIONS_PER_PEER")
             .unwrap_or(defaults.max_connections_per_peer),
+        public_metrics: args.public_metrics
+            || file
+                .public_metrics
+                .or(env("PUBLIC_METRICS")?)
+                .unwrap_or(false),
         max_body_bytes: pick!(max_body_bytes, "MAX_BODY_BYTES").unwrap_or(defaults.max_body_bytes),
         max_batch_events: pick!(max_batch_events, "MAX_BATCH_EVENTS")
             .unwrap_or(defaults.max_batch_events),

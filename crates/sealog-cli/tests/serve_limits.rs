@@ -115,7 +115,21 @@ fn operations_endpoints_describe_the_server() {
         call("GET", &format!("{}/readyz", server.url), None, None).status,
         200
     );
-    let metrics = call("GET", &format!("{}/metrics", server.url), None, None);
+    // /metrics names every tenant's logs: only the server-wide admin key reads it.
+    let metrics_url = format!("{}/metrics", server.url);
+    assert_eq!(call("GET", &metrics_url, None, None).status, 401);
+    let scoped = call(
+        "POST",
+        &format!("{}/v1/logs/default/keys", server.url),
+        Some(&admin),
+        Some(json!({"role": "admin"}).to_string().as_bytes()),
+    )
+    .json()["key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(call("GET", &metrics_url, Some(&scoped), None).status, 403);
+    let metrics = call("GET", &metrics_url, Some(&admin), None);
     assert_eq!(metrics.status, 200);
     assert!(
         metrics.body.contains("# TYPE"),
@@ -188,5 +202,32 @@ fn tiles_and_checkpoints_are_private_until_an_admin_makes_the_log_public() {
         public.body.starts_with("test.local/default\n0\n"),
         "{}",
         public.body
+    );
+}
+
+#[test]
+fn metric_labels_come_from_a_closed_set_and_public_metrics_is_opt_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Serve::start(&dir.path().join("data"), &["--public-metrics"]);
+    // Invented methods, unauthenticated: each would have been a series of its own.
+    let addr = server.url.trim_start_matches("http://").to_owned();
+    for i in 0..50 {
+        use std::io::{Read, Write};
+        let mut conn = std::net::TcpStream::connect(&addr).unwrap();
+        conn.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+            .unwrap();
+        let request = format!("BREW{i} /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        conn.write_all(request.as_bytes()).unwrap();
+        let mut answer = String::new();
+        let _ = conn.read_to_string(&mut answer);
+        assert!(answer.starts_with("HTTP/1.1 405"), "{answer}");
+    }
+    let metrics = call("GET", &format!("{}/metrics", server.url), None, None);
+    assert_eq!(metrics.status, 200, "{}", metrics.body);
+    assert!(!metrics.body.contains("BREW"), "{}", metrics.body);
+    assert!(
+        metrics.body.contains("method=\"other\""),
+        "{}",
+        metrics.body
     );
 }

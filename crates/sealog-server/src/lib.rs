@@ -234,7 +234,13 @@ pub fn routes() -> Vec<Route> {
             "Readiness: logs recovered and the data directory writable.",
             ops::readyz
         ),
-        route!(get, "/metrics", Public, "Prometheus metrics.", ops::metrics),
+        route!(
+            get,
+            "/metrics",
+            KeyUnlessPublic,
+            "Prometheus metrics (server-wide admin key, unless the server runs with --public-metrics).",
+            ops::metrics
+        ),
         route!(
             get,
             "/openapi.json",

@@ -1,10 +1,11 @@
 //! Operations: liveness, readiness, metrics, the OpenAPI description, and the middleware that
 //! gives every request an id, a log line and a latency sample.
 
+use crate::auth::authenticate;
 use crate::error::{ApiError, InternalDetail, internal_message};
 use crate::state::AppState;
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
@@ -30,10 +31,33 @@ pub async fn readyz(State(state): State<AppState>) -> Result<axum::Json<Value>, 
     }
 }
 
-/// `GET /metrics`: Prometheus text format.
-pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+/// `GET /metrics`: Prometheus text format. It names every log of every tenant, so it needs
+/// the server-wide admin key unless the operator made it public (`--public-metrics`).
+pub async fn metrics(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    method: Method,
+) -> Result<impl IntoResponse, ApiError> {
+    if !state.options.public_metrics {
+        authenticate(&state, &headers, &method)?.server_admin()?;
+    }
     let text = state.metrics.render(&state.engine);
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
+    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text))
+}
+
+/// A request method as a metric label: the standard ones by name, any other as `other`, so
+/// that a client inventing methods cannot add series without bound.
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
 }
 
 /// The request-id header.
@@ -55,7 +79,7 @@ pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next
         );
     let value = HeaderValue::from_str(&id).expect("request ids are printable ASCII");
     req.headers_mut().insert(REQUEST_ID, value.clone());
-    let method = req.method().as_str().to_owned();
+    let method = method_label(req.method());
     let route = req
         .extensions()
         .get::<MatchedPath>()
@@ -75,7 +99,7 @@ pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next
     }
     let status = response.status().as_u16();
     let seconds = start.elapsed().as_secs_f64();
-    state.metrics.http(&method, &route, status, seconds);
+    state.metrics.http(method, &route, status, seconds);
     tracing::info!(request_id = %id, %method, %route, status, ms = seconds * 1e3, "request");
     response.headers_mut().insert(REQUEST_ID, value);
     response

@@ -37,6 +37,9 @@ pub struct ServerOptions {
     pub max_connections: usize,
     /// Most connections open at once from one IP address.
     pub max_connections_per_peer: usize,
+    /// Whether `/metrics` answers without a key (it names every log); otherwise it needs the
+    /// server-wide admin key.
+    pub public_metrics: bool,
     /// Limits on each event.
     pub event_limits: Limits,
     /// Whether the server is reached over TLS (dashboard cookies get `Secure`).
@@ -56,6 +59,7 @@ impl Default for ServerOptions {
             header_timeout: Duration::from_secs(10),
             max_connections: 4096,
             max_connections_per_peer: 256,
+            public_metrics: false,
             event_limits: Limits::default(),
             tls: false,
         }
