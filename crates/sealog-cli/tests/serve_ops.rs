@@ -500,8 +500,8 @@ fn the_cli_creates_logs_and_creates_lists_and_revokes_keys() {
     let run = |args: &[&str]| {
         let out = Command::new(env!("CARGO_BIN_EXE_sealog"))
             .args(args)
-            .env("SEALOG_SERVER", &server.url)
-            .env("SEALOG_TOKEN", &admin)
+            .env("SEALOG_URL", &server.url)
+            .env("SEALOG_API_KEY", &admin)
             .output()
             .unwrap();
         let (stdout, stderr) = (
