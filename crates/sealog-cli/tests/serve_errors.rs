@@ -91,3 +91,61 @@ fn a_500_names_its_request_id_and_keeps_the_detail_in_the_server_log() {
         .unwrap_or_else(|| panic!("no log line for the 500:\n{logged}"));
     assert!(line.contains("server.json"), "{line}");
 }
+
+#[test]
+fn an_id_reused_for_different_content_is_a_conflict_and_the_original_is_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Serve::start(&dir.path().join("data"), &[]);
+    let admin = server.admin_token();
+    let url = format!("{}/v1/logs/default/events?wait=checkpoint", server.url);
+    let id = support::uuid7(7);
+    let original = support::event(&id, "a");
+    let mut changed = original.clone();
+    changed["status"] = json!("error");
+    let post = |events: Vec<serde_json::Value>| {
+        let body = json!({ "events": events }).to_string();
+        let reply = call("POST", &url, Some(&admin), Some(body.as_bytes()));
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        reply.json()
+    };
+    let first = post(vec![original.clone()]);
+    assert_eq!(first["results"][0]["status"], "accepted");
+    // The same event again is a duplicate with the original's receipt; a different event
+    // under the same id is a conflict (also within one request) and gets no receipt.
+    let other = support::uuid7(8);
+    let mut twin = support::event(&other, "b");
+    let reply = post(vec![original.clone(), changed.clone(), twin.clone(), {
+        twin["action"] = json!("tool_call");
+        twin
+    }]);
+    let results = reply["results"].as_array().unwrap();
+    let statuses: Vec<&str> = results
+        .iter()
+        .map(|r| r["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        statuses,
+        ["duplicate", "conflict", "accepted", "conflict"],
+        "{reply}"
+    );
+    assert_eq!(
+        (reply["duplicates"].clone(), reply["conflicts"].clone()),
+        (json!(1), json!(2))
+    );
+    assert_eq!(results[1]["index"], 0);
+    assert!(results[0]["proof"].is_string(), "{reply}");
+    assert!(results[1].get("proof").is_none(), "{reply}");
+    let message = results[1]["error"].as_str().unwrap();
+    assert!(
+        message.contains(&id) && message.contains("new id"),
+        "{message}"
+    );
+    // The original is what the log holds.
+    let stored = call(
+        "GET",
+        &format!("{}/v1/logs/default/events/{id}", server.url),
+        Some(&admin),
+        None,
+    );
+    assert_eq!(stored.json()["event"]["status"], "ok", "{}", stored.body);
+}

@@ -66,6 +66,16 @@ pub fn build(origin: &str, received_unix_micros: i64, event_canonical: &[u8]) ->
     out
 }
 
+/// Whether `leaf_bytes` (a leaf made by [`build`]) holds exactly the event whose canonical
+/// bytes are `event_canonical`: how a re-sent id is told apart from a different event reusing
+/// it, without parsing the leaf.
+pub fn holds_event(leaf_bytes: &[u8], event_canonical: &[u8]) -> bool {
+    leaf_bytes
+        .strip_prefix(b"{\"event\":")
+        .and_then(|rest| rest.strip_prefix(event_canonical))
+        .is_some_and(|rest| rest.starts_with(b",\"log\":"))
+}
+
 /// The leaf hash of leaf bytes: `SHA-256(0x00 ‖ bytes)`.
 pub fn hash(leaf_bytes: &[u8]) -> Hash {
     merkle::leaf_hash(leaf_bytes)
@@ -137,5 +147,23 @@ impl Leaf {
             received_at,
             event,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_leaf_holds_its_own_event_and_no_other() {
+        let event = br#"{"a":1}"#;
+        let leaf = build("test/log", 0, event);
+        assert!(holds_event(&leaf, event));
+        // A different event, a prefix of it, and an event that merely starts the same way.
+        assert!(!holds_event(&leaf, br#"{"a":2}"#));
+        assert!(!holds_event(&leaf, br#"{"a":"#));
+        let longer = build("test/log", 0, br#"{"a":1,"b":2}"#);
+        assert!(!holds_event(&longer, event));
+        assert!(!holds_event(b"", event));
     }
 }

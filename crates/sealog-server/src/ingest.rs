@@ -10,6 +10,7 @@ use crate::auth::Caller;
 use crate::encoding::hash_b64;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::QueryParams;
+use crate::read::blocking;
 use crate::receipt::{covering, receipts};
 use crate::state::AppState;
 use axum::Json;
@@ -17,6 +18,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use sealog_core::event::{self, EventError, Limits, ValidatedEvent};
+use sealog_core::leaf;
 use sealog_storage::{Appended, Log};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -37,9 +39,10 @@ pub struct EventResult {
     /// The event's id, if it had a readable one.
     #[serde(skip_serializing_if = "Option::is_none")]
     id: Option<String>,
-    /// `accepted`, `duplicate` or `rejected`.
+    /// `accepted`, `duplicate` (this very event was stored before), `conflict` (its id is
+    /// taken by a different event, which is kept) or `rejected`.
     status: &'static str,
-    /// Its index in the log (of the original, for a duplicate).
+    /// Its index in the log (of the original, for a duplicate or a conflict).
     #[serde(skip_serializing_if = "Option::is_none")]
     index: Option<u64>,
     /// Base64 SHA-256 leaf hash, for an accepted event.
@@ -62,6 +65,7 @@ pub struct IngestResponse {
     results: Vec<EventResult>,
     accepted: u64,
     duplicates: u64,
+    conflicts: u64,
     rejected: u64,
 }
 
@@ -104,8 +108,12 @@ pub async fn ingest(
     .await??;
 
     let (mut results, valid) = split_valid(parsed);
+    // Kept to tell a re-sent event from a different one reusing its id (the engine answers
+    // both with the original's index); a copy costs far less than the parse it follows.
+    let sent: Vec<Vec<u8>> = valid.iter().map(|e| e.canonical.clone()).collect();
     let appended = log.append(valid).await?;
     record_outcomes(&mut results, appended);
+    find_conflicts(&log, &mut results, sent).await?;
     if wait_checkpoint {
         add_receipts(&state, &log, &mut results).await?;
     }
@@ -113,12 +121,16 @@ pub async fn ingest(
     let response = IngestResponse {
         accepted: count("accepted"),
         duplicates: count("duplicate"),
+        conflicts: count("conflict"),
         rejected: count("rejected"),
         results,
     };
-    state
-        .metrics
-        .ingest(response.accepted, response.duplicates, response.rejected);
+    state.metrics.ingest(
+        response.accepted,
+        response.duplicates,
+        response.conflicts,
+        response.rejected,
+    );
     Ok(Json(response))
 }
 
@@ -159,9 +171,59 @@ fn record_outcomes(results: &mut [EventResult], appended: Vec<Appended>) {
     }
 }
 
-/// Waits for a checkpoint covering every stored event and adds each one's receipt.
+/// Marks each duplicate whose stored original differs from what was sent as a `conflict`: an
+/// id names one event, and the original is kept unchanged. `sent` holds the canonical bytes of
+/// the valid events, in order. The originals are read on the blocking pool.
+async fn find_conflicts(
+    log: &Log,
+    results: &mut [EventResult],
+    sent: Vec<Vec<u8>>,
+) -> ApiResult<()> {
+    let valid = results
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.error.is_none());
+    let duplicates: Vec<(usize, u64, Vec<u8>)> = valid
+        .zip(sent)
+        .filter(|((_, r), _)| r.status == "duplicate")
+        .filter_map(|((at, r), bytes)| Some((at, r.index?, bytes)))
+        .collect();
+    if duplicates.is_empty() {
+        return Ok(());
+    }
+    let differing = blocking(log, move |log| {
+        let mut differing = Vec::new();
+        for (at, index, bytes) in duplicates {
+            if !leaf::holds_event(&log.entry(index)?, &bytes) {
+                differing.push(at);
+            }
+        }
+        Ok(differing)
+    })
+    .await?;
+    for at in differing {
+        let r = &mut results[at];
+        r.status = "conflict";
+        r.error = Some(format!(
+            "id {} is already taken by a different event (index {}), which is kept unchanged; \
+             an id names one event: give a new event a new id",
+            r.id.as_deref().unwrap_or("?"),
+            r.index.unwrap_or_default()
+        ));
+    }
+    Ok(())
+}
+
+/// Waits for a checkpoint covering every stored event and adds each one's receipt (a
+/// duplicate gets its original's).
 async fn add_receipts(state: &AppState, log: &Log, results: &mut [EventResult]) -> ApiResult<()> {
-    let indices: Vec<u64> = results.iter().filter_map(|r| r.index).collect();
+    // Stored events only: a conflict's index is another event's.
+    let stored = |r: &&mut EventResult| r.error.is_none() && r.index.is_some();
+    let indices: Vec<u64> = results
+        .iter_mut()
+        .filter(stored)
+        .filter_map(|r| r.index)
+        .collect();
     let Some(&highest) = indices.iter().max() else {
         return Ok(());
     };
@@ -175,7 +237,7 @@ async fn add_receipts(state: &AppState, log: &Log, results: &mut [EventResult]) 
     )
     .await?;
     let mut proofs = receipts(log, indices, cp).await?.into_iter();
-    for result in results.iter_mut().filter(|r| r.index.is_some()) {
+    for result in results.iter_mut().filter(stored) {
         result.proof = proofs.next();
     }
     Ok(())

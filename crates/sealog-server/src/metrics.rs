@@ -60,6 +60,7 @@ impl Histogram {
 pub struct Metrics {
     accepted: AtomicU64,
     duplicates: AtomicU64,
+    conflicts: AtomicU64,
     rejected: AtomicU64,
     batches: Mutex<Histogram>,
     http: Mutex<BTreeMap<(String, String, u16), Histogram>>,
@@ -67,11 +68,12 @@ pub struct Metrics {
 
 impl Metrics {
     /// Counts one ingest request's outcome.
-    pub fn ingest(&self, accepted: u64, duplicates: u64, rejected: u64) {
+    pub fn ingest(&self, accepted: u64, duplicates: u64, conflicts: u64, rejected: u64) {
         self.accepted.fetch_add(accepted, Ordering::Relaxed);
         self.duplicates.fetch_add(duplicates, Ordering::Relaxed);
+        self.conflicts.fetch_add(conflicts, Ordering::Relaxed);
         self.rejected.fetch_add(rejected, Ordering::Relaxed);
-        let events = (accepted + duplicates + rejected) as f64;
+        let events = (accepted + duplicates + conflicts + rejected) as f64;
         lock(&self.batches).observe(&BATCH_BOUNDS, events);
     }
 
@@ -92,6 +94,7 @@ impl Metrics {
         for (result, counter) in [
             ("accepted", &self.accepted),
             ("duplicate", &self.duplicates),
+            ("conflict", &self.conflicts),
             ("rejected", &self.rejected),
         ] {
             let n = counter.load(Ordering::Relaxed);
