@@ -276,25 +276,7 @@ pub fn keys(cmd: KeysCommand) -> Result<(), String> {
 /// Runs `sealog export`: streams the pack to a temporary file with progress, then renames it
 /// into place, so a failed download never leaves a partial pack under the final name.
 pub fn export(args: &ExportArgs) -> Result<(), String> {
-    let filters = [
-        ("agent", &args.agent),
-        ("session", &args.session),
-        ("action", &args.action),
-        ("status", &args.status),
-        ("since", &args.since),
-        ("until", &args.until),
-    ];
-    let query: Vec<String> = filters
-        .iter()
-        .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={}", encode(v))))
-        .collect();
-    let url = format!(
-        "{}/v1/logs/{}/export{}{}",
-        args.remote.server.trim_end_matches('/'),
-        encode(&args.log),
-        if query.is_empty() { "" } else { "?" },
-        query.join("&")
-    );
+    let url = export_url(args);
     let progress = std::io::stderr().is_terminal();
     if progress {
         // The server proves and checks every entry before the first byte is sent.
@@ -318,14 +300,62 @@ pub fn export(args: &ExportArgs) -> Result<(), String> {
         return Err(format!("the server answered {status}: {message}"));
     }
     let tmp = args.output.with_extension("zip.part");
+    let start = Instant::now();
+    let total = download(&mut response, &tmp, progress)?;
+    std::fs::rename(&tmp, &args.output).map_err(|e| e.to_string())?;
+    let dir = args.output.parent().filter(|p| !p.as_os_str().is_empty());
+    sealog_storage::durable::sync_dir(dir.unwrap_or(std::path::Path::new(".")))
+        .map_err(|e| e.to_string())?;
+    if progress {
+        eprintln!();
+    }
+    println!(
+        "wrote {} ({total} bytes in {:.1} s)\nverify it with: sealog verify {} --log-key '<the log's vkey>'",
+        args.output.display(),
+        start.elapsed().as_secs_f64(),
+        args.output.display()
+    );
+    Ok(())
+}
+
+/// The export URL with the filters that were given.
+fn export_url(args: &ExportArgs) -> String {
+    let filters = [
+        ("agent", &args.agent),
+        ("session", &args.session),
+        ("action", &args.action),
+        ("status", &args.status),
+        ("since", &args.since),
+        ("until", &args.until),
+    ];
+    let query: Vec<String> = filters
+        .iter()
+        .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={}", encode(v))))
+        .collect();
+    format!(
+        "{}/v1/logs/{}/export{}{}",
+        args.remote.server.trim_end_matches('/'),
+        encode(&args.log),
+        if query.is_empty() { "" } else { "?" },
+        query.join("&")
+    )
+}
+
+/// Writes the response body to `tmp`, fsynced, showing MB of MB on a terminal; returns its
+/// length.
+fn download(
+    response: &mut ureq::http::Response<ureq::Body>,
+    tmp: &std::path::Path,
+    progress: bool,
+) -> Result<u64, String> {
     let mut file =
-        std::fs::File::create(&tmp).map_err(|e| format!("cannot create {}: {e}", tmp.display()))?;
+        std::fs::File::create(tmp).map_err(|e| format!("cannot create {}: {e}", tmp.display()))?;
     let length: Option<u64> = response
         .headers()
         .get("content-length")
         .and_then(|v| v.to_str().ok()?.parse().ok());
     let mut reader = response.body_mut().with_config().limit(u64::MAX).reader();
-    let (mut total, mut buf, start) = (0u64, vec![0u8; 1 << 16], Instant::now());
+    let (mut total, mut buf) = (0u64, vec![0u8; 1 << 16]);
     loop {
         let n = reader
             .read(&mut buf)
@@ -350,15 +380,5 @@ pub fn export(args: &ExportArgs) -> Result<(), String> {
         }
     }
     file.sync_all().map_err(|e| e.to_string())?;
-    std::fs::rename(&tmp, &args.output).map_err(|e| e.to_string())?;
-    if progress {
-        eprintln!();
-    }
-    println!(
-        "wrote {} ({total} bytes in {:.1} s)\nverify it with: sealog verify {} --log-key '<the log's vkey>'",
-        args.output.display(),
-        start.elapsed().as_secs_f64(),
-        args.output.display()
-    );
-    Ok(())
+    Ok(total)
 }
