@@ -3,7 +3,7 @@
 //! dashboard, and operations endpoints.
 //!
 //! ```no_run
-//! # async fn run() -> Result<(), String> {
+//! # async fn run() -> Result<(), sealog_server::ServerError> {
 //! use sealog_server::{Server, ServerOptions};
 //! let server = Server::open(std::path::Path::new("./sealog-data"), ServerOptions::default())?;
 //! if let Some(admin_key) = server.bootstrap()? {
