@@ -96,10 +96,16 @@ def test_default_url_is_the_servers_default_listen_address(sealog_bin: Path) -> 
 
 def test_record_sync_durable_and_duplicate(server: SealogServer, tmp_path: Path) -> None:
     with client(server, tmp_path) as log:
-        r = log.record_sync("decision", attributes={"x": 1})
+        ts = "2026-12-07T10:00:00Z"
+        r = log.record_sync("decision", ts=ts, attributes={"x": 1})
         assert r.status == "accepted" and isinstance(r.index, int) and r.leaf_hash
-        again = log.record_sync("decision", id=r.id, attributes={"x": 1})
+        # The same event again (a retry) is a duplicate of the original...
+        again = log.record_sync("decision", id=r.id, ts=ts, attributes={"x": 1})
         assert again.status == "duplicate" and again.index == r.index
+        # ...and a different event under the same id is a conflict; the original is kept.
+        other = log.record_sync("decision", id=r.id, ts=ts, attributes={"x": 2})
+        assert other.status == "conflict" and other.index == r.index
+        assert other.error and "new id" in str(other.error)
 
 
 def test_record_sync_checkpoint_receipt_verifies(server: SealogServer, tmp_path: Path) -> None:
