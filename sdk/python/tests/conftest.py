@@ -8,6 +8,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+import sealog
+from offline import offline_client
 from server import SealogServer, sealog_binary
 
 
@@ -24,3 +26,11 @@ def server(sealog_bin: Path, tmp_path: Path) -> Iterator[SealogServer]:
         yield s
     finally:
         s.stop()
+
+
+@pytest.fixture
+def offline(tmp_path: Path) -> Iterator[sealog.Sealog]:
+    """A client whose server is unreachable; nothing is sent, events stay in memory/spool."""
+    c = offline_client(tmp_path)
+    yield c
+    c._delivery.closed = True  # don't try to deliver at teardown

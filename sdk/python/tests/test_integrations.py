@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 import sealog
+from offline import KEY, closed_port
 from sealog._encode import dumps
-from test_unit import KEY, closed_port
 
 OPENAI_REPLY: dict[str, Any] = {
     "id": "chatcmpl-1",
