@@ -508,6 +508,29 @@ class Sealog:
         return Receipt(event_id, "accepted", proof=r.body.decode("utf-8"))
 
     # -- building events ----------------------------------------------------------------------
+    def _error_attributes(
+        self,
+        error_type: str,
+        message: str,
+        content: bool | None = None,
+        status_code: int | None = None,
+    ) -> dict[str, Any]:
+        """The attributes describing a failure: ``error.type`` (and ``error.status_code``) in
+        clear, ``error.message`` (its first 1000 characters) as a payload under the rule of
+        ``input`` and ``output``: committed, unless ``content`` (default: the client's
+        ``capture_content``) says plain, redacted if the client redacts.
+
+        Error text is content: a provider's error may echo the prompt, an exception string
+        the arguments that caused it."""
+        attrs: dict[str, Any] = {"error.type": error_type}
+        if status_code is not None:
+            attrs["error.status_code"] = status_code
+        if message:
+            plain = self.capture_content if content is None else bool(content)
+            p = self._payload(message[:1000], plain, None)
+            attrs["error.message"] = p.payload() if isinstance(p, PendingCommitment) else p
+        return attrs
+
     def _payload(
         self, value: Any, plain: bool, media_type: str | None
     ) -> dict[str, Any] | PendingCommitment:

@@ -139,7 +139,7 @@ class Session:
             with contextlib.suppress(ValueError):
                 current_session.reset(self._token)
             self._token = None
-        attrs = {"error": f"{et.__name__}: {ev}"} if et is not None else None
+        attrs = self.client._error_attributes(et.__name__, str(ev)) if et is not None else None
         self.end("error" if et is not None else "ok", attrs)
 
     async def __aenter__(self) -> Session:
@@ -226,8 +226,15 @@ class Span:
         end = time.time_ns()
         if et is not None:
             self.status = "error"
-            self.attributes["error.type"] = et.__name__
-            self.attributes["error.message"] = str(ev)[:1000]
+            status_code = getattr(ev, "status_code", None)  # a client library's HTTP error
+            self.attributes.update(
+                self.client._error_attributes(
+                    et.__name__,
+                    str(ev),
+                    self.fields.get("content"),
+                    status_code if type(status_code) is int else None,
+                )
+            )
         self.attributes.setdefault("duration_ms", round((end - self.started_ns) / 1e6, 3))
         fields_ = dict(self.fields)
         fields_["status"] = self.status

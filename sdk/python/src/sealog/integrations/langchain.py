@@ -72,8 +72,9 @@ class SealogCallbackHandler(BaseCallbackHandler):
         attrs = dict(fields.pop("attributes", None) or {})
         attrs["langchain.run_id"] = str(run_id)
         if error is not None:
-            attrs["error.type"] = type(error).__name__
-            attrs["error.message"] = str(error)[:1000]
+            attrs.update(
+                self.log._error_attributes(type(error).__name__, str(error), fields.get("content"))
+            )
         latency = (time.time_ns() - run.started) / 1e6
         if run.action == "llm_call":
             m = fields.pop("metrics", None) or PerformanceMetrics()
