@@ -34,6 +34,10 @@ pub struct ServeArgs {
     /// Largest request body in bytes, after decompression [default: 16777216].
     #[arg(long)]
     max_body_bytes: Option<usize>,
+    /// Bytes all in-flight ingest bodies may hold at once, compressed and decompressed; past
+    /// it ingest answers 503 with Retry-After [default: 268435456].
+    #[arg(long)]
+    max_inflight_body_bytes: Option<usize>,
     /// Most events per ingest request [default: 10000].
     #[arg(long)]
     max_batch_events: Option<usize>,
@@ -88,6 +92,7 @@ struct FileSettings {
     tls_key: Option<PathBuf>,
     rate_limit: Option<u32>,
     max_body_bytes: Option<usize>,
+    max_inflight_body_bytes: Option<usize>,
     max_batch_events: Option<usize>,
     checkpoint_interval_ms: Option<u64>,
     queue_entries: Option<usize>,
@@ -145,25 +150,18 @@ fn resolve(args: ServeArgs) -> Result<Settings, String> {
         (None, None) => None,
         _ => return Err("TLS needs both --tls-cert and --tls-key".into()),
     };
-    let millis = |ms: Option<u64>, default: Duration| ms.map_or(default, Duration::from_millis);
+    // A setting in milliseconds, or the server's default.
+    macro_rules! millis {
+        ($field:ident, $env:literal, $default:ident) => {
+            pick!($field, $env).map_or(defaults.$default, Duration::from_millis)
+        };
+    }
     let options = ServerOptions {
         name: pick!(name, "NAME").unwrap_or(defaults.name),
-        request_timeout: millis(
-            pick!(request_timeout_ms, "REQUEST_TIMEOUT_MS"),
-            defaults.request_timeout,
-        ),
-        drain_timeout: millis(
-            pick!(drain_timeout_ms, "DRAIN_TIMEOUT_MS"),
-            defaults.drain_timeout,
-        ),
-        checkpoint_wait: millis(
-            pick!(checkpoint_wait_ms, "CHECKPOINT_WAIT_MS"),
-            defaults.checkpoint_wait,
-        ),
-        header_timeout: millis(
-            pick!(header_timeout_ms, "HEADER_TIMEOUT_MS"),
-            defaults.header_timeout,
-        ),
+        request_timeout: millis!(request_timeout_ms, "REQUEST_TIMEOUT_MS", request_timeout),
+        drain_timeout: millis!(drain_timeout_ms, "DRAIN_TIMEOUT_MS", drain_timeout),
+        checkpoint_wait: millis!(checkpoint_wait_ms, "CHECKPOINT_WAIT_MS", checkpoint_wait),
+        header_timeout: millis!(header_timeout_ms, "HEADER_TIMEOUT_MS", header_timeout),
         max_connections: pick!(max_connections, "MAX_CONNECTIONS")
             .unwrap_or(defaults.max_connections),
         max_connections_per_peer: pick!(max_connections_per_peer, "MAX_CONNECTIONS_PER_PEER")
@@ -174,6 +172,8 @@ fn resolve(args: ServeArgs) -> Result<Settings, String> {
                 .or(env("PUBLIC_METRICS")?)
                 .unwrap_or(false),
         max_body_bytes: pick!(max_body_bytes, "MAX_BODY_BYTES").unwrap_or(defaults.max_body_bytes),
+        max_inflight_body_bytes: pick!(max_inflight_body_bytes, "MAX_INFLIGHT_BODY_BYTES")
+            .unwrap_or(defaults.max_inflight_body_bytes),
         max_batch_events: pick!(max_batch_events, "MAX_BATCH_EVENTS")
             .unwrap_or(defaults.max_batch_events),
         rate_limit_per_key: pick!(rate_limit, "RATE_LIMIT").unwrap_or(defaults.rate_limit_per_key),

@@ -160,8 +160,9 @@ fn huge_strings_and_duplicate_keys_are_refused_with_their_reason() {
     let admin = server.admin_token();
     let events = format!("{}/v1/logs/default/events", server.url);
 
+    // Just over the event limit: the event is rejected by field, the batch's other event kept.
     let mut huge = event(&uuid7(1), "a");
-    huge["agent"]["id"] = json!("x".repeat(10 << 20));
+    huge["agent"]["id"] = json!("x".repeat(100 << 10));
     let body = json!({"events": [huge, event(&uuid7(2), "a")]}).to_string();
     let r = call("POST", &events, Some(&admin), Some(body.as_bytes()));
     assert_eq!(r.status, 200, "{}", &r.body[..r.body.len().min(300)]);
@@ -170,6 +171,16 @@ fn huge_strings_and_duplicate_keys_are_refused_with_their_reason() {
     assert_eq!(results[0]["errors"][0]["path"], "agent.id");
     assert!(results[0]["error"].as_str().unwrap().contains("commitment"));
     assert_eq!(results[1]["status"], "accepted", "the good event is stored");
+
+    // Far over it (10 MiB): the read stops there and the whole batch is refused, so it never
+    // costs a parse; the client still reads the answer.
+    huge["agent"]["id"] = json!("x".repeat(10 << 20));
+    let body = json!({"events": [event(&uuid7(5), "a"), huge]}).to_string();
+    let r = call("POST", &events, Some(&admin), Some(body.as_bytes()));
+    assert_eq!(r.status, 413, "{}", r.body);
+    assert!(r.body.contains("event 2 of the batch"), "{}", r.body);
+    let stored = call("GET", &format!("{events}/{}", uuid7(5)), Some(&admin), None);
+    assert_eq!(stored.status, 404, "{}", stored.body);
 
     let dup = br#"{"events": [{"id": "0192f3a0-0000-7000-8000-000000000003", "id": "0192f3a0-0000-7000-8000-000000000004", "ts": "2026-01-01T00:00:00Z", "agent": {"id": "a"}, "action": "decision", "status": "ok"}]}"#;
     let r = call("POST", &events, Some(&admin), Some(dup));

@@ -19,6 +19,7 @@
 
 mod admin;
 mod auth;
+mod body;
 mod connections;
 mod encoding;
 mod error;

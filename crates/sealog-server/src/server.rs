@@ -1,6 +1,7 @@
 //! A server over one data directory: opening, first-start bootstrap, the router, and serving
 //! until a shutdown signal, with a bounded drain and a final checkpoint.
 
+use crate::body::BodyBudget;
 use crate::connections::{ConnectionLimits, serve_connections};
 use crate::error::ServerError;
 use crate::keys::Keys;
@@ -16,6 +17,9 @@ use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tokio::net::TcpListener;
+
+/// The largest body of a route other than ingest (log and key settings).
+const SMALL_BODY_BYTES: usize = 64 * 1024;
 
 /// The log a first start creates.
 pub const DEFAULT_LOG: &str = "default";
@@ -51,6 +55,7 @@ impl Server {
             keys,
             sessions,
             limiter: Arc::new(RateLimiter::new(options.rate_limit_per_key)),
+            body_budget: BodyBudget::new(options.max_inflight_body_bytes),
             options: Arc::new(options),
             metrics: Arc::new(Metrics::default()),
         };
@@ -88,9 +93,10 @@ impl Server {
         for route in routes() {
             api = api.route(route.path, route.handler);
         }
-        let body_limit = self.state.options.max_body_bytes;
+        // Ingest reads its body within its own bounds (crate::body); every other body is a
+        // small JSON object.
         api.method_not_allowed_fallback(ops::method_not_allowed)
-            .layer(DefaultBodyLimit::max(body_limit))
+            .layer(DefaultBodyLimit::max(SMALL_BODY_BYTES))
             .with_state(self.state.clone())
             .merge(self.dashboard.clone())
             .fallback(ops::not_found)

@@ -1,5 +1,6 @@
 //! What every request shares: the engine, the key store, sessions, limits and metrics.
 
+use crate::body::BodyBudget;
 use crate::keys::Keys;
 use crate::metrics::Metrics;
 use sealog_core::event::Limits;
@@ -17,6 +18,9 @@ pub struct ServerOptions {
     pub name: String,
     /// Largest request body, after decompression.
     pub max_body_bytes: usize,
+    /// The bytes all in-flight ingest bodies may hold at once (compressed and decompressed);
+    /// past it an ingest gets 503 `busy` with `Retry-After`.
+    pub max_inflight_body_bytes: usize,
     /// Most events in one ingest request.
     pub max_batch_events: usize,
     /// Requests per second per API key (with a burst of twice that); 0 disables the limit.
@@ -51,6 +55,7 @@ impl Default for ServerOptions {
         ServerOptions {
             name: "localhost".into(),
             max_body_bytes: 16 << 20,
+            max_inflight_body_bytes: 256 << 20,
             max_batch_events: 10_000,
             rate_limit_per_key: 1_000,
             checkpoint_wait: Duration::from_secs(30),
@@ -79,6 +84,8 @@ pub struct AppState {
     pub options: Arc<ServerOptions>,
     /// Per-key request rate limiter.
     pub limiter: Arc<RateLimiter>,
+    /// The memory in-flight ingest bodies share.
+    pub body_budget: BodyBudget,
     /// Counters for `/metrics`.
     pub metrics: Arc<Metrics>,
 }
