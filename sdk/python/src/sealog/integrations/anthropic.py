@@ -1,6 +1,11 @@
-"""Record Anthropic Messages API calls: ``wrap_anthropic(client, log)``.
+"""Record Anthropic API calls: ``wrap_anthropic(client, log)``.
 
-Works with ``anthropic.Anthropic`` and ``anthropic.AsyncAnthropic``, ``stream=True`` included.
+Works with ``anthropic.Anthropic`` and ``anthropic.AsyncAnthropic``. Every request the client
+makes is recorded, whatever method made it (``messages.create`` with or without
+``stream=True``, ``messages.stream``, ``messages.parse``, ``with_options(...)``,
+``with_raw_response``, ``with_streaming_response``, endpoints this module does not know), as
+an ``llm_call`` with model, parameters, token usage, latency, stop reason, tool uses and
+errors; messages and output become commitments unless the client opted in to plain content.
 """
 
 from __future__ import annotations
@@ -8,63 +13,67 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 from ..client import Sealog
-from ._wrap import get, wrap_method
+from ._http import instrument
 
 __all__ = ["wrap_anthropic"]
 
 C = TypeVar("C")
 
 
-def _extract(res: Any) -> dict[str, Any]:
-    content = get(res, "content") or []
-    usage = get(res, "usage")
-    return {
-        "model": get(res, "model"),
-        "output": "".join(get(b, "text") or "" for b in content if get(b, "type") == "text"),
-        "finish_reason": get(res, "stop_reason"),
-        "tool_calls": [
-            {"id": get(b, "id"), "name": get(b, "name")}
-            for b in content
-            if get(b, "type") == "tool_use"
-        ],
-        "input_tokens": get(usage, "input_tokens"),
-        "output_tokens": get(usage, "output_tokens"),
+def _d(v: Any) -> dict[str, Any]:
+    return v if isinstance(v, dict) else {}
+
+
+def _messages(req: dict[str, Any], res: Any) -> dict[str, Any]:
+    """``/v1/messages``: a message, or its stream of events."""
+    out: dict[str, Any] = {
+        "endpoint": "messages",
+        "input": {"system": req.get("system"), "messages": req.get("messages")},
     }
-
-
-def _accumulate(events: list[Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {"tool_calls": []}
+    # A whole message is handled as the stream that would have built it.
+    events = res if isinstance(res, list) else [{"type": "message_start", "message": res}]
     text: list[str] = []
-    for ev in events:
-        t = get(ev, "type")
-        if t == "message_start":
-            m = get(ev, "message")
-            out["model"] = get(m, "model")
-            out["input_tokens"] = get(get(m, "usage"), "input_tokens")
-        elif t == "content_block_start":
-            b = get(ev, "content_block")
-            if get(b, "type") == "tool_use":
-                out["tool_calls"].append({"id": get(b, "id"), "name": get(b, "name")})
-        elif t == "content_block_delta":
-            d = get(ev, "delta")
-            if get(d, "type") == "text_delta":
-                text.append(get(d, "text") or "")
-        elif t == "message_delta":
-            out["finish_reason"] = get(get(ev, "delta"), "stop_reason")
-            out["output_tokens"] = get(get(ev, "usage"), "output_tokens")
-    out["output"] = "".join(text)
+    calls: list[dict[str, Any]] = []
+    for ev in map(_d, events):
+        kind = ev.get("type")
+        if kind == "message_start":
+            msg = _d(ev.get("message"))
+            out["model"] = msg.get("model")
+            out["finish_reason"] = msg.get("stop_reason")
+            out["input_tokens"] = _d(msg.get("usage")).get("input_tokens")
+            out["output_tokens"] = _d(msg.get("usage")).get("output_tokens")
+            blocks = [_d(b) for b in msg.get("content") or []]
+        elif kind == "content_block_start":
+            blocks = [_d(ev.get("content_block"))]
+        else:
+            blocks = []
+        for b in blocks:
+            if b.get("type") == "text":
+                text.append(str(b.get("text") or ""))
+            elif b.get("type") == "tool_use":
+                calls.append({"id": b.get("id"), "name": b.get("name")})
+        delta = _d(ev.get("delta"))
+        if kind == "content_block_delta" and delta.get("type") == "text_delta":
+            text.append(str(delta.get("text") or ""))
+        if kind == "message_delta":
+            out["finish_reason"] = delta.get("stop_reason") or out.get("finish_reason")
+            out["output_tokens"] = _d(ev.get("usage")).get("output_tokens")
+    if res is not None:
+        out["output"] = "".join(text)
+    out["tool_calls"] = calls
     return out
 
 
+def _map(path: str, req: Any, res: Any) -> dict[str, Any]:
+    """What an Anthropic request was, from its path, request JSON and response JSON/events."""
+    req = _d(req)
+    if path.endswith("/messages"):
+        return _messages(req, res if isinstance(res, (dict, list)) else None)
+    return {"model": _d(res).get("model"), "input": req or None}
+
+
 def wrap_anthropic(client: C, log: Sealog) -> C:
-    """Patch ``client.messages.create`` in place and return the client."""
-    msgs: Any = client.messages  # type: ignore[attr-defined]
-    msgs.create = wrap_method(
-        log,
-        msgs.create,
-        "anthropic",
-        _extract,
-        _accumulate,
-        lambda kw: {"system": kw.get("system"), "messages": kw.get("messages")},
-    )
+    """Record every request of ``client`` (an ``Anthropic`` or ``AsyncAnthropic``) in ``log``;
+    the client is changed in place (its HTTP transport) and returned."""
+    instrument(client, log, "anthropic", _map)
     return client
