@@ -156,7 +156,9 @@ def test_rejected_events_are_surfaced_not_retried(server: SealogServer, tmp_path
     assert bad not in ids_in_log(server)
 
 
-def test_wrong_api_key_keeps_events_in_spool(server: SealogServer, tmp_path: Path) -> None:
+def test_wrong_api_key_keeps_events_in_spool_and_another_key_does_not_send_them(
+    server: SealogServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     log = sealog.Sealog(
         url=server.url, api_key="wrong", commitment_key=KEY, spool_dir=tmp_path, backoff_max=0.2
     )
@@ -164,10 +166,42 @@ def test_wrong_api_key_keeps_events_in_spool(server: SealogServer, tmp_path: Pat
     assert not log.flush(timeout=1)
     log.close(timeout=0.1)
     assert log.stats()["spooled"] >= 1 and log.stats()["lost"] == 0
-    # With the right key the spool is replayed.
+    # A client with a valid key does not send them under its own identity: it says so.
     with client(server, tmp_path) as log2:
+        own = log2.record("llm_call")
         assert log2.flush(timeout=30)
-    assert wait_for(lambda: eid in ids_in_log(server))
+        st = log2.stats()
+    assert st["spool_foreign_segments"] == 1 and st["spool_foreign_bytes"] > 0
+    assert st["spool_dir"] == str(log.spool.dir)
+    assert "not sent under another identity" in caplog.text and str(log.spool.dir) in caplog.text
+    assert wait_for(lambda: own in ids_in_log(server))
+    assert eid not in ids_in_log(server)
+
+
+def test_spooled_events_are_delivered_only_under_the_key_that_wrote_them(
+    server: SealogServer, tmp_path: Path
+) -> None:
+    key_a = server.create_key("ingest")
+    server.stop()
+    a = sealog.Sealog(
+        url=server.url, api_key=key_a, commitment_key=KEY, spool_dir=tmp_path, backoff_max=0.2
+    )
+    spooled = a.record("llm_call")
+    a.close(timeout=0.5)
+    assert a.stats()["spooled"] == 1
+    server.start()
+    with client(server, tmp_path) as b:  # key B: the fixture's ingest key
+        own = b.record("tool_call")
+        assert b.flush(timeout=30)
+        assert b.stats()["spool_foreign_segments"] == 1
+    assert wait_for(lambda: own in ids_in_log(server))
+    assert spooled not in ids_in_log(server)
+    with sealog.Sealog(
+        url=server.url, api_key=key_a, commitment_key=KEY, spool_dir=tmp_path
+    ) as again:
+        assert again.flush(timeout=30)
+        assert again.stats()["replayed"] == 1 and again.stats()["spool_foreign_segments"] == 0
+    assert wait_for(lambda: spooled in ids_in_log(server))
 
 
 def test_large_gzip_batches(server: SealogServer, tmp_path: Path) -> None:

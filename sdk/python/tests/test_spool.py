@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from pathlib import Path
 
@@ -160,3 +161,21 @@ def test_record_after_close_goes_to_spool(tmp_path: Path) -> None:
     c.close(timeout=0)
     assert c.record("llm_call")
     assert c.stats()["spooled"] == 1 and c.stats()["lost"] == 0
+
+
+def test_a_segment_names_the_key_that_wrote_it_never_its_secret(tmp_path: Path) -> None:
+    from sealog._spool import key_id, segment_key_id
+
+    secret = "Zm9vYmFyYmF6cXV4cXV1eA"
+    assert key_id(f"slk_0123456789abcdef_{secret}") == "0123456789abcdef"
+    assert key_id(None) == "none" and key_id("") == "none"
+    other = key_id("an-admin-token")
+    assert re.fullmatch(r"h[0-9a-f]{16}", other) and "admin" not in other
+    mine = Spool(tmp_path, key=key_id(f"slk_0123456789abcdef_{secret}"))
+    mine.append([b"{}"])
+    mine.close()
+    (seg,) = tmp_path.glob("*.seg")
+    assert secret not in seg.name and segment_key_id(seg) == "0123456789abcdef"
+    theirs = Spool(tmp_path, key="fedcba9876543210")
+    assert list(theirs.claim()) == [] and theirs.foreign == {seg: seg.stat().st_size}
+    assert theirs.replayable_bytes == 0 and theirs.size_bytes == seg.stat().st_size

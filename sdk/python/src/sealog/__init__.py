@@ -8,6 +8,7 @@ log.record("llm_call", input=prompt, output=answer)
 from __future__ import annotations
 
 from ._canonical import canonical_json
+from ._delivery import Stats
 from ._event import uuid7
 from ._options import (
     EventOptions,
@@ -65,6 +66,7 @@ __all__ = [
     "SessionRecordOptions",
     "Span",
     "SpanOptions",
+    "Stats",
     "Subject",
     "Timestamp",
     "ToolContext",

@@ -16,22 +16,46 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from pathlib import Path
+from typing import Any, TypedDict
 from urllib.parse import quote
 
 from ._encode import dumps, loads_object
 from ._event import format_ts_ns
-from ._spool import Spool
+from ._spool import Spool, segment_key_id
 from ._transport import HttpResponse, Transport, TransportError
 from .commitments import PendingCommitment
 from .errors import DeliveryError, EventRejected, Rejection
 from .receipt import Receipt
 
-__all__ = ["Delivery"]
+__all__ = ["Delivery", "Stats"]
 
 _log = logging.getLogger("sealog")
 _RETRYABLE = frozenset({408, 425, 429, 500, 502, 503, 504})
 _CONFIG_ERRORS = frozenset({401, 403, 404})
+
+
+class Stats(TypedDict):
+    """What :meth:`Sealog.stats` returns: delivery counters and where undelivered events wait.
+
+    ``spool_dir`` is the directory of this client's spool (events not yet acknowledged, kept
+    across restarts); ``spool_foreign_segments`` / ``spool_foreign_bytes`` count the segments
+    in it written under another API key, which this client leaves for that key to deliver.
+    """
+
+    queued: int
+    sent: int
+    duplicates: int
+    spooled: int
+    replayed: int
+    retried: int
+    rejected: int
+    lost: int
+    invalid: int
+    spool_bytes: int
+    spool_dir: str
+    spool_foreign_segments: int
+    spool_foreign_bytes: int
 
 
 class Delivery:
@@ -73,6 +97,7 @@ class Delivery:
         self.on_reject = on_reject
         self.closed = False
         self._rejections: deque[Rejection] = deque(maxlen=1000)
+        self._reported_foreign: set[Path] = set()
         self._tls = threading.local()
         self._init_runtime()
 
@@ -116,10 +141,31 @@ class Delivery:
         self._tls = threading.local()
 
     def replay_on_start(self) -> None:
-        """Replay events left in the spool by an earlier (or crashed) process, if any."""
-        if self.spool.size_bytes > 0:
+        """Replay events left in the spool by an earlier (or crashed) process, if any, and say
+        which were left by other keys."""
+        self._report_foreign()
+        if self.spool.replayable_bytes > 0:
             self._replay_pending = True
             self._ensure_worker()
+
+    def _report_foreign(self) -> None:
+        """Warn (once per segment) of spooled events written under another API key: they
+        wait for a client with that key, never sent under this one."""
+        new = set(self.spool.foreign) - self._reported_foreign
+        if not new:
+            return
+        self._reported_foreign |= new
+        keys = sorted({segment_key_id(p) or "unrecorded" for p in new})
+        _log.warning(
+            "sealog: %d spooled segment(s) (%d bytes) in %s were written under API key id(s) "
+            "%s, not this client's (%s); they are not sent under another identity: a client "
+            "with that key for the same URL and log delivers them",
+            len(new),
+            sum(self.spool.foreign.get(p, 0) for p in new),
+            self.spool.dir,
+            ", ".join(keys),
+            self.spool.key,
+        )
 
     def _ensure_worker(self) -> None:
         with self._worker_lock:
@@ -211,12 +257,25 @@ class Delivery:
                 raise DeliveryError(f"no acknowledgement within {timeout}s; event spooled")
             time.sleep(wait_s)
 
-    def stats(self) -> dict[str, int]:
-        """The counters plus the current queue length and spool size."""
-        out = dict(self.counts)
-        out["queued"] = len(self.queue)
-        out["spool_bytes"] = self.spool.size_bytes
-        return out
+    def stats(self) -> Stats:
+        """The counters, the queue length and where undelivered events wait (the spool)."""
+        c = self.counts
+        foreign = self.spool.foreign
+        return Stats(
+            queued=len(self.queue),
+            sent=c["sent"],
+            duplicates=c["duplicates"],
+            spooled=c["spooled"],
+            replayed=c["replayed"],
+            retried=c["retried"],
+            rejected=c["rejected"],
+            lost=c["lost"],
+            invalid=c["invalid"],
+            spool_bytes=self.spool.size_bytes,
+            spool_dir=str(self.spool.dir),
+            spool_foreign_segments=len(foreign),
+            spool_foreign_bytes=sum(foreign.values()),
+        )
 
     @property
     def rejections(self) -> list[Rejection]:
@@ -502,7 +561,7 @@ class Delivery:
             if (
                 self._retry_at <= time.monotonic()
                 and (now >= replay_next or self._flush_waiters > 0)
-                and self.spool.size_bytes > 0
+                and self.spool.replayable_bytes > 0
             ):
                 self._replay()
                 replay_next = time.monotonic() + 1.0
@@ -603,6 +662,7 @@ class Delivery:
                 self._replay_pending = False
             finally:
                 gen.close()
+                self._report_foreign()
         finally:
             with self._cond:
                 self._busy = False

@@ -1,9 +1,13 @@
 """Crash-safe on-disk spool for events that could not be delivered (yet).
 
 Layout: one directory per (server URL, log) under the spool root. Each process appends to its
-own segment file ``<time>-<pid>-<random>.seg`` and holds an exclusive ``flock`` on it while it
-is open; a segment that nobody holds (closed, or left by a dead process) can be claimed and
-replayed by any process for the same log.
+own segment file ``<time>-<pid>-<random>-<key id>.seg`` and holds an exclusive ``flock`` on it
+while it is open; a segment that nobody holds (closed, or left by a dead process) can be
+claimed and replayed by any process for the same log **with the same API key**: the events in
+it were sent under that key's identity and are only ever delivered under it. The key id is the
+public ``<id>`` of a ``slk_<id>_<secret>`` key (never the secret), ``h<16 hex>`` (a truncated
+SHA-256) for a key of another form and ``none`` without a key. Segments of other keys (and of
+SDKs that did not record the key) are left in place and reported.
 
 Framing: each record is ``u32 length (big-endian) | u32 CRC-32 of payload | payload``, the
 payload being one event's JSON (UTF-8). A crash can only tear the tail of a segment; readers
@@ -30,7 +34,7 @@ from collections.abc import Generator
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Segment", "Spool", "default_spool_root", "read_frames"]
+__all__ = ["Segment", "Spool", "default_spool_root", "key_id", "read_frames"]
 
 _log = logging.getLogger("sealog")
 _HDR = struct.Struct(">II")
@@ -45,6 +49,22 @@ def default_spool_root() -> Path:
         os.path.expanduser("~"), ".local", "state"
     )
     return Path(base) / "sealog" / "spool"
+
+
+def key_id(api_key: str | None) -> str:
+    """The public name of ``api_key`` a spool segment is marked with; never its secret."""
+    if not api_key:
+        return "none"
+    parts = api_key.split("_")
+    if len(parts) >= 3 and parts[0] == "slk" and parts[1].isalnum():
+        return parts[1]
+    return "h" + hashlib.sha256(api_key.encode()).hexdigest()[:16]
+
+
+def segment_key_id(path: Path) -> str | None:
+    """The key id a segment was written under; None for a segment that does not say."""
+    parts = path.stem.split("-")
+    return parts[3] if len(parts) == 4 else None
 
 
 def spool_dir_for(root: Path, url: str, log: str) -> Path:
@@ -95,8 +115,13 @@ class Spool:
         max_bytes: int = 256 * 1024 * 1024,
         fsync: bool = True,
         segment_bytes: int = 8 * 1024 * 1024,
+        key: str = "none",
     ) -> None:
         self.dir = directory
+        #: The key id (:func:`key_id`) this spool writes and replays segments for.
+        self.key = key
+        #: Segments of other keys, left undelivered: ``{path: bytes}`` as last scanned.
+        self.foreign: dict[Path, int] = {}
         self.max_bytes = max_bytes
         self.fsync = fsync
         self.segment_bytes = segment_bytes
@@ -111,15 +136,27 @@ class Spool:
 
     # -- bookkeeping -------------------------------------------------------------------------
     def _scan_bytes(self) -> int:
+        """Bytes of every segment (the cap counts them all); notes the other keys' segments."""
         total = 0
+        foreign: dict[Path, int] = {}
         for p in self.dir.glob("*.seg"):
             with contextlib.suppress(OSError):
-                total += p.stat().st_size
+                size = p.stat().st_size
+                total += size
+                if segment_key_id(p) != self.key:
+                    foreign[p] = size
+        self.foreign = foreign
         return total
 
     @property
     def size_bytes(self) -> int:
+        """Bytes in the spool directory, this key's and others'."""
         return self._bytes
+
+    @property
+    def replayable_bytes(self) -> int:
+        """Bytes this spool may replay: those of its own key's segments."""
+        return max(0, self._bytes - sum(self.foreign.values()))
 
     def own_pending(self) -> bool:
         """True while segments this process wrote are not yet delivered."""
@@ -141,7 +178,7 @@ class Spool:
 
     # -- writing ------------------------------------------------------------------------------
     def _open_segment(self) -> None:
-        name = f"{time.time_ns():020d}-{os.getpid()}-{os.urandom(4).hex()}.seg"
+        name = f"{time.time_ns():020d}-{os.getpid()}-{os.urandom(4).hex()}-{self.key}.seg"
         path = self.dir / name
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)
         fcntl.flock(fd, fcntl.LOCK_EX)
@@ -215,6 +252,8 @@ class Spool:
                 self._close_segment()
             self._bytes = self._scan_bytes()
         for path in sorted(self.dir.glob("*.seg")):
+            if segment_key_id(path) != self.key:
+                continue  # another key's events: never sent under this one
             try:
                 fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
             except OSError:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from ._delivery import Stats
 from ._options import FlagOptions, OversightOptions, RecordOptions, SpanOptions, Unpack
 from .client import Sealog
 from .errors import Rejection
@@ -152,7 +153,7 @@ class AsyncSealog:
         """Record a policy flag (:meth:`Sealog.flag`)."""
         return self.sync.flag(reason, action, **kw)
 
-    def stats(self) -> dict[str, int]:
+    def stats(self) -> Stats:
         """The delivery counters (:meth:`Sealog.stats`)."""
         return self.sync.stats()
 

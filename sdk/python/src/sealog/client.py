@@ -22,11 +22,11 @@ from typing import Any, Generic, TypeVar, cast, overload
 from urllib.parse import quote
 
 from ._canonical import canonical_json
-from ._delivery import Delivery
+from ._delivery import Delivery, Stats
 from ._encode import to_json_value, to_ts
 from ._event import ACTIONS, format_ts_ns, uuid7, valid_action, valid_status
 from ._options import FlagOptions, OversightOptions, RecordOptions, SpanOptions, Unpack
-from ._spool import Spool, default_spool_root, spool_dir_for
+from ._spool import Spool, default_spool_root, key_id, spool_dir_for
 from ._transport import Transport
 from .commitments import PendingCommitment, as_key, pending_commitment
 from .context import Check, ContextBlock, HumanOversight, context_dict
@@ -316,7 +316,12 @@ class Sealog:
         self.atexit_timeout = atexit_timeout
         Transport(self.url, self.api_key)  # validate the URL early
         root = Path(spool_dir) if spool_dir is not None else default_spool_root()
-        self.spool = Spool(spool_dir_for(root, self.url, self.log), spool_max_bytes, spool_fsync)
+        self.spool = Spool(
+            spool_dir_for(root, self.url, self.log),
+            spool_max_bytes,
+            spool_fsync,
+            key=key_id(self.api_key),
+        )
         self._delivery = Delivery(
             url=self.url,
             api_key=self.api_key,
@@ -465,9 +470,11 @@ class Sealog:
         fields_["status"] = action if valid_status(action) else "x-" + action
         return self._record("policy_flag", fields_)
 
-    def stats(self) -> dict[str, int]:
+    def stats(self) -> Stats:
         """Counters: queued, sent, duplicates, spooled, replayed, retried, rejected, lost,
-        invalid (local misuse), spool_bytes."""
+        invalid (local misuse), spool_bytes; ``spool_dir``, where events not yet delivered
+        wait; ``spool_foreign_segments`` / ``_bytes``, those spooled under another API key
+        (left for a client with that key: never sent under this one)."""
         return self._delivery.stats()
 
     @property
