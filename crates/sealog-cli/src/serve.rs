@@ -38,6 +38,17 @@ pub struct ServeArgs {
     /// it ingest answers 503 with Retry-After [default: 268435456].
     #[arg(long)]
     max_inflight_body_bytes: Option<usize>,
+    /// Most exports one API key may run at once (429 beyond) [default: 2].
+    #[arg(long)]
+    max_exports_per_key: Option<usize>,
+    /// Longest time in ms an export's download may go unread before it is dropped and its
+    /// scratch file freed [default: 60000].
+    #[arg(long)]
+    export_idle_timeout_ms: Option<u64>,
+    /// Free bytes the data directory's disk keeps for ingest; below it exports are refused
+    /// with 507 [default: 268435456].
+    #[arg(long)]
+    export_disk_reserve_bytes: Option<u64>,
     /// Most events per ingest request [default: 10000].
     #[arg(long)]
     max_batch_events: Option<usize>,
@@ -93,6 +104,9 @@ struct FileSettings {
     rate_limit: Option<u32>,
     max_body_bytes: Option<usize>,
     max_inflight_body_bytes: Option<usize>,
+    max_exports_per_key: Option<usize>,
+    export_idle_timeout_ms: Option<u64>,
+    export_disk_reserve_bytes: Option<u64>,
     max_batch_events: Option<usize>,
     checkpoint_interval_ms: Option<u64>,
     queue_entries: Option<usize>,
@@ -162,6 +176,15 @@ fn resolve(args: ServeArgs) -> Result<Settings, String> {
         drain_timeout: millis!(drain_timeout_ms, "DRAIN_TIMEOUT_MS", drain_timeout),
         checkpoint_wait: millis!(checkpoint_wait_ms, "CHECKPOINT_WAIT_MS", checkpoint_wait),
         header_timeout: millis!(header_timeout_ms, "HEADER_TIMEOUT_MS", header_timeout),
+        export_idle_timeout: millis!(
+            export_idle_timeout_ms,
+            "EXPORT_IDLE_TIMEOUT_MS",
+            export_idle_timeout
+        ),
+        max_exports_per_key: pick!(max_exports_per_key, "MAX_EXPORTS_PER_KEY")
+            .unwrap_or(defaults.max_exports_per_key),
+        export_disk_reserve_bytes: pick!(export_disk_reserve_bytes, "EXPORT_DISK_RESERVE_BYTES")
+            .unwrap_or(defaults.export_disk_reserve_bytes),
         max_connections: pick!(max_connections, "MAX_CONNECTIONS")
             .unwrap_or(defaults.max_connections),
         max_connections_per_peer: pick!(max_connections_per_peer, "MAX_CONNECTIONS_PER_PEER")

@@ -7,7 +7,7 @@
 //! and the ZIP itself are written to unnamed scratch files in the data directory, and the ZIP
 //! is streamed from there, so an export of any size costs the server a bounded amount of
 //! memory; the disk it takes (about 1.5 times the selected leaf bytes) is freed when the
-//! response ends.
+//! response ends, or when the client stops reading (crate::export_limits).
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
@@ -15,7 +15,6 @@ use crate::extract::QueryParams;
 use crate::read::{EventFilters, blocking};
 use crate::receipt::covering;
 use crate::state::AppState;
-use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
@@ -23,14 +22,10 @@ use sealog_evidence::build::{PackEntry, PackParts, build_into};
 use sealog_storage::{Engine, Log, SignedCheckpoint};
 use std::fs::File;
 use std::io::{BufWriter, Seek, SeekFrom};
-use tokio_util::io::ReaderStream;
 
 /// How many earlier checkpoints (from the log's history, spread from the oldest to the
 /// newest) a pack proves consistent with its checkpoint.
 const MAX_EARLIER_CHECKPOINTS: usize = 64;
-
-/// Bytes of the ZIP sent at a time.
-const STREAM_CHUNK_BYTES: usize = 256 << 10;
 
 /// Every log index matching `filters`, ascending.
 fn matching(log: &Log, filters: &EventFilters) -> ApiResult<Vec<u64>> {
@@ -64,6 +59,10 @@ pub async fn export(
             "an export takes only agent, session, action, status, since and until",
         ));
     }
+    let free = state.engine.free_bytes().map_err(|e| {
+        ApiError::internal(format!("cannot read the data directory's free space: {e}"))
+    })?;
+    let slot = state.exports.admit(&caller.0.key_id, free)?;
     let (indices, cp) = select(&state, &log, &filters).await?;
     let engine = state.engine.clone();
     let (zip, len) = blocking(&log, move |log| {
@@ -78,10 +77,7 @@ pub async fn export(
             (header::CONTENT_LENGTH, len.to_string()),
             (header::CACHE_CONTROL, "no-store".to_owned()),
         ],
-        Body::from_stream(ReaderStream::with_capacity(
-            tokio::fs::File::from_std(zip),
-            STREAM_CHUNK_BYTES,
-        )),
+        state.exports.stream(zip, slot),
     )
         .into_response())
 }

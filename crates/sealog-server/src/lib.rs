@@ -24,6 +24,7 @@ mod connections;
 mod encoding;
 mod error;
 mod export;
+mod export_limits;
 mod extract;
 mod ingest;
 pub mod keys;

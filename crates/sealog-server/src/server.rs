@@ -4,6 +4,7 @@
 use crate::body::BodyBudget;
 use crate::connections::{ConnectionLimits, serve_connections};
 use crate::error::ServerError;
+use crate::export_limits::ExportLimits;
 use crate::keys::Keys;
 use crate::metrics::Metrics;
 use crate::state::{AppState, RateLimiter, ServerOptions};
@@ -56,6 +57,11 @@ impl Server {
             sessions,
             limiter: Arc::new(RateLimiter::new(options.rate_limit_per_key)),
             body_budget: BodyBudget::new(options.max_inflight_body_bytes),
+            exports: Arc::new(ExportLimits::new(
+                options.max_exports_per_key,
+                options.export_idle_timeout,
+                options.export_disk_reserve_bytes,
+            )),
             options: Arc::new(options),
             metrics: Arc::new(Metrics::default()),
         };

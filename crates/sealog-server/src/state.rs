@@ -1,6 +1,7 @@
 //! What every request shares: the engine, the key store, sessions, limits and metrics.
 
 use crate::body::BodyBudget;
+use crate::export_limits::ExportLimits;
 use crate::keys::Keys;
 use crate::metrics::Metrics;
 use sealog_core::event::Limits;
@@ -44,6 +45,12 @@ pub struct ServerOptions {
     /// Whether `/metrics` answers without a key (it names every log); otherwise it needs the
     /// server-wide admin key.
     pub public_metrics: bool,
+    /// Most exports one key may run at once.
+    pub max_exports_per_key: usize,
+    /// Longest an export's download may go unread before it is dropped with its scratch file.
+    pub export_idle_timeout: Duration,
+    /// Free bytes the data directory's disk keeps for ingest: below it exports get 507.
+    pub export_disk_reserve_bytes: u64,
     /// Limits on each event.
     pub event_limits: Limits,
     /// Whether the server is reached over TLS (dashboard cookies get `Secure`).
@@ -65,6 +72,9 @@ impl Default for ServerOptions {
             max_connections: 4096,
             max_connections_per_peer: 256,
             public_metrics: false,
+            max_exports_per_key: 2,
+            export_idle_timeout: Duration::from_secs(60),
+            export_disk_reserve_bytes: 256 << 20,
             event_limits: Limits::default(),
             tls: false,
         }
@@ -86,6 +96,8 @@ pub struct AppState {
     pub limiter: Arc<RateLimiter>,
     /// The memory in-flight ingest bodies share.
     pub body_budget: BodyBudget,
+    /// Exports running per key, and their bounds.
+    pub exports: Arc<ExportLimits>,
     /// Counters for `/metrics`.
     pub metrics: Arc<Metrics>,
 }

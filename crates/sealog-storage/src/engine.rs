@@ -62,6 +62,12 @@ impl Engine {
         tempfile::tempfile_in(&self.inner.dir)
     }
 
+    /// The bytes an unprivileged process may still write on the data directory's file system.
+    pub fn free_bytes(&self) -> std::io::Result<u64> {
+        let stat = rustix::fs::statvfs(&self.inner.dir)?;
+        Ok(stat.f_bavail.saturating_mul(stat.f_frsize))
+    }
+
     /// Opens (creating if needed) the data directory, takes its lock file, and recovers every
     /// log in it. Refuses to open when another process holds the lock or when a log's stored
     /// tree disagrees with its last signed checkpoint, saying what is wrong.
