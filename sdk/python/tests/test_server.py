@@ -174,8 +174,29 @@ def test_wrong_api_key_keeps_events_in_spool_and_another_key_does_not_send_them(
     assert st["spool_foreign_segments"] == 1 and st["spool_foreign_bytes"] > 0
     assert st["spool_dir"] == str(log.spool.dir)
     assert "not sent under another identity" in caplog.text and str(log.spool.dir) in caplog.text
+    # The refusal was loud: once, with the server's answer and what to check.
+    outages = [r.getMessage() for r in caplog.records if "cannot deliver" in r.getMessage()]
+    assert len(outages) == 1 and "answered 401" in outages[0] and "SEALOG_API_KEY" in outages[0]
     assert wait_for(lambda: own in ids_in_log(server))
     assert eid not in ids_in_log(server)
+
+
+def test_an_outage_and_its_end_are_logged_once_each(
+    server: SealogServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with client(server, tmp_path, backoff_base=0.02, backoff_max=0.2) as log:
+        assert log.record_sync("llm_call").status == "accepted"
+        server.stop()
+        eid = log.record("llm_call")
+        assert not log.flush(timeout=1.5)
+        server.start()
+        assert log.flush(timeout=60)
+    said = [r.getMessage() for r in caplog.records if r.name == "sealog"]
+    down = [m for m in said if "cannot deliver" in m]
+    up = [m for m in said if "works again after" in m]
+    assert len(down) == 1 and server.url in down[0] and "no connection" in down[0]
+    assert len(up) == 1 and said.index(up[0]) > said.index(down[0])
+    assert wait_for(lambda: eid in ids_in_log(server))
 
 
 def test_spooled_events_are_delivered_only_under_the_key_that_wrote_them(

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import time
 from pathlib import Path
+
+import pytest
 
 import sealog
 import sealog.aio
@@ -179,3 +182,40 @@ def test_a_segment_names_the_key_that_wrote_it_never_its_secret(tmp_path: Path) 
     theirs = Spool(tmp_path, key="fedcba9876543210")
     assert list(theirs.claim()) == [] and theirs.foreign == {seg: seg.stat().st_size}
     assert theirs.replayable_bytes == 0 and theirs.size_bytes == seg.stat().st_size
+
+
+def test_events_spooled_for_a_url_that_never_answers_are_announced(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    url = f"http://127.0.0.1:{closed_port()}"
+    first = sealog.Sealog(url=url, commitment_key=KEY, spool_dir=tmp_path)
+    for _ in range(3):
+        first.record("llm_call")
+    first.close(timeout=0)
+    assert first.stats()["spooled"] == 3
+    caplog.clear()
+    later = sealog.Sealog(url=url, commitment_key=KEY, spool_dir=tmp_path, flush_interval=3600)
+    later._delivery.closed = True
+    said = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert any(
+        "3 event(s) spooled earlier" in m and str(later.spool.dir) in m and url in m for m in said
+    ), said
+    assert later.stats()["spool_dir"] == str(later.spool.dir)
+
+
+def test_an_outage_is_warned_about_once_with_what_to_check(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    url = f"http://127.0.0.1:{closed_port()}"
+    c = sealog.Sealog(
+        url=url, commitment_key=KEY, spool_dir=tmp_path, backoff_base=0.01, backoff_max=0.02
+    )
+    c.record("llm_call")
+    assert not c.flush(timeout=1)
+    assert c.stats()["retried"] >= 3
+    c.close(timeout=0)
+    outages = [r.getMessage() for r in caplog.records if "cannot deliver" in r.getMessage()]
+    assert len(outages) == 1, outages
+    (msg,) = outages
+    assert url in msg and str(c.spool.dir) in msg and "no connection" in msg
+    assert "SEALOG_URL" in msg and "SEALOG_API_KEY" in msg and "server is up" in msg

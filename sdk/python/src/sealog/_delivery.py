@@ -115,6 +115,7 @@ class Delivery:
         self._retry_at = 0.0
         self._failures = 0
         self._down_since: float | None = None
+        self._last_failure = "unknown"
         self._flush_waiters = 0
         self._lost_pending = 0
         self._lost_first: int | None = None
@@ -145,6 +146,16 @@ class Delivery:
         which were left by other keys."""
         self._report_foreign()
         if self.spool.replayable_bytes > 0:
+            events, segments = self.spool.count_replayable()
+            _log.warning(
+                "sealog: %d event(s) spooled earlier for %s (%d segment(s), %d bytes) wait in %s; "
+                "this client sends them when the server answers",
+                events,
+                self.url,
+                segments,
+                self.spool.replayable_bytes,
+                self.spool.dir,
+            )
             self._replay_pending = True
             self._ensure_worker()
 
@@ -462,21 +473,16 @@ class Delivery:
         try:
             resp = t.request("POST", self.path, body)
         except TransportError as exc:
-            _log.debug("sealog: delivery failed: %s", exc)
+            self._last_failure = f"no connection: {exc}"
             return "retry", None
         if 200 <= resp.status < 300:
             self._handle_results(resp, recs, evs)
             return "ok", None
-        if resp.status in _RETRYABLE:
-            return "retry", resp.retry_after
-        if resp.status in _CONFIG_ERRORS:
+        if resp.status in _RETRYABLE or resp.status in _CONFIG_ERRORS:
             code, msg = resp.error()
-            _log.error(
-                "sealog: server refused the batch (%s %s: %s); events kept in the spool",
-                resp.status,
-                code,
-                msg,
-            )
+            self._last_failure = f"the server answered {resp.status} {code}: {msg}"
+            if resp.status in _RETRYABLE:
+                return "retry", resp.retry_after
             return "config", None
         if resp.status in (400, 422) and _has_results(resp):
             self._handle_results(resp, recs, evs)  # per-event verdicts on an error status
@@ -578,10 +584,26 @@ class Delivery:
         self.counts["retried"] += 1
         if self._down_since is None:
             self._down_since = time.monotonic()
+            # Once per outage, with what to check: a silent outage looks like a working recorder.
+            _log.warning(
+                "sealog: cannot deliver events to %s (%s); they wait in memory and then in the "
+                "spool at %s, and are sent when delivery works again. Check the URL "
+                "(SEALOG_URL), the API key (SEALOG_API_KEY) and that the server is up "
+                "(sealog serve)",
+                self.url,
+                self._last_failure,
+                self.spool.dir,
+            )
         delay = self.backoff_max if config else self.backoff(self._failures, retry_after)
         self._retry_at = time.monotonic() + delay
 
     def _ok(self) -> None:
+        if self._down_since is not None:
+            _log.warning(
+                "sealog: delivery to %s works again after %.1f s; spooled events are being sent",
+                self.url,
+                time.monotonic() - self._down_since,
+            )
         self._failures = 0
         self._down_since = None
         self._retry_at = 0.0

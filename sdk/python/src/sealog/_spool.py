@@ -176,6 +176,19 @@ class Spool:
         self._own = set()
         self._pid = os.getpid()
 
+    def count_replayable(self) -> tuple[int, int]:
+        """(events, segments) in this key's segments, as read now (torn tails not counted)."""
+        events = segments = 0
+        for p in self.dir.glob("*.seg"):
+            if segment_key_id(p) != self.key:
+                continue
+            try:
+                events += len(read_frames(p.read_bytes())[0])
+            except OSError:
+                continue
+            segments += 1
+        return events, segments
+
     # -- writing ------------------------------------------------------------------------------
     def _open_segment(self) -> None:
         name = f"{time.time_ns():020d}-{os.getpid()}-{os.urandom(4).hex()}-{self.key}.seg"
