@@ -16,19 +16,7 @@ import sys
 from datetime import datetime
 from typing import Any, TypedDict
 
-from .context import (
-    Check,
-    ContextBlock,
-    DataProvenance,
-    DecisionContext,
-    HumanOversight,
-    ModelContext,
-    PerformanceMetrics,
-    PolicyContext,
-    PromptContext,
-    Subject,
-    ToolContext,
-)
+from . import context as ctx
 from .sessions import Session
 
 if sys.version_info >= (3, 11):
@@ -86,15 +74,20 @@ class EventOptions(TypedDict, total=False):
     output: Any
     content: bool | None
     media_type: str | None
-    model: ModelContext | dict[str, Any] | None
-    prompt: PromptContext | dict[str, Any] | None
-    tool: ToolContext | dict[str, Any] | None
-    policy: PolicyContext | dict[str, Any] | None
-    data: DataProvenance | dict[str, Any] | None
-    metrics: PerformanceMetrics | dict[str, Any] | None
-    subject: Subject | dict[str, Any] | None
-    checks: list[Check | dict[str, Any]] | tuple[Check | dict[str, Any], ...] | None
-    context: dict[str, Any] | list[ContextBlock | Check] | tuple[ContextBlock | Check, ...] | None
+    model: ctx.ModelContext | dict[str, Any] | None
+    prompt: ctx.PromptContext | dict[str, Any] | None
+    tool: ctx.ToolContext | dict[str, Any] | None
+    policy: ctx.PolicyContext | dict[str, Any] | None
+    data: ctx.DataProvenance | dict[str, Any] | None
+    metrics: ctx.PerformanceMetrics | dict[str, Any] | None
+    subject: ctx.Subject | dict[str, Any] | None
+    checks: list[ctx.Check | dict[str, Any]] | tuple[ctx.Check | dict[str, Any], ...] | None
+    context: (
+        dict[str, Any]
+        | list[ctx.ContextBlock | ctx.Check]
+        | tuple[ctx.ContextBlock | ctx.Check, ...]
+        | None
+    )
     attributes: dict[str, Any] | None
     agent: dict[str, str] | None
     ts: Timestamp | None
@@ -121,12 +114,12 @@ class _TimingOptions(TypedDict, total=False):
 
 
 class _DecisionOption(TypedDict, total=False):
-    decision: DecisionContext | dict[str, Any] | None
+    decision: ctx.DecisionContext | dict[str, Any] | None
     """The outcome of a decision and its reason codes (:class:`DecisionContext`)."""
 
 
 class _OversightOption(TypedDict, total=False):
-    oversight: HumanOversight | dict[str, Any] | None
+    oversight: ctx.HumanOversight | dict[str, Any] | None
     """A human review of the action (:class:`HumanOversight`)."""
 
 

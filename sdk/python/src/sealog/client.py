@@ -358,20 +358,11 @@ class Sealog:
         A type checker flags a misspelled keyword; at run time one is logged, counted in
         ``stats()["invalid"]`` and the call returns ``""``.
         """
-        try:
-            ev = self._build(action, kw)
-        except Exception as exc:
-            self._delivery.counts["invalid"] += 1
-            _log.error("sealog: record(%r) misuse: %s", action, exc)
-            return ""
-        self._delivery.enqueue(ev)
-        eid: str = ev["id"]
-        return eid
+        return self._record(action, kw)
 
     def _record(self, action: str, kw: Mapping[str, Any]) -> str:
         """:meth:`record` with its keywords in a mapping, for the SDK's own callers (which
-        also pass the private ``_session_obj``). The same body, not a call of the other: an
-        extra frame would cost every ``record()``."""
+        also pass the private ``_session_obj``)."""
         try:
             ev = self._build(action, kw)
         except Exception as exc:
