@@ -8,20 +8,34 @@ run in a worker thread and never block the event loop.
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, Concatenate, ParamSpec
 
 from ._delivery import Stats
 from ._options import FlagOptions, OversightOptions, RecordOptions, SpanOptions, Unpack
 from .client import Sealog
 from .errors import Rejection
 from .receipt import Receipt
-from .redact import Redactor
 from .sessions import F, Session, Span
 
 __all__ = ["AsyncSealog"]
+
+P = ParamSpec("P")
+
+
+def _parameters_of(
+    init: Callable[Concatenate[Sealog, P], None],
+) -> Callable[[Callable[..., None]], Callable[Concatenate[AsyncSealog, P], None]]:
+    """Give the decorated ``__init__`` the parameters of ``init`` (``Sealog.__init__``), for
+    type checkers (through ``P``) and for ``inspect.signature`` and help() (through
+    ``__wrapped__``), so the two constructors cannot drift apart."""
+
+    def take(fn: Callable[..., None]) -> Callable[Concatenate[AsyncSealog, P], None]:
+        fn.__wrapped__ = init  # type: ignore[attr-defined]
+        return fn
+
+    return take
 
 
 class AsyncSealog:
@@ -31,51 +45,10 @@ class AsyncSealog:
     same checks. ``async with AsyncSealog() as log:`` closes the client at the end.
     """
 
-    def __init__(
-        self,
-        url: str | None = None,
-        log: str | None = None,
-        api_key: str | None = None,
-        agent: str | dict[str, str] | None = None,
-        commitment_key: bytes | str | None = None,
-        *,
-        capture_content: bool = False,
-        redact: bool | Redactor = False,
-        batch_size: int = 1000,
-        flush_interval: float = 0.2,
-        max_queue: int = 50_000,
-        spool_dir: str | os.PathLike[str] | None = None,
-        spool_max_bytes: int = 256 * 1024 * 1024,
-        spool_fsync: bool = True,
-        spill_after: float = 2.0,
-        backoff_base: float = 0.1,
-        backoff_max: float = 10.0,
-        request_timeout: float = 30.0,
-        atexit_timeout: float = 5.0,
-        on_reject: Callable[[Rejection], None] | None = None,
-    ) -> None:
+    @_parameters_of(Sealog.__init__)
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         #: The synchronous client doing the work (its settings, ``spool``, ``url``, …).
-        self.sync = Sealog(
-            url,
-            log,
-            api_key,
-            agent,
-            commitment_key,
-            capture_content=capture_content,
-            redact=redact,
-            batch_size=batch_size,
-            flush_interval=flush_interval,
-            max_queue=max_queue,
-            spool_dir=spool_dir,
-            spool_max_bytes=spool_max_bytes,
-            spool_fsync=spool_fsync,
-            spill_after=spill_after,
-            backoff_base=backoff_base,
-            backoff_max=backoff_max,
-            request_timeout=request_timeout,
-            atexit_timeout=atexit_timeout,
-            on_reject=on_reject,
-        )
+        self.sync = Sealog(*args, **kwargs)
 
     def record(self, action: str, **kw: Unpack[RecordOptions]) -> str:
         """Queue an event; returns its id at once (:meth:`Sealog.record`; not a coroutine)."""
