@@ -38,6 +38,11 @@ pub struct ServeArgs {
     /// it ingest answers 503 with Retry-After [default: 268435456].
     #[arg(long)]
     max_inflight_body_bytes: Option<usize>,
+    /// A file holding the server-wide admin key to use on a first start (`slk_…`, e.g. from
+    /// `sealog keys generate`), instead of making one and writing it to admin.token. Also
+    /// `SEALOG_ADMIN_KEY` (the key itself).
+    #[arg(long)]
+    admin_key_file: Option<PathBuf>,
     /// Most exports one API key may run at once (429 beyond) [default: 2].
     #[arg(long)]
     max_exports_per_key: Option<usize>,
@@ -104,6 +109,7 @@ struct FileSettings {
     rate_limit: Option<u32>,
     max_body_bytes: Option<usize>,
     max_inflight_body_bytes: Option<usize>,
+    admin_key_file: Option<PathBuf>,
     max_exports_per_key: Option<usize>,
     export_idle_timeout_ms: Option<u64>,
     export_disk_reserve_bytes: Option<u64>,
@@ -129,6 +135,7 @@ struct Settings {
     checkpoint_interval: Duration,
     queue_entries: usize,
     checkpoint_lock: Option<PathBuf>,
+    admin_key: Option<String>,
 }
 
 /// `SEALOG_<NAME>` parsed as `T`.
@@ -211,7 +218,17 @@ fn resolve(args: ServeArgs) -> Result<Settings, String> {
         pick!(queue_entries, "QUEUE_ENTRIES").unwrap_or(engine_defaults.queue_entries);
     let data = pick!(data, "DATA").unwrap_or_else(|| PathBuf::from("./sealog-data"));
     let checkpoint_lock = pick!(checkpoint_lock, "CHECKPOINT_LOCK");
+    let admin_key = match args.admin_key_file.or(file.admin_key_file) {
+        Some(path) => Some(
+            std::fs::read_to_string(&path)
+                .map_err(|e| format!("cannot read the admin key file {}: {e}", path.display()))?
+                .trim()
+                .to_owned(),
+        ),
+        None => env("ADMIN_KEY")?,
+    };
     Ok(Settings {
+        admin_key,
         queue_entries,
         checkpoint_lock,
         data,
@@ -244,13 +261,18 @@ async fn serve(settings: Settings) -> Result<(), String> {
         checkpoint_lock: settings.checkpoint_lock.clone(),
         ..Default::default()
     };
-    let server =
-        Server::open_with(&settings.data, settings.options, engine).map_err(|e| e.to_string())?;
-    let admin_key = server.bootstrap().map_err(|e| e.to_string())?;
+    // Bound first: a start that cannot listen must not leave behind an admin key that was
+    // never shown.
     let listener = tokio::net::TcpListener::bind(&settings.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", settings.listen))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    private_data_dir(&settings.data)?;
+    let server =
+        Server::open_with(&settings.data, settings.options, engine).map_err(|e| e.to_string())?;
+    let admin_key = server
+        .bootstrap(settings.admin_key.as_deref())
+        .map_err(|e| e.to_string())?;
     let scheme = if settings.tls.is_some() {
         "https"
     } else {
@@ -272,12 +294,29 @@ async fn serve(settings: Settings) -> Result<(), String> {
     served.map_err(|e| e.to_string())
 }
 
+/// Makes the data directory, and everything the server creates from now on, private to the
+/// service user: events, keys and the admin token are nobody else's to read.
+fn private_data_dir(data: &Path) -> Result<(), String> {
+    use std::os::unix::fs::PermissionsExt;
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
+    std::fs::create_dir_all(data)
+        .map_err(|e| format!("cannot create the data directory {}: {e}", data.display()))?;
+    std::fs::set_permissions(data, std::fs::Permissions::from_mode(0o700)).map_err(|e| {
+        format!(
+            "cannot make the data directory {} private (mode 0700): {e}",
+            data.display()
+        )
+    })
+}
+
 /// The first start's message: the admin key (once), the dashboard, and a first event.
 fn print_welcome(data: &Path, url: &str, key: &str) {
     let token = data.join("admin.token");
     println!(
         "\nFirst start: created the log \"default\" and an admin API key (also in {token}):\n\n  \
-         {key}\n\nDashboard: {url}/  (sign in with the key)\n\nRecord an event and fetch its \
+         {key}\n\nThe key stays in {token} until it is rotated: store it elsewhere, then run \
+         `sealog keys rotate-admin`\n(which revokes it and removes the file), or start with \
+         --admin-key-file to bring your own.\n\nDashboard: {url}/  (sign in with the key)\n\nRecord an event and fetch its \
          receipt:\n\n  curl -s -H \"Authorization: Bearer $(cat {token})\" \
          -H 'Content-Type: application/json' \\\n    -d '{{\"events\": [{{\"id\": \
          \"0192f3a0-0000-7000-8000-000000000001\", \"ts\": \"2026-01-01T00:00:00Z\", \

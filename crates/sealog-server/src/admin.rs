@@ -4,7 +4,7 @@
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::JsonBody;
-use crate::keys::{KeyRecord, LogSettings};
+use crate::keys::{KeyRecord, LogSettings, Revoked};
 use crate::read::summary;
 use crate::state::{AppState, blocking};
 use axum::Json;
@@ -99,8 +99,20 @@ pub struct NewKey {
     label: String,
 }
 
+/// A label is short and has no control characters (it is shown in lists and the dashboard).
+pub(crate) fn check_label(label: &str) -> ApiResult<()> {
+    if label.len() > MAX_LABEL || label.chars().any(char::is_control) {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_label",
+            format!("a label has at most {MAX_LABEL} bytes and no control characters"),
+        ));
+    }
+    Ok(())
+}
+
 /// A key as the API shows it (never its secret), with how many dashboard sessions it has.
-fn key_json(state: &AppState, k: &KeyRecord) -> Value {
+pub(crate) fn key_json(state: &AppState, k: &KeyRecord) -> Value {
     json!({
         "id": k.id,
         "role": k.role,
@@ -122,13 +134,7 @@ pub async fn create_key(
     caller.admin(&name)?;
     state.log(&name)?;
     let new = body.parsed()?;
-    if new.label.len() > MAX_LABEL || new.label.chars().any(char::is_control) {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_label",
-            format!("a label has at most {MAX_LABEL} bytes and no control characters"),
-        ));
-    }
+    check_label(&new.label)?;
     let (keys, log) = (state.keys.clone(), name.clone());
     let (record, key) =
         blocking(move || Ok(keys.create(new.role, Some(&log), &new.label)?)).await?;
@@ -178,15 +184,36 @@ pub async fn revoke_key(
     Path((name, id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
     caller.admin(&name)?;
-    let (keys, log, key) = (state.keys.clone(), name.clone(), id.clone());
-    if blocking(move || Ok(keys.revoke(Some(&log), &key)?)).await? {
-        // Sessions check their key on every use; ending them here also frees their slots.
-        let sessions = state.sessions.end_key(&id);
-        tracing::info!(log = %name, key_id = %id, by = %caller.0.key_id, sessions, "revoked key");
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(ApiError::not_found(format!(
-            "log {name:?} has no key {id:?}"
-        )))
+    revoke(&state, Some(name), id, &caller).await
+}
+
+/// Revokes key `id` of `log` (`None`: a server-wide key) and ends its dashboard sessions.
+pub(crate) async fn revoke(
+    state: &AppState,
+    log: Option<String>,
+    id: String,
+    caller: &Caller,
+) -> ApiResult<StatusCode> {
+    let (keys, scope, key) = (state.keys.clone(), log.clone(), id.clone());
+    match blocking(move || Ok(keys.revoke(scope.as_deref(), &key)?)).await? {
+        Revoked::Done => {
+            // Sessions check their key on every use; ending them here also frees their slots.
+            let sessions = state.sessions.end_key(&id);
+            tracing::info!(log = ?log, key_id = %id, by = %caller.0.key_id, sessions, "revoked key");
+            Ok(StatusCode::NO_CONTENT)
+        }
+        Revoked::NotFound => Err(ApiError::not_found(match log {
+            Some(name) => format!("log {name:?} has no key {id:?}"),
+            None => format!("there is no server-wide key {id:?}"),
+        })),
+        Revoked::LastAdmin => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "last_admin_key",
+            format!(
+                "key {id} is the last server-wide admin key, which cannot be revoked: create \
+                 another (POST /v1/admin/keys) or rotate it (POST /v1/admin/keys/rotate, \
+                 `sealog keys rotate-admin`)"
+            ),
+        )),
     }
 }

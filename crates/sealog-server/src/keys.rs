@@ -70,6 +70,25 @@ struct Contents {
     logs: BTreeMap<String, LogSettings>,
 }
 
+/// What a revocation did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Revoked {
+    /// The key is revoked (now or before).
+    Done,
+    /// There is no such key.
+    NotFound,
+    /// The key is the last active server-wide admin key, which is kept.
+    LastAdmin,
+}
+
+fn active_server_admins(contents: &Contents) -> usize {
+    contents
+        .keys
+        .iter()
+        .filter(|k| k.log.is_none() && k.role == Role::Admin && k.revoked.is_none())
+        .count()
+}
+
 /// The key store; cheap to clone.
 #[derive(Clone)]
 pub struct Keys {
@@ -124,16 +143,49 @@ impl Keys {
         let id = hex::encode(&random::<8>());
         let secret = base64_url(&random::<32>());
         let key = format!("slk_{id}_{secret}");
-        let record = KeyRecord {
-            id,
+        let record =
+            Self::record_of(&key, role, log, label).expect("a generated key is well formed");
+        (record, key)
+    }
+
+    /// The record of a key made elsewhere (an operator's own admin key): it must have the
+    /// shape of a generated one, `slk_<16 hex digits>_<at least 43 base64url characters>`.
+    pub fn record_of(
+        key: &str,
+        role: Role,
+        log: Option<&str>,
+        label: &str,
+    ) -> Result<KeyRecord, ServerError> {
+        let shaped = key
+            .strip_prefix("slk_")
+            .and_then(|rest| rest.split_once('_'));
+        let valid = shaped.is_some_and(|(id, secret)| {
+            id.len() == 16
+                && id
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+                && secret.len() >= 43
+                && key.len() <= MAX_KEY_LEN
+                && secret
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        });
+        let Some((id, _)) = shaped.filter(|_| valid) else {
+            return Err(ServerError::new(
+                ErrorKind::Invalid,
+                "the provided admin key is not of the form slk_<16 lowercase hex digits>_<at \
+                 least 43 base64url characters>; make one with `sealog keys generate`",
+            ));
+        };
+        Ok(KeyRecord {
+            id: id.to_owned(),
             hash: hex::encode(&Sha256::digest(key.as_bytes())),
             role,
             log: log.map(str::to_owned),
             label: label.to_owned(),
             created: now_rfc3339(),
             revoked: None,
-        };
-        (record, key)
+        })
     }
 
     /// Stores a key made by [`Keys::generate`].
@@ -158,25 +210,54 @@ impl Keys {
             .collect()
     }
 
-    /// Revokes key `id` of `log`; `Ok(false)` if there is no such key.
-    pub fn revoke(&self, log: Option<&str>, id: &str) -> Result<bool, ServerError> {
+    /// Revokes key `id` of `log` (`None`: a server-wide key). The last active server-wide
+    /// admin key is kept: without it nobody could create logs or keys again.
+    pub fn revoke(&self, log: Option<&str>, id: &str) -> Result<Revoked, ServerError> {
         let mut contents = self.lock();
         let Some(pos) = contents
             .keys
             .iter()
             .position(|k| k.id == id && k.log.as_deref() == log)
         else {
-            return Ok(false);
+            return Ok(Revoked::NotFound);
         };
         if contents.keys[pos].revoked.is_some() {
-            return Ok(true);
+            return Ok(Revoked::Done);
+        }
+        if log.is_none() && active_server_admins(&contents) <= 1 {
+            return Ok(Revoked::LastAdmin);
         }
         contents.keys[pos].revoked = Some(now_rfc3339());
         if let Err(e) = self.save(&contents) {
             contents.keys[pos].revoked = None;
             return Err(e);
         }
-        Ok(true)
+        Ok(Revoked::Done)
+    }
+
+    /// Replaces server-wide key `old_id` by a new admin key in one durable change: the new key
+    /// is stored and the old one revoked together. Returns the new record and its secret.
+    pub fn rotate_server_admin(
+        &self,
+        old_id: &str,
+        label: &str,
+    ) -> Result<(KeyRecord, String), ServerError> {
+        let (record, key) = Self::generate(Role::Admin, None, label);
+        let mut contents = self.lock();
+        let before = contents.keys.clone();
+        if let Some(old) = contents
+            .keys
+            .iter_mut()
+            .find(|k| k.id == old_id && k.log.is_none())
+        {
+            old.revoked.get_or_insert_with(now_rfc3339);
+        }
+        contents.keys.push(record.clone());
+        if let Err(e) = self.save(&contents) {
+            contents.keys = before;
+            return Err(e);
+        }
+        Ok((record, key))
     }
 
     /// Who `key` belongs to, or `None` for an unknown, malformed or revoked key.
@@ -282,10 +363,10 @@ mod tests {
         assert!(!text.contains(&key[21..]));
         let reopened = Keys::open(&dir).unwrap();
         assert!(reopened.authenticate(&key).is_some());
-        assert!(reopened.revoke(Some("a"), &rec.id).unwrap());
+        assert_eq!(reopened.revoke(Some("a"), &rec.id).unwrap(), Revoked::Done);
         assert!(reopened.authenticate(&key).is_none());
         assert!(
-            !reopened.revoke(Some("b"), &rec.id).unwrap(),
+            reopened.revoke(Some("b"), &rec.id).unwrap() == Revoked::NotFound,
             "another log's key"
         );
         std::fs::remove_dir_all(&dir).unwrap();

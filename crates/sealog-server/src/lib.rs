@@ -6,7 +6,7 @@
 //! # async fn run() -> Result<(), sealog_server::ServerError> {
 //! use sealog_server::{Server, ServerOptions};
 //! let server = Server::open(std::path::Path::new("./sealog-data"), ServerOptions::default())?;
-//! if let Some(admin_key) = server.bootstrap()? {
+//! if let Some(admin_key) = server.bootstrap(None)? {
 //!     println!("admin key: {admin_key}");
 //! }
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:7300").await.unwrap();
@@ -18,6 +18,7 @@
 //! are made, so the description cannot drift from the code.
 
 mod admin;
+mod admin_keys;
 mod auth;
 mod body;
 mod connections;
@@ -213,6 +214,34 @@ pub fn routes() -> Vec<Route> {
             Key,
             "Revoke a key (admin).",
             admin::revoke_key
+        ),
+        route!(
+            get,
+            "/v1/admin/keys",
+            Key,
+            "List the server-wide keys, without secrets (server-wide admin).",
+            admin_keys::list
+        ),
+        route!(
+            post,
+            "/v1/admin/keys",
+            Key,
+            "Create a server-wide admin key {\"label\"?}; the secret is shown once (server-wide admin).",
+            admin_keys::create
+        ),
+        route!(
+            post,
+            "/v1/admin/keys/rotate",
+            Key,
+            "Replace the calling server-wide admin key by a new one {\"label\"?}: the old key is revoked and admin.token removed if it held it.",
+            admin_keys::rotate
+        ),
+        route!(
+            delete,
+            "/v1/admin/keys/{id}",
+            Key,
+            "Revoke a server-wide key; the last admin key is refused with 409 (server-wide admin).",
+            admin_keys::revoke_one
         ),
         route!(
             get,

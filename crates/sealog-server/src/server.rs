@@ -15,19 +15,21 @@ use sealog_auth::Role;
 use sealog_dashboard::DashboardOptions;
 use sealog_storage::{Engine, EngineOptions, durable};
 use std::future::Future;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 
 /// The largest body of a route other than ingest (log and key settings).
 const SMALL_BODY_BYTES: usize = 64 * 1024;
 
+/// The file in the data directory that holds the admin key a first start made.
+const ADMIN_TOKEN: &str = "admin.token";
+
 /// The log a first start creates.
 pub const DEFAULT_LOG: &str = "default";
 
 /// A server over one data directory.
 pub struct Server {
-    dir: PathBuf,
     state: AppState,
     dashboard: Router,
 }
@@ -57,6 +59,7 @@ impl Server {
             sessions,
             limiter: Arc::new(RateLimiter::new(options.rate_limit_per_key)),
             body_budget: BodyBudget::new(options.max_inflight_body_bytes),
+            admin_token_file: dir.join(ADMIN_TOKEN).into(),
             exports: Arc::new(ExportLimits::new(
                 options.max_exports_per_key,
                 options.export_idle_timeout,
@@ -65,17 +68,14 @@ impl Server {
             options: Arc::new(options),
             metrics: Arc::new(Metrics::default()),
         };
-        Ok(Server {
-            dir: dir.to_owned(),
-            state,
-            dashboard,
-        })
+        Ok(Server { state, dashboard })
     }
 
     /// On a first start (no key yet): creates the log `default` if missing and a server-wide
-    /// admin key, writes the key to `DIR/admin.token` (mode 0600) and returns it. Later starts
-    /// return `None`.
-    pub fn bootstrap(&self) -> Result<Option<String>, ServerError> {
+    /// admin key. Without `provided`, the key is made here, written to `DIR/admin.token` (mode
+    /// 0600) and returned; with it (`slk_…`, from the operator), only its hash is stored and
+    /// nothing is written. Later starts return `None`.
+    pub fn bootstrap(&self, provided: Option<&str>) -> Result<Option<String>, ServerError> {
         if !self.state.keys.is_empty() {
             return Ok(None);
         }
@@ -83,11 +83,16 @@ impl Server {
             let origin = format!("{}/{DEFAULT_LOG}", self.state.options.name);
             self.state.engine.create_log(DEFAULT_LOG, &origin)?;
         }
+        if let Some(key) = provided {
+            let record = Keys::record_of(key, Role::Admin, None, "provided admin")?;
+            self.state.keys.insert(record)?;
+            return Ok(None);
+        }
         // The token file is written before the key is stored: a crash in between leaves no
         // stored key, so the next start bootstraps again and overwrites the file.
         let (record, key) = Keys::generate(Role::Admin, None, "first-start admin");
-        let token = self.dir.join("admin.token");
-        durable::write_file(&token, format!("{key}\n").as_bytes(), 0o600)
+        let token = &self.state.admin_token_file;
+        durable::write_file(token, format!("{key}\n").as_bytes(), 0o600)
             .map_err(|e| ServerError::io(format_args!("cannot write {}", token.display()), e))?;
         self.state.keys.insert(record)?;
         Ok(Some(key))

@@ -96,6 +96,8 @@ pub struct AppState {
     pub limiter: Arc<RateLimiter>,
     /// The memory in-flight ingest bodies share.
     pub body_budget: BodyBudget,
+    /// `DIR/admin.token`, where a first start keeps the admin key it made.
+    pub admin_token_file: Arc<std::path::Path>,
     /// Exports running per key, and their bounds.
     pub exports: Arc<ExportLimits>,
     /// Counters for `/metrics`.
