@@ -26,7 +26,7 @@ def closed_port() -> int:
     return port
 
 
-def offline_client(tmp_path: Path) -> sealog.Sealog:
+def offline_client(tmp_path: Path, **options: Any) -> sealog.Sealog:
     """A client whose server is unreachable and whose worker only runs when asked: events stay
     in memory (or the spool) for the test to look at."""
     c = sealog.Sealog(
@@ -39,6 +39,7 @@ def offline_client(tmp_path: Path) -> sealog.Sealog:
         flush_interval=3600,
         batch_size=10**9,
         max_queue=10**9,
+        **options,
     )
     return c
 

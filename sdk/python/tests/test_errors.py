@@ -11,28 +11,16 @@ from typing import Any
 import pytest
 
 import sealog
-from offline import KEY, closed_port, queued
+from offline import KEY, offline_client, queued
 
 # What a provider's error or an exception string may carry: the user's own data.
 SECRET = "card 4111 1111 1111 1111 of bob@example.com"
 
 
-def make_client(tmp_path: Path, **kw: Any) -> sealog.Sealog:
-    return sealog.Sealog(
-        url=f"http://127.0.0.1:{closed_port()}",
-        commitment_key=KEY,
-        spool_dir=tmp_path,
-        flush_interval=3600,
-        batch_size=10**9,
-        max_queue=10**9,
-        **kw,
-    )
-
-
 @pytest.fixture
 def redacting(tmp_path: Path) -> Iterator[sealog.Sealog]:
     """A client that redacts plain content but does not capture it."""
-    c = make_client(tmp_path, redact=True)
+    c = offline_client(tmp_path, redact=True)
     yield c
     c._delivery.closed = True
 
@@ -40,7 +28,7 @@ def redacting(tmp_path: Path) -> Iterator[sealog.Sealog]:
 @pytest.fixture
 def capturing(tmp_path: Path) -> Iterator[sealog.Sealog]:
     """A client that captures content in plain and redacts it."""
-    c = make_client(tmp_path, capture_content=True, redact=True)
+    c = offline_client(tmp_path, capture_content=True, redact=True)
     yield c
     c._delivery.closed = True
 

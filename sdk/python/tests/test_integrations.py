@@ -15,7 +15,7 @@ from pydantic import BaseModel
 
 import sealog
 from fake_models import PARSED_CONTENT, fake_model_server
-from offline import KEY, closed_port
+from offline import KEY, closed_port, offline_client
 from sealog._encode import dumps
 from sealog.integrations.anthropic import wrap_anthropic
 from sealog.integrations.openai import wrap_openai
@@ -31,14 +31,7 @@ def llm_server() -> Iterator[str]:
 
 @pytest.fixture
 def log(tmp_path: Path) -> Iterator[sealog.Sealog]:
-    c = sealog.Sealog(
-        url=f"http://127.0.0.1:{closed_port()}",
-        commitment_key=KEY,
-        spool_dir=tmp_path,
-        flush_interval=3600,
-        batch_size=10**9,
-        max_queue=10**9,
-    )
+    c = offline_client(tmp_path)
     yield c
     c._delivery.closed = True
 

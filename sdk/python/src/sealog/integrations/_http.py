@@ -86,17 +86,22 @@ class _Call:
         self.chunks: list[bytes] = []
         self.size = 0
         self.done = False
+        self.decode: Callable[[bytes], bytes] = bytes
 
-    def received(self, status_code: int, content_type: str) -> None:
-        self.status_code = status_code
-        self.content_type = content_type
+    def received(self, mod: Any, response: Any, tap: type[Any]) -> Any:
+        """Note the response's status and encoding and have ``tap`` watch its body."""
+        self.status_code = response.status_code
+        self.content_type = response.headers.get("content-type", "")
+        self.decode = _decoder(mod, response)
+        response.stream = tap(response.stream, self)
+        return response
 
     def add(self, chunk: bytes) -> None:
         self.size += len(chunk)
         if self.size <= _MAX_BODY:
             self.chunks.append(chunk)
 
-    def finish(self, decode: Callable[[bytes], bytes], exc: BaseException | None = None) -> None:
+    def finish(self, exc: BaseException | None = None) -> None:
         """Record the call (once): from the body read, or the error that ended it."""
         if self.done:
             return
@@ -104,7 +109,7 @@ class _Call:
         body = None
         if self.size <= _MAX_BODY:
             try:
-                body = _parse_body(decode(b"".join(self.chunks)), self.content_type)
+                body = _parse_body(self.decode(b"".join(self.chunks)), self.content_type)
             except Exception:
                 body = None
         try:
@@ -208,51 +213,52 @@ def _decoder(mod: Any, response: Any) -> Callable[[bytes], bytes]:
     return decode
 
 
+class _Tapped:
+    """A response body stream that hands each chunk to its call, and ends the call."""
+
+    def __init__(self, inner: Any, call: _Call) -> None:
+        self.inner, self.call = inner, call
+
+
 def _classes(mod: Any) -> tuple[type[Any], type[Any]]:
     """The recording transports (sync, async) for the ``httpx``-like module ``mod``."""
     cached: tuple[type[Any], type[Any]] | None = _CLASSES.get(mod.__name__)
     if cached is not None:
         return cached
 
-    class Tap(mod.SyncByteStream):  # type: ignore[misc]
-        def __init__(self, inner: Any, call: _Call, decode: Callable[[bytes], bytes]) -> None:
-            self.inner, self.call, self.decode = inner, call, decode
-
+    class Tap(_Tapped, mod.SyncByteStream):  # type: ignore[misc]
         def __iter__(self) -> Iterator[bytes]:
             try:
                 for chunk in self.inner:
                     self.call.add(chunk)
                     yield chunk
             except BaseException as exc:
-                self.call.finish(self.decode, exc)
+                self.call.finish(exc)
                 raise
-            self.call.finish(self.decode)
+            self.call.finish()
 
         def close(self) -> None:
             try:
                 self.inner.close()
             finally:
-                self.call.finish(self.decode)
+                self.call.finish()
 
-    class AsyncTap(mod.AsyncByteStream):  # type: ignore[misc]
-        def __init__(self, inner: Any, call: _Call, decode: Callable[[bytes], bytes]) -> None:
-            self.inner, self.call, self.decode = inner, call, decode
-
+    class AsyncTap(_Tapped, mod.AsyncByteStream):  # type: ignore[misc]
         async def __aiter__(self) -> AsyncIterator[bytes]:
             try:
                 async for chunk in self.inner:
                     self.call.add(chunk)
                     yield chunk
             except BaseException as exc:
-                self.call.finish(self.decode, exc)
+                self.call.finish(exc)
                 raise
-            self.call.finish(self.decode)
+            self.call.finish()
 
         async def aclose(self) -> None:
             try:
                 await self.inner.aclose()
             finally:
-                self.call.finish(self.decode)
+                self.call.finish()
 
     class Recorder(mod.BaseTransport):  # type: ignore[misc]
         def __init__(self, inner: Any, start: Callable[[Any], _Call]) -> None:
@@ -263,11 +269,9 @@ def _classes(mod: Any) -> tuple[type[Any], type[Any]]:
             try:
                 response = self.inner.handle_request(request)
             except BaseException as exc:
-                call.finish(bytes, exc)
+                call.finish(exc)
                 raise
-            call.received(response.status_code, response.headers.get("content-type", ""))
-            response.stream = Tap(response.stream, call, _decoder(mod, response))
-            return response
+            return call.received(mod, response, Tap)
 
         def close(self) -> None:
             self.inner.close()
@@ -281,11 +285,9 @@ def _classes(mod: Any) -> tuple[type[Any], type[Any]]:
             try:
                 response = await self.inner.handle_async_request(request)
             except BaseException as exc:
-                call.finish(bytes, exc)
+                call.finish(exc)
                 raise
-            call.received(response.status_code, response.headers.get("content-type", ""))
-            response.stream = AsyncTap(response.stream, call, _decoder(mod, response))
-            return response
+            return call.received(mod, response, AsyncTap)
 
         async def aclose(self) -> None:
             await self.inner.aclose()
