@@ -3,11 +3,13 @@
 It answers as the real services do (JSON bodies, server-sent event streams, error bodies), so
 the real ``openai`` and ``anthropic`` packages run unchanged against it. A request whose model
 is ``"fail"`` gets a 400 whose message echoes the user's first message, as providers' errors
-often do; ``"fail-stream"`` gets a stream that breaks with an ``error`` event.
+often do; ``"fail-stream"`` gets a stream that breaks with an ``error`` event. JSON bodies are
+gzip'd for a client that accepts it, as the services do.
 """
 
 from __future__ import annotations
 
+import gzip
 import json
 import threading
 from collections.abc import Iterator
@@ -154,6 +156,9 @@ class _Handler(BaseHTTPRequestHandler):
         data = json.dumps(body).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
+        if "gzip" in self.headers.get("Accept-Encoding", ""):  # as the real services answer
+            data = gzip.compress(data)
+            self.send_header("Content-Encoding", "gzip")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)

@@ -159,6 +159,19 @@ def test_openai_chat_create_stream(llm_server: str, log: sealog.Sealog) -> None:
     assert_chat_stream(only(log))
 
 
+def test_openai_stream_closed_early_is_recorded_with_what_was_read(
+    llm_server: str, log: sealog.Sealog
+) -> None:
+    with oai(llm_server, log).chat.completions.create(
+        model="gpt-test", messages=MSGS, stream=True
+    ) as stream:
+        first = next(iter(stream))
+    assert first.choices[0].delta.content == "he"
+    ev = only(log)
+    assert ev["status"] == "ok" and ev["context"]["model"]["id"] == "gpt-test"
+    assert "output" in ev and ev["attributes"]["http.status_code"] == 200
+
+
 def test_openai_chat_stream_helper(llm_server: str, log: sealog.Sealog) -> None:
     with oai(llm_server, log).chat.completions.stream(model="gpt-test", messages=MSGS) as s:
         final = s.get_final_completion()
