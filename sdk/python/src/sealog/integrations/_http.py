@@ -12,6 +12,7 @@ still recorded with what is known (method, path, model, status).
 from __future__ import annotations
 
 import json
+import logging
 import sys
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -22,6 +23,8 @@ from ..context import ModelContext, PerformanceMetrics
 from ..sessions import Span, current_session
 
 __all__ = ["Mapper", "instrument", "sse_events"]
+
+_log = logging.getLogger("sealog")
 
 #: ``(path, request JSON, response JSON or SSE events) -> what the call was``: keys ``endpoint``,
 #: ``model``, ``input``, ``output``, ``finish_reason``, ``tool_calls``, ``input_tokens``,
@@ -116,7 +119,10 @@ class _Call:
             info = self.mapper(self.path, self.request_json, body)
         except Exception:
             info = {}
-        self._set(info, body, exc)
+        try:
+            self._set(info, body, exc)
+        except Exception:  # never into the caller's request: the call is recorded as it stands
+            _log.exception("sealog: could not describe %s %s", self.method, self.path)
         self.span.__exit__(None, None, None)
 
     def _set(self, info: dict[str, Any], body: Any, exc: BaseException | None) -> None:
