@@ -116,11 +116,20 @@ def chat_chunks() -> list[dict[str, Any]]:
 def response_events() -> list[dict[str, Any]]:
     started = {**RESPONSE, "status": "in_progress", "output": [], "usage": None}
     delta = {"item_id": "msg_1", "output_index": 0, "content_index": 0}
+    item = {"type": "message", "id": "msg_1", "role": "assistant", "status": "in_progress"}
+    part = {"type": "output_text", "text": "", "annotations": []}
     return [
         {"type": "response.created", "sequence_number": 0, "response": started},
-        {"type": "response.output_text.delta", "sequence_number": 1, **delta, "delta": "from "},
-        {"type": "response.output_text.delta", "sequence_number": 2, **delta, "delta": "responses"},
-        {"type": "response.completed", "sequence_number": 3, "response": RESPONSE},
+        {
+            "type": "response.output_item.added",
+            "sequence_number": 1,
+            "output_index": 0,
+            "item": {**item, "content": []},
+        },
+        {"type": "response.content_part.added", "sequence_number": 2, **delta, "part": part},
+        {"type": "response.output_text.delta", "sequence_number": 3, **delta, "delta": "from "},
+        {"type": "response.output_text.delta", "sequence_number": 4, **delta, "delta": "responses"},
+        {"type": "response.completed", "sequence_number": 5, "response": RESPONSE},
     ]
 
 

@@ -212,14 +212,18 @@ def test_openai_with_streaming_response(llm_server: str, log: sealog.Sealog) -> 
     assert_chat_reply(only(log))
 
 
-def test_openai_responses_create_and_stream(llm_server: str, log: sealog.Sealog) -> None:
+def test_openai_responses_create_stream_and_parse(llm_server: str, log: sealog.Sealog) -> None:
     client = oai(llm_server, log)
     assert client.responses.create(model="gpt-test", input="hi").output_text == "from responses"
     stream = client.responses.create(model="gpt-test", input="hi", stream=True)
     assert [e.type for e in stream][-1] == "response.completed"
-    a, b = events(log)
-    assert_response(a)
-    assert_response(b)
+    with client.responses.stream(model="gpt-test", input="hi") as s:
+        assert s.get_final_response().output_text == "from responses"
+    assert client.responses.parse(model="gpt-test", input="hi").output_text == "from responses"
+    evs = events(log)
+    assert len(evs) == 4
+    for ev in evs:
+        assert_response(ev)
 
 
 def test_openai_embeddings(llm_server: str, log: sealog.Sealog) -> None:
@@ -292,9 +296,11 @@ async def test_openai_async_paths(llm_server: str, log: sealog.Sealog) -> None:
     assert (await client.responses.create(model="gpt-test", input="hi")).output_text
     rstream = await client.responses.create(model="gpt-test", input="hi", stream=True)
     assert [e.type async for e in rstream][-1] == "response.completed"
+    async with client.responses.stream(model="gpt-test", input="hi") as rs:
+        assert (await rs.get_final_response()).output_text == "from responses"
     with pytest.raises(openai.BadRequestError):
         await client.chat.completions.create(model="fail", messages=MSGS)
-    reply, streamed, helper, parse, raw_ev, resp, resp_stream, err = events(log)
+    reply, streamed, helper, parse, raw_ev, resp, resp_stream, resp_helper, err = events(log)
     assert_chat_reply(reply)
     assert_chat_stream(streamed)
     assert_chat_stream(helper)
@@ -302,6 +308,7 @@ async def test_openai_async_paths(llm_server: str, log: sealog.Sealog) -> None:
     assert_chat_reply(raw_ev)
     assert_response(resp)
     assert_response(resp_stream)
+    assert_response(resp_helper)
     assert_error(err, "fail", "invalid_request_error", 400)
 
 
