@@ -1,5 +1,6 @@
-//! The checkpoint lock, over the real binary: a start from an old backup of the whole data
-//! directory is refused with a message that says what happened, a start from the newest data
+//! The checkpoint lock, over the real binary: a log restored from an old backup of the whole
+//! data directory is not served, with a message that says what happened (the server serves
+//! the rest), a start from the newest data
 //! goes on, and a lock that belongs to another server or sits inside the data directory is
 //! refused.
 
@@ -43,6 +44,49 @@ fn refused(data: &Path, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
+/// Starts the server on `data` with `args`, expecting its log `default` not to open: the
+/// server serves the rest, answers that log's requests 503 `log_damaged`, and reports it on
+/// `/readyz` and `/metrics`. Returns the readiness message.
+fn damaged(data: &Path, args: &[&str]) -> String {
+    let server = Serve::start(data, args);
+    let token = server.admin_token();
+    let log = call(
+        "GET",
+        &format!("{}/v1/logs/default", server.url),
+        Some(&token),
+        None,
+    );
+    assert_eq!(log.status, 503, "{}", log.body);
+    assert_eq!(log.error_code(), "log_damaged");
+    let metrics = call(
+        "GET",
+        &format!("{}/metrics", server.url),
+        Some(&token),
+        None,
+    );
+    assert!(
+        metrics
+            .body
+            .contains("sealog_log_damaged{log=\"default\"} 1"),
+        "{}",
+        metrics.body
+    );
+    let ready = call("GET", &format!("{}/readyz", server.url), None, None);
+    assert_eq!(ready.status, 503, "{}", ready.body);
+    // The server still serves: it can make another log.
+    let other = call(
+        "POST",
+        &format!("{}/v1/logs", server.url),
+        Some(&token),
+        Some(br#"{"name": "other"}"#),
+    );
+    assert_eq!(other.status, 201, "{}", other.body);
+    ready.json()["error"]["message"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 fn copy_dir(from: &Path, to: &Path) {
     let status = Command::new("cp")
         .arg("-a")
@@ -54,7 +98,7 @@ fn copy_dir(from: &Path, to: &Path) {
 }
 
 #[test]
-fn a_start_from_an_old_backup_of_the_whole_data_directory_is_refused() {
+fn a_log_from_an_old_backup_of_the_whole_data_directory_is_not_served() {
     let dir = tempfile::tempdir().unwrap();
     let (data, lock, backup) = (
         dir.path().join("data"),
@@ -73,7 +117,7 @@ fn a_start_from_an_old_backup_of_the_whole_data_directory_is_refused() {
     // The backup has every file of a consistent log, only an older one.
     std::fs::rename(&data, dir.path().join("newest")).unwrap();
     std::fs::rename(&backup, &data).unwrap();
-    let err = refused(&data, &lock_arg);
+    let err = damaged(&data, &lock_arg);
     assert!(
         err.contains("log default: the checkpoint lock in")
             && err.contains("holds a signed checkpoint of size 10 that the data directory's tree (5 entries) does not extend")

@@ -141,6 +141,14 @@ fn render_logs(out: &mut String, engine: &Engine) {
             "Group commits (one fsync each) since start.",
         ),
     ];
+    let _ = writeln!(
+        out,
+        "# HELP sealog_log_damaged A log that could not be opened at start and is not served.\n\
+         # TYPE sealog_log_damaged gauge"
+    );
+    for name in engine.damaged().keys() {
+        let _ = writeln!(out, "sealog_log_damaged{{log=\"{name}\"}} 1");
+    }
     let logs = engine.logs();
     for (name, help) in gauges {
         let kind = if name.ends_with("_total") {

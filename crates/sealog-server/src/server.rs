@@ -46,7 +46,7 @@ impl Server {
         options: ServerOptions,
         engine: EngineOptions,
     ) -> Result<Server, ServerError> {
-        let engine = Engine::open(dir, engine)?;
+        let engine = Engine::open_serving(dir, engine)?;
         let keys = Keys::open(dir)?;
         let dashboard_options = DashboardOptions {
             secure_cookies: options.tls,
@@ -79,7 +79,8 @@ impl Server {
         if !self.state.keys.is_empty() {
             return Ok(None);
         }
-        if self.state.engine.log(DEFAULT_LOG).is_none() {
+        let engine = &self.state.engine;
+        if engine.log(DEFAULT_LOG).is_none() && !engine.damaged().contains_key(DEFAULT_LOG) {
             let origin = format!("{}/{DEFAULT_LOG}", self.state.options.name);
             self.state.engine.create_log(DEFAULT_LOG, &origin)?;
         }

@@ -107,6 +107,13 @@ pub struct AppState {
 impl AppState {
     /// The log called `name`, or a 404 saying which logs exist is the admin's business.
     pub fn log(&self, name: &str) -> Result<Log, crate::error::ApiError> {
+        if let Some(why) = self.engine.damaged().get(name) {
+            return Err(crate::error::ApiError::new(
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                "log_damaged",
+                format!("{why}; the operator must repair it and restart the server"),
+            ));
+        }
         self.engine.log(name).ok_or_else(|| {
             crate::error::ApiError::not_found(format!(
                 "there is no log called {name:?}; an admin creates one with POST /v1/logs"

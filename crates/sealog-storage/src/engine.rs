@@ -39,6 +39,8 @@ struct EngineInner {
     logs: Mutex<BTreeMap<String, Log>>,
     /// When each failed log was last reopened (or tried to be).
     reopened: Mutex<BTreeMap<String, Instant>>,
+    /// Logs that could not be opened (with [`Engine::open_serving`]), and why; never served.
+    damaged: BTreeMap<String, String>,
 }
 
 /// How often a log that stopped on a storage failure is reopened, at most.
@@ -72,7 +74,19 @@ impl Engine {
     /// log in it. Refuses to open when another process holds the lock or when a log's stored
     /// tree disagrees with its last signed checkpoint, saying what is wrong.
     pub fn open(dir: &Path, options: EngineOptions) -> Result<Engine, EngineError> {
-        Self::open_inner(dir, options, Faults::default())
+        Self::open_inner(dir, options, Faults::default(), false)
+    }
+
+    /// [`Engine::open`] for a server: a log that cannot be opened is left as it is and
+    /// reported by [`Engine::damaged`] and [`Engine::ready`], and the other logs are served.
+    /// Only a failure of the whole data directory (its lock, its options) stops the open.
+    pub fn open_serving(dir: &Path, options: EngineOptions) -> Result<Engine, EngineError> {
+        Self::open_inner(dir, options, Faults::default(), true)
+    }
+
+    /// The logs that could not be opened, and why.
+    pub fn damaged(&self) -> &BTreeMap<String, String> {
+        &self.inner.damaged
     }
 
     /// [`Engine::open`], with every write and fsync of the logs' write paths going through
@@ -82,7 +96,7 @@ impl Engine {
         options: EngineOptions,
         injector: Arc<dyn FaultInjector>,
     ) -> Result<Engine, EngineError> {
-        Self::open_inner(dir, options, Faults::new(injector))
+        Self::open_inner(dir, options, Faults::new(injector), false)
     }
 
     /// Takes the lock and opens every log, all writes going through `faults`.
@@ -90,6 +104,7 @@ impl Engine {
         dir: &Path,
         options: EngineOptions,
         faults: Faults,
+        serving: bool,
     ) -> Result<Engine, EngineError> {
         options.check(dir)?;
         let lock_file = lock_dir(dir)?;
@@ -104,6 +119,7 @@ impl Engine {
             checkpoint_lock,
         };
         let mut logs = BTreeMap::new();
+        let mut damaged = BTreeMap::new();
         for name in log_names(dir)? {
             let path = log_dir(dir, &name);
             match open_log(&path, &name, &env) {
@@ -111,18 +127,19 @@ impl Engine {
                     logs.insert(name, log);
                 }
                 Err(e) => {
-                    logs.values().for_each(Log::stop);
-                    let kind = e.kind();
-                    return Err(EngineError::new(
-                        kind,
-                        format!(
-                            "cannot open log {name:?} in {}: {e}. Nothing was changed beyond \
-                             cutting an unacknowledged torn tail; investigate with `sealog fsck \
-                             --data {}`",
-                            dir.display(),
-                            dir.display()
-                        ),
-                    ));
+                    let why = format!(
+                        "cannot open log {name:?} in {}: {e}. Nothing was changed beyond \
+                         cutting an unacknowledged torn tail; investigate with `sealog fsck \
+                         --data {}`",
+                        dir.display(),
+                        dir.display()
+                    );
+                    if !serving {
+                        logs.values().for_each(Log::stop);
+                        return Err(EngineError::new(e.kind(), why));
+                    }
+                    tracing::error!("{why}; the other logs are served");
+                    damaged.insert(name, why);
                 }
             }
         }
@@ -132,6 +149,7 @@ impl Engine {
                 env,
                 logs: Mutex::new(logs),
                 reopened: Mutex::new(BTreeMap::new()),
+                damaged,
             }),
         })
     }
@@ -141,7 +159,7 @@ impl Engine {
     pub fn create_log(&self, name: &str, origin: &str) -> Result<Log, EngineError> {
         check_log_name(name)?;
         let mut logs = lock(&self.inner.logs);
-        if logs.contains_key(name) {
+        if logs.contains_key(name) || self.inner.damaged.contains_key(name) {
             return Err(EngineError::new(
                 ErrorKind::AlreadyExists,
                 format!("a log called {name:?} already exists"),
@@ -219,6 +237,13 @@ impl Engine {
     /// Whether every log can still write (the data directory is writable and no log stopped
     /// on a storage failure).
     pub fn ready(&self) -> Result<(), EngineError> {
+        if !self.inner.damaged.is_empty() {
+            let whys: Vec<&str> = self.inner.damaged.values().map(String::as_str).collect();
+            return Err(EngineError::new(
+                ErrorKind::Unavailable,
+                format!("{} (the other logs are served)", whys.join("; ")),
+            ));
+        }
         let names: Vec<String> = lock(&self.inner.logs).keys().cloned().collect();
         // Looking a failed log up is what reopens it.
         for log in names.iter().filter_map(|name| self.log(name)) {
