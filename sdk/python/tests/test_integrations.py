@@ -368,12 +368,17 @@ async def test_anthropic_async_paths(llm_server: str, log: sealog.Sealog) -> Non
     assert [e.type async for e in stream][-1] == "message_stop"
     async with client.messages.stream(model="claude-test", max_tokens=10, messages=MSGS) as s:
         assert await s.get_final_text() == "yo"
+    raw = await client.with_options(timeout=5.0).messages.with_raw_response.create(
+        model="claude-test", max_tokens=10, messages=MSGS
+    )
+    assert (await raw.parse()).stop_reason == "tool_use"
     with pytest.raises(anthropic.BadRequestError):
         await client.messages.create(model="fail", max_tokens=10, messages=MSGS)
-    reply, streamed, helper, err = events(log)
+    reply, streamed, helper, raw_ev, err = events(log)
     assert_message(reply)
     assert_message_stream(streamed)
     assert_message_stream(helper)
+    assert_message(raw_ev)
     assert_error(err, "fail", "invalid_request_error", 400)
 
 
