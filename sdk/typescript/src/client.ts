@@ -511,7 +511,8 @@ export class Span {
   readonly traceId: string;
   readonly spanId = randomHex(8);
   readonly parentSpanId: string | undefined;
-  readonly startedMs = Date.now();
+  /** When the span began, on the clock event timestamps use (so `started` ≤ `ts`). */
+  readonly started = formatTsMicros(nowMicros());
   private readonly t0 = performance.now();
   /** The span's input and output (committed unless content is captured). */
   input: unknown;
@@ -559,7 +560,7 @@ export class Span {
 
   private emit(status: string): string {
     this.attributes["duration_ms"] ??= Math.round((performance.now() - this.t0) * 1000) / 1000;
-    const opts: RecordOptions = { ...this.opts, status, started: this.startedMs, attributes: this.attributes, trace: this.trace };
+    const opts: RecordOptions = { ...this.opts, status, started: this.started, attributes: this.attributes, trace: this.trace };
     if (this.input !== undefined) opts.input = this.input;
     if (this.output !== undefined) opts.output = this.output;
     return this.client.record(this.action, opts);

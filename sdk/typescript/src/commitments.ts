@@ -67,7 +67,7 @@ export function payloadCommitment(value: unknown, key: CommitmentKey, mediaType?
  * Whether `value` is what `commitment` (the string or a whole payload) commits to, compared in
  * constant time. False, never an exception, for a value without canonical JSON.
  */
-export function checkCommitment(value: unknown, commitment: string | CommitmentPayload, key: CommitmentKey): boolean {
+export function checkCommitment(value: unknown, commitment: string | Pick<CommitmentPayload, "commitment">, key: CommitmentKey): boolean {
   const given = typeof commitment === "string" ? commitment : commitment.commitment;
   let expected: string;
   try {

@@ -207,7 +207,7 @@ export class Delivery {
       opt<number>(res["index"], "number"),
       opt<string>(res["leaf_hash"], "string"),
       opt<string>(res["proof"], "string"),
-      opt<{ code?: string; message?: string }>(res["error"], "object"),
+      res["error"] === undefined ? undefined : errorMember(res["error"], res["status"]),
     );
     if (rec.status === "rejected") {
       this.reject(ev, rec.error ?? {});
@@ -357,7 +357,7 @@ export class Delivery {
         if (st === "duplicate") this.counts.duplicates++;
         return;
       }
-      const err = (res["error"] as { code?: string; message?: string } | undefined) ?? { message: String(st) };
+      const err = errorMember(res["error"], st);
       this.reject(evs?.[i] ?? parseOrNull(recs[i] ?? ""), err, typeof res["id"] === "string" ? res["id"] : undefined);
     });
     return { kind: "ok" };
@@ -415,6 +415,13 @@ export class Delivery {
     // Chained after the append that lost them, so the gap follows in the spool.
     void this.spoolRecords([Buffer.from(JSON.stringify(gap), "utf8")], true);
   }
+}
+
+/** A per-event `error` (the server sends a message; older answers an object) as code and message. */
+function errorMember(e: unknown, status: unknown): { code: string; message: string } {
+  if (typeof e === "string") return { code: String(status), message: e };
+  const o = (typeof e === "object" && e !== null ? e : {}) as { code?: unknown; message?: unknown };
+  return { code: String(o.code ?? status), message: String(o.message ?? "") };
 }
 
 function hasResults(r: HttpResponse): boolean {
