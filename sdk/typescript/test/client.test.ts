@@ -17,6 +17,13 @@ function client(opts: SealogOptions = {}): Sealog {
   return new Sealog({ url: server.url, apiKey: server.ingestKey, commitmentKey: KEY, spoolDir: tempDir(), agent: "ts-test", ...opts });
 }
 
+/** The events with these ids, once the query index (which may trail the log a moment) has them all. */
+async function settled(ids: string[]): Promise<Map<string, Record<string, unknown>>> {
+  let found = new Map<string, Record<string, unknown>>();
+  await waitFor(async () => (found = await byId(ids)).size === new Set(ids).size, 30_000, "the query index to hold the events");
+  return found;
+}
+
 async function byId(ids: string[]): Promise<Map<string, Record<string, unknown>>> {
   const want = new Set(ids);
   const out = new Map<string, Record<string, unknown>>();
@@ -53,7 +60,8 @@ test("record, sessions, spans, oversight and flags arrive; content is committed,
   const st = log.stats();
   await log.close();
   assert.deepEqual([st.sent, st.lost, st.rejected, st.invalid], [8, 0, 0, 0], JSON.stringify(log.rejections));
-  const evs = await server.events("session=ticket-42");
+  let evs: Record<string, unknown>[] = [];
+  await waitFor(async () => (evs = await server.events("session=ticket-42")).length === 8, 30_000, "the session's events");
   const seqs = evs.map((e) => (e["session"] as { seq: number }).seq).sort((a, b) => a - b);
   assert.deepEqual(seqs, [0, 1, 2, 3, 4, 5, 6, 7]);
   const end = evs.find((e) => e["action"] === "session_end");
@@ -91,7 +99,7 @@ test("captured content is redacted before it leaves the process", async () => {
   const id = log.record("llm_call", { input: "mail bob@example.com", output: "ok" });
   assert.ok(await log.flush(30_000));
   await log.close();
-  const ev = (await byId([id])).get(id);
+  const ev = (await settled([id])).get(id);
   assert.deepEqual(ev?.["input"], { content: "mail [email]", redacted: ["email"] });
   assert.deepEqual(ev?.["output"], { content: "ok" });
 });
@@ -135,8 +143,7 @@ test("SIGKILL of the server mid-burst: 5,000 events arrive exactly once, each wi
   assert.deepEqual([st.lost, st.rejected, st.invalid], [0, 0, 0]);
   assert.ok(st.spooled > 0 && st.replayed > 0, JSON.stringify(st)); // the outage was ridden out
   assert.ok(st.sent >= n, JSON.stringify(st));
-  // The query index may trail the log by a moment: wait for it, then count.
-  await waitFor(async () => (await byId(ids)).size === n, 30_000, "the query index to hold every event");
+  await settled(ids);
   const logged = (await server.events()).filter((e) => (e["agent"] as { id: string }).id === "ts-test" && e["action"] === "tool_call" && typeof (e["attributes"] as { i?: number } | undefined)?.i === "number");
   const loggedIds = logged.map((e) => e["id"] as string);
   assert.equal(new Set(loggedIds).size, loggedIds.length, "an event is in the log twice");
@@ -174,7 +181,7 @@ test("a spool left by a process killed with SIGKILL is replayed by the next one"
   await exited;
   await server.start();
   const log = client({ spoolDir });
-  await waitFor(async () => (await byId(ids)).size === n, 60_000, "the replayed events");
+  await settled(ids);
   assert.ok(await log.flush(30_000));
   assert.ok(log.stats().replayed >= n, JSON.stringify(log.stats()));
   await log.close();
@@ -190,9 +197,14 @@ test("a full spool counts the events it refuses and a gap event records them", a
   await server.start();
   assert.ok(await log.flush(30_000), JSON.stringify(log.stats()));
   await log.close();
-  const gaps = (await server.events("action=gap")).filter((e) => (e["agent"] as { id: string }).id === "ts-test");
-  const total = gaps.reduce((sum, g) => sum + ((g["attributes"] as { lost: number }).lost ?? 0), 0);
-  assert.equal(total, lost);
+  let gaps: Record<string, unknown>[] = [];
+  const total = (): number => gaps.reduce((sum, g) => sum + (g["attributes"] as { lost: number }).lost, 0);
+  // Every loss is in a gap event; wait for the query index to show them all.
+  await waitFor(async () => {
+    gaps = (await server.events("action=gap")).filter((e) => (e["agent"] as { id: string }).id === "ts-test");
+    return total() >= lost;
+  }, 30_000, "the gap events");
+  assert.equal(total(), lost);
   assert.equal((gaps[0]?.["attributes"] as { reason: string }).reason, "spool_full");
   await reader?.close();
 });
