@@ -9,7 +9,7 @@
 use serde::{Deserialize, Serialize};
 
 /// What an API key may do (docs/DESIGN.md §4).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// Query events, proofs and exports.

@@ -18,10 +18,12 @@ use serde_json::{Value, json};
 const MAX_LABEL: usize = 200;
 
 /// Body of `POST /v1/logs`.
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewLog {
+    /// 1 to 63 characters of a-z, 0-9, - and _, starting with a letter or digit.
     name: String,
+    /// Whether the log's checkpoint and tiles are readable without a key.
     #[serde(default)]
     public: bool,
 }
@@ -64,9 +66,10 @@ pub async fn list_logs(State(state): State<AppState>, caller: Caller) -> ApiResu
 }
 
 /// Body of `PATCH /v1/logs/{log}`.
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LogPatch {
+    /// Whether the log's checkpoint and tiles are readable without a key.
     public: Option<bool>,
 }
 
@@ -91,10 +94,12 @@ pub async fn patch_log(
 }
 
 /// Body of `POST /v1/logs/{log}/keys`.
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewKey {
+    /// What the key may do.
     role: Role,
+    /// A name for people, at most 200 bytes, no control characters.
     #[serde(default)]
     label: String,
 }

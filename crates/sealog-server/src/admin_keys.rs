@@ -18,9 +18,10 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 /// Body of `POST /v1/admin/keys` and `POST /v1/admin/keys/rotate`.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewAdminKey {
+    /// A name for people, at most 200 bytes, no control characters.
     #[serde(default)]
     label: String,
 }

@@ -30,6 +30,7 @@ mod extract;
 mod ingest;
 pub mod keys;
 mod metrics;
+mod openapi;
 mod ops;
 mod read;
 mod receipt;
@@ -44,7 +45,7 @@ pub use server::Server;
 pub use state::ServerOptions;
 
 use axum::routing::{MethodRouter, delete, get, patch, post};
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 use state::AppState;
 
 /// Who may call a route.
@@ -68,16 +69,23 @@ pub struct Route {
     pub summary: &'static str,
     /// Who may call it.
     pub access: Access,
+    /// The JSON Schema of its query parameters (an object), from the handler's type.
+    query: Option<fn() -> Value>,
+    /// The JSON Schema of its JSON request body, from the handler's type.
+    body: Option<fn() -> Value>,
     handler: MethodRouter<AppState>,
 }
 
 macro_rules! route {
-    ($method:ident, $path:literal, $access:ident, $summary:literal, $handler:expr) => {
+    ($method:ident, $path:literal, $access:ident, $summary:literal, $handler:expr
+     $(, query = $query:ty)? $(, body = $body:expr)?) => {
         Route {
             method: const_upper(stringify!($method)),
             path: $path,
             summary: $summary,
             access: Access::$access,
+            query: None $(.or(Some(openapi::schema_of::<$query> as fn() -> Value)))?,
+            body: None $(.or(Some($body as fn() -> Value)))?,
             handler: $method($handler),
         }
     };
@@ -101,7 +109,8 @@ pub fn routes() -> Vec<Route> {
             "/v1/logs",
             Key,
             "Create a log (server-wide admin key).",
-            admin::create_log
+            admin::create_log,
+            body = openapi::schema_of::<admin::NewLog>
         ),
         route!(
             get,
@@ -122,28 +131,33 @@ pub fn routes() -> Vec<Route> {
             "/v1/logs/{log}",
             Key,
             "Change a log's settings: {\"public\": bool} (admin).",
-            admin::patch_log
+            admin::patch_log,
+            body = openapi::schema_of::<admin::LogPatch>
         ),
         route!(
             post,
             "/v1/logs/{log}/events",
             Key,
             "Record events: {\"events\": [...]} or NDJSON, gzip accepted; ?wait=checkpoint adds receipts.",
-            ingest::ingest
+            ingest::ingest,
+            query = ingest::IngestParams,
+            body = openapi::event_batch
         ),
         route!(
             get,
             "/v1/logs/{log}/events",
             Key,
             "Query events newest first: agent, session, action, status, since, until, limit, cursor.",
-            read::list_events
+            read::list_events,
+            query = read::EventFilters
         ),
         route!(
             get,
             "/v1/logs/{log}/events/histogram",
             Key,
             "Counts of the events matching agent, session, action, status, since, until per time bucket and action: buckets (1-1000, default 60).",
-            read::events_histogram
+            read::events_histogram,
+            query = read::HistogramParams
         ),
         route!(
             get,
@@ -164,7 +178,8 @@ pub fn routes() -> Vec<Route> {
             "/v1/logs/{log}/sessions/{session}/events",
             Key,
             "One session's events in seq order, a page at a time: limit (1-1000, default 100), cursor.",
-            read::session_events
+            read::session_events,
+            query = read::SessionParams
         ),
         route!(
             get,
@@ -178,21 +193,24 @@ pub fn routes() -> Vec<Route> {
             "/v1/logs/{log}/proofs/consistency",
             Key,
             "Consistency proof between tree sizes: from, to.",
-            read::get_consistency
+            read::get_consistency,
+            query = read::ConsistencyParams
         ),
         route!(
             get,
             "/v1/logs/{log}/export",
             Key,
             "An evidence pack (ZIP) of the events matching agent, session, action, status, since, until.",
-            export::export
+            export::export,
+            query = read::EventFilters
         ),
         route!(
             post,
             "/v1/logs/{log}/keys",
             Key,
             "Create an API key {\"role\", \"label\"?}; the secret is shown once (admin).",
-            admin::create_key
+            admin::create_key,
+            body = openapi::schema_of::<admin::NewKey>
         ),
         route!(
             get,
@@ -227,14 +245,16 @@ pub fn routes() -> Vec<Route> {
             "/v1/admin/keys",
             Key,
             "Create a server-wide admin key {\"label\"?}; the secret is shown once (server-wide admin).",
-            admin_keys::create
+            admin_keys::create,
+            body = openapi::schema_of::<admin_keys::NewAdminKey>
         ),
         route!(
             post,
             "/v1/admin/keys/rotate",
             Key,
             "Replace the calling server-wide admin key by a new one {\"label\"?}: the old key is revoked and admin.token removed if it held it.",
-            admin_keys::rotate
+            admin_keys::rotate,
+            body = openapi::schema_of::<admin_keys::NewAdminKey>
         ),
         route!(
             delete,
@@ -283,49 +303,10 @@ pub fn routes() -> Vec<Route> {
 }
 
 async fn openapi_handler() -> axum::Json<Value> {
-    axum::Json(openapi())
+    axum::Json(openapi::document(&routes()))
 }
 
 /// The OpenAPI 3.1 description of [`routes`].
 pub fn openapi() -> Value {
-    let mut paths = Map::new();
-    for r in routes() {
-        let path = r.path.replace("{*", "{");
-        let params: Vec<Value> = path
-            .split('{')
-            .skip(1)
-            .filter_map(|s| s.split_once('}'))
-            .map(|(name, _)| {
-                json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}})
-            })
-            .collect();
-        let security = match r.access {
-            Access::Public => json!([]),
-            Access::Key => json!([{"apiKey": []}]),
-            Access::KeyUnlessPublic => json!([{"apiKey": []}, {}]),
-        };
-        let op = json!({
-            "summary": r.summary,
-            "parameters": params,
-            "security": security,
-            "responses": {
-                "200": {"description": "Success."},
-                "default": {"description": "An error: {\"error\": {\"code\", \"message\"}}.",
-                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
-            }
-        });
-        let entry = paths.entry(path).or_insert_with(|| json!({}));
-        entry[r.method.to_ascii_lowercase()] = op;
-    }
-    json!({
-        "openapi": "3.1.0",
-        "info": {"title": "Sealog API", "version": env!("CARGO_PKG_VERSION")},
-        "paths": paths,
-        "components": {
-            "securitySchemes": {"apiKey": {"type": "http", "scheme": "bearer"}},
-            "schemas": {"Error": {"type": "object", "required": ["error"], "properties": {
-                "error": {"type": "object", "required": ["code", "message"], "properties": {
-                    "code": {"type": "string"}, "message": {"type": "string"}}}}}}
-        }
-    })
+    openapi::document(&routes())
 }

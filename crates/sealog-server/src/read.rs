@@ -57,16 +57,24 @@ pub async fn log_info(
 }
 
 /// Filters and paging of `GET /v1/logs/{log}/events` (and of exports, without paging).
-#[derive(Deserialize, Default, Clone)]
+#[derive(Deserialize, Default, Clone, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EventFilters {
+    /// Only this agent's events.
     agent: Option<String>,
+    /// Only this session's events.
     session: Option<String>,
+    /// Only events of this action.
     action: Option<String>,
+    /// Only events of this status.
     status: Option<String>,
+    /// Events at or after this RFC 3339 time.
     since: Option<String>,
+    /// Events before this RFC 3339 time.
     until: Option<String>,
+    /// Events per page, 1 to 1000 (default 100).
     limit: Option<usize>,
+    /// The `next` of the previous page.
     cursor: Option<String>,
 }
 
@@ -192,15 +200,22 @@ const DEFAULT_BUCKETS: usize = 60;
 
 /// Filters and bucket count of `GET /v1/logs/{log}/events/histogram`: the filters of
 /// [`EventFilters`], without paging.
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HistogramParams {
+    /// Only this agent's events.
     agent: Option<String>,
+    /// Only this session's events.
     session: Option<String>,
+    /// Only events of this action.
     action: Option<String>,
+    /// Only events of this status.
     status: Option<String>,
+    /// Events at or after this RFC 3339 time.
     since: Option<String>,
+    /// Events before this RFC 3339 time.
     until: Option<String>,
+    /// Time buckets, 1 to 1000 (default 60).
     buckets: Option<usize>,
 }
 
@@ -349,10 +364,12 @@ pub async fn get_proof(
 }
 
 /// Paging of `GET /v1/logs/{log}/sessions/{session}/events`.
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SessionParams {
+    /// Events per page, 1 to 1000 (default 100).
     limit: Option<usize>,
+    /// The `next` of the previous page.
     cursor: Option<String>,
 }
 
@@ -399,10 +416,12 @@ pub fn note_response(cp: &SignedCheckpoint) -> impl IntoResponse + use<> {
 }
 
 /// Sizes of a consistency proof.
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConsistencyParams {
+    /// The smaller tree size.
     from: u64,
+    /// The larger tree size (default: the latest checkpoint's).
     to: Option<u64>,
 }
 
