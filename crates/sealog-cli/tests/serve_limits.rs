@@ -197,7 +197,7 @@ fn huge_strings_and_duplicate_keys_are_refused_with_their_reason() {
 }
 
 #[test]
-fn tiles_and_checkpoints_are_private_until_an_admin_makes_the_log_public() {
+fn tiles_are_private_until_an_admin_makes_the_hashes_and_then_the_entries_public() {
     let dir = tempfile::tempdir().unwrap();
     let server = Serve::start(&dir.path().join("data"), &[]);
     let admin = server.admin_token();
@@ -213,6 +213,41 @@ fn tiles_and_checkpoints_are_private_until_an_admin_makes_the_log_public() {
         public.body.starts_with("test.local/default\n0\n"),
         "{}",
         public.body
+    );
+
+    // Public means hashes: the events themselves stay behind a key until the admin says so.
+    let events = format!("{}/v1/logs/default/events?wait=checkpoint", server.url);
+    let body = json!({"events": [event(&uuid7(1), "a")]}).to_string();
+    assert_eq!(
+        call("POST", &events, Some(&admin), Some(body.as_bytes())).status,
+        200
+    );
+    let hashes = format!("{}/tlog/default/tile/0/000.p/1", server.url);
+    let entries = format!("{}/tlog/default/tile/entries/000.p/1", server.url);
+    assert_eq!(call("GET", &hashes, None, None).status, 200);
+    assert_eq!(call("GET", &entries, None, None).status, 401);
+    assert_eq!(call("GET", &entries, Some(&admin), None).status, 200);
+    let info = call("GET", &log, Some(&admin), None).json();
+    assert_eq!(
+        (info["public"].clone(), info["public_entries"].clone()),
+        (json!(true), json!(false))
+    );
+    let patch = json!({"public_entries": true}).to_string();
+    assert_eq!(
+        call("PATCH", &log, Some(&admin), Some(patch.as_bytes())).status,
+        200
+    );
+    let open = call("GET", &entries, None, None);
+    assert_eq!(open.status, 200);
+    assert_eq!(open.content_type, "application/octet-stream");
+    // Entries cannot be public while the checkpoint is not.
+    let patch = json!({"public": false}).to_string();
+    let r = call("PATCH", &log, Some(&admin), Some(patch.as_bytes()));
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert_eq!(
+        call("GET", &entries, None, None).status,
+        200,
+        "the refused change changed nothing"
     );
 }
 

@@ -23,7 +23,8 @@ const MAX_LABEL: usize = 200;
 pub struct NewLog {
     /// 1 to 63 characters of a-z, 0-9, - and _, starting with a letter or digit.
     name: String,
-    /// Whether the log's checkpoint and tiles are readable without a key.
+    /// Whether the log's checkpoint and hash tiles are readable without a key (its entries
+    /// stay private; see `PATCH /v1/logs/{log}`).
     #[serde(default)]
     public: bool,
 }
@@ -42,7 +43,13 @@ pub async fn create_log(
     let (engine, keys) = (state.engine.clone(), state.keys.clone());
     let log = blocking(move || {
         let log = engine.create_log(&new.name, &origin)?;
-        keys.set_settings(log.name(), LogSettings { public: new.public })?;
+        keys.set_settings(
+            log.name(),
+            LogSettings {
+                public: new.public,
+                public_entries: false,
+            },
+        )?;
         Ok(log)
     })
     .await?;
@@ -69,8 +76,11 @@ pub async fn list_logs(State(state): State<AppState>, caller: Caller) -> ApiResu
 #[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LogPatch {
-    /// Whether the log's checkpoint and tiles are readable without a key.
+    /// Whether the log's checkpoint and hash tiles are readable without a key.
     public: Option<bool>,
+    /// Whether its entry bundles (every event, whole) are readable without a key too; only
+    /// with `public`.
+    public_entries: Option<bool>,
 }
 
 /// `PATCH /v1/logs/{log}` (admin): changes the log's settings.
@@ -86,6 +96,17 @@ pub async fn patch_log(
     let mut settings = state.keys.settings(&name);
     if let Some(public) = patch.public {
         settings.public = public;
+    }
+    if let Some(entries) = patch.public_entries {
+        settings.public_entries = entries;
+    }
+    if settings.public_entries && !settings.public {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_settings",
+            "public_entries needs public: a log's entries cannot be public while its \
+             checkpoint is not",
+        ));
     }
     let keys = state.keys.clone();
     blocking(move || Ok(keys.set_settings(log.name(), settings)?)).await?;

@@ -58,9 +58,15 @@ impl KeyRecord {
 /// Settings of one log that the server (not the engine) keeps.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct LogSettings {
-    /// Whether `/tlog/{log}/…` (checkpoint and tiles) is readable without a key.
+    /// Whether the log's checkpoint and hash tiles (`/tlog/{log}/checkpoint`,
+    /// `/tlog/{log}/tile/<L>/…`) are readable without a key: hashes only, no event.
     #[serde(default)]
     pub public: bool,
+    /// Whether its entry bundles (`/tlog/{log}/tile/entries/…`) are too. They hold every
+    /// event whole (agents, sessions, attributes, commitments), so a public log publishes its
+    /// contents only when this is set as well.
+    #[serde(default)]
+    pub public_entries: bool,
 }
 
 #[derive(Default, Serialize, Deserialize)]

@@ -130,7 +130,7 @@ pub fn routes() -> Vec<Route> {
             patch,
             "/v1/logs/{log}",
             Key,
-            "Change a log's settings: {\"public\": bool} (admin).",
+            "Change a log's settings (admin): public (checkpoint and hash tiles without a key), public_entries (every event too).",
             admin::patch_log,
             body = openapi::schema_of::<admin::LogPatch>
         ),

@@ -67,7 +67,9 @@ fn query_parameters(schema: &Value) -> Vec<Value> {
         .iter()
         .map(|(name, property)| {
             let mut property = property.clone();
-            let description = property.as_object_mut().and_then(|p| p.remove("description"));
+            let description = property
+                .as_object_mut()
+                .and_then(|p| p.remove("description"));
             drop_null_type(&mut property);
             let mut parameter = json!({
                 "name": name,

@@ -33,6 +33,7 @@ pub fn summary(state: &AppState, log: &Log) -> Value {
         "queue_entries": stats.queue_entries,
         "witnesses": [],
         "public": state.keys.settings(log.name()).public,
+        "public_entries": state.keys.settings(log.name()).public_entries,
     })
 }
 

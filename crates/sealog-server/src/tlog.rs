@@ -15,9 +15,30 @@ use axum::response::{IntoResponse, Response};
 use sealog_core::tiles::{EntryBundle, Tile};
 use sealog_storage::Log;
 
-/// The log, if the caller may read its tlog API.
-fn readable(state: &AppState, name: &str, headers: &HeaderMap, method: &Method) -> ApiResult<Log> {
-    if !state.keys.settings(name).public {
+/// What of the tlog API a request reads.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Part {
+    /// The checkpoint or a hash tile: hashes only.
+    Hashes,
+    /// An entry bundle: events, whole.
+    Entries,
+}
+
+/// The log, if the caller may read this part of its tlog API: a read key, or a log whose
+/// settings publish that part.
+fn readable(
+    state: &AppState,
+    name: &str,
+    part: Part,
+    headers: &HeaderMap,
+    method: &Method,
+) -> ApiResult<Log> {
+    let settings = state.keys.settings(name);
+    let public = match part {
+        Part::Hashes => settings.public,
+        Part::Entries => settings.public && settings.public_entries,
+    };
+    if !public {
         authenticate(state, headers, method)?.read(name)?;
     }
     state.log(name)
@@ -30,7 +51,7 @@ pub async fn checkpoint(
     headers: HeaderMap,
     method: Method,
 ) -> ApiResult<Response> {
-    let log = readable(&state, &name, &headers, &method)?;
+    let log = readable(&state, &name, Part::Hashes, &headers, &method)?;
     Ok(note_response(&log.checkpoint()).into_response())
 }
 
@@ -41,10 +62,15 @@ pub async fn tile(
     headers: HeaderMap,
     method: Method,
 ) -> ApiResult<Response> {
-    let log = readable(&state, &name, &headers, &method)?;
     let path = format!("tile/{path}");
+    let part = if path.starts_with("tile/entries/") {
+        Part::Entries
+    } else {
+        Part::Hashes
+    };
+    let log = readable(&state, &name, part, &headers, &method)?;
     let bad = |e: sealog_core::tiles::TilePathError| ApiError::not_found(e.to_string());
-    let (bytes, partial) = if path.starts_with("tile/entries/") {
+    let (bytes, partial) = if part == Part::Entries {
         let bundle = EntryBundle::parse_path(&path).map_err(bad)?;
         let partial = bundle.width < sealog_core::tiles::TILE_WIDTH;
         (
