@@ -84,8 +84,19 @@ pub(crate) trait LogAppender: Send {
     fn push(&mut self, leaf_bytes: &[u8]) -> Hash;
 
     /// Makes everything staged durable, with one sync for the group; returns how long the
-    /// sync took.
-    fn commit(&mut self) -> io::Result<Duration>;
+    /// sync took. On failure it takes the group's entries back out of storage if it can, so
+    /// that a group is stored whole or not at all.
+    fn commit(&mut self) -> Result<Duration, CommitError>;
+}
+
+/// A group commit that failed.
+#[derive(Debug)]
+pub(crate) struct CommitError {
+    /// What failed.
+    pub error: io::Error,
+    /// Whether none of the group's entries remain in storage (they were taken back out, and
+    /// that was made durable). When false, a prefix of them may be there after a restart.
+    pub rolled_back: bool,
 }
 
 /// A hash source over the stored tiles of `store`'s tree of `size` leaves: what every proof

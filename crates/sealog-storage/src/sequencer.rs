@@ -2,7 +2,7 @@
 
 use crate::lock;
 use crate::log::LogInner;
-use crate::log_store::LogAppender;
+use crate::log_store::{CommitError, LogAppender};
 use crate::queue::Request;
 use crate::types::now_micros;
 use crate::{AppendError, Appended};
@@ -15,7 +15,7 @@ enum GroupError {
     /// Dedup could not be checked; this group is refused, the log goes on.
     Index(String),
     /// Storage failed: what was written may not be durable, so the log stops.
-    Storage(std::io::Error),
+    Storage(CommitError),
 }
 
 /// Runs the writer until the queue is closed and drained.
@@ -36,9 +36,9 @@ pub(crate) fn run(log: Arc<LogInner>, mut appender: Box<dyn LogAppender>) {
             }
             Err(GroupError::Index(why)) => refuse(group, &why),
             Err(GroupError::Storage(e)) => {
-                let why = stopped(&log.name, "appending", &e.to_string());
+                let why = stopped(&log.name, "appending", &e.error.to_string());
                 queue.fail(why.clone());
-                refuse(group, &why);
+                refuse(group, &format!("{why}. {}", batch_fate(e.rolled_back)));
             }
         }
     }
@@ -52,6 +52,16 @@ pub(crate) fn stopped(log: &str, doing: &str, error: &str) -> String {
          every acknowledged event is durable; free disk space or fix the disk, then restart \
          the server to recover"
     )
+}
+
+/// What a refused request's sender should know of its events after a failed commit.
+fn batch_fate(rolled_back: bool) -> &'static str {
+    if rolled_back {
+        "None of this request's events were stored"
+    } else {
+        "This request's events may have been stored in part, as they were sent: a retry with \
+         the same ids answers duplicate for those and stores the rest"
+    }
 }
 
 /// Answers every request of a group with `Unavailable(why)`.
@@ -92,7 +102,12 @@ fn commit(
         known.insert(id, index);
     }
 
-    appender.begin_group().map_err(GroupError::Storage)?;
+    appender.begin_group().map_err(|error| {
+        GroupError::Storage(CommitError {
+            error,
+            rolled_back: true,
+        })
+    })?;
     let received = now_micros();
     let mut new_ids = Vec::new();
     let mut results = Vec::with_capacity(group.len());

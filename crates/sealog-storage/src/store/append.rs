@@ -2,7 +2,7 @@
 //! writes them, and fsyncs the segment once per group.
 
 use super::{LEVELS, Segment, Store, record};
-use crate::log_store::LogAppender;
+use crate::log_store::{CommitError, LogAppender};
 use sealog_core::leaf;
 use sealog_core::merkle::{CompactTree, Hash};
 use sealog_core::tiles::TILE_HEIGHT;
@@ -57,6 +57,27 @@ impl Appender {
         hash
     }
 
+    fn write_group(&mut self) -> io::Result<std::time::Duration> {
+        let store = self.store.clone();
+        let faults = store.faults();
+        faults.write(&self.segment.file, &self.records)?;
+        self.segment_len += self.records.len() as u64;
+        self.records.clear();
+        self.write_derived()?;
+        let start = std::time::Instant::now();
+        faults.sync_file(&self.segment.file)?;
+        Ok(start.elapsed())
+    }
+
+    /// Cuts the segment back to `len` bytes, durably. The derived files past the checkpoint
+    /// are re-derived from the entries on recovery, so they need no cut.
+    fn roll_back(&mut self, len: u64) -> io::Result<()> {
+        self.segment.file.set_len(len)?;
+        self.store.faults().sync_file(&self.segment.file)?;
+        self.segment_len = len;
+        Ok(())
+    }
+
     /// Writes the staged offsets and hashes (recovery re-derives them from the entries).
     pub(crate) fn write_derived(&mut self) -> io::Result<()> {
         let faults = self.store.faults();
@@ -97,16 +118,13 @@ impl LogAppender for Appender {
     }
 
     /// Writes what is staged and fsyncs the segment (the derived files are fsynced before a
-    /// checkpoint covers them).
-    fn commit(&mut self) -> io::Result<std::time::Duration> {
-        let store = self.store.clone();
-        let faults = store.faults();
-        faults.write(&self.segment.file, &self.records)?;
-        self.segment_len += self.records.len() as u64;
-        self.records.clear();
-        self.write_derived()?;
-        let start = std::time::Instant::now();
-        faults.sync_file(&self.segment.file)?;
-        Ok(start.elapsed())
+    /// checkpoint covers them). On failure the segment is cut back to where the group began
+    /// (which frees space, so it works on a full disk too) and that is fsynced.
+    fn commit(&mut self) -> Result<std::time::Duration, CommitError> {
+        let start_len = self.segment_len;
+        self.write_group().map_err(|error| CommitError {
+            error,
+            rolled_back: self.roll_back(start_len).is_ok(),
+        })
     }
 }
