@@ -43,6 +43,9 @@ pub struct ServeArgs {
     /// `SEALOG_ADMIN_KEY` (the key itself).
     #[arg(long)]
     admin_key_file: Option<PathBuf>,
+    /// Longest time in ms a request's body may take to arrive (408 after) [default: 30000].
+    #[arg(long)]
+    body_timeout_ms: Option<u64>,
     /// Most exports one API key may run at once (429 beyond) [default: 2].
     #[arg(long)]
     max_exports_per_key: Option<usize>,
@@ -110,6 +113,7 @@ struct FileSettings {
     max_body_bytes: Option<usize>,
     max_inflight_body_bytes: Option<usize>,
     admin_key_file: Option<PathBuf>,
+    body_timeout_ms: Option<u64>,
     max_exports_per_key: Option<usize>,
     export_idle_timeout_ms: Option<u64>,
     export_disk_reserve_bytes: Option<u64>,
@@ -183,6 +187,7 @@ fn resolve(args: ServeArgs) -> Result<Settings, String> {
         drain_timeout: millis!(drain_timeout_ms, "DRAIN_TIMEOUT_MS", drain_timeout),
         checkpoint_wait: millis!(checkpoint_wait_ms, "CHECKPOINT_WAIT_MS", checkpoint_wait),
         header_timeout: millis!(header_timeout_ms, "HEADER_TIMEOUT_MS", header_timeout),
+        body_timeout: millis!(body_timeout_ms, "BODY_TIMEOUT_MS", body_timeout),
         export_idle_timeout: millis!(
             export_idle_timeout_ms,
             "EXPORT_IDLE_TIMEOUT_MS",

@@ -141,3 +141,44 @@ fn a_half_sent_request_does_not_keep_sigterm_from_finishing() {
         start.elapsed()
     );
 }
+
+/// Sends `head` and the first bytes of a body it announces as longer, then waits up to 5 s
+/// for the answer; returns its status line.
+fn trickled_body(url: &str, head: &str) -> String {
+    let mut conn = TcpStream::connect(addr(url)).unwrap();
+    conn.write_all(head.as_bytes()).unwrap();
+    conn.write_all(b"{\"events\": [").unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut answer = Vec::new();
+    let _ = conn.read_to_end(&mut answer);
+    String::from_utf8_lossy(&answer)
+        .lines()
+        .next()
+        .unwrap_or("")
+        .to_owned()
+}
+
+#[test]
+fn a_body_that_trickles_is_cut_off_with_408_on_ingest_and_sign_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Serve::start(&dir.path().join("data"), &["--body-timeout-ms", "500"]);
+    let token = server.admin_token();
+    let ingest = format!(
+        "POST /v1/logs/default/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n"
+    );
+    let status = trickled_body(&server.url, &ingest);
+    assert!(status.starts_with("HTTP/1.1 408"), "{status:?}");
+    // The sign-in takes no key: a slow body there must not hold the server either.
+    let sign_in = "POST /ui/session HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+                   Content-Length: 1000\r\n\r\n";
+    let status = trickled_body(&server.url, sign_in);
+    assert!(
+        status.starts_with("HTTP/1.1 4"),
+        "answered, not held: {status:?}"
+    );
+    assert_eq!(
+        call("GET", &format!("{}/healthz", server.url), None, None).status,
+        200
+    );
+}

@@ -107,7 +107,11 @@ pub async fn read(
     let mut scanner = EventScanner::new(limits);
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|e| {
-            ApiError::bad_request(format!("the request body could not be read: {e}"))
+            if crate::body_deadline::is_timeout(&e) {
+                ApiError::new(StatusCode::REQUEST_TIMEOUT, "body_timeout", e.to_string())
+            } else {
+                ApiError::bad_request(format!("the request body could not be read: {e}"))
+            }
         })?;
         let Ok(data) = frame.into_data() else {
             continue;

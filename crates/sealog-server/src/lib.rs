@@ -21,6 +21,7 @@ mod admin;
 mod admin_keys;
 mod auth;
 mod body;
+mod body_deadline;
 mod connections;
 mod encoding;
 mod error;

@@ -79,6 +79,7 @@ pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next
         );
     let value = HeaderValue::from_str(&id).expect("request ids are printable ASCII");
     req.headers_mut().insert(REQUEST_ID, value.clone());
+    let req = req.map(|body| crate::body_deadline::with_deadline(body, state.options.body_timeout));
     let method = method_label(req.method());
     let route = req
         .extensions()

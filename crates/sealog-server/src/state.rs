@@ -38,6 +38,9 @@ pub struct ServerOptions {
     /// Longest an HTTP/1 connection may take to send a request's headers, and longest it may
     /// stay idle between requests; then it is closed.
     pub header_timeout: Duration,
+    /// Longest a request's body may take to arrive, from the request's start; past it the
+    /// client gets 408 `body_timeout`.
+    pub body_timeout: Duration,
     /// Most connections open at once; a connection beyond it is closed at once.
     pub max_connections: usize,
     /// Most connections open at once from one IP address.
@@ -69,6 +72,7 @@ impl Default for ServerOptions {
             request_timeout: Duration::from_secs(120),
             drain_timeout: Duration::from_secs(30),
             header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(30),
             max_connections: 4096,
             max_connections_per_peer: 256,
             public_metrics: false,
