@@ -7,3 +7,6 @@ export { DeliveryError, EventRejected, type Rejection } from "./delivery.js";
 export { Receipt, VerificationError, leafHash, parseCheckpoint, parseLogKey, parseTlogProof, verifyInclusion, verifyReceipt, verifySignedNote, type Checkpoint, type LogKey, type VerifiedReceipt } from "./receipt.js";
 export { CATEGORIES, Redactor, luhnOk } from "./redact.js";
 export { ACTIONS, STATUSES, uuid7 } from "./event.js";
+export { recordingFetch, type Provider, type RecordingFetch } from "./integrations/http.js";
+export { SealogCallbackHandler } from "./integrations/langchain.js";
+export { sealogMiddleware, type SealogMiddleware } from "./integrations/vercel.js";
