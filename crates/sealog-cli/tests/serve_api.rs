@@ -209,9 +209,11 @@ fn bad_input_and_unknown_routes_get_json_errors_that_say_what_is_wrong() {
         "[".repeat(10_000),
         "]".repeat(10_000)
     );
-    // Deep nesting inside one event rejects that event, saying why, without a stack overflow.
+    // Deep nesting inside one event rejects that event, saying why, without a stack overflow;
+    // a batch of which nothing is stored is a 422 that still carries each event's result.
     let r = call("POST", &events, Some(&admin), Some(deep.as_bytes()));
-    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert_eq!(r.error_code(), "nothing_stored");
     assert_eq!(r.json()["results"][0]["status"], "rejected");
     assert!(r.body.contains("recursion limit"), "{}", r.body);
 

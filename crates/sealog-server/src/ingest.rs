@@ -2,7 +2,8 @@
 //!
 //! A batch is parsed and validated on a blocking thread (validation costs ~13 µs per event),
 //! then its valid events go to the engine in one append, which resolves once they are durable.
-//! A well-formed batch with bad events stores the good ones and names each bad one's problem;
+//! A well-formed batch with bad events stores the good ones and names each bad one's problem
+//! (a batch of which nothing is stored answers 422 `nothing_stored`, with the same results);
 //! only a batch that cannot be read at all (malformed envelope, too large, unsupported
 //! encoding) is refused as a whole, and then nothing of it is stored.
 
@@ -62,6 +63,10 @@ pub struct EventResult {
 /// The response to an ingest.
 #[derive(Serialize)]
 pub struct IngestResponse {
+    /// Set, with status 422, when not one event of the batch is stored (each was rejected or
+    /// a conflict), so that a client reading only statuses notices.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<serde_json::Value>,
     results: Vec<EventResult>,
     accepted: u64,
     duplicates: u64,
@@ -77,7 +82,7 @@ pub async fn ingest(
     QueryParams(params): QueryParams<IngestParams>,
     headers: HeaderMap,
     body: Body,
-) -> ApiResult<Json<IngestResponse>> {
+) -> ApiResult<(StatusCode, Json<IngestResponse>)> {
     caller.ingest(&log_name)?;
     let log = state.log(&log_name)?;
     let wait_checkpoint = match params.wait.as_deref() {
@@ -128,7 +133,8 @@ pub async fn ingest(
         add_receipts(&state, &log, &mut results).await?;
     }
     let count = |s: &str| results.iter().filter(|r| r.status == s).count() as u64;
-    let response = IngestResponse {
+    let mut response = IngestResponse {
+        error: None,
         accepted: count("accepted"),
         duplicates: count("duplicate"),
         conflicts: count("conflict"),
@@ -141,7 +147,22 @@ pub async fn ingest(
         response.conflicts,
         response.rejected,
     );
-    Ok(Json(response))
+    let status = if response.accepted + response.duplicates == 0 {
+        response.error = Some(serde_json::json!({
+            "code": "nothing_stored",
+            "message": format!(
+                "none of the {} events was stored: {} rejected, {} conflicts; each result \
+                 says why",
+                response.results.len(),
+                response.rejected,
+                response.conflicts
+            ),
+        }));
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(response)))
 }
 
 /// One result per event, in order (the rejected ones final), and the valid events to append.

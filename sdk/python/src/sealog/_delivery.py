@@ -227,7 +227,9 @@ class Delivery:
                     body,
                     timeout=max(0.5, deadline - time.monotonic()),
                 )
-                if 200 <= resp.status < 300:
+                # A 422 with results is a batch of which nothing was stored; its one result
+                # says why (rejected, or a conflict with the event that holds the id).
+                if 200 <= resp.status < 300 or (resp.status == 422 and _has_results(resp)):
                     res = (resp.json() or {}).get("results") or []
                     if not res:
                         raise DeliveryError(f"server answered {resp.status} without results")
