@@ -182,3 +182,22 @@ fn a_body_that_trickles_is_cut_off_with_408_on_ingest_and_sign_in() {
         200
     );
 }
+
+#[test]
+fn http2_with_prior_knowledge_is_served() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Serve::start(&dir.path().join("data"), &[]);
+    let out = std::process::Command::new("curl")
+        .args([
+            "-s",
+            "--http2-prior-knowledge",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_version} %{http_code}",
+        ])
+        .arg(format!("{}/healthz", server.url))
+        .output()
+        .expect("curl runs");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "2 200");
+}

@@ -143,6 +143,15 @@ pub(crate) async fn serve_connections<T, F, IO>(
                         .http1()
                         .timer(TokioTimer::new())
                         .header_read_timeout(limits.header_timeout);
+                    // HTTP/2 has no header timer of its own: a peer that stops answering
+                    // pings is dropped after the same deadline, and one connection carries
+                    // at most as many requests at once as HTTP/1 connections one peer may open.
+                    builder
+                        .http2()
+                        .timer(TokioTimer::new())
+                        .keep_alive_interval(limits.header_timeout)
+                        .keep_alive_timeout(limits.header_timeout)
+                        .max_concurrent_streams(u32::try_from(limits.max_per_peer).unwrap_or(u32::MAX));
                     let conn = builder
                         .serve_connection_with_upgrades(TokioIo::new(io), TowerToHyperService::new(app));
                     // A failed connection concerns only that client.
