@@ -252,12 +252,9 @@ export class Sealog {
     try {
       ev = this.build(action, opts);
     } catch (e) {
-      this.delivery.counts.invalid++;
-      console.error(`sealog: record(${JSON.stringify(action)}) misuse: ${e instanceof Error ? e.message : String(e)}`);
-      return "";
+      return this.misuse(`record(${JSON.stringify(action)})`, e);
     }
-    this.delivery.enqueue(ev);
-    return ev.id;
+    return this.enqueue(ev);
   }
 
   /**

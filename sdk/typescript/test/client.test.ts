@@ -1,6 +1,8 @@
 /** The client against the real `sealog` binary: delivery, structure, receipts, the spool. */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { after, before, test } from "node:test";
@@ -207,4 +209,38 @@ test("a full spool counts the events it refuses and a gap event records them", a
   assert.equal(total(), lost);
   assert.equal((gaps[0]?.["attributes"] as { reason: string }).reason, "spool_full");
   await reader?.close();
+});
+
+test("a 429 with Retry-After holds the next attempt back at least that long, then all arrive", async () => {
+  // A front that refuses the first batch as a busy server would, then passes requests through
+  // to the real server unchanged.
+  const arrivals: number[] = [];
+  const front = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      arrivals.push(Date.now());
+      if (arrivals.length === 1) {
+        res.writeHead(429, { "retry-after": "1", "content-type": "application/json" }).end('{"error":{"code":"busy","message":"slow down"}}');
+        return;
+      }
+      const headers: Record<string, string> = {};
+      for (const h of ["authorization", "content-type", "content-encoding"]) if (typeof req.headers[h] === "string") headers[h] = req.headers[h];
+      void fetch(server.url + (req.url ?? ""), { method: req.method ?? "POST", headers, body: Buffer.concat(chunks) }).then(async (r) => {
+        res.writeHead(r.status, { "content-type": r.headers.get("content-type") ?? "application/json" }).end(await r.text());
+      });
+    });
+  });
+  await new Promise<void>((r) => front.listen(0, "127.0.0.1", r));
+  const log = client({ url: `http://127.0.0.1:${(front.address() as AddressInfo).port}`, backoffBaseMs: 10, backoffMaxMs: 50 });
+  const ids = Array.from({ length: 10 }, (_, i) => log.record("x-busy", { attributes: { i } }));
+  assert.ok(await log.flush(30_000), JSON.stringify(log.stats()));
+  const st = log.stats();
+  await log.close();
+  await new Promise((r) => front.close(r));
+  assert.ok(st.retried >= 1, JSON.stringify(st));
+  assert.ok(arrivals.length >= 2);
+  // Backoff alone would wait at most 50 ms; the server asked for a second.
+  assert.ok((arrivals[1] ?? 0) - (arrivals[0] ?? 0) >= 1000, `retried after ${(arrivals[1] ?? 0) - (arrivals[0] ?? 0)} ms`);
+  assert.equal((await settled(ids)).size, 10);
 });
