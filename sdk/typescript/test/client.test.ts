@@ -189,6 +189,18 @@ test("a spool left by a process killed with SIGKILL is replayed by the next one"
   await log.close();
 });
 
+test("a process that returns without flush or close delivers its events on beforeExit", async () => {
+  const n = 500;
+  const child = spawn(process.execPath, [join(import.meta.dirname, "exit-child.js"), server.url, server.ingestKey, KEY, tempDir(), String(n)], { stdio: ["ignore", "pipe", "inherit"] });
+  let out = "";
+  child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+  const code = await new Promise((r) => child.once("exit", r));
+  assert.equal(code, 0);
+  const ids = JSON.parse(out.trim()) as string[];
+  assert.equal(ids.length, n);
+  assert.equal((await settled(ids)).size, n);
+});
+
 test("a full spool counts the events it refuses and a gap event records them", async () => {
   await server.stop();
   const spoolDir = tempDir();
