@@ -103,3 +103,109 @@ fn revoking_a_key_ends_its_dashboard_sessions_at_once() {
     // Nothing was minted through the dead session.
     assert_eq!(listed["keys"].as_array().unwrap().len(), 1, "{listed}");
 }
+
+/// A new read key of log `default`; returns its secret and id.
+fn read_key(server: &Serve, admin: &str) -> (String, String) {
+    let url = format!("{}/v1/logs/default/keys", server.url);
+    let r = call("POST", &url, Some(admin), Some(br#"{"role": "read"}"#)).json();
+    (
+        r["key"].as_str().unwrap().to_owned(),
+        r["id"].as_str().unwrap().to_owned(),
+    )
+}
+
+#[test]
+fn a_sign_in_survives_a_restart_and_a_revocation_still_ends_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Serve::start(&dir.path().join("data"), &[]);
+    let admin = server.admin_token();
+    let (key, id) = read_key(&server, &admin);
+    let (cookie, csrf) = sign_in(&server.url, &key);
+    let data = server.data.clone();
+    drop(server);
+
+    let server = Serve::start(&data, &[]);
+    let logs = format!("{}/v1/logs/default", server.url);
+    assert_eq!(with_session("GET", &logs, &cookie, &csrf, None), 200);
+    assert_eq!(
+        with_session(
+            "GET",
+            &format!("{}/ui/session", server.url),
+            &cookie,
+            &csrf,
+            None
+        ),
+        200
+    );
+    let file = std::fs::read_to_string(data.join("sessions.json")).unwrap();
+    let secret = cookie.split_once('=').unwrap().1;
+    assert!(
+        !file.contains(secret),
+        "the file holds the cookie's hash, not the cookie"
+    );
+    let revoke = format!("{}/v1/logs/default/keys/{id}", server.url);
+    assert_eq!(call("DELETE", &revoke, Some(&admin), None).status, 204);
+    assert_eq!(with_session("GET", &logs, &cookie, &csrf, None), 401);
+}
+
+#[test]
+fn a_key_holds_a_bounded_number_of_sessions_and_cannot_sign_others_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Serve::start(&dir.path().join("data"), &[]);
+    let admin = server.admin_token();
+    let (other_key, _) = read_key(&server, &admin);
+    let (other, other_csrf) = sign_in(&server.url, &other_key);
+    let (key, id) = read_key(&server, &admin);
+    let logs = format!("{}/v1/logs/default", server.url);
+    let mut mine = Vec::new();
+    for _ in 0..sealog_dashboard::MAX_SESSIONS_PER_KEY + 2 {
+        mine.push(sign_in(&server.url, &key));
+        // Under the sign-in rate of one key.
+        std::thread::sleep(std::time::Duration::from_millis(250));
+    }
+    let info = call(
+        "GET",
+        &format!("{}/v1/logs/default/keys/{id}", server.url),
+        Some(&admin),
+        None,
+    );
+    assert_eq!(
+        info.json()["sessions"],
+        sealog_dashboard::MAX_SESSIONS_PER_KEY
+    );
+    let (oldest, oldest_csrf) = &mine[0];
+    assert_eq!(
+        with_session("GET", &logs, oldest, oldest_csrf, None),
+        401,
+        "its own oldest ended"
+    );
+    let (newest, newest_csrf) = mine.last().unwrap();
+    assert_eq!(with_session("GET", &logs, newest, newest_csrf, None), 200);
+    assert_eq!(
+        with_session("GET", &logs, &other, &other_csrf, None),
+        200,
+        "another key's stays"
+    );
+}
+
+#[test]
+fn sign_in_attempts_are_rate_limited_with_retry_after() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Serve::start(&dir.path().join("data"), &[]);
+    let body = json!({"api_key": "slk_0000000000000000_wrong"}).to_string();
+    let url = format!("{}/ui/session", server.url);
+    let origin = [
+        ("Origin", server.url.as_str()),
+        ("Content-Type", "application/json"),
+    ];
+    let answers: Vec<_> = (0..30)
+        .map(|_| call_with("POST", &url, None, &origin, Some(body.as_bytes())))
+        .collect();
+    assert_eq!(answers[0].status, 401, "{}", answers[0].body);
+    let limited = answers
+        .iter()
+        .find(|r| r.status == 429)
+        .expect("a flood is rate-limited");
+    assert!(limited.retry_after.is_some());
+    assert_eq!(limited.error_code(), "rate_limited");
+}

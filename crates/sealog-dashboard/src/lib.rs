@@ -56,9 +56,12 @@
 //! - `DELETE /ui/session` with `X-CSRF-Token`: `204`, the session is destroyed and the cookie
 //!   cleared; a live session with a missing or wrong token is `403`.
 //!
-//! Sessions live in memory (at most [`MAX_SESSIONS`]), so they end when the process restarts,
-//! and with several `sealog serve` nodes a user stays on the node that signed them in unless
-//! the load balancer is sticky.
+//! Sessions live in memory (at most [`MAX_SESSIONS`], [`MAX_SESSIONS_PER_KEY`] per key, whose
+//! next sign-in ends its own oldest) and, with [`DashboardOptions::session_file`], in a file
+//! that lets them survive a restart. Sign-in is rate-limited per address and per key
+//! ([`SIGN_INS_PER_SECOND`]; `429` with `Retry-After`); the address comes from the request's
+//! `ConnectInfo<SocketAddr>` extension, which the server inserts. With several `sealog serve`
+//! nodes a user stays on the node that signed them in unless the load balancer is sticky.
 
 use axum::extract::{FromRequest, Request, State};
 use axum::http::header::{self, HeaderMap, HeaderName, HeaderValue};
@@ -67,15 +70,17 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Form, Json, Router};
 use sealog_auth::{Authenticator, Principal, Role};
-use sealog_core::hex;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
 use subtle::ConstantTimeEq;
 
 mod assets;
+mod sessions;
+
+use sessions::Refused;
+pub use sessions::{MAX_SESSIONS, MAX_SESSIONS_PER_KEY, SIGN_INS_PER_SECOND, Sessions};
 
 /// Name of the session cookie.
 pub const SESSION_COOKIE: &str = "sealog_session";
@@ -83,9 +88,6 @@ pub const SESSION_COOKIE: &str = "sealog_session";
 pub const CSRF_HEADER: &str = "x-csrf-token";
 /// Content-Security-Policy sent with every dashboard response.
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
-/// Most live sessions kept in memory; signing in beyond it evicts the session closest to
-/// expiry, so a flood of sign-ins cannot exhaust memory.
-pub const MAX_SESSIONS: usize = 10_000;
 /// Longest API key accepted at sign-in, in bytes; longer ones are refused unchecked.
 const MAX_API_KEY_LEN: usize = 1024;
 
@@ -96,6 +98,9 @@ pub struct DashboardOptions {
     pub secure_cookies: bool,
     /// How long a session lives after sign-in (no sliding renewal: re-sign-in after it).
     pub session_ttl: Duration,
+    /// Where sessions are kept so that they survive a restart (hashes of the cookies, never
+    /// the cookies); `None` keeps them in memory only.
+    pub session_file: Option<PathBuf>,
 }
 
 impl Default for DashboardOptions {
@@ -104,46 +109,9 @@ impl Default for DashboardOptions {
         DashboardOptions {
             secure_cookies: false,
             session_ttl: Duration::from_secs(8 * 3600),
+            session_file: None,
         }
     }
-}
-
-struct Session {
-    principal: Principal,
-    csrf: String,
-    expires: Instant,
-}
-
-/// The in-memory session store, shared by the dashboard router and the server's auth layer.
-///
-/// Sessions are keyed by SHA-256 of the cookie value, so that a lookup's timing depends on
-/// the hash, not on the secret.
-#[derive(Clone)]
-pub struct Sessions {
-    inner: Arc<Mutex<HashMap<[u8; 32], Session>>>,
-    /// The key store's current answer for a key id: every use of a session asks it, so a
-    /// session never outlives its key's revocation nor keeps a role the key lost.
-    current: Arc<CurrentHolder>,
-}
-
-/// Resolves a key id to the key's holder now (`None` once revoked).
-type CurrentHolder = dyn Fn(&str) -> Option<Principal> + Send + Sync;
-
-impl std::fmt::Debug for Sessions {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // Never print session ids or CSRF tokens.
-        f.write_str("Sessions")
-    }
-}
-
-fn random_hex() -> String {
-    let mut b = [0u8; 32];
-    getrandom::fill(&mut b).expect("the OS random number generator failed");
-    hex::encode(&b)
-}
-
-fn session_key(id: &str) -> [u8; 32] {
-    Sha256::digest(id.as_bytes()).into()
 }
 
 /// The values of every `sealog_session` cookie in the request.
@@ -188,95 +156,6 @@ fn is_safe(method: &Method) -> bool {
 }
 
 impl Sessions {
-    fn new<A: Authenticator>(auth: A) -> Self {
-        Sessions {
-            inner: Arc::new(Mutex::new(HashMap::new())),
-            current: Arc::new(move |key_id| auth.principal(key_id)),
-        }
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], Session>> {
-        // A panic while holding the lock cannot leave the map half-updated in a way that
-        // matters (every update is a single insert or remove), so poisoning is ignored.
-        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Creates a session; returns its cookie value and CSRF token.
-    fn create(&self, principal: Principal, ttl: Duration) -> (String, String) {
-        let id = random_hex();
-        let csrf = random_hex();
-        let now = Instant::now();
-        let mut map = self.lock();
-        if map.len() >= MAX_SESSIONS {
-            map.retain(|_, s| s.expires > now);
-        }
-        if map.len() >= MAX_SESSIONS
-            && let Some(oldest) = map.iter().min_by_key(|(_, s)| s.expires).map(|(k, _)| *k)
-        {
-            map.remove(&oldest);
-        }
-        map.insert(
-            session_key(&id),
-            Session {
-                principal,
-                csrf: csrf.clone(),
-                expires: now + ttl,
-            },
-        );
-        (id, csrf)
-    }
-
-    /// The live session named by the request's cookie: its key, principal (as the key store
-    /// knows the key now), CSRF token and remaining lifetime. Expired sessions, and sessions
-    /// whose key was revoked or can no longer sign in, are removed on sight.
-    fn lookup(&self, headers: &HeaderMap) -> Option<([u8; 32], Principal, String, Duration)> {
-        let (key, snapshot, csrf, left) = self.live(headers)?;
-        match (self.current)(&snapshot.key_id) {
-            Some(now) if now.role != Role::Ingest => Some((key, now, csrf, left)),
-            _ => {
-                self.remove(&key);
-                None
-            }
-        }
-    }
-
-    /// The unexpired session named by the request's cookie, with the principal it signed in
-    /// as. Expired sessions are removed on sight.
-    fn live(&self, headers: &HeaderMap) -> Option<([u8; 32], Principal, String, Duration)> {
-        let now = Instant::now();
-        let mut map = self.lock();
-        for value in session_cookies(headers) {
-            let key = session_key(value);
-            match map.get(&key) {
-                Some(s) if s.expires > now => {
-                    return Some((key, s.principal.clone(), s.csrf.clone(), s.expires - now));
-                }
-                Some(_) => {
-                    map.remove(&key);
-                }
-                None => {}
-            }
-        }
-        None
-    }
-
-    /// Ends every session signed in with key `key_id` (its revocation); returns how many.
-    pub fn end_key(&self, key_id: &str) -> usize {
-        let mut map = self.lock();
-        let before = map.len();
-        map.retain(|_, s| s.principal.key_id != key_id);
-        before - map.len()
-    }
-
-    /// How many unexpired sessions key `key_id` has, for the keys page.
-    pub fn count_for(&self, key_id: &str) -> usize {
-        let now = Instant::now();
-        self.lock()
-            .values()
-            .filter(|s| s.principal.key_id == key_id && s.expires > now)
-            .count()
-    }
-
     /// The principal of the request's dashboard session, for the server's auth layer to
     /// accept instead of a bearer key (see the crate documentation).
     ///
@@ -284,15 +163,11 @@ impl Sessions {
     /// `HEAD` and `OPTIONS` it also returns `None` unless the `X-CSRF-Token` header equals the
     /// session's token and the request is not cross-origin.
     pub fn session_principal(&self, headers: &HeaderMap, method: &Method) -> Option<Principal> {
-        let (_, principal, csrf, _) = self.lookup(headers)?;
-        if !is_safe(method) && (cross_origin(headers) || !csrf_matches(headers, &csrf)) {
+        let found = self.lookup(session_cookies(headers))?;
+        if !is_safe(method) && (cross_origin(headers) || !csrf_matches(headers, &found.csrf)) {
             return None;
         }
-        Some(principal)
-    }
-
-    fn remove(&self, key: &[u8; 32]) {
-        self.lock().remove(key);
+        Some(found.principal)
     }
 }
 
@@ -313,7 +188,7 @@ struct AppState<A> {
 ///
 /// See the crate documentation for the routes and how to wire [`Sessions`].
 pub fn router<A: Authenticator>(auth: A, options: DashboardOptions) -> (Router, Sessions) {
-    let sessions = Sessions::new(auth.clone());
+    let sessions = Sessions::new(auth.clone(), options.session_file.clone());
     let state = AppState {
         auth,
         sessions: sessions.clone(),
@@ -406,6 +281,10 @@ async fn sign_in<A: Authenticator>(State(st): State<AppState<A>>, req: Request) 
     if cross_origin(req.headers()) {
         return error(StatusCode::FORBIDDEN, "forbidden", "cross-origin request");
     }
+    let peer = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
     let is_form = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -433,6 +312,11 @@ async fn sign_in<A: Authenticator>(State(st): State<AppState<A>>, req: Request) 
     if api_key.is_empty() || api_key.len() > MAX_API_KEY_LEN {
         return unauthorized();
     }
+    // The key id is public (`slk_<id>_…`); attempts at one key are counted by it.
+    let key_id = api_key.split('_').nth(1).unwrap_or("");
+    if let Err(refused) = st.sessions.admit_sign_in(peer, key_id) {
+        return refusal(refused);
+    }
     let Some(principal) = st.auth.authenticate(&api_key) else {
         return unauthorized();
     };
@@ -444,7 +328,10 @@ async fn sign_in<A: Authenticator>(State(st): State<AppState<A>>, req: Request) 
         );
     }
     let ttl = st.options.session_ttl;
-    let (id, csrf) = st.sessions.create(principal.clone(), ttl);
+    let (id, csrf) = match st.sessions.create(principal.clone(), ttl) {
+        Ok(created) => created,
+        Err(refused) => return refusal(refused),
+    };
     let set_cookie = cookie(&st.options, &id, ttl.as_secs().max(1));
     let mut res = if is_form {
         // A plain form post (JavaScript disabled or not yet loaded) lands back on the app.
@@ -456,27 +343,47 @@ async fn sign_in<A: Authenticator>(State(st): State<AppState<A>>, req: Request) 
     res
 }
 
+/// The answer to a sign-in the session store refused.
+fn refusal(refused: Refused) -> Response {
+    match refused {
+        Refused::RateLimited(after) => {
+            let mut res = error(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                "too many sign-in attempts from this address or for this key; wait and retry",
+            );
+            let secs = after.as_secs_f64().ceil().max(1.0) as u64;
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            res
+        }
+        Refused::Full => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "sessions_full",
+            "the dashboard holds as many sessions as it can; use an API key, or retry later",
+        ),
+    }
+}
+
 /// `GET /ui/session`: who is signed in, with the CSRF token for state-changing calls.
 async fn whoami<A: Authenticator>(State(st): State<AppState<A>>, headers: HeaderMap) -> Response {
-    match st.sessions.lookup(&headers) {
-        Some((_, principal, csrf, left)) => {
-            Json(session_info(principal, csrf, left)).into_response()
-        }
+    match st.sessions.lookup(session_cookies(&headers)) {
+        Some(found) => Json(session_info(found.principal, found.csrf, found.left)).into_response(),
         None => error(StatusCode::UNAUTHORIZED, "unauthorized", "not signed in"),
     }
 }
 
 /// `DELETE /ui/session`: signs out (needs the CSRF token, like every state change).
 async fn sign_out<A: Authenticator>(State(st): State<AppState<A>>, headers: HeaderMap) -> Response {
-    if let Some((key, _, csrf, _)) = st.sessions.lookup(&headers) {
-        if cross_origin(&headers) || !csrf_matches(&headers, &csrf) {
+    if let Some(found) = st.sessions.lookup(session_cookies(&headers)) {
+        if cross_origin(&headers) || !csrf_matches(&headers, &found.csrf) {
             return error(
                 StatusCode::FORBIDDEN,
                 "csrf",
                 "missing or wrong X-CSRF-Token header",
             );
         }
-        st.sessions.remove(&key);
+        st.sessions.remove(&found.key);
     }
     let mut res = StatusCode::NO_CONTENT.into_response();
     res.headers_mut()

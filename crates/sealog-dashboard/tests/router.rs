@@ -19,6 +19,7 @@ fn app(secure: bool, ttl: Duration) -> (Router, Sessions) {
         DashboardOptions {
             secure_cookies: secure,
             session_ttl: ttl,
+            session_file: None,
         },
     )
 }

@@ -152,6 +152,11 @@ pub(crate) async fn serve_connections<T, F, IO>(
                         .keep_alive_interval(limits.header_timeout)
                         .keep_alive_timeout(limits.header_timeout)
                         .max_concurrent_streams(u32::try_from(limits.max_per_peer).unwrap_or(u32::MAX));
+                    // Handlers that count per address (the sign-in) read it from ConnectInfo.
+                    let app = tower::ServiceExt::map_request(app, move |mut req: hyper::Request<hyper::body::Incoming>| {
+                        req.extensions_mut().insert(axum::extract::ConnectInfo(peer));
+                        req
+                    });
                     let conn = builder
                         .serve_connection_with_upgrades(TokioIo::new(io), TowerToHyperService::new(app));
                     // A failed connection concerns only that client.

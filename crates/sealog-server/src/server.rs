@@ -50,6 +50,7 @@ impl Server {
         let keys = Keys::open(dir)?;
         let dashboard_options = DashboardOptions {
             secure_cookies: options.tls,
+            session_file: Some(dir.join("sessions.json")),
             ..DashboardOptions::default()
         };
         let (dashboard, sessions) = sealog_dashboard::router(keys.clone(), dashboard_options);
