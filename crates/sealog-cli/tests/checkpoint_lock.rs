@@ -71,6 +71,14 @@ fn damaged(data: &Path, args: &[&str]) -> String {
         "{}",
         metrics.body
     );
+    let logs = call(
+        "GET",
+        &format!("{}/v1/logs", server.url),
+        Some(&token),
+        None,
+    )
+    .json();
+    assert_eq!(logs["damaged"][0]["name"], "default", "{logs}");
     let ready = call("GET", &format!("{}/readyz", server.url), None, None);
     assert_eq!(ready.status, 503, "{}", ready.body);
     // The server still serves: it can make another log.

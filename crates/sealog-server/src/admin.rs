@@ -60,7 +60,8 @@ pub async fn create_log(
     ))
 }
 
-/// `GET /v1/logs`: every log the caller may see (a scoped key sees its own).
+/// `GET /v1/logs`: every log the caller may see (a scoped key sees its own), and those of them
+/// that could not be opened at start (`damaged`).
 pub async fn list_logs(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
     let logs: Vec<Value> = state
         .engine
@@ -69,7 +70,16 @@ pub async fn list_logs(State(state): State<AppState>, caller: Caller) -> ApiResu
         .filter(|log| caller.read(log.name()).is_ok())
         .map(|log| summary(&state, log))
         .collect();
-    Ok(Json(json!({"logs": logs})))
+    // Logs that could not be opened, with why: to whoever may read them (a scoped key sees
+    // only its own log's).
+    let damaged: Vec<Value> = state
+        .engine
+        .damaged()
+        .iter()
+        .filter(|(name, _)| caller.read(name).is_ok())
+        .map(|(name, why)| json!({"name": name, "error": why}))
+        .collect();
+    Ok(Json(json!({"logs": logs, "damaged": damaged})))
 }
 
 /// Body of `PATCH /v1/logs/{log}`.
