@@ -149,8 +149,7 @@ export class Delivery {
     this.closed = true;
     clearTimeout(this.timer);
     await this.spill(this.takeQueue());
-    await this.spoolChain;
-    await this.spool.closeSegment();
+    await this.serialSpool(() => this.spool.closeSegment());
     return ok;
   }
 
@@ -285,6 +284,9 @@ export class Delivery {
   }
 
   private async replay(): Promise<void> {
+    // Our current segment becomes replayable once closed; closed between two appends, never
+    // under one.
+    await this.serialSpool(() => this.spool.closeSegment());
     for await (const seg of this.spool.claim()) {
       for (let i = 0; i < seg.records.length; i += this.settings.batchSize) {
         const chunk = seg.records.slice(i, i + this.settings.batchSize).map((b) => b.toString("utf8"));
@@ -387,8 +389,15 @@ export class Delivery {
     return this.spoolRecords(this.encode(events).recs.map((r) => Buffer.from(r, "utf8")));
   }
 
+  /** Run `fn` on the spool after every spool operation queued before it. */
+  private serialSpool(fn: () => Promise<void>): Promise<void> {
+    const next = this.spoolChain.then(fn);
+    this.spoolChain = next.catch(() => undefined);
+    return next;
+  }
+
   private spoolRecords(recs: Buffer[], force = false): Promise<void> {
-    const next = this.spoolChain.then(async () => {
+    return this.serialSpool(async () => {
       let written = 0;
       let dropped = recs.length;
       try {
@@ -399,8 +408,6 @@ export class Delivery {
       this.counts.spooled += written;
       if (dropped > 0 && !force) this.lost(dropped);
     });
-    this.spoolChain = next;
-    return next;
   }
 
   /** Count events the spool refused, say so, and record a `gap` event for them (past the cap). */

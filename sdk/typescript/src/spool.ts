@@ -192,11 +192,11 @@ export class Spool {
 
   /**
    * Claim the segments nobody else holds, oldest first: closed ones (ours, or left by a dead
-   * process) and claims whose process is gone. Each must be passed to {@link done} or
+   * process) and claims whose process is gone. The segment being written is skipped: call
+   * {@link closeSegment} first (between appends) to replay it too. Each must be passed to {@link done} or
    * {@link release}.
    */
   async *claim(): AsyncGenerator<ClaimedSegment> {
-    if (this.fileSize > 0) await this.closeSegment();
     this.bytes = this.scanBytes();
     const names = readdirSync(this.dir).sort();
     for (const name of names) {
