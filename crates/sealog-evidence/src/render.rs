@@ -105,10 +105,29 @@ fn introduction(report: &Report, first: &str, last: &str, vkey: &str) -> Vec<Blo
                 .into(),
         ),
         Block::Heading("How to verify".into()),
-        Block::Code(format!(
-            "sealog verify pack.zip --log-key '{vkey}'\n# add --witness <vkey> for each witness you require"
-        )),
+        Block::Para(
+            "Run this, after checking that the key in it is the log's public key as you obtained \
+             it from the log's operator (it is copied from this pack, which is not proof):"
+                .into(),
+        ),
+        Block::Code(verify_command(vkey)),
+        Block::Para(
+            "To require a witness's cosignature, add --witness followed by that witness's \
+             public key, in single quotes, once for each witness."
+                .into(),
+        ),
     ]
+}
+
+/// The one-line shell command that verifies the pack against `vkey`: the key in single
+/// quotes, so that no shell expands or redirects any part of it when the line is pasted.
+fn verify_command(vkey: &str) -> String {
+    format!("sealog verify pack.zip --log-key {}", shell_quote(vkey))
+}
+
+/// `s` as one single-quoted shell word (a `'` inside becomes `'\''`).
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
 }
 
 /// Which events the pack holds: the whole log, or those matching the export's filters (said
@@ -412,7 +431,9 @@ fn html(doc: &[Block]) -> String {
                 let _ = writeln!(out, "<p>{}</p>", esc(p));
             }
             Block::Code(c) => {
-                let _ = writeln!(out, "<pre><code>{}</code></pre>", esc(c));
+                // Line breaks are the layout of a code block, not control characters to hide.
+                let lines: Vec<String> = c.lines().map(esc).collect();
+                let _ = writeln!(out, "<pre><code>{}</code></pre>", lines.join("\n"));
             }
             Block::Table(head, rows) if rows.is_empty() => {
                 let _ = writeln!(out, "<p><em>No {}.</em></p>", esc(head[0]));

@@ -1,0 +1,189 @@
+//! The evidence pack's human report as an auditor reads it: exported by the real `sealog
+//! export` from a real server, opened from disk in a real headless Chromium, and its "How to
+//! verify" command copied as the browser shows it and run in a shell.
+
+#[path = "dashboard/cdp.rs"]
+mod cdp;
+mod support;
+
+use cdp::{Chromium, Page};
+use sealog_evidence::archive::{ReadLimits, read_zip};
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use support::{Serve, call, uuid7};
+
+/// The committed prompt of the model call; no report may show it.
+const COMMITMENT: &str = "hmac-sha256:q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=";
+
+/// Event `seq` of session `r-1`, with `extra` members.
+fn step(seq: u64, action: &str, status: &str, extra: Value) -> Value {
+    let mut e = json!({
+        "id": uuid7(100 + seq),
+        "ts": format!("2026-11-30T10:{seq:02}:00Z"),
+        "agent": {"id": "claims-bot"},
+        "action": action,
+        "status": status,
+        "session": {"id": "r-1", "seq": seq},
+    });
+    for (k, v) in extra.as_object().unwrap() {
+        e[k] = v.clone();
+    }
+    e
+}
+
+/// A session with a model call, tool calls (one failing), a decision, a policy flag and a
+/// human review of the decision.
+fn session() -> Vec<Value> {
+    vec![
+        step(0, "session_start", "ok", json!({})),
+        step(
+            1,
+            "llm_call",
+            "ok",
+            json!({"context": {"model": {"id": "gpt-4o-mini", "provider": "openai"}},
+                "input": {"commitment": COMMITMENT, "size": 512}}),
+        ),
+        step(
+            2,
+            "tool_call",
+            "ok",
+            json!({"context": {"tool": {"name": "lookup_order"}}}),
+        ),
+        step(
+            3,
+            "tool_call",
+            "error",
+            json!({"context": {"tool": {"name": "issue_refund"}},
+                "attributes": {"error.type": "TimeoutError"}}),
+        ),
+        step(
+            4,
+            "decision",
+            "ok",
+            json!({"context": {"decision": {"outcome": "escalated", "reason_codes": ["amount_over_limit"]}}}),
+        ),
+        step(
+            5,
+            "policy_flag",
+            "blocked",
+            json!({"context": {"decision": {"outcome": "blocked", "reason_codes": ["pii_detected"]}}}),
+        ),
+        step(
+            6,
+            "human_oversight",
+            "ok",
+            json!({"context": {"oversight": {"reviewer": "ana@example.com", "decision": "approved",
+                "target": uuid7(104), "reason": "refund within policy"}}}),
+        ),
+        step(
+            7,
+            "session_end",
+            "ok",
+            json!({"session": {"id": "r-1", "seq": 7, "count": 8}}),
+        ),
+    ]
+}
+
+/// A pack exported from a real server, with the log's vkey.
+struct Exported {
+    dir: tempfile::TempDir,
+    vkey: String,
+    _server: Serve,
+}
+
+impl Exported {
+    /// Where the pack is: `pack.zip`, the name the report's command uses.
+    fn pack(&self) -> PathBuf {
+        self.dir.path().join("pack.zip")
+    }
+
+    /// Writes the pack's `name` next to it and returns its path.
+    fn extract(&self, name: &str) -> PathBuf {
+        let files = read_zip(
+            std::fs::File::open(self.pack()).unwrap(),
+            ReadLimits::default(),
+        )
+        .unwrap();
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, &files[name]).unwrap();
+        path
+    }
+}
+
+/// Records [`session`] and exports the whole log as `pack.zip` with `sealog export`.
+fn export() -> Exported {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Serve::start(&dir.path().join("data"), &[]);
+    let admin = server.admin_token();
+    let body = serde_json::to_vec(&json!({ "events": session() })).unwrap();
+    let url = format!("{}/v1/logs/default/events?wait=checkpoint", server.url);
+    let reply = call("POST", &url, Some(&admin), Some(&body));
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.json()["rejected"], 0, "{}", reply.body);
+    let info = call(
+        "GET",
+        &format!("{}/v1/logs/default", server.url),
+        Some(&admin),
+        None,
+    );
+    let vkey = info.json()["vkey"].as_str().unwrap().to_owned();
+    let out = Command::new(env!("CARGO_BIN_EXE_sealog"))
+        .args(["export", "--server", &server.url, "--token", &admin, "-o"])
+        .arg(dir.path().join("pack.zip"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    Exported {
+        dir,
+        vkey,
+        _server: server,
+    }
+}
+
+/// Opens `report.html` from disk in a new tab.
+fn open_report<'b>(chromium: &'b Chromium, report: &Path) -> Page<'b> {
+    let page = chromium.page(1200, 900);
+    page.goto(&format!("file://{}", report.display()));
+    page
+}
+
+#[test]
+fn the_verify_command_of_the_report_runs_as_pasted() {
+    let ex = export();
+    let chromium = Chromium::launch();
+    let page = open_report(&chromium, &ex.extract("report.html"));
+    // What a reader selects and copies: the code block after "How to verify", as rendered.
+    let shown = page.run(
+        "const h = [...document.querySelectorAll('h2')].find((e) => e.textContent === 'How to verify');
+         let n = h.nextElementSibling;
+         while (n && n.tagName !== 'PRE') n = n.nextElementSibling;
+         return n.innerText;",
+    );
+    let command = shown.as_str().unwrap();
+    assert_eq!(
+        command,
+        format!("sealog verify pack.zip --log-key '{}'", ex.vkey),
+        "the command as the browser shows it"
+    );
+    assert!(!command.contains(['\u{FFFD}', '<', '>']), "{command:?}");
+
+    // Pasted into a shell next to the pack, with `sealog` on PATH, it verifies the pack.
+    let bin = Path::new(env!("CARGO_BIN_EXE_sealog")).parent().unwrap();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let run = Command::new("sh")
+        .args(["-c", command])
+        .current_dir(ex.dir.path())
+        .env("PATH", path)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(run.status.success(), "{run:?}");
+    assert!(
+        stdout.starts_with("VALID: 8 entries of log test.local/default"),
+        "{stdout}"
+    );
+    // The Markdown report gives the same line.
+    let md = std::fs::read_to_string(ex.extract("report.md")).unwrap();
+    assert!(md.contains(&format!("```sh\n{command}\n```")), "{md}");
+}
