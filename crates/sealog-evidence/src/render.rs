@@ -89,9 +89,10 @@ fn introduction(report: &Report, first: &str, last: &str, vkey: &str) -> Vec<Blo
     vec![
         Block::Heading(format!("Evidence pack — {}", report.origin)),
         Block::Para(format!(
-            "This pack holds {} events: {}. Each is proven, by an inclusion proof, to be in the log \
-             {} as of its signed checkpoint of {} entries (root {}), exported {}.",
-            report.entries, scope(report), report.origin, report.checkpoint_size, report.checkpoint_root, report.exported_at
+            "This pack holds {}: {}. Each is proven, by an inclusion proof, to be in the log \
+             {} as of its signed checkpoint of {} (root {}), exported {}.",
+            count(report.entries, "event", "events"), scope(report), report.origin,
+            count(report.checkpoint_size, "entry", "entries"), report.checkpoint_root, report.exported_at
         )),
         Block::Para(format!("Recorded between {first} and {last}.")),
         Block::Heading("What the verification proves".into()),
@@ -458,6 +459,12 @@ fn html(doc: &[Block]) -> String {
     }
     out.push_str("</body></html>\n");
     out
+}
+
+/// `n` and the noun that goes with it: `1 entry`, `2 entries`.
+pub fn count(n: impl Into<u64>, one: &str, many: &str) -> String {
+    let n = n.into();
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// Escapes text for HTML element content and attribute values.
