@@ -187,3 +187,91 @@ fn the_verify_command_of_the_report_runs_as_pasted() {
     let md = std::fs::read_to_string(ex.extract("report.md")).unwrap();
     assert!(md.contains(&format!("```sh\n{command}\n```")), "{md}");
 }
+
+/// The rows of the table after the element whose text starts with `heading`, as the browser
+/// shows them: each row's cells by column name.
+fn table_after(page: &Page, heading: &str) -> Vec<serde_json::Map<String, Value>> {
+    let rows = page.run(&format!(
+        "const h = [...document.querySelectorAll('h2, p')].find((e) => e.textContent.startsWith({heading}));
+         let t = h.nextElementSibling;
+         while (t && t.tagName !== 'TABLE') t = t.nextElementSibling;
+         const [head, ...body] = [...t.rows].map((r) => [...r.cells].map((c) => c.innerText));
+         return body.map((cells) => Object.fromEntries(cells.map((c, i) => [head[i], c])));",
+        heading = cdp::js(heading),
+    ));
+    rows.as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_object().unwrap().clone())
+        .collect()
+}
+
+/// The `details` cell of the row of `rows` whose `column` is `value`.
+fn details_where(rows: &[serde_json::Map<String, Value>], column: &str, value: &str) -> String {
+    let row = rows
+        .iter()
+        .find(|r| r[column] == value)
+        .unwrap_or_else(|| panic!("no row with {column} {value}: {rows:?}"));
+    row["details"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn the_report_shows_what_happened_and_links_a_review_to_its_event() {
+    let ex = export();
+    let chromium = Chromium::launch();
+    let report = ex.extract("report.html");
+    let page = open_report(&chromium, &report);
+
+    let timeline = table_after(&page, "Timeline of session r-1");
+    assert_eq!(timeline.len(), 8, "{timeline:?}");
+    let by_seq = |seq: &str| details_where(&timeline, "seq", seq);
+    assert_eq!(by_seq("1"), "model gpt-4o-mini");
+    assert_eq!(by_seq("2"), "tool lookup_order");
+    assert_eq!(by_seq("3"), "tool issue_refund · error TimeoutError");
+    assert_eq!(by_seq("4"), "outcome escalated · reason amount_over_limit");
+    assert_eq!(by_seq("5"), "outcome blocked · reason pii_detected");
+    assert_eq!(by_seq("0"), "");
+
+    let flagged = table_after(&page, "Policy flags, blocks and errors");
+    assert_eq!(flagged.len(), 2, "{flagged:?}");
+    assert_eq!(
+        details_where(&flagged, "status", "error"),
+        "tool issue_refund · error TimeoutError"
+    );
+    assert_eq!(
+        details_where(&flagged, "status", "blocked"),
+        "outcome blocked · reason pii_detected"
+    );
+
+    // The review's target is a link; following it lands on the reviewed decision's row.
+    let oversight = table_after(&page, "Human oversight");
+    assert_eq!(oversight[0]["target"], uuid7(104).as_str());
+    page.click("document.querySelector('td a[href^=\"#event-\"]')");
+    let landed = page.run(
+        "await waitFor(() => location.hash, 'the link followed');
+         const row = document.getElementById(decodeURIComponent(location.hash.slice(1))).parentElement;
+         return [location.hash, [...row.cells].map((c) => c.innerText)];",
+    );
+    assert_eq!(landed[0], format!("#event-{}", uuid7(104)));
+    let cells: Vec<&str> = landed[1]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    assert!(
+        cells.contains(&"decision") && cells.contains(&"4"),
+        "{cells:?}"
+    );
+
+    // Committed content stays out of both reports; the Markdown one says the same.
+    let html = std::fs::read_to_string(&report).unwrap();
+    let md = std::fs::read_to_string(ex.extract("report.md")).unwrap();
+    for text in [&html, &md] {
+        assert!(!text.contains(COMMITMENT), "the commitment is shown");
+    }
+    assert!(
+        md.contains("| 3 | ") && md.contains("tool issue\\_refund · error TimeoutError"),
+        "{md}"
+    );
+}

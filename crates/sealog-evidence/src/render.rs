@@ -18,13 +18,62 @@ enum Block {
     Heading(String),
     Para(String),
     Code(String),
-    Table(Vec<&'static str>, Vec<Vec<String>>),
+    Table(Vec<&'static str>, Vec<Vec<Cell>>),
+}
+
+/// A table cell: its text, the anchor it is (an event's first row), and the anchor it
+/// links to (an oversight event's target), in the HTML report.
+#[derive(Default)]
+struct Cell {
+    text: String,
+    anchor: Option<String>,
+    link: Option<String>,
+}
+
+impl From<String> for Cell {
+    fn from(text: String) -> Self {
+        Cell {
+            text,
+            ..Cell::default()
+        }
+    }
+}
+
+/// The anchor of the row that shows the event `id`.
+fn event_anchor(id: &str) -> String {
+    format!("event-{id}")
+}
+
+/// Keeps only the first anchor of each name, and drops links to anchors the document lacks
+/// (an oversight event's target that no table shows).
+fn resolve_links(doc: &mut [Block]) {
+    let mut anchors = std::collections::BTreeSet::new();
+    for cell in table_cells(doc) {
+        if let Some(anchor) = cell.anchor.take()
+            && anchors.insert(anchor.clone())
+        {
+            cell.anchor = Some(anchor);
+        }
+    }
+    for cell in table_cells(doc) {
+        cell.link.take_if(|to| !anchors.contains(to));
+    }
+}
+
+/// Every cell of every table of `doc`, in order.
+fn table_cells(doc: &mut [Block]) -> impl Iterator<Item = &mut Cell> {
+    doc.iter_mut()
+        .flat_map(|block| match block {
+            Block::Table(_, rows) => &mut rows[..],
+            _ => &mut [][..],
+        })
+        .flatten()
 }
 
 fn count_table(title: &'static str, counts: &BTreeMap<String, u64>) -> Block {
     let rows = counts
         .iter()
-        .map(|(k, n)| vec![k.clone(), n.to_string()])
+        .map(|(k, n)| vec![k.clone().into(), n.to_string().into()])
         .collect();
     Block::Table(vec![title, "events"], rows)
 }
@@ -80,6 +129,7 @@ fn document(
         first: &first,
         last: &last,
     }));
+    resolve_links(&mut doc);
     Ok(doc)
 }
 
@@ -162,7 +212,7 @@ fn session_blocks(
             .iter()
             .take(MAX_SESSION_ROWS)
             .map(|s| {
-                vec![
+                [
                     s.id.clone(),
                     s.events.to_string(),
                     if s.complete { "yes" } else { "NO" }.into(),
@@ -170,6 +220,8 @@ fn session_blocks(
                     s.last_ts.clone(),
                     s.problems.join("; "),
                 ]
+                .map(Cell::from)
+                .into()
             })
             .collect(),
     ));
@@ -189,7 +241,8 @@ fn session_blocks(
     doc
 }
 
-/// The human oversight events: who reviewed what, deciding what, and why.
+/// The human oversight events: who reviewed what, deciding what, and why; the target links
+/// to the reviewed event's row where the report shows it.
 fn oversight_table(rows: &[Row]) -> Block {
     Block::Table(
         vec![
@@ -197,16 +250,27 @@ fn oversight_table(rows: &[Row]) -> Block {
         ],
         rows.iter()
             .map(|r| {
-                let mut row = vec![r.index.to_string(), r.ts.clone()];
-                row.extend(r.oversight.iter().cloned());
+                let mut row = vec![index_cell(r), r.ts.clone().into()];
+                row.extend(r.oversight.iter().cloned().map(Cell::from));
+                let target = &mut row[5];
+                target.link = (!target.text.is_empty()).then(|| event_anchor(&target.text));
                 row
             })
             .collect(),
     )
 }
 
+/// A row's log index, the anchor that oversight targets link to.
+fn index_cell(r: &Row) -> Cell {
+    Cell {
+        text: r.index.to_string(),
+        anchor: Some(event_anchor(&r.id)),
+        link: None,
+    }
+}
+
 fn event_table(rows: &[Row], with_seq: bool) -> Block {
-    let mut head = vec!["index", "ts", "agent", "action", "status"];
+    let mut head = vec!["index", "ts", "agent", "action", "status", "details"];
     if with_seq {
         head.insert(1, "seq");
     }
@@ -214,14 +278,15 @@ fn event_table(rows: &[Row], with_seq: bool) -> Block {
         .iter()
         .map(|r| {
             let mut row = vec![
-                r.index.to_string(),
-                r.ts.clone(),
-                r.agent.clone(),
-                r.action.clone(),
-                r.status.clone(),
+                index_cell(r),
+                r.ts.clone().into(),
+                r.agent.clone().into(),
+                r.action.clone().into(),
+                r.status.clone().into(),
+                r.details.clone().into(),
             ];
             if with_seq {
-                row.insert(1, r.seq.map_or_else(String::new, |s| s.to_string()));
+                row.insert(1, r.seq.map_or_else(String::new, |s| s.to_string()).into());
             }
             row
         })
@@ -260,7 +325,7 @@ fn compliance(f: &Figures) -> Block {
         ai_act_requirements(f)
             .into_iter()
             .chain(standard_requirements(f))
-            .map(|(a, b, c)| vec![a.to_owned(), b.to_owned(), c])
+            .map(|(a, b, c)| vec![a.to_owned().into(), b.to_owned().into(), c.into()])
             .collect(),
     )
 }
@@ -402,7 +467,7 @@ fn markdown(doc: &[Block]) -> String {
                 let _ = writeln!(out, "| {} |", head.join(" | "));
                 let _ = writeln!(out, "|{}", "---|".repeat(head.len()));
                 for row in rows {
-                    let cells: Vec<String> = row.iter().map(|c| md(c)).collect();
+                    let cells: Vec<String> = row.iter().map(|c| md(&c.text)).collect();
                     let _ = writeln!(out, "| {} |", cells.join(" | "));
                 }
                 out.push('\n');
@@ -448,7 +513,7 @@ fn html(doc: &[Block]) -> String {
                 for row in rows {
                     out.push_str("<tr>");
                     for c in row {
-                        let _ = write!(out, "<td>{}</td>", esc(c));
+                        html_cell(&mut out, c);
                     }
                     out.push_str("</tr>\n");
                 }
@@ -459,6 +524,23 @@ fn html(doc: &[Block]) -> String {
     }
     out.push_str("</body></html>\n");
     out
+}
+
+/// Writes one `<td>`: with the `id` of its anchor, and its text a link to its target.
+fn html_cell(out: &mut String, c: &Cell) {
+    match &c.anchor {
+        Some(a) => {
+            let _ = write!(out, "<td id=\"{}\">", esc(a));
+        }
+        None => out.push_str("<td>"),
+    }
+    match &c.link {
+        Some(to) => {
+            let _ = write!(out, "<a href=\"#{}\">{}</a>", esc(to), esc(&c.text));
+        }
+        None => out.push_str(&esc(&c.text)),
+    }
+    out.push_str("</td>");
 }
 
 /// `n` and the noun that goes with it: `1 entry`, `2 entries`.

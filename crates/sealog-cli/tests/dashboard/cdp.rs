@@ -374,13 +374,14 @@ impl Page<'_> {
     }
 
     /// A real left click in the middle of the element `element_expr` (a JavaScript expression,
-    /// waited for until it yields an element) after scrolling it into view; fails if the
-    /// element is hidden or covered.
+    /// waited for until it yields an element; of its first line, if it wraps) after scrolling
+    /// it into view; fails if the element is hidden or covered.
     pub fn click(&self, element_expr: &str) {
         let at = self.run(&format!(
             "const target = await waitFor(() => {element_expr}, {src});
              target.scrollIntoView({{block: 'center'}});
-             const r = target.getBoundingClientRect();
+             // The first line box: the middle of a link that wraps may be between its lines.
+             const r = target.getClientRects()[0] || target.getBoundingClientRect();
              const x = r.x + r.width / 2, y = r.y + r.height / 2;
              const top = document.elementFromPoint(x, y);
              if (!r.width || !r.height || !(top === target || target.contains(top)))
