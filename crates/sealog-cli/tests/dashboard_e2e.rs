@@ -273,7 +273,7 @@ fn a_reader_signs_in_filters_verifies_follows_a_gap_exports_and_signs_out() {
     let indices: Vec<u64> = all.iter().map(|r| r[0].parse().unwrap()).collect();
     let expected: Vec<u64> = (0..total as u64).rev().collect();
     assert_eq!(indices, expected, "every event once, newest first");
-    let ids: HashSet<&str> = all.iter().map(|r| r[6].as_str()).collect();
+    let ids: HashSet<&str> = all.iter().map(|r| r[7].as_str()).collect();
     assert_eq!(ids.len(), total);
     assert!(
         events
@@ -313,7 +313,7 @@ fn a_reader_signs_in_filters_verifies_follows_a_gap_exports_and_signs_out() {
         want + 1
     ));
     assert_eq!(top["first"][0], at.to_string().as_str());
-    assert_eq!(top["first"][6], tailed["id"]);
+    assert_eq!(top["first"][7], tailed["id"]);
     assert_eq!(
         top["status"],
         format!("1 new events; {} loaded.", want + 1).as_str()
@@ -340,7 +340,7 @@ fn a_reader_signs_in_filters_verifies_follows_a_gap_exports_and_signs_out() {
         .map(|e| e["id"].as_str().unwrap())
         .collect();
     assert!(!want.is_empty());
-    let got: Vec<&str> = rows.iter().map(|r| r[6].as_str()).collect();
+    let got: Vec<&str> = rows.iter().map(|r| r[7].as_str()).collect();
     assert_eq!(got, want);
 
     let gap_events: Vec<&Value> = events
@@ -366,7 +366,7 @@ fn a_reader_signs_in_filters_verifies_follows_a_gap_exports_and_signs_out() {
         .map(|e| e["id"].as_str().unwrap())
         .collect();
     assert_eq!(want.len(), 3, "the flag, the retrieval and the LLM call");
-    let got: Vec<&str> = rows.iter().map(|r| r[6].as_str()).collect();
+    let got: Vec<&str> = rows.iter().map(|r| r[7].as_str()).collect();
     assert_eq!(got, want);
 
     // An invalid time is the server's 400, shown as an error.
@@ -506,7 +506,8 @@ fn a_reader_signs_in_filters_verifies_follows_a_gap_exports_and_signs_out() {
         "the LLM call's duration: {text}"
     );
     assert!(
-        text.contains("human_oversight ok 89 s after the previous event"),
+        text.contains("human_oversight ok reviewed ")
+            && text.contains(" 89 s after the previous event oversight: approved"),
         "the wait for the reviewer: {text}"
     );
     assert_eq!(

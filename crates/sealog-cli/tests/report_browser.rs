@@ -4,86 +4,17 @@
 
 #[path = "dashboard/cdp.rs"]
 mod cdp;
+#[path = "dashboard/review.rs"]
+mod review;
 mod support;
 
 use cdp::{Chromium, Page};
+use review::{COMMITMENT, reviewed_id, session};
 use sealog_evidence::archive::{ReadLimits, read_zip};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use support::{Serve, call, uuid7};
-
-/// The committed prompt of the model call; no report may show it.
-const COMMITMENT: &str = "hmac-sha256:q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=";
-
-/// Event `seq` of session `r-1`, with `extra` members.
-fn step(seq: u64, action: &str, status: &str, extra: Value) -> Value {
-    let mut e = json!({
-        "id": uuid7(100 + seq),
-        "ts": format!("2026-11-30T10:{seq:02}:00Z"),
-        "agent": {"id": "claims-bot"},
-        "action": action,
-        "status": status,
-        "session": {"id": "r-1", "seq": seq},
-    });
-    for (k, v) in extra.as_object().unwrap() {
-        e[k] = v.clone();
-    }
-    e
-}
-
-/// A session with a model call, tool calls (one failing), a decision, a policy flag and a
-/// human review of the decision.
-fn session() -> Vec<Value> {
-    vec![
-        step(0, "session_start", "ok", json!({})),
-        step(
-            1,
-            "llm_call",
-            "ok",
-            json!({"context": {"model": {"id": "gpt-4o-mini", "provider": "openai"}},
-                "input": {"commitment": COMMITMENT, "size": 512}}),
-        ),
-        step(
-            2,
-            "tool_call",
-            "ok",
-            json!({"context": {"tool": {"name": "lookup_order"}}}),
-        ),
-        step(
-            3,
-            "tool_call",
-            "error",
-            json!({"context": {"tool": {"name": "issue_refund"}},
-                "attributes": {"error.type": "TimeoutError"}}),
-        ),
-        step(
-            4,
-            "decision",
-            "ok",
-            json!({"context": {"decision": {"outcome": "escalated", "reason_codes": ["amount_over_limit"]}}}),
-        ),
-        step(
-            5,
-            "policy_flag",
-            "blocked",
-            json!({"context": {"decision": {"outcome": "blocked", "reason_codes": ["pii_detected"]}}}),
-        ),
-        step(
-            6,
-            "human_oversight",
-            "ok",
-            json!({"context": {"oversight": {"reviewer": "ana@example.com", "decision": "approved",
-                "target": uuid7(104), "reason": "refund within policy"}}}),
-        ),
-        step(
-            7,
-            "session_end",
-            "ok",
-            json!({"session": {"id": "r-1", "seq": 7, "count": 8}}),
-        ),
-    ]
-}
+use support::{Serve, call};
 
 /// A pack exported from a real server, with the log's vkey.
 struct Exported {
@@ -245,14 +176,14 @@ fn the_report_shows_what_happened_and_links_a_review_to_its_event() {
 
     // The review's target is a link; following it lands on the reviewed decision's row.
     let oversight = table_after(&page, "Human oversight");
-    assert_eq!(oversight[0]["target"], uuid7(104).as_str());
+    assert_eq!(oversight[0]["target"], reviewed_id().as_str());
     page.click("document.querySelector('td a[href^=\"#event-\"]')");
     let landed = page.run(
         "await waitFor(() => location.hash, 'the link followed');
          const row = document.getElementById(decodeURIComponent(location.hash.slice(1))).parentElement;
          return [location.hash, [...row.cells].map((c) => c.innerText)];",
     );
-    assert_eq!(landed[0], format!("#event-{}", uuid7(104)));
+    assert_eq!(landed[0], format!("#event-{}", reviewed_id()));
     let cells: Vec<&str> = landed[1]
         .as_array()
         .unwrap()
