@@ -68,7 +68,7 @@ fn a_reader_pages_filters_and_tails_the_events() {
                 "action": "decision", "status": "ok"})
         })
         .collect();
-    record(&server, &ingest_key, &late);
+    record(server, ingest_key, &late);
     page.click("el('button', 'Load more')");
     let all = explorer_rows(&page);
     assert_eq!(all.len(), total);
@@ -106,7 +106,7 @@ fn a_reader_pages_filters_and_tails_the_events() {
     page.click("el('#tail')");
     let tailed = json!({"id": uuid_at(now_ms(), 999), "ts": ts(now_ms()),
         "agent": {"id": "research-agent"}, "action": "llm_call", "status": "ok"});
-    let at = record(&server, &ingest_key, std::slice::from_ref(&tailed))
+    let at = record(server, ingest_key, std::slice::from_ref(&tailed))
         [tailed["id"].as_str().unwrap()]
     .index;
     let top = page.run(&format!(

@@ -50,7 +50,7 @@ fn a_reader_verifies_an_events_proof_against_the_pinned_key_only() {
     let detail = page.run("return await waitText('Verified: entry');");
     let detail = detail.as_str().unwrap();
     let cp_size = number_after(detail, "in the checkpoint of size ");
-    let log_size = get(&server, &admin, "/v1/logs/default").json()["size"]
+    let log_size = get(server, admin, "/v1/logs/default").json()["size"]
         .as_u64()
         .unwrap();
     assert!(cp_size > flag_rec.index && cp_size <= log_size, "{detail}");
@@ -101,7 +101,7 @@ fn a_reader_verifies_an_events_proof_against_the_pinned_key_only() {
     page.click("el('details.card summary')");
     page.click("el('button', 'Unpin')");
     page.run("await waitText('Pin the log key above');");
-    page.type_into("document.querySelector('details.card input')", &other_vkey);
+    page.type_into("document.querySelector('details.card input')", other_vkey);
     page.click("el('button', 'Pin key')");
     let refused = page.run("return await waitText('Not verified');");
     assert!(
@@ -112,7 +112,7 @@ fn a_reader_verifies_an_events_proof_against_the_pinned_key_only() {
         "{refused}"
     );
     page.click("el('button', 'Unpin')");
-    page.type_into("document.querySelector('details.card input')", &log_vkey);
+    page.type_into("document.querySelector('details.card input')", log_vkey);
     page.click("el('button', 'Pin key')");
     page.run("await waitText('Verified: entry');");
     assert_no_page_errors(&page);

@@ -152,7 +152,7 @@ fn a_reader_follows_a_session_with_a_gap_and_exports_it_as_a_pack() {
     let verify = std::process::Command::new(env!("CARGO_BIN_EXE_sealog"))
         .arg("verify")
         .arg(&pack)
-        .args(["--log-key", &log_vkey, "--json"])
+        .args(["--log-key", log_vkey, "--json"])
         .output()
         .unwrap();
     let report: Value = serde_json::from_slice(&verify.stdout).unwrap();

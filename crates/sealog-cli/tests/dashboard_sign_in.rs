@@ -35,10 +35,10 @@ fn a_reader_signs_in_holds_a_cookie_script_cannot_read_and_signs_out() {
     page.goto(&format!("{}/", server.url));
 
     // Sign-in refuses an ingest key and a wrong key, then takes the read key.
-    sign_in(&page, &ingest_key, "ingest keys cannot sign in");
+    sign_in(&page, ingest_key, "ingest keys cannot sign in");
     sign_in(&page, "sealog_not_a_key", "invalid API key");
-    assert!(session_cookie(&page, &server).is_none());
-    sign_in(&page, &read_key, "Checkpoint size");
+    assert!(session_cookie(&page, server).is_none());
+    sign_in(&page, read_key, "Checkpoint size");
     assert_eq!(
         page.run("return document.getElementById('api-key');"),
         Value::Null,
@@ -51,7 +51,7 @@ fn a_reader_signs_in_holds_a_cookie_script_cannot_read_and_signs_out() {
             .contains(&format!("{read_id} · read · log default")),
         "{nav}"
     );
-    let cookie = session_cookie(&page, &server).expect("a session cookie");
+    let cookie = session_cookie(&page, server).expect("a session cookie");
     assert_eq!(cookie["httpOnly"], true, "{cookie}");
     assert_eq!(cookie["sameSite"], "Strict", "{cookie}");
     assert_eq!(cookie["path"], "/", "{cookie}");
@@ -63,7 +63,7 @@ fn a_reader_signs_in_holds_a_cookie_script_cannot_read_and_signs_out() {
     );
     let stolen = format!("sealog_session={}", cookie["value"].as_str().unwrap());
     assert_eq!(
-        with_cookie(&server, "GET", "/v1/logs/default/events?limit=1", &stolen),
+        with_cookie(server, "GET", "/v1/logs/default/events?limit=1", &stolen),
         200
     );
 
@@ -78,13 +78,13 @@ fn a_reader_signs_in_holds_a_cookie_script_cannot_read_and_signs_out() {
     // Sign out: the cookie is gone from the browser and dead on the server.
     then_fresh(&page, || page.click("el('#nav button', 'Sign out')"));
     page.run("await waitText('API key (read or admin)');");
-    assert!(session_cookie(&page, &server).is_none());
+    assert!(session_cookie(&page, server).is_none());
     assert_eq!(page.run("return (await fetch('/ui/session')).status;"), 401);
     assert_eq!(
-        with_cookie(&server, "GET", "/v1/logs/default/events?limit=1", &stolen),
+        with_cookie(server, "GET", "/v1/logs/default/events?limit=1", &stolen),
         401
     );
-    assert_eq!(with_cookie(&server, "GET", "/ui/session", &stolen), 401);
+    assert_eq!(with_cookie(server, "GET", "/ui/session", &stolen), 401);
     // A deep link now asks for a key instead of showing data.
     goto_hash(&page, &format!("#/logs/default/events/{flag_id}"));
     page.run("await waitText('API key (read or admin)');");
