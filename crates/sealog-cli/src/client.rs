@@ -1,6 +1,7 @@
 //! Subcommands that talk to a running server: `logs`, `keys` and `export`.
 
 use clap::{Args, Subcommand};
+use sealog_evidence::render::shell_quote;
 use serde_json::{Value, json};
 use std::io::{IsTerminal, Read, Write};
 use std::path::PathBuf;
@@ -339,10 +340,11 @@ pub fn export(args: &ExportArgs) -> Result<(), String> {
     }
     warn_if_empty(&args.output)?;
     say(format_args!(
-        "wrote {} ({total} bytes in {:.1} s)\nverify it with: sealog verify {} --log-key 'LOG_VKEY' (the log's vkey)",
+        "wrote {} ({total} bytes in {:.1} s)\nverify it with the log's vkey, from its operator, \
+         in place of LOG_VKEY:\n  sealog verify {} --log-key 'LOG_VKEY'",
         args.output.display(),
         start.elapsed().as_secs_f64(),
-        args.output.display()
+        shell_quote(&args.output.to_string_lossy())
     ))
 }
 

@@ -114,6 +114,11 @@ fn an_export_of_no_events_warns() {
     let out = sealog(&[&["export", "-o", pack.to_str().unwrap()][..], &remote].concat());
     assert!(out.status.success(), "{out:?}");
     assert!(!String::from_utf8_lossy(&out.stderr).contains("warning"));
+    // The command it suggests pastes as one command, the path quoted, with no `<placeholder>`
+    // for a shell to take as a redirection.
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let suggested = format!("  sealog verify '{}' --log-key 'LOG_VKEY'", pack.display());
+    assert!(stdout.lines().any(|l| l == suggested), "{stdout}");
 }
 
 #[test]

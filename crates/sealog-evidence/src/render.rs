@@ -177,7 +177,7 @@ fn verify_command(vkey: &str) -> String {
 }
 
 /// `s` as one single-quoted shell word (a `'` inside becomes `'\''`).
-fn shell_quote(s: &str) -> String {
+pub fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
 }
 
