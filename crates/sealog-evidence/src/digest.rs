@@ -161,9 +161,7 @@ impl EventView<'_> {
             ],
         }
     }
-}
 
-impl EventView<'_> {
     /// The row's details: `model …`, `tool …`, `outcome …`, `reason …`, `error …`, those the
     /// event has, joined with ` · `.
     fn details(&self) -> String {
