@@ -118,7 +118,7 @@ fn a_reader_pages_filters_and_tails_the_events() {
     assert_eq!(top["first"][7], tailed["id"]);
     assert_eq!(
         top["status"],
-        format!("1 new events; {} loaded.", want + 1).as_str()
+        format!("1 new event; {} loaded.", want + 1).as_str()
     );
     // The tail redraws the chart with the new event.
     page.run(&format!(

@@ -334,6 +334,9 @@ function isFlagged(e) {
 }
 const isOversight = (e) => e.action === 'human_oversight' || Boolean(e.context && e.context.oversight);
 
+/** `n` and the noun that goes with it: `1 event`, `2 events`. */
+const count = (n, one, many) => `${n} ${n === 1 ? one : many}`;
+
 /** A value of an event that is worth a row's space: a non-empty string. */
 const shown = (v) => (typeof v === 'string' && v !== '' ? v : null);
 
@@ -380,7 +383,7 @@ async function eventsPage(main, log, params) {
     const trs = fresh.map(eventRow);
     if (atTop) tbody.prepend(...trs);
     else tbody.append(...trs);
-    status.textContent = `${rows.length} events loaded${next ? '' : ' (end)'}.`;
+    status.textContent = `${count(rows.length, 'event', 'events')} loaded${next ? '' : ' (end)'}.`;
     more.hidden = !next;
     return fresh.length;
   };
@@ -433,7 +436,7 @@ async function eventsPage(main, log, params) {
         const page = await api.events(log, f, null, PAGE);
         const n = addRows(page.events, true);
         if (n) {
-          status.textContent = `${n} new events; ${rows.length} loaded.`;
+          status.textContent = `${count(n, 'new event', 'new events')}; ${rows.length} loaded.`;
           await loadChart();
         }
       } catch (e) {
@@ -684,7 +687,7 @@ async function sessionPage(main, log, sid) {
   }
   replace(main, logHeader(log, 'Events'),
     h('h2', null, `Session ${txt(sid)}`),
-    h('p', null, `${rows.length} events`, gaps ? h('span.bad', null, ` · ${gaps} gap${gaps > 1 ? 's' : ''} flagged`) : ' · no gaps',
+    h('p', null, count(rows.length, 'event', 'events'), gaps ? h('span.bad', null, ` · ${gaps} gap${gaps > 1 ? 's' : ''} flagged`) : ' · no gaps',
       last && !endEvent ? h('span.muted', null, ' · no session_end yet') : null),
     h('ol.timeline', null, items),
     h('h2', null, 'Span tree'),

@@ -111,7 +111,7 @@ pub fn session_cookie(page: &Page, server: &Serve) -> Option<Value> {
 /// Waits until the explorer has loaded every matching event, and returns its rows.
 pub fn explorer_rows(page: &Page) -> Vec<Vec<String>> {
     let rows = page.run(
-        "await waitFor(() => /events loaded \\(end\\)/.test(el('p.muted[role=status]').textContent), 'the last page of events');
+        "await waitFor(() => /loaded \\(end\\)/.test(el('p.muted[role=status]').textContent), 'the last page of events');
          return rows();",
     );
     serde_json::from_value(rows).unwrap()
