@@ -70,7 +70,10 @@ fn a_reader_signs_in_holds_a_cookie_script_cannot_read_and_signs_out() {
     // Keys are for admins: a read key sees no Keys tab.
     goto_hash(&page, "#/logs/default");
     assert_eq!(
-        page.run("return [...document.querySelectorAll('nav.tabs a')].map((a) => a.textContent);"),
+        page.run(
+            "await waitFor(() => document.querySelector('nav.tabs a'), 'the log tabs');
+             return [...document.querySelectorAll('nav.tabs a')].map((a) => a.textContent);"
+        ),
         json!(["Events", "Export"])
     );
     assert_no_page_errors(&page);
