@@ -1,6 +1,7 @@
 //! Subcommands that talk to a running server: `logs`, `keys` and `export`.
 
 use clap::{Args, Subcommand};
+use sealog_evidence::render::shell_quote;
 use serde_json::{Value, json};
 use std::io::{IsTerminal, Read, Write};
 use std::path::PathBuf;
@@ -195,28 +196,56 @@ pub fn logs(cmd: LogsCommand) -> Result<(), String> {
                 Some(json!({"name": name, "public": public})),
             )?;
             let text = |f: &str| out[f].as_str().unwrap_or("?").to_owned();
-            println!(
+            say(format_args!(
                 "created log {}\norigin: {}\nvkey:   {}",
                 text("name"),
                 text("origin"),
                 text("vkey")
-            );
-            println!("Keep the vkey: auditors pin it to verify this log's evidence.");
+            ))?;
+            say("Keep the vkey: auditors pin it to verify this log's evidence.")?;
         }
         LogsCommand::List { remote } => {
             let out = call(&remote, "GET", "/v1/logs", None)?;
-            println!("{:<24} {:>12}  vkey", "name", "size");
-            for log in out["logs"].as_array().into_iter().flatten() {
-                let name = log["name"].as_str().unwrap_or("?");
-                println!(
-                    "{name:<24} {:>12}  {}",
-                    log["size"],
-                    log["vkey"].as_str().unwrap_or("?")
-                );
+            let logs = out["logs"].as_array().cloned().unwrap_or_default();
+            let cell = |log: &Value, f: &str| match &log[f] {
+                Value::String(s) => s.clone(),
+                Value::Null => "?".to_owned(),
+                v => v.to_string(),
+            };
+            // Columns as wide as their longest value, so every vkey starts in one column.
+            let width = |f: &str, head: &str| {
+                logs.iter()
+                    .map(|l| cell(l, f).len())
+                    .chain([head.len()])
+                    .max()
+                    .unwrap_or(0)
+            };
+            let (name_w, size_w) = (width("name", "name"), width("size", "size"));
+            say(format_args!(
+                "{:<name_w$}  {:>size_w$}  vkey",
+                "name", "size"
+            ))?;
+            for log in &logs {
+                say(format_args!(
+                    "{:<name_w$}  {:>size_w$}  {}",
+                    cell(log, "name"),
+                    cell(log, "size"),
+                    cell(log, "vkey")
+                ))?;
             }
         }
     }
     Ok(())
+}
+
+/// Writes `text` and a line break to stdout. When its reader has gone (a closed pipe, as with
+/// `| head`), the command ends here, quietly and successfully: nobody is left to read the rest.
+pub fn say(text: impl std::fmt::Display) -> Result<(), String> {
+    let mut out = std::io::stdout().lock();
+    match writeln!(out, "{text}").and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
+        written => written.map_err(|e| format!("cannot write to stdout: {e}")),
+    }
 }
 
 /// Runs `sealog keys …`.
@@ -235,7 +264,7 @@ pub fn keys(cmd: KeysCommand) -> Result<(), String> {
                 &path,
                 Some(json!({"role": role, "label": label})),
             )?;
-            println!("{}", out["key"].as_str().unwrap_or_default());
+            say(out["key"].as_str().unwrap_or_default())?;
             eprintln!(
                 "created {role} key {} for log {log}; the line above is its secret, shown only now",
                 out["id"].as_str().unwrap_or("?")
@@ -248,26 +277,26 @@ pub fn keys(cmd: KeysCommand) -> Result<(), String> {
                 &format!("/v1/logs/{}/keys", encode(&log)),
                 None,
             )?;
-            println!(
+            say(format_args!(
                 "{:<18} {:<7} {:<22} {:<22} label",
                 "id", "role", "created", "revoked"
-            );
+            ))?;
             for k in out["keys"].as_array().into_iter().flatten() {
                 let s = |f: &str| k[f].as_str().unwrap_or("-").to_owned();
-                println!(
+                say(format_args!(
                     "{:<18} {:<7} {:<22} {:<22} {}",
                     s("id"),
                     s("role"),
                     s("created"),
                     s("revoked"),
                     s("label")
-                );
+                ))?;
             }
         }
         KeysCommand::Revoke { id, log, remote } => {
             let path = format!("/v1/logs/{}/keys/{}", encode(&log), encode(&id));
             call(&remote, "DELETE", &path, None)?;
-            println!("revoked key {id} of log {log}");
+            say(format_args!("revoked key {id} of log {log}"))?;
         }
     }
     Ok(())
@@ -309,12 +338,30 @@ pub fn export(args: &ExportArgs) -> Result<(), String> {
     if progress {
         eprintln!();
     }
-    println!(
-        "wrote {} ({total} bytes in {:.1} s)\nverify it with: sealog verify {} --log-key '<the log's vkey>'",
+    warn_if_empty(&args.output)?;
+    say(format_args!(
+        "wrote {} ({total} bytes in {:.1} s)\nverify it with the log's vkey, from its operator, \
+         in place of LOG_VKEY:\n  sealog verify {} --log-key 'LOG_VKEY'",
         args.output.display(),
         start.elapsed().as_secs_f64(),
-        args.output.display()
-    );
+        shell_quote(&args.output.to_string_lossy())
+    ))
+}
+
+/// Warns on stderr when the pack at `path` holds no event: a filter that matched nothing is
+/// more likely a mistake than the evidence wanted.
+fn warn_if_empty(path: &std::path::Path) -> Result<(), String> {
+    let unreadable = |e: &dyn std::fmt::Display| format!("cannot read {}: {e}", path.display());
+    let file = std::fs::File::open(path).map_err(|e| unreadable(&e))?;
+    let manifest = sealog_evidence::archive::read_one(file, "manifest.json", 1 << 20)
+        .map_err(|e| unreadable(&e))?;
+    let manifest: Value = serde_json::from_slice(&manifest).map_err(|e| unreadable(&e))?;
+    if manifest["entries"] == 0 {
+        eprintln!(
+            "sealog: warning: the pack holds no events: nothing in the log matches the filters \
+             given (check the log name, agent, session, action, status and time range)"
+        );
+    }
     Ok(())
 }
 

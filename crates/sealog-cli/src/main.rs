@@ -168,8 +168,9 @@ fn verify(args: VerifyArgs) -> ExitCode {
 }
 
 fn fsck(args: &DataArgs) -> Result<(), String> {
+    let _held = hold_data_dir(&args.data)?;
     let report = sealog_storage::fsck(&args.data).map_err(|e| e.to_string())?;
-    println!("{report}");
+    client::say(&report)?;
     if report.is_clean() {
         Ok(())
     } else {
@@ -180,8 +181,33 @@ fn fsck(args: &DataArgs) -> Result<(), String> {
     }
 }
 
+/// Takes the lock a server holds on its data directory (`DATA/LOCK`), so that no server
+/// changes the directory while it is checked; refuses one that a running server holds. A
+/// directory without the file has never been served, so nothing holds it.
+fn hold_data_dir(data: &std::path::Path) -> Result<Option<std::fs::File>, String> {
+    let path = data.join("LOCK");
+    let file = match std::fs::File::open(&path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(format!("cannot open {}: {e}", path.display())),
+    };
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(std::fs::TryLockError::WouldBlock) => Err(format!(
+            "the data directory {} is in use by a running server (it holds {}); stop the \
+             server first",
+            data.display(),
+            path.display()
+        )),
+        Err(std::fs::TryLockError::Error(e)) => Err(format!("cannot lock {}: {e}", path.display())),
+    }
+}
+
 fn reindex(args: &DataArgs) -> Result<(), String> {
     let entries = sealog_storage::reindex(&args.data).map_err(|e| e.to_string())?;
-    println!("reindexed {entries} entries in {}", args.data.display());
-    Ok(())
+    client::say(format_args!(
+        "reindexed {} in {}",
+        sealog_evidence::render::count(entries, "entry", "entries"),
+        args.data.display()
+    ))
 }

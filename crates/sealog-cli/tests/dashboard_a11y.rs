@@ -171,7 +171,7 @@ fn every_main_page_has_no_serious_or_critical_accessibility_violation_in_either_
         check("logs overview");
 
         goto_hash(&page, "#/logs/default");
-        settled(&page, "events loaded (end)");
+        settled(&page, "loaded (end)");
         page.run("await waitFor(() => document.querySelector('.chart figcaption'), 'the chart');");
         check("events explorer");
 

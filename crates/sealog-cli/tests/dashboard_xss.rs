@@ -99,11 +99,11 @@ fn hostile_event_fields_render_as_text_and_nothing_executes() {
             })
             .collect::<String>()
     };
-    visit("events", "#/logs/default".into(), "events loaded");
+    visit("events", "#/logs/default".into(), "loaded (end)");
     visit(
         "filtered",
         format!("#/logs/default?agent={}", enc(H_IMG)),
-        "1 events loaded (end)",
+        "1 event loaded (end)",
     );
     visit(
         "detail",

@@ -334,6 +334,33 @@ function isFlagged(e) {
 }
 const isOversight = (e) => e.action === 'human_oversight' || Boolean(e.context && e.context.oversight);
 
+/** `n` and the noun that goes with it: `1 event`, `2 events`. */
+const count = (n, one, many) => `${n} ${n === 1 ? one : many}`;
+
+/** A value of an event that is worth a row's space: a non-empty string. */
+const shown = (v) => (typeof v === 'string' && v !== '' ? v : null);
+
+/**
+ * What an auditor looks for in a row without opening the event: its model, tool, decision
+ * outcome, reasons and error type, and for a review the event it reviewed (a link). Never a
+ * payload, which may be committed content.
+ */
+function eventFacts(log, e) {
+  const c = e.context && typeof e.context === 'object' ? e.context : {};
+  const d = c.decision && typeof c.decision === 'object' ? c.decision : {};
+  const reasons = Array.isArray(d.reason_codes) ? d.reason_codes.filter(shown) : [];
+  const facts = [
+    ['model', shown(c.model && c.model.id)],
+    ['tool', shown(c.tool && c.tool.name)],
+    ['outcome', shown(d.outcome)],
+    ['reason', reasons.length ? reasons.join(', ') : null],
+    ['error', shown(e.attributes && e.attributes['error.type'])],
+  ].filter(([, v]) => v !== null).map(([k, v]) => [k, txt(v)]);
+  const target = shown(c.oversight && c.oversight.target);
+  if (target) facts.push(['reviewed', h('a', { href: link('logs', log, 'events', target) }, txt(target))]);
+  return h('span.facts', null, facts.map(([k, v], i) => [i ? ' · ' : null, h('span.muted', null, `${k} `), v]));
+}
+
 // ---- events explorer ----
 async function eventsPage(main, log, params) {
   setTitle(`Events · ${log}`);
@@ -356,7 +383,7 @@ async function eventsPage(main, log, params) {
     const trs = fresh.map(eventRow);
     if (atTop) tbody.prepend(...trs);
     else tbody.append(...trs);
-    status.textContent = `${rows.length} events loaded${next ? '' : ' (end)'}.`;
+    status.textContent = `${count(rows.length, 'event', 'events')} loaded${next ? '' : ' (end)'}.`;
     more.hidden = !next;
     return fresh.length;
   };
@@ -370,6 +397,7 @@ async function eventsPage(main, log, params) {
       h('td', null, txt(e.agent && e.agent.id)),
       h('td', null, txt(e.action)),
       h('td', null, statusBadge(e.status)),
+      h('td', null, eventFacts(log, e)),
       h('td', null, e.session && e.session.id !== undefined
         ? h('a', { href: link('logs', log, 'sessions', String(e.session.id)) }, `${txt(e.session.id)} #${txt(e.session.seq)}`) : ''),
       h('td', null, h('a', { href: link('logs', log, 'events', String(r.id)) }, txt(r.id))));
@@ -408,7 +436,7 @@ async function eventsPage(main, log, params) {
         const page = await api.events(log, f, null, PAGE);
         const n = addRows(page.events, true);
         if (n) {
-          status.textContent = `${n} new events; ${rows.length} loaded.`;
+          status.textContent = `${count(n, 'new event', 'new events')}; ${rows.length} loaded.`;
           await loadChart();
         }
       } catch (e) {
@@ -429,7 +457,7 @@ async function eventsPage(main, log, params) {
     h('div.row', null, tailBox, h('label', { for: 'tail' }, 'Live tail (poll every 3 s)')),
     chart,
     h('div.scroll', null, h('table.events', null,
-      h('thead', null, h('tr', null, ['Index', 'Time', 'Agent', 'Action', 'Status', 'Session', 'Event'].map((c) => h('th', { scope: 'col' }, c)))),
+      h('thead', null, h('tr', null, ['Index', 'Time', 'Agent', 'Action', 'Status', 'Details', 'Session', 'Event'].map((c) => h('th', { scope: 'col' }, c)))),
       tbody)),
     status, more);
   const charted = loadChart();
@@ -646,6 +674,7 @@ async function sessionPage(main, log, sid) {
       h('span.seq', null, `#${txt(e.session && e.session.seq)}`), ' ',
       h('time', null, txt(e.ts)), ' ',
       h('strong', null, txt(e.action)), ' ', statusBadge(e.status), ' ',
+      eventFacts(log, e), ' ',
       timing ? h('span.muted', null, timing) : null, ' ',
       isOversight(e) && e.context && e.context.oversight ? [h('span.badge.neutral', null, `oversight: ${txt(e.context.oversight.decision)} by ${txt(e.context.oversight.reviewer)}`), ' '] : null,
       h('a', { href: link('logs', log, 'events', String(r.id)) }, 'details')));
@@ -658,7 +687,7 @@ async function sessionPage(main, log, sid) {
   }
   replace(main, logHeader(log, 'Events'),
     h('h2', null, `Session ${txt(sid)}`),
-    h('p', null, `${rows.length} events`, gaps ? h('span.bad', null, ` · ${gaps} gap${gaps > 1 ? 's' : ''} flagged`) : ' · no gaps',
+    h('p', null, count(rows.length, 'event', 'events'), gaps ? h('span.bad', null, ` · ${gaps} gap${gaps > 1 ? 's' : ''} flagged`) : ' · no gaps',
       last && !endEvent ? h('span.muted', null, ' · no session_end yet') : null),
     h('ol.timeline', null, items),
     h('h2', null, 'Span tree'),

@@ -4,7 +4,7 @@
 //!
 //! This needs a lying server, so it is the one browser test left on a stub; the dashboard's
 //! flows against the real `sealog serve` (sign-in, explorer, proofs, sessions, export, keys,
-//! sign-out, hostile data) are in `crates/sealog-cli/tests/dashboard_e2e.rs`.
+//! sign-out, hostile data) are in `crates/sealog-cli/tests/dashboard_*.rs`.
 
 mod support;
 

@@ -53,6 +53,25 @@ pub fn read_zip<R: Read + Seek>(reader: R, limits: ReadLimits) -> Result<Files, 
     Ok(read_files_except(&mut zip, limits, &[])?.0)
 }
 
+/// Reads the one file `name` of a ZIP, at most `max_bytes` of it.
+pub fn read_one<R: Read + Seek>(
+    reader: R,
+    name: &str,
+    max_bytes: u64,
+) -> Result<Vec<u8>, ArchiveError> {
+    let mut zip = ZipArchive::new(reader)?;
+    let mut bytes = Vec::new();
+    zip.by_name(name)?
+        .take(max_bytes + 1)
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > max_bytes {
+        return Err(ArchiveError::TooLarge(format!(
+            "{name} is over {max_bytes} bytes"
+        )));
+    }
+    Ok(bytes)
+}
+
 /// Reads every file of `zip` into memory but those named in `skip`, within `limits`; returns
 /// them and the bytes they hold, which count against `limits` for whatever is read next.
 /// Names are checked for repeats over every file, the skipped ones included.

@@ -2,6 +2,7 @@
 //! arguments into [`VerifyArgs`] and calls [`verify`].
 
 use crate::archive::ReadLimits;
+use crate::render::count;
 use crate::verify::{VerifyError, verify_receipt, verify_zip};
 use sealog_core::cosignature::CosignatureVerifier;
 use sealog_core::evidence::Trust;
@@ -89,9 +90,9 @@ fn run(args: &VerifyArgs, out: &mut dyn Write) -> Result<u8, Usage> {
             Ok(r) => {
                 let index = r.index;
                 let text = format!(
-                    "VALID: the event at index {index} is in log {} as of its signed checkpoint of {} entries{}\n{}",
+                    "VALID: the event at index {index} is in log {} as of its signed checkpoint of {}{}\n{}",
                     r.checkpoint.origin,
-                    r.checkpoint.size,
+                    count(r.checkpoint.size, "entry", "entries"),
                     if r.witnesses.is_empty() {
                         String::new()
                     } else {

@@ -12,11 +12,16 @@ use std::io::BufRead;
 /// One event as a report row.
 pub(crate) struct Row {
     pub index: u64,
+    /// The event's id.
+    pub id: String,
     pub ts: String,
     pub seq: Option<u64>,
     pub agent: String,
     pub action: String,
     pub status: String,
+    /// What an auditor looks for without opening the event: its model, tool, decision
+    /// outcome, reasons and error type (never a payload, which may be committed content).
+    pub details: String,
     /// reviewer, role, decision, target, reason — for oversight events.
     pub oversight: [String; 5],
 }
@@ -46,6 +51,8 @@ struct LeafView<'a> {
 #[derive(Deserialize)]
 struct EventView<'a> {
     #[serde(borrow, default)]
+    id: Cow<'a, str>,
+    #[serde(borrow, default)]
     ts: Cow<'a, str>,
     #[serde(borrow, default)]
     action: Cow<'a, str>,
@@ -57,6 +64,15 @@ struct EventView<'a> {
     session: Option<SessionView<'a>>,
     #[serde(borrow, default)]
     context: Option<ContextView<'a>>,
+    #[serde(default)]
+    attributes: Option<AttributesView>,
+}
+
+/// The attributes a report row shows; any type is accepted, as attributes are free-form.
+#[derive(Deserialize)]
+struct AttributesView {
+    #[serde(rename = "error.type", default)]
+    error_type: Option<serde_json::Value>,
 }
 
 #[derive(Deserialize)]
@@ -79,6 +95,30 @@ struct ContextView<'a> {
     data: Option<IgnoredAny>,
     #[serde(borrow, default)]
     oversight: Option<OversightView<'a>>,
+    #[serde(borrow, default)]
+    model: Option<NamedView<'a>>,
+    #[serde(borrow, default)]
+    tool: Option<NamedView<'a>>,
+    #[serde(borrow, default)]
+    decision: Option<DecisionView<'a>>,
+}
+
+/// A block named by its `id` (a model) or `name` (a tool).
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct NamedView<'a> {
+    #[serde(borrow)]
+    id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    name: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct DecisionView<'a> {
+    #[serde(borrow)]
+    outcome: Option<Cow<'a, str>>,
+    reason_codes: Vec<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -102,6 +142,7 @@ impl EventView<'_> {
         let field = |pick: fn(&OversightView<'_>) -> String| o.map_or_else(String::new, pick);
         Row {
             index,
+            id: self.id.clone().into_owned(),
             ts: self.ts.clone().into_owned(),
             seq: self.session.as_ref().and_then(|s| s.seq),
             agent: self
@@ -110,6 +151,7 @@ impl EventView<'_> {
                 .map_or_else(String::new, |a| a.id.clone().into_owned()),
             action: self.action.clone().into_owned(),
             status: self.status.clone().into_owned(),
+            details: self.details(),
             oversight: [
                 field(|o| o.reviewer.to_string()),
                 field(|o| o.role.to_string()),
@@ -118,6 +160,27 @@ impl EventView<'_> {
                 field(|o| o.reason.to_string()),
             ],
         }
+    }
+
+    /// The row's details: `model …`, `tool …`, `outcome …`, `reason …`, `error …`, those the
+    /// event has, joined with ` · `.
+    fn details(&self) -> String {
+        let c = self.context.as_ref();
+        let decision = c.and_then(|c| c.decision.as_ref());
+        let reasons = decision.map(|d| d.reason_codes.join(", "));
+        let error = self.attributes.as_ref().and_then(|a| a.error_type.as_ref());
+        let facts = [
+            ("model", c.and_then(|c| c.model.as_ref()?.id.as_deref())),
+            ("tool", c.and_then(|c| c.tool.as_ref()?.name.as_deref())),
+            ("outcome", decision.and_then(|d| d.outcome.as_deref())),
+            ("reason", reasons.as_deref().filter(|r| !r.is_empty())),
+            ("error", error.and_then(serde_json::Value::as_str)),
+        ];
+        let shown: Vec<String> = facts
+            .iter()
+            .filter_map(|(label, value)| value.map(|v| format!("{label} {v}")))
+            .collect();
+        shown.join(" · ")
     }
 }
 

@@ -18,13 +18,62 @@ enum Block {
     Heading(String),
     Para(String),
     Code(String),
-    Table(Vec<&'static str>, Vec<Vec<String>>),
+    Table(Vec<&'static str>, Vec<Vec<Cell>>),
+}
+
+/// A table cell: its text, the anchor it is (an event's first row), and the anchor it
+/// links to (an oversight event's target), in the HTML report.
+#[derive(Default)]
+struct Cell {
+    text: String,
+    anchor: Option<String>,
+    link: Option<String>,
+}
+
+impl From<String> for Cell {
+    fn from(text: String) -> Self {
+        Cell {
+            text,
+            ..Cell::default()
+        }
+    }
+}
+
+/// The anchor of the row that shows the event `id`.
+fn event_anchor(id: &str) -> String {
+    format!("event-{id}")
+}
+
+/// Keeps only the first anchor of each name, and drops links to anchors the document lacks
+/// (an oversight event's target that no table shows).
+fn resolve_links(doc: &mut [Block]) {
+    let mut anchors = std::collections::BTreeSet::new();
+    for cell in table_cells(doc) {
+        if let Some(anchor) = cell.anchor.take()
+            && anchors.insert(anchor.clone())
+        {
+            cell.anchor = Some(anchor);
+        }
+    }
+    for cell in table_cells(doc) {
+        cell.link.take_if(|to| !anchors.contains(to));
+    }
+}
+
+/// Every cell of every table of `doc`, in order.
+fn table_cells(doc: &mut [Block]) -> impl Iterator<Item = &mut Cell> {
+    doc.iter_mut()
+        .flat_map(|block| match block {
+            Block::Table(_, rows) => &mut rows[..],
+            _ => &mut [][..],
+        })
+        .flatten()
 }
 
 fn count_table(title: &'static str, counts: &BTreeMap<String, u64>) -> Block {
     let rows = counts
         .iter()
-        .map(|(k, n)| vec![k.clone(), n.to_string()])
+        .map(|(k, n)| vec![k.clone().into(), n.to_string().into()])
         .collect();
     Block::Table(vec![title, "events"], rows)
 }
@@ -80,6 +129,7 @@ fn document(
         first: &first,
         last: &last,
     }));
+    resolve_links(&mut doc);
     Ok(doc)
 }
 
@@ -89,9 +139,10 @@ fn introduction(report: &Report, first: &str, last: &str, vkey: &str) -> Vec<Blo
     vec![
         Block::Heading(format!("Evidence pack — {}", report.origin)),
         Block::Para(format!(
-            "This pack holds {} events: {}. Each is proven, by an inclusion proof, to be in the log \
-             {} as of its signed checkpoint of {} entries (root {}), exported {}.",
-            report.entries, scope(report), report.origin, report.checkpoint_size, report.checkpoint_root, report.exported_at
+            "This pack holds {}: {}. Each is proven, by an inclusion proof, to be in the log \
+             {} as of its signed checkpoint of {} (root {}), exported {}.",
+            count(report.entries, "event", "events"), scope(report), report.origin,
+            count(report.checkpoint_size, "entry", "entries"), report.checkpoint_root, report.exported_at
         )),
         Block::Para(format!("Recorded between {first} and {last}.")),
         Block::Heading("What the verification proves".into()),
@@ -105,10 +156,29 @@ fn introduction(report: &Report, first: &str, last: &str, vkey: &str) -> Vec<Blo
                 .into(),
         ),
         Block::Heading("How to verify".into()),
-        Block::Code(format!(
-            "sealog verify pack.zip --log-key '{vkey}'\n# add --witness <vkey> for each witness you require"
-        )),
+        Block::Para(
+            "Run this, after checking that the key in it is the log's public key as you obtained \
+             it from the log's operator (it is copied from this pack, which is not proof):"
+                .into(),
+        ),
+        Block::Code(verify_command(vkey)),
+        Block::Para(
+            "To require a witness's cosignature, add --witness followed by that witness's \
+             public key, in single quotes, once for each witness."
+                .into(),
+        ),
     ]
+}
+
+/// The one-line shell command that verifies the pack against `vkey`: the key in single
+/// quotes, so that no shell expands or redirects any part of it when the line is pasted.
+fn verify_command(vkey: &str) -> String {
+    format!("sealog verify pack.zip --log-key {}", shell_quote(vkey))
+}
+
+/// `s` as one single-quoted shell word (a `'` inside becomes `'\''`).
+pub fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
 }
 
 /// Which events the pack holds: the whole log, or those matching the export's filters (said
@@ -142,7 +212,7 @@ fn session_blocks(
             .iter()
             .take(MAX_SESSION_ROWS)
             .map(|s| {
-                vec![
+                [
                     s.id.clone(),
                     s.events.to_string(),
                     if s.complete { "yes" } else { "NO" }.into(),
@@ -150,6 +220,8 @@ fn session_blocks(
                     s.last_ts.clone(),
                     s.problems.join("; "),
                 ]
+                .map(Cell::from)
+                .into()
             })
             .collect(),
     ));
@@ -169,7 +241,8 @@ fn session_blocks(
     doc
 }
 
-/// The human oversight events: who reviewed what, deciding what, and why.
+/// The human oversight events: who reviewed what, deciding what, and why; the target links
+/// to the reviewed event's row where the report shows it.
 fn oversight_table(rows: &[Row]) -> Block {
     Block::Table(
         vec![
@@ -177,16 +250,27 @@ fn oversight_table(rows: &[Row]) -> Block {
         ],
         rows.iter()
             .map(|r| {
-                let mut row = vec![r.index.to_string(), r.ts.clone()];
-                row.extend(r.oversight.iter().cloned());
+                let mut row = vec![index_cell(r), r.ts.clone().into()];
+                row.extend(r.oversight.iter().cloned().map(Cell::from));
+                let target = &mut row[5];
+                target.link = (!target.text.is_empty()).then(|| event_anchor(&target.text));
                 row
             })
             .collect(),
     )
 }
 
+/// A row's log index, the anchor that oversight targets link to.
+fn index_cell(r: &Row) -> Cell {
+    Cell {
+        text: r.index.to_string(),
+        anchor: Some(event_anchor(&r.id)),
+        link: None,
+    }
+}
+
 fn event_table(rows: &[Row], with_seq: bool) -> Block {
-    let mut head = vec!["index", "ts", "agent", "action", "status"];
+    let mut head = vec!["index", "ts", "agent", "action", "status", "details"];
     if with_seq {
         head.insert(1, "seq");
     }
@@ -194,14 +278,15 @@ fn event_table(rows: &[Row], with_seq: bool) -> Block {
         .iter()
         .map(|r| {
             let mut row = vec![
-                r.index.to_string(),
-                r.ts.clone(),
-                r.agent.clone(),
-                r.action.clone(),
-                r.status.clone(),
+                index_cell(r),
+                r.ts.clone().into(),
+                r.agent.clone().into(),
+                r.action.clone().into(),
+                r.status.clone().into(),
+                r.details.clone().into(),
             ];
             if with_seq {
-                row.insert(1, r.seq.map_or_else(String::new, |s| s.to_string()));
+                row.insert(1, r.seq.map_or_else(String::new, |s| s.to_string()).into());
             }
             row
         })
@@ -240,7 +325,7 @@ fn compliance(f: &Figures) -> Block {
         ai_act_requirements(f)
             .into_iter()
             .chain(standard_requirements(f))
-            .map(|(a, b, c)| vec![a.to_owned(), b.to_owned(), c])
+            .map(|(a, b, c)| vec![a.to_owned().into(), b.to_owned().into(), c.into()])
             .collect(),
     )
 }
@@ -382,7 +467,7 @@ fn markdown(doc: &[Block]) -> String {
                 let _ = writeln!(out, "| {} |", head.join(" | "));
                 let _ = writeln!(out, "|{}", "---|".repeat(head.len()));
                 for row in rows {
-                    let cells: Vec<String> = row.iter().map(|c| md(c)).collect();
+                    let cells: Vec<String> = row.iter().map(|c| md(&c.text)).collect();
                     let _ = writeln!(out, "| {} |", cells.join(" | "));
                 }
                 out.push('\n');
@@ -412,7 +497,9 @@ fn html(doc: &[Block]) -> String {
                 let _ = writeln!(out, "<p>{}</p>", esc(p));
             }
             Block::Code(c) => {
-                let _ = writeln!(out, "<pre><code>{}</code></pre>", esc(c));
+                // Line breaks are the layout of a code block, not control characters to hide.
+                let lines: Vec<String> = c.lines().map(esc).collect();
+                let _ = writeln!(out, "<pre><code>{}</code></pre>", lines.join("\n"));
             }
             Block::Table(head, rows) if rows.is_empty() => {
                 let _ = writeln!(out, "<p><em>No {}.</em></p>", esc(head[0]));
@@ -426,7 +513,7 @@ fn html(doc: &[Block]) -> String {
                 for row in rows {
                     out.push_str("<tr>");
                     for c in row {
-                        let _ = write!(out, "<td>{}</td>", esc(c));
+                        html_cell(&mut out, c);
                     }
                     out.push_str("</tr>\n");
                 }
@@ -437,6 +524,29 @@ fn html(doc: &[Block]) -> String {
     }
     out.push_str("</body></html>\n");
     out
+}
+
+/// Writes one `<td>`: with the `id` of its anchor, and its text a link to its target.
+fn html_cell(out: &mut String, c: &Cell) {
+    match &c.anchor {
+        Some(a) => {
+            let _ = write!(out, "<td id=\"{}\">", esc(a));
+        }
+        None => out.push_str("<td>"),
+    }
+    match &c.link {
+        Some(to) => {
+            let _ = write!(out, "<a href=\"#{}\">{}</a>", esc(to), esc(&c.text));
+        }
+        None => out.push_str(&esc(&c.text)),
+    }
+    out.push_str("</td>");
+}
+
+/// `n` and the noun that goes with it: `1 entry`, `2 entries`.
+pub fn count(n: impl Into<u64>, one: &str, many: &str) -> String {
+    let n = n.into();
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// Escapes text for HTML element content and attribute values.

@@ -52,6 +52,18 @@ struct Conn {
 
 impl Conn {
     fn send(&mut self, session: Option<&str>, method: &str, params: Value) -> u64 {
+        self.try_send(session, method, params)
+            .unwrap_or_else(|e| panic!("write {method} to Chromium's DevTools pipe: {e}"))
+    }
+
+    /// Sends a command; an error if Chromium is gone (the pipe is closed). Never panics, so
+    /// that `Drop` can use it while a failed test unwinds.
+    fn try_send(
+        &mut self,
+        session: Option<&str>,
+        method: &str,
+        params: Value,
+    ) -> std::io::Result<u64> {
         self.next_id += 1;
         let mut msg = json!({"id": self.next_id, "method": method, "params": params});
         if let Some(s) = session {
@@ -59,10 +71,8 @@ impl Conn {
         }
         let mut bytes = msg.to_string().into_bytes();
         bytes.push(0);
-        self.writer
-            .write_all(&bytes)
-            .expect("write to Chromium's DevTools pipe");
-        self.next_id
+        self.writer.write_all(&bytes)?;
+        Ok(self.next_id)
     }
 
     /// Takes the next message off the pipe, answering dialogs as it goes.
@@ -156,7 +166,7 @@ impl Chromium {
                 }
             }
         });
-        Chromium {
+        let browser = Chromium {
             child,
             conn: Mutex::new(Conn {
                 writer: cmd_write,
@@ -165,7 +175,32 @@ impl Chromium {
                 events: Vec::new(),
             }),
             _profile: profile,
+        };
+        browser.check_started(&chromium);
+        browser
+    }
+
+    /// Fails the test, saying how to get Chromium, unless it answers on its pipe.
+    fn check_started(&self, chromium: &str) {
+        let mut conn = self.conn();
+        let deadline = Instant::now() + REPLY_TIMEOUT;
+        let mut answered = false;
+        if let Ok(id) = conn.try_send(None, "Browser.getVersion", json!({})) {
+            let left = || deadline.saturating_duration_since(Instant::now());
+            while let Ok(msg) = conn.incoming.recv_timeout(left()) {
+                if msg["id"] == id {
+                    answered = true;
+                    break;
+                }
+                conn.events.push(msg);
+            }
         }
+        drop(conn);
+        assert!(
+            answered,
+            "Chromium did not start from {chromium}: install it (apt-get install -y chromium) \
+             or set CHROMIUM to its path"
+        );
     }
 
     fn conn(&self) -> MutexGuard<'_, Conn> {
@@ -286,7 +321,9 @@ impl Chromium {
 
 impl Drop for Chromium {
     fn drop(&mut self) {
-        let _ = self.conn().send(None, "Browser.close", json!({}));
+        // No panic here: a panic in a destructor while a failed test unwinds aborts the test
+        // process, and the servers it started would never be stopped.
+        let _ = self.conn().try_send(None, "Browser.close", json!({}));
         let deadline = Instant::now() + Duration::from_secs(5);
         while Instant::now() < deadline {
             if let Ok(Some(_)) = self.child.try_wait() {
@@ -374,13 +411,14 @@ impl Page<'_> {
     }
 
     /// A real left click in the middle of the element `element_expr` (a JavaScript expression,
-    /// waited for until it yields an element) after scrolling it into view; fails if the
-    /// element is hidden or covered.
+    /// waited for until it yields an element; of its first line, if it wraps) after scrolling
+    /// it into view; fails if the element is hidden or covered.
     pub fn click(&self, element_expr: &str) {
         let at = self.run(&format!(
             "const target = await waitFor(() => {element_expr}, {src});
              target.scrollIntoView({{block: 'center'}});
-             const r = target.getBoundingClientRect();
+             // The first line box: the middle of a link that wraps may be between its lines.
+             const r = target.getClientRects()[0] || target.getBoundingClientRect();
              const x = r.x + r.width / 2, y = r.y + r.height / 2;
              const top = document.elementFromPoint(x, y);
              if (!r.width || !r.height || !(top === target || target.contains(top)))

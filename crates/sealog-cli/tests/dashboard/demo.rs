@@ -2,6 +2,8 @@
 //! agents and sessions over the last hour, recorded in time order, with every kind of block the
 //! pages lay out. Included with `#[path]` next to `fixture.rs`.
 
+#![allow(dead_code)] // Each test uses a different subset.
+
 use super::fixture::*;
 use serde_json::{Value, json};
 

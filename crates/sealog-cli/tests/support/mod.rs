@@ -93,6 +93,11 @@ impl Serve {
             .to_owned()
     }
 
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Kills the server with `SIGKILL`, as a crash or power cut would.
     pub fn kill(mut self) {
         self.child.kill().unwrap();
