@@ -181,7 +181,10 @@ async fn a_full_disk_fails_clearly_and_recovers_when_space_returns() {
         panic!("a full disk must refuse");
     };
     assert!(why.contains("free disk space"), "{why}");
-    assert!(why.contains("None of this request's events were stored"), "{why}");
+    assert!(
+        why.contains("None of this request's events were stored"),
+        "{why}"
+    );
     assert!(engine.ready().is_err());
     assert!(matches!(
         log.append(events(1, 60..61)).await,
