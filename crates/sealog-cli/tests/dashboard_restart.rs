@@ -13,7 +13,6 @@ use fixture::{assert_no_page_errors, sign_in};
 use support::Serve;
 
 #[test]
-#[ignore = "fails today: dashboard sessions live only in the server's memory (issue #16 item 10)"]
 fn a_sign_in_survives_a_server_restart() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
