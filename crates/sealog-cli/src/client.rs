@@ -67,6 +67,18 @@ pub enum KeysCommand {
         #[command(flatten)]
         remote: Remote,
     },
+    /// Replace the server-wide admin key given with --token by a new one: prints the new
+    /// secret once, revokes the old key, and the server removes admin.token if it held it.
+    RotateAdmin {
+        /// A label for the new key.
+        #[arg(long, default_value = "rotated admin")]
+        label: String,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Print a new admin key, made here and sent nowhere, for `serve --admin-key-file` (or
+    /// `SEALOG_ADMIN_KEY`) on a first start.
+    Generate,
     /// Revoke a key at once.
     Revoke {
         /// The key's id (as listed).
@@ -292,6 +304,30 @@ pub fn keys(cmd: KeysCommand) -> Result<(), String> {
                     s("label")
                 ))?;
             }
+        }
+        KeysCommand::RotateAdmin { label, remote } => {
+            let out = call(
+                &remote,
+                "POST",
+                "/v1/admin/keys/rotate",
+                Some(json!({"label": label})),
+            )?;
+            say(out["key"].as_str().unwrap_or_default())?;
+            let token = if out["admin_token_removed"] == true {
+                "; admin.token held it and is removed"
+            } else {
+                ""
+            };
+            eprintln!(
+                "key {} is revoked{token}. The line above is the new admin key {}, shown only \
+                 now: store it where your secrets live",
+                out["revoked"].as_str().unwrap_or("?"),
+                out["id"].as_str().unwrap_or("?")
+            );
+        }
+        KeysCommand::Generate => {
+            let (_, key) = sealog_server::keys::Keys::generate(sealog_auth::Role::Admin, None, "");
+            say(key)?;
         }
         KeysCommand::Revoke { id, log, remote } => {
             let path = format!("/v1/logs/{}/keys/{}", encode(&log), encode(&id));

@@ -185,3 +185,57 @@ fn the_data_directory_and_everything_in_it_are_private() {
     assert_eq!(mode & 0o777, 0o700);
     assert_eq!(open_to_others(&data), Vec::<String>::new());
 }
+
+/// Runs `sealog ARGS` and returns its stdout, failing the test on a non-zero exit.
+fn sealog(args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_sealog"))
+        .args(args)
+        .env_remove("SEALOG_API_KEY")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "sealog {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+#[test]
+fn the_cli_generates_an_admin_key_to_start_with_and_rotates_the_first_one() {
+    let generated = sealog(&["keys", "generate"]);
+    assert!(generated.starts_with("slk_"), "{generated}");
+    let dir = tempfile::tempdir().unwrap();
+    let own = Serve::start_with(
+        &dir.path().join("own"),
+        &[],
+        &[("SEALOG_ADMIN_KEY", generated.as_str())],
+    );
+    assert_eq!(
+        call(
+            "GET",
+            &format!("{}/v1/logs", own.url),
+            Some(&generated),
+            None
+        )
+        .status,
+        200
+    );
+    drop(own);
+
+    let server = Serve::start(&dir.path().join("data"), &[]);
+    let first = server.admin_token();
+    let rotated = sealog(&[
+        "keys",
+        "rotate-admin",
+        "--server",
+        &server.url,
+        "--token",
+        &first,
+    ]);
+    assert!(rotated.starts_with("slk_") && rotated != first, "{rotated}");
+    assert!(!server.data.join("admin.token").exists());
+    let logs = format!("{}/v1/logs", server.url);
+    assert_eq!(call("GET", &logs, Some(&first), None).status, 401);
+    assert_eq!(call("GET", &logs, Some(&rotated), None).status, 200);
+}
