@@ -108,8 +108,11 @@ export function normLog(x) {
 
 export async function logs() {
   const j = await json('GET', '/v1/logs');
-  const list = Array.isArray(j) ? j : pick(j, 'logs', 'items') || [];
-  return list.map(normLog);
+  const list = (Array.isArray(j) ? j : pick(j, 'logs', 'items') || []).map(normLog);
+  // Logs the server could not open at start, with why: they are not served.
+  list.damaged = (Array.isArray(j) ? [] : pick(j, 'damaged') || [])
+    .map((d) => ({ name: String(d.name), error: String(d.error) }));
+  return list;
 }
 
 export async function log(name) {

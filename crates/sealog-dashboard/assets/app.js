@@ -187,6 +187,7 @@ async function logsPage(main) {
   setTitle('Logs');
   const tbody = h('tbody');
   const footer = h('p.muted', { role: 'status' });
+  const damaged = h('div.damaged-logs', { role: 'alert' });
   // Rows stay in place across refreshes (only their cells change), so focus and selection
   // survive them.
   let shownNames = null;
@@ -200,6 +201,8 @@ async function logsPage(main) {
       if (me.log) list = [{ name: me.log }];
       else throw e;
     }
+    replace(damaged, (list.damaged || []).map((d) =>
+      h('p.bad', null, `Log ${txt(d.name)} could not be opened and is not served: ${txt(d.error)}`)));
     // `GET /v1/logs` lists full summaries; only bare names need a second request.
     const shown = await Promise.all(list.slice(0, 50).map((l) =>
       (l.size === undefined ? api.log(l.name).catch(() => l) : l)));
@@ -230,6 +233,7 @@ async function logsPage(main) {
   await refresh();
   replace(main,
     h('h1', null, 'Logs'),
+    damaged,
     h('div.scroll', null, h('table.logs', null,
       h('thead', null, h('tr', null, LOG_COLUMNS.map(([c, numeric]) => h(numeric ? 'th.num' : 'th', { scope: 'col' }, c)))),
       tbody)),
