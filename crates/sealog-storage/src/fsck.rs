@@ -54,9 +54,10 @@ impl fmt::Display for FsckReport {
             } else {
                 "ok"
             };
+            let noun = if log.entries == 1 { "entry" } else { "entries" };
             writeln!(
                 f,
-                "log {}: {verdict} ({} entries, last checkpoint at size {})",
+                "log {}: {verdict} ({} {noun}, last checkpoint at size {})",
                 log.name, log.entries, log.checkpoint_size
             )?;
             if let Some(problem) = &log.problem {

@@ -133,9 +133,14 @@ impl fmt::Display for Report {
             }
             return Ok(());
         }
+        let (noun, verb) = if self.entries == 1 {
+            ("entry", "is")
+        } else {
+            ("entries", "are")
+        };
         writeln!(
             f,
-            "VALID: {} entries of log {} are proven",
+            "VALID: {} {noun} of log {} {verb} proven",
             self.entries, self.origin
         )?;
         writeln!(
