@@ -6,7 +6,7 @@
 //! store for the key's holder now, so a session never outlives its key's revocation nor keeps
 //! a role the key lost.
 
-use sealog_auth::{Authenticator, Principal, Role};
+use sealog_auth::{Authenticator, Principal, Role, TokenBucket};
 use sealog_core::hex;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Most live sessions in all. Signing in beyond it first drops expired sessions, then the
 /// signing key's own oldest; a key never signs another key's session out.
@@ -31,8 +31,12 @@ const MAX_TRACKED: usize = 10_000;
 pub(crate) struct Session {
     pub(crate) principal: Principal,
     pub(crate) csrf: String,
-    /// Unix seconds after which the session is over.
+    /// Unix milliseconds after which the session is over (milliseconds, so that a key's
+    /// sessions made in one second still have an order: its oldest is ended first).
     pub(crate) expires: u64,
+    /// Order of creation, which breaks ties of `expires`.
+    #[serde(default)]
+    pub(crate) serial: u64,
 }
 
 /// A live session found for a request: its key in the table, the key's holder now, its CSRF
@@ -67,6 +71,8 @@ type CurrentHolder = dyn Fn(&str) -> Option<Principal> + Send + Sync;
 #[derive(Default)]
 struct Table {
     sessions: HashMap<[u8; 32], Session>,
+    /// The next session's `serial`.
+    serial: u64,
     by_peer: Buckets<IpAddr>,
     by_key: Buckets<String>,
 }
@@ -84,10 +90,10 @@ impl std::fmt::Debug for Sessions {
     }
 }
 
-fn now_unix() -> u64 {
+fn now_unix_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 fn random_hex() -> String {
@@ -108,6 +114,7 @@ impl Sessions {
         let mut table = Table::default();
         if let Some(path) = &file {
             table.sessions = load(path);
+            table.serial = table.sessions.values().map(|s| s.serial).max().unwrap_or(0);
         }
         Sessions {
             inner: Arc::new(Mutex::new(table)),
@@ -140,15 +147,17 @@ impl Sessions {
         ttl: Duration,
     ) -> Result<(String, String), Refused> {
         let (id, csrf) = (random_hex(), random_hex());
-        let now = now_unix();
+        let now = now_unix_ms();
         let mut table = self.lock();
+        table.serial += 1;
+        let serial = table.serial;
         let sessions = &mut table.sessions;
         sessions.retain(|_, s| s.expires > now);
         let own = |sessions: &HashMap<[u8; 32], Session>| {
             sessions
                 .iter()
                 .filter(|(_, s)| s.principal.key_id == principal.key_id)
-                .min_by_key(|(_, s)| s.expires)
+                .min_by_key(|(_, s)| (s.expires, s.serial))
                 .map(|(k, _)| *k)
         };
         let own_count = sessions
@@ -163,11 +172,12 @@ impl Sessions {
                 None => return Err(Refused::Full),
             }
         }
-        let expires = now + ttl.as_secs().max(1);
+        let expires = now + u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1000);
         let session = Session {
             principal,
             csrf: csrf.clone(),
             expires,
+            serial,
         };
         sessions.insert(session_key(&id), session);
         self.save(&table);
@@ -177,7 +187,7 @@ impl Sessions {
     /// The live session named by one of `cookies`, with the key's holder now. Expired
     /// sessions, and sessions whose key was revoked or can no longer sign in, are removed.
     pub(crate) fn lookup<'a>(&self, cookies: impl Iterator<Item = &'a str>) -> Option<Found> {
-        let now = now_unix();
+        let now = now_unix_ms();
         let (key, session) = {
             let table = self.lock();
             cookies
@@ -191,7 +201,7 @@ impl Sessions {
                     key,
                     principal,
                     csrf: session.csrf,
-                    left: Duration::from_secs(session.expires - now),
+                    left: Duration::from_millis(session.expires - now),
                 })
             }
             _ => {
@@ -223,7 +233,7 @@ impl Sessions {
 
     /// How many unexpired sessions key `key_id` has, for the keys page.
     pub fn count_for(&self, key_id: &str) -> usize {
-        let now = now_unix();
+        let now = now_unix_ms();
         self.lock()
             .sessions
             .values()
@@ -264,7 +274,7 @@ fn load(path: &std::path::Path) -> HashMap<[u8; 32], Session> {
         }),
         Err(_) => Saved::default(),
     };
-    let now = now_unix();
+    let now = now_unix_ms();
     saved
         .sessions
         .into_iter()
@@ -275,7 +285,7 @@ fn load(path: &std::path::Path) -> HashMap<[u8; 32], Session> {
 
 /// A token bucket per name, at most [`MAX_TRACKED`] names (full buckets are forgotten first).
 struct Buckets<K> {
-    buckets: HashMap<K, (f64, Instant)>,
+    buckets: HashMap<K, TokenBucket>,
 }
 
 impl<K> Default for Buckets<K> {
@@ -290,24 +300,17 @@ impl<K: std::hash::Hash + Eq> Buckets<K> {
     /// Takes one token of `name`'s bucket, or says how long until one is there.
     fn take(&mut self, name: K) -> Result<(), Duration> {
         let (rate, burst) = (SIGN_INS_PER_SECOND, 2.0 * SIGN_INS_PER_SECOND);
-        let now = Instant::now();
         if self.buckets.len() >= MAX_TRACKED {
-            // A bucket that has refilled holds no information: forget it.
             self.buckets
-                .retain(|_, (tokens, last)| *tokens + last.elapsed().as_secs_f64() * rate < burst);
+                .retain(|_, bucket| !bucket.is_full(rate, burst));
             if self.buckets.len() >= MAX_TRACKED {
                 self.buckets.clear();
             }
         }
-        let (tokens, last) = self.buckets.entry(name).or_insert((burst, now));
-        *tokens = (*tokens + now.duration_since(*last).as_secs_f64() * rate).min(burst);
-        *last = now;
-        if *tokens >= 1.0 {
-            *tokens -= 1.0;
-            Ok(())
-        } else {
-            Err(Duration::from_secs_f64((1.0 - *tokens) / rate))
-        }
+        self.buckets
+            .entry(name)
+            .or_insert_with(|| TokenBucket::full(burst))
+            .take(rate, burst)
     }
 }
 
