@@ -41,3 +41,62 @@ pub trait Authenticator: Clone + Send + Sync + 'static {
     /// this on every request, so a revocation or a change of role takes effect at once.
     fn principal(&self, key_id: &str) -> Option<Principal>;
 }
+
+/// A token bucket: `rate` requests a second with bursts of `burst`, for the per-key request
+/// limit of the API and the sign-in limits of the dashboard.
+#[derive(Clone, Copy, Debug)]
+pub struct TokenBucket {
+    tokens: f64,
+    last: std::time::Instant,
+}
+
+impl TokenBucket {
+    /// A full bucket of `burst` tokens.
+    pub fn full(burst: f64) -> Self {
+        TokenBucket {
+            tokens: burst,
+            last: std::time::Instant::now(),
+        }
+    }
+
+    /// Takes one token, refilled at `rate` a second up to `burst`, or says how long until one
+    /// is there.
+    pub fn take(&mut self, rate: f64, burst: f64) -> Result<(), std::time::Duration> {
+        let now = std::time::Instant::now();
+        self.tokens = self.refilled(rate, burst, now);
+        self.last = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            Ok(())
+        } else {
+            Err(std::time::Duration::from_secs_f64(
+                (1.0 - self.tokens) / rate,
+            ))
+        }
+    }
+
+    /// Whether the bucket has refilled to `burst`: it then holds no information.
+    pub fn is_full(&self, rate: f64, burst: f64) -> bool {
+        self.refilled(rate, burst, std::time::Instant::now()) >= burst
+    }
+
+    fn refilled(&self, rate: f64, burst: f64, now: std::time::Instant) -> f64 {
+        (self.tokens + now.duration_since(self.last).as_secs_f64() * rate).min(burst)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bucket_gives_its_burst_then_makes_the_caller_wait() {
+        let mut bucket = TokenBucket::full(4.0);
+        for _ in 0..4 {
+            bucket.take(2.0, 4.0).unwrap();
+        }
+        let wait = bucket.take(2.0, 4.0).unwrap_err();
+        assert!(wait > std::time::Duration::ZERO && wait <= std::time::Duration::from_millis(500));
+        assert!(!bucket.is_full(2.0, 4.0));
+    }
+}

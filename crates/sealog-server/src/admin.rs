@@ -175,9 +175,18 @@ pub async fn create_key(
     let (record, key) =
         blocking(move || Ok(keys.create(new.role, Some(&log), &new.label)?)).await?;
     tracing::info!(log = %name, key_id = %record.id, role = ?record.role, by = %caller.0.key_id, "created key");
-    let mut out = key_json(&state, &record);
-    out["key"] = Value::String(key);
-    Ok((StatusCode::CREATED, Json(out)))
+    Ok(created(&state, &record, key))
+}
+
+/// The answer to a new key: 201 with the key as listed and, this once, its secret.
+pub(crate) fn created(
+    state: &AppState,
+    record: &KeyRecord,
+    secret: String,
+) -> (StatusCode, Json<Value>) {
+    let mut out = key_json(state, record);
+    out["key"] = Value::String(secret);
+    (StatusCode::CREATED, Json(out))
 }
 
 /// `GET /v1/logs/{log}/keys` (admin): the log's keys, without secrets.

@@ -5,7 +5,7 @@
 //! any other, with one guard: the last active one cannot be revoked (a rotation replaces it
 //! instead), since without it nobody could administer the server again.
 
-use crate::admin::{check_label, key_json, revoke};
+use crate::admin::{check_label, created, key_json, revoke};
 use crate::auth::Caller;
 use crate::error::ApiResult;
 use crate::extract::JsonBody;
@@ -50,9 +50,7 @@ pub async fn create(
     let keys = state.keys.clone();
     let (record, key) = blocking(move || Ok(keys.create(Role::Admin, None, &new.label)?)).await?;
     tracing::info!(key_id = %record.id, by = %caller.0.key_id, "created server-wide admin key");
-    let mut out = key_json(&state, &record);
-    out["key"] = Value::String(key);
-    Ok((StatusCode::CREATED, Json(out)))
+    Ok(created(&state, &record, key))
 }
 
 /// `DELETE /v1/admin/keys/{id}`: revokes a server-wide key (never the last admin key).
@@ -86,11 +84,10 @@ pub async fn rotate(
     .await?;
     let sessions = state.sessions.end_key(&caller.0.key_id);
     tracing::info!(key_id = %record.id, old = %caller.0.key_id, sessions, "rotated server-wide admin key");
-    let mut out = key_json(&state, &record);
-    out["key"] = Value::String(key);
+    let (status, Json(mut out)) = created(&state, &record, key);
     out["revoked"] = Value::String(caller.0.key_id.clone());
     out["admin_token_removed"] = Value::Bool(removed);
-    Ok((StatusCode::CREATED, Json(out)))
+    Ok((status, Json(out)))
 }
 
 /// Removes `file` if it holds the key with id `key_id`; whether it did.

@@ -4,12 +4,13 @@ use crate::body::BodyBudget;
 use crate::export_limits::ExportLimits;
 use crate::keys::Keys;
 use crate::metrics::Metrics;
+use sealog_auth::TokenBucket;
 use sealog_core::event::Limits;
 use sealog_dashboard::Sessions;
 use sealog_storage::{Engine, Log};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Limits and names of one server; the CLI fills them from flags, a config file and the
 /// environment.
@@ -137,7 +138,7 @@ pub async fn blocking<T: Send + 'static>(
 /// A token bucket per API key.
 pub struct RateLimiter {
     per_second: u32,
-    buckets: Mutex<HashMap<String, (f64, Instant)>>,
+    buckets: Mutex<HashMap<String, TokenBucket>>,
 }
 
 impl RateLimiter {
@@ -161,18 +162,12 @@ impl RateLimiter {
         }
         let rate = f64::from(self.per_second);
         let burst = 2.0 * rate;
-        let now = Instant::now();
         let mut buckets = self.buckets.lock().unwrap_or_else(PoisonError::into_inner);
         // Only authenticated key ids get here, so the map is bounded by the number of keys.
-        let (tokens, last) = buckets.entry(key.to_owned()).or_insert((burst, now));
-        *tokens = (*tokens + now.duration_since(*last).as_secs_f64() * rate).min(burst);
-        *last = now;
-        if *tokens >= 1.0 {
-            *tokens -= 1.0;
-            Ok(())
-        } else {
-            Err(Duration::from_secs_f64((1.0 - *tokens) / rate))
-        }
+        buckets
+            .entry(key.to_owned())
+            .or_insert_with(|| TokenBucket::full(burst))
+            .take(rate, burst)
     }
 }
 
