@@ -172,7 +172,9 @@ export class Delivery {
       let retryAfterS: number | undefined;
       try {
         const r = await this.transport.request("POST", `${this.path}?wait=${wait}`, body, Math.max(500, deadline - Date.now()));
-        if (r.status >= 200 && r.status < 300) return this.syncReceipt(ev, r);
+        // A 422 with results is a batch of which nothing was stored: its one result says why
+        // (rejected, or a conflict with the event that holds the id).
+        if ((r.status >= 200 && r.status < 300) || (r.status === 422 && hasResults(r))) return this.syncReceipt(ev, r);
         if (!RETRYABLE.has(r.status)) {
           const err = errorOf(r);
           if (r.status === 400 || r.status === 413 || r.status === 422) {

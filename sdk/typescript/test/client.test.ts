@@ -128,6 +128,21 @@ test("recordSync with wait checkpoint returns a receipt that verifies offline", 
   await log.close();
 });
 
+test("recordSync: the same event again is a duplicate, other content under its id a conflict", async () => {
+  const log = client();
+  const ts = "2026-12-07T10:00:00Z";
+  const r = await log.recordSync("decision", { ts, attributes: { x: 1 } });
+  assert.equal(r.status, "accepted");
+  const again = await log.recordSync("decision", { id: r.id, ts, attributes: { x: 1 } });
+  assert.equal(again.status, "duplicate");
+  assert.equal(again.index, r.index);
+  // Nothing of this request is stored (the server answers 422 with the result): a conflict.
+  const other = await log.recordSync("decision", { id: r.id, ts, attributes: { x: 2 } });
+  assert.equal(other.status, "conflict");
+  assert.equal(other.index, r.index);
+  await log.close();
+});
+
 test("SIGKILL of the server mid-burst: 5,000 events arrive exactly once, each with a verifying receipt", async () => {
   const n = 5000;
   const log = client({ spillAfterMs: 300, backoffMaxMs: 500 });
