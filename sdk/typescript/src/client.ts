@@ -11,7 +11,7 @@ import { Delivery, type DeliveryCounts, type Rejection, type WireEvent } from ".
 import { ACTIONS, formatTsMicros, nowMicros, randomHex, toTs, uuid7, validAction, validStatus } from "./event.js";
 import { Receipt } from "./receipt.js";
 import { Redactor } from "./redact.js";
-import { Spool, defaultSpoolRoot, spoolDirFor } from "./spool.js";
+import { Spool, defaultSpoolRoot, spoolDirFor, spoolKeyId } from "./spool.js";
 import { Transport, errorOf } from "./transport.js";
 
 /** Where `sealog serve` listens unless told otherwise. */
@@ -236,8 +236,10 @@ export class Sealog {
     }
     this.captureContent = opts.captureContent ?? false;
     this.redactor = opts.redact instanceof Redactor ? opts.redact : opts.redact ? new Redactor() : undefined;
-    this.transport = new Transport(this.url, opts.apiKey || env["SEALOG_API_KEY"] || undefined);
-    const spool = new Spool(spoolDirFor(opts.spoolDir ?? defaultSpoolRoot(), this.url, this.log), spoolMaxBytes, opts.spoolFsync ?? true);
+    const apiKey = opts.apiKey || env["SEALOG_API_KEY"] || undefined;
+    this.transport = new Transport(this.url, apiKey);
+    const spoolDir = spoolDirFor(opts.spoolDir ?? defaultSpoolRoot(), this.url, this.log);
+    const spool = new Spool(spoolDir, spoolKeyId(apiKey), spoolMaxBytes, opts.spoolFsync ?? true);
     this.delivery = new Delivery(this.transport, this.log, spool, settings, (fields) => this.build("gap", fields));
     live.add(this);
     installExitHook();

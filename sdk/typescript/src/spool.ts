@@ -92,6 +92,22 @@ function alive(pid: number): boolean {
 }
 
 /** One process's view of a spool directory. Appends are serialised by the caller. */
+/**
+ * The name a key's segments carry: the public id of a `slk_<id>_<secret>` key, `h` and 16 hex
+ * digits of SHA-256 for keys of other forms, `none` without a key. Never the secret.
+ */
+export function spoolKeyId(apiKey: string | undefined): string {
+  if (apiKey === undefined || apiKey === "") return "none";
+  const m = /^slk_([0-9a-f]{1,64})_/.exec(apiKey);
+  if (m?.[1] !== undefined) return m[1];
+  return `h${createHash("sha256").update(apiKey).digest("hex").slice(0, 16)}`;
+}
+
+/** The key id a segment's base name (without `.seg`) carries, if any (older segments have none). */
+function keyOfBase(base: string): string | undefined {
+  return /-k([0-9a-z]+)$/.exec(base)?.[1];
+}
+
 export class Spool {
   private file: fsp.FileHandle | undefined;
   private filePath: string | undefined;
@@ -100,25 +116,50 @@ export class Spool {
   /** Segments this process wrote that are not yet delivered. */
   private readonly own = new Set<string>();
 
-  /** Open (creating) the spool directory `dir`; `maxBytes` caps what `append` keeps. */
+  /** Segments of other keys (or of none recorded) found here, never replayed by this process. */
+  foreign = { segments: 0, bytes: 0 };
+
+  /**
+   * Open (creating) the spool directory `dir` for the key with id `keyId` (see
+   * {@link spoolKeyId}): it writes and replays only that key's segments, so an event is never
+   * delivered under an identity that did not send it. `maxBytes` caps what `append` keeps.
+   */
   constructor(
     readonly dir: string,
+    readonly keyId: string,
     readonly maxBytes: number,
     readonly fsync: boolean = true,
     readonly segmentBytes: number = 8 * 1024 * 1024,
   ) {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     this.bytes = this.scanBytes();
+    if (this.foreign.segments > 0) {
+      console.warn(
+        `sealog: ${this.foreign.segments} spool segment(s) (${this.foreign.bytes} bytes) in ${dir} were written under another API key (or an older SDK) and are not sent with this one; run a client with that key to deliver them`,
+      );
+    }
+  }
+
+  /** The key a segment file belongs to, from its name. */
+  private keyOf(name: string): string | undefined {
+    return keyOfBase(name.replace(/\.\d+\.replay$/, "").replace(/\.seg$/, ""));
   }
 
   private scanBytes(): number {
     let total = 0;
+    this.foreign = { segments: 0, bytes: 0 };
     for (const name of readdirSync(this.dir)) {
       if (!name.endsWith(".seg") && !name.endsWith(".replay")) continue;
+      let size = 0;
       try {
-        total += statSync(join(this.dir, name)).size;
+        size = statSync(join(this.dir, name)).size;
       } catch {
-        // gone meanwhile: delivered by another process
+        continue; // gone meanwhile: delivered by another process
+      }
+      total += size;
+      if (this.keyOf(name) !== this.keyId) {
+        this.foreign.segments++;
+        this.foreign.bytes += size;
       }
     }
     return total;
@@ -163,7 +204,7 @@ export class Spool {
 
   private async openSegment(): Promise<void> {
     await this.closeSegment();
-    const name = `${process.hrtime.bigint().toString().padStart(20, "0")}-${process.pid}-${randomBytes(4).toString("hex")}.seg`;
+    const name = `${process.hrtime.bigint().toString().padStart(20, "0")}-${process.pid}-${randomBytes(4).toString("hex")}-k${this.keyId}.seg`;
     const path = join(this.dir, name);
     this.file = await fsp.open(path, "a", 0o600);
     this.filePath = path;
@@ -216,6 +257,7 @@ export class Spool {
   /** Rename a claimable file to a claim of ours; undefined if it is not claimable. */
   private async take(name: string): Promise<string | undefined> {
     const from = join(this.dir, name);
+    if (this.keyOf(name) !== this.keyId) return undefined; // another key's, never ours to send
     let base: string;
     if (name.endsWith(".seg")) {
       // Another live process's segment is its own to replay; ours, unless we still write it.

@@ -204,6 +204,24 @@ test("a spool left by a process killed with SIGKILL is replayed by the next one"
   await log.close();
 });
 
+test("a spool segment belongs to the key that wrote it: another key never sends it", async () => {
+  const spoolDir = tempDir();
+  const otherKey = await server.createKey("ingest");
+  await server.stop();
+  const offline = client({ spoolDir, spillAfterMs: 100, backoffMaxMs: 200 });
+  const ids = [0, 1, 2].map((i) => offline.record("tool_call", { attributes: { i } }));
+  assert.equal(await offline.flush(1500), false, "the server is down: the events wait in the spool");
+  await offline.close(1000);
+  await server.start();
+  const other = client({ spoolDir, apiKey: otherKey });
+  assert.ok(await other.flush(5000));
+  await other.close();
+  assert.equal((await byId(ids)).size, 0, "another key's client sent none of them");
+  const owner = client({ spoolDir });
+  await settled(ids);
+  await owner.close();
+});
+
 test("a process that returns without flush or close delivers its events on beforeExit", async () => {
   const n = 500;
   const child = spawn(process.execPath, [join(import.meta.dirname, "exit-child.js"), server.url, server.ingestKey, KEY, tempDir(), String(n)], { stdio: ["ignore", "pipe", "inherit"] });
