@@ -87,6 +87,8 @@ export class Delivery {
   private retryAt = 0;
   private failures = 0;
   private downSince: number | undefined;
+  /** Why the last attempt failed, for the outage warning. */
+  private lastFailure = "";
   private replayPending: boolean;
   private flushWaiters = 0;
 
@@ -308,12 +310,19 @@ export class Delivery {
   }
 
   private ok(): void {
+    if (this.failures > 0) console.warn(`sealog: delivery to ${this.transport.base} works again`);
     this.failures = 0;
     this.downSince = undefined;
     this.retryAt = 0;
   }
 
   private failed(out: Outcome): void {
+    if (this.failures === 0) {
+      // Once an outage, not once an attempt: the loop retries often.
+      console.warn(
+        `sealog: cannot deliver events to ${this.transport.base} (${this.lastFailure}); they wait in the spool at ${this.spool.dir} and are sent when it answers. Check SEALOG_URL, SEALOG_API_KEY and that the server is up`,
+      );
+    }
     this.failures++;
     this.counts.retried++;
     this.downSince ??= Date.now();
@@ -327,10 +336,17 @@ export class Delivery {
     try {
       r = await this.transport.request("POST", this.path, `{"events":[${recs.join(",")}]}`, this.settings.requestTimeoutMs);
     } catch (e) {
-      if (e instanceof TransportError) return { kind: "retry", retryAfterS: undefined };
+      if (e instanceof TransportError) {
+        this.lastFailure = e.message;
+        return { kind: "retry", retryAfterS: undefined };
+      }
       throw e;
     }
     if (r.status >= 200 && r.status < 300) return this.results(r, recs, evs);
+    if (RETRYABLE.has(r.status) || CONFIG_ERRORS.has(r.status)) {
+      const err = errorOf(r);
+      this.lastFailure = `the server answered ${r.status} ${err.code}: ${err.message}`;
+    }
     if (RETRYABLE.has(r.status)) return { kind: "retry", retryAfterS: parseRetryAfter(r.headers.get("retry-after")) };
     if (CONFIG_ERRORS.has(r.status)) {
       const err = errorOf(r);

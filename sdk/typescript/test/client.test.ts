@@ -222,6 +222,29 @@ test("a spool segment belongs to the key that wrote it: another key never sends 
   await owner.close();
 });
 
+test("an outage is warned about once, with where the events wait, and so is the recovery", async () => {
+  const spoolDir = tempDir();
+  const warnings: string[] = [];
+  const warn = console.warn;
+  console.warn = (...args: unknown[]) => void warnings.push(args.map(String).join(" "));
+  try {
+    await server.stop();
+    const log = client({ spoolDir, spillAfterMs: 100, backoffMaxMs: 200 });
+    const ids = [0, 1, 2, 3].map((i) => log.record("tool_call", { attributes: { i } }));
+    assert.equal(await log.flush(1500), false);
+    const down = warnings.filter((w) => w.includes("cannot deliver events"));
+    assert.equal(down.length, 1, warnings.join("\n"));
+    assert.ok(down[0]?.includes(spoolDir) && down[0].includes("SEALOG_API_KEY"), down[0]);
+    await server.start();
+    assert.ok(await log.flush(30_000));
+    await settled(ids);
+    assert.equal(warnings.filter((w) => w.includes("works again")).length, 1, warnings.join("\n"));
+    await log.close();
+  } finally {
+    console.warn = warn;
+  }
+});
+
 test("a process that returns without flush or close delivers its events on beforeExit", async () => {
   const n = 500;
   const child = spawn(process.execPath, [join(import.meta.dirname, "exit-child.js"), server.url, server.ingestKey, KEY, tempDir(), String(n)], { stdio: ["ignore", "pipe", "inherit"] });
