@@ -44,13 +44,20 @@ pub async fn create(
     caller: Caller,
     body: JsonBody<NewAdminKey>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
+    let label = admin_label(&caller, body)?;
+    let keys = state.keys.clone();
+    let (record, key) = blocking(move || Ok(keys.create(Role::Admin, None, &label)?)).await?;
+    tracing::info!(key_id = %record.id, by = %caller.0.key_id, "created server-wide admin key");
+    Ok(created(&state, &record, key))
+}
+
+/// The label of a new server-wide admin key, once the caller is checked to be a server-wide
+/// admin (before the body is looked at, so others get 403, not a description of the body).
+fn admin_label(caller: &Caller, body: JsonBody<NewAdminKey>) -> ApiResult<String> {
     caller.server_admin()?;
     let new = body.parsed()?;
     check_label(&new.label)?;
-    let keys = state.keys.clone();
-    let (record, key) = blocking(move || Ok(keys.create(Role::Admin, None, &new.label)?)).await?;
-    tracing::info!(key_id = %record.id, by = %caller.0.key_id, "created server-wide admin key");
-    Ok(created(&state, &record, key))
+    Ok(new.label)
 }
 
 /// `DELETE /v1/admin/keys/{id}`: revokes a server-wide key (never the last admin key).
@@ -71,13 +78,11 @@ pub async fn rotate(
     caller: Caller,
     body: JsonBody<NewAdminKey>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    caller.server_admin()?;
-    let new = body.parsed()?;
-    check_label(&new.label)?;
+    let label = admin_label(&caller, body)?;
     let (keys, old_id) = (state.keys.clone(), caller.0.key_id.clone());
     let token_file = state.admin_token_file.clone();
     let (record, key, removed) = blocking(move || {
-        let (record, key) = keys.rotate_server_admin(&old_id, &new.label)?;
+        let (record, key) = keys.rotate_server_admin(&old_id, &label)?;
         let removed = remove_token_file_of(&token_file, &old_id)?;
         Ok((record, key, removed))
     })
