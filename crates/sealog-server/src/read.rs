@@ -12,7 +12,7 @@ use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::IntoResponse;
 use sealog_core::leaf::{self, Leaf};
-use sealog_storage::index::{Histogram, MAX_BUCKETS, MAX_LIMIT, parse_ts};
+use sealog_storage::index::{Histogram, MAX_BUCKETS, MAX_LIMIT, parse_search, parse_ts};
 use sealog_storage::{Log, ReadError, SignedCheckpoint};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -73,6 +73,10 @@ pub struct EventFilters {
     since: Option<String>,
     /// Events before this RFC 3339 time.
     until: Option<String>,
+    /// A search: words that every event holds, `field:value` (agent, session, action, status,
+    /// tool, model, provider, reason, outcome, check, flag, reviewer, subject, attr.KEY) or a
+    /// bare value in any of those fields; case is ignored, quotes keep spaces.
+    q: Option<String>,
     /// Events per page, 1 to 1000 (default 100).
     limit: Option<usize>,
     /// The `next` of the previous page.
@@ -100,6 +104,10 @@ impl EventFilters {
             status: self.status.clone(),
             since: time("since", &self.since)?,
             until: time("until", &self.until)?,
+            terms: match &self.q {
+                Some(q) => parse_search(q).map_err(|e| ApiError::bad_request(format!("q: {e}")))?,
+                None => Vec::new(),
+            },
             limit: self.limit.unwrap_or(100).clamp(1, MAX_LIMIT),
             cursor: self.cursor.clone(),
         })
@@ -119,6 +127,7 @@ impl EventFilters {
             ("status", &self.status),
             ("since", &self.since),
             ("until", &self.until),
+            ("q", &self.q),
         ]
         .into_iter()
         .filter_map(|(k, v)| v.clone().map(|v| (k, v)))
@@ -216,6 +225,8 @@ pub struct HistogramParams {
     since: Option<String>,
     /// Events before this RFC 3339 time.
     until: Option<String>,
+    /// A search, as on `GET /v1/logs/{log}/events`.
+    q: Option<String>,
     /// Time buckets, 1 to 1000 (default 60).
     buckets: Option<usize>,
 }
@@ -239,6 +250,7 @@ impl HistogramParams {
             status: self.status,
             since: self.since,
             until: self.until,
+            q: self.q,
             limit: None,
             cursor: None,
         };

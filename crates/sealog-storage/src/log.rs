@@ -488,7 +488,20 @@ fn open_index(
     let failed = |e: crate::index::IndexError| {
         EngineError::new(ErrorKind::Io, format!("opening the query index: {e}"))
     };
-    let mut index = IdIndex::open_with(&path, options.index.clone()).map_err(failed)?;
+    let mut index = match IdIndex::open_with(&path, options.index.clone()) {
+        // The index is derived: one written by another version is rebuilt from the log.
+        Err(crate::index::IndexError::Schema { found, expected }) => {
+            tracing::warn!(
+                index = %path.display(),
+                found,
+                expected,
+                "rebuilding the query index, which an earlier version wrote"
+            );
+            IdIndex::destroy(&path).map_err(failed)?;
+            IdIndex::open_with(&path, options.index.clone()).map_err(failed)?
+        }
+        opened => opened.map_err(failed)?,
+    };
     if index.watermark() > size {
         // The index is derived: if it is ahead of the recovered log, rebuild it.
         drop(index);

@@ -1,5 +1,5 @@
 //! Writing one batch of leaves in one transaction: its ids, its chunk (packed fields and zone
-//! map), its agent and session posting lists, and the new watermark.
+//! map), its agent, session and search-term posting lists, and the new watermark.
 
 use super::IndexError;
 use super::codec::{self, Fields};
@@ -69,6 +69,11 @@ pub(super) fn write_batch(
         if let Some(session) = f.session {
             let (data, prev) = postings.entry((Kind::Session, session)).or_default();
             codec::encode_posting(data, prev, offset, Some(f.seq));
+        }
+        for term in &e.terms {
+            let n = names.intern(tx, Kind::Term, term)?;
+            let (data, prev) = postings.entry((Kind::Term, n)).or_default();
+            codec::encode_posting(data, prev, offset, None);
         }
         // `Option::min` would treat a missing time as the smallest.
         zone.min_ts = match (zone.min_ts, f.ts) {

@@ -6,6 +6,7 @@
 //! falls back to a generic parse that keeps whatever fields are readable, and a missing field is
 //! simply not indexed.
 
+use super::terms::{Attributes, ContextView, TermSet};
 use serde::Deserialize;
 use serde_json::Value;
 use std::borrow::Cow;
@@ -22,6 +23,8 @@ pub(super) struct Entry<'a> {
     pub status: Option<Cow<'a, str>>,
     pub session: Option<Cow<'a, str>>,
     pub seq: Option<i64>,
+    /// Search terms (module `terms`).
+    pub terms: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -44,12 +47,18 @@ struct EventView<'a> {
     status: Option<Cow<'a, str>>,
     #[serde(borrow)]
     session: Option<SessionView<'a>>,
+    #[serde(borrow)]
+    context: Option<ContextView<'a>>,
+    #[serde(borrow)]
+    attributes: Option<Attributes<'a>>,
 }
 
 #[derive(Deserialize)]
 struct IdView<'a> {
     #[serde(borrow)]
     id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    name: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize)]
@@ -74,21 +83,33 @@ fn from_view(e: EventView<'_>) -> Entry<'_> {
         Some(s) => (s.id, s.seq),
         None => (None, None),
     };
-    Entry {
+    let (agent, agent_name) = match e.agent {
+        Some(a) => (a.id, a.name),
+        None => (None, None),
+    };
+    let mut entry = Entry {
         id: e.id.as_deref().and_then(parse_id),
         ts: e.ts.as_deref().and_then(parse_ts),
-        agent: e.agent.and_then(|a| a.id),
+        agent,
         action: e.action,
         status: e.status,
         session,
         seq: seq.and_then(|s| i64::try_from(s).ok()),
-    }
+        terms: Vec::new(),
+    };
+    entry.terms = terms(
+        &entry,
+        agent_name.as_deref(),
+        e.context.as_ref(),
+        e.attributes.as_ref(),
+    );
+    entry
 }
 
 fn from_value(leaf: &Value) -> Entry<'static> {
     let event = &leaf["event"];
     let text = |v: &Value| v.as_str().map(|s| Cow::Owned(s.to_owned()));
-    Entry {
+    let mut entry = Entry {
         id: event["id"].as_str().and_then(parse_id),
         ts: event["ts"].as_str().and_then(parse_ts),
         agent: text(&event["agent"]["id"]),
@@ -96,7 +117,41 @@ fn from_value(leaf: &Value) -> Entry<'static> {
         status: text(&event["status"]),
         session: text(&event["session"]["id"]),
         seq: event["session"]["seq"].as_i64().filter(|s| *s >= 0),
+        terms: Vec::new(),
+    };
+    // Each part that cannot be read loses only its own terms.
+    let context = ContextView::deserialize(&event["context"]).ok();
+    let attributes = Attributes::deserialize(&event["attributes"]).ok();
+    entry.terms = terms(
+        &entry,
+        event["agent"]["name"].as_str(),
+        context.as_ref(),
+        attributes.as_ref(),
+    );
+    entry
+}
+
+/// The search terms of an event: its indexed fields, then its context, then its attributes.
+fn terms(
+    e: &Entry<'_>,
+    agent_name: Option<&str>,
+    context: Option<&ContextView<'_>>,
+    attributes: Option<&Attributes<'_>>,
+) -> Vec<String> {
+    let mut set = TermSet::default();
+    let fields = [
+        ("agent", e.agent.as_deref()),
+        ("agent", agent_name),
+        ("session", e.session.as_deref()),
+        ("action", e.action.as_deref()),
+        ("status", e.status.as_deref()),
+    ];
+    for (field, value) in fields {
+        value.into_iter().for_each(|v| set.add(field, v));
     }
+    context.into_iter().for_each(|c| set.add_context(c));
+    attributes.into_iter().for_each(|a| set.add_attributes(a));
+    set.into_vec()
 }
 
 /// An event id as the engine passes it to `lookup_ids`: the UUID's 128 bits, big-endian.

@@ -14,9 +14,10 @@
 //! most 256 actions counted apart; rarer actions, beyond those, are summed together.
 
 use super::codec;
+use super::codec::Fields;
 use super::names::{self, Kind};
 use super::store::meta;
-use super::walk::{Filters, bad_row};
+use super::walk::{Filters, bad_row, held, intersect};
 use super::{IdIndex, IndexError, Query};
 use rusqlite::types::Value;
 use rusqlite::{Connection, params_from_iter};
@@ -112,19 +113,18 @@ impl IdIndex {
                 return Ok(empty(edges));
             };
             let mut counter = Counter::new(count);
-            let (sql, args) = candidates(&f, "data", "");
+            let (sql, args) = candidates(&f, "first, data", "");
             for_each_row(conn, &sql, args, |row| {
+                let first: u64 = row.get(0).map_err(bad_row)?;
                 let data = row
-                    .get_ref(0)
+                    .get_ref(1)
                     .and_then(|v| Ok(v.as_blob()?))
                     .map_err(bad_row)?;
-                codec::for_each_fields(data, |e| {
-                    if let Some(ts) = e.ts.filter(|&t| lo <= t && t < hi)
-                        && f.matches(&e)
-                    {
+                for_each_match(conn, &f, first, data, |e| {
+                    if let Some(ts) = e.ts.filter(|&t| lo <= t && t < hi) {
                         counter.add(e.action, ((ts - lo) / width) as usize);
                     }
-                });
+                })?;
                 Ok(true)
             })?;
             let (series, folded_actions) = counter.finish(conn)?;
@@ -174,34 +174,59 @@ fn bound(conn: &Connection, f: &Filters, end: End) -> Result<Option<i64>, IndexE
             .prepare_cached("SELECT data FROM chunks WHERE first = ?1")
             .and_then(|mut s| s.query_row([first], |r| r.get(0)))
             .map_err(IndexError::store("reading an index chunk"))?;
-        codec::for_each_fields(&data, |e| {
-            if let Some(ts) = e.ts.filter(|&t| best.is_none_or(|b| better(t, b)))
-                && f.matches(&e)
-            {
+        for_each_match(conn, f, first as u64, &data, |e| {
+            if let Some(ts) = e.ts.filter(|&t| best.is_none_or(|b| better(t, b))) {
                 best = Some(ts);
             }
-        });
+        })?;
         Ok(true)
     })?;
     Ok(best)
 }
 
 /// The `columns` of the chunks that can hold an entry matching `f` (their zone map admits it
-/// and, with an agent or session filter, a posting list of it names the chunk), then `tail`.
+/// and a posting list of each of its agent, session and search terms names the chunk), then
+/// `tail`.
 fn candidates(f: &Filters, columns: &str, tail: &str) -> (String, Vec<Value>) {
     let (zone, mut args) = f.zone_sql();
     let mut sql = format!("SELECT {columns} FROM chunks WHERE 1{zone}");
-    let driver = match (f.session, f.agent) {
-        (Some(session), _) => Some((Kind::Session, session)),
-        (None, Some(agent)) => Some((Kind::Agent, agent)),
-        (None, None) => None,
-    };
-    if let Some((kind, n)) = driver {
+    for (kind, n) in f.posting_lists() {
         sql += " AND first IN (SELECT first FROM postings WHERE kind = ? AND n = ?)";
         args.extend([Value::Integer(kind as i64), Value::Integer(n)]);
     }
     sql += tail;
     (sql, args)
+}
+
+/// Calls `visit` on each entry of the chunk at `first` (packed in `data`) that matches `f`,
+/// search terms included.
+fn for_each_match(
+    conn: &Connection,
+    f: &Filters,
+    first: u64,
+    data: &[u8],
+    mut visit: impl FnMut(Fields),
+) -> Result<(), IndexError> {
+    let held = match f.terms.is_empty() {
+        true => None,
+        false => {
+            let terms: Vec<_> = f.terms.iter().map(|&n| (Kind::Term, n)).collect();
+            let mut offsets = held(conn, terms[0], first)?;
+            intersect(conn, &mut offsets, &terms[1..], first)?;
+            Some(offsets)
+        }
+    };
+    let mut offset = 0u64;
+    codec::for_each_fields(data, |e| {
+        let held_here = held
+            .as_ref()
+            .is_none_or(|h| h.binary_search(&offset).is_ok());
+        if held_here && f.matches(&e) {
+            visit(e);
+        }
+        offset += 1;
+    });
+    Ok(())
 }
 
 /// Runs `sql` and calls `visit` on each row until it returns `false`.

@@ -6,7 +6,7 @@
 //! - **dedup at any age** ([`IdIndex::lookup_ids`]): the original log index of an event id, on
 //!   the ingest path;
 //! - **queries** ([`IdIndex::query`], [`IdIndex::session`]): log indices filtered by agent,
-//!   session, action, status and time, with cursors that stay stable under concurrent ingest;
+//!   session, action, status, time and search terms (module `terms`), with cursors that stay stable under concurrent ingest;
 //!   and counts of the same matches over time by action ([`IdIndex::histogram`]).
 //!
 //! A background indexer feeds it in large batches off the acknowledgement path; the
@@ -40,12 +40,16 @@ mod idfilter;
 mod names;
 mod query;
 mod store;
+mod terms;
 mod walk;
 
 pub use entry::parse_ts;
 pub use error::IndexError;
 pub use histogram::{Histogram, MAX_BUCKETS, MAX_SERIES, Series};
 pub use query::{MAX_LIMIT, Page, Query, SessionEntry, SessionPage};
+pub use terms::{
+    MAX_QUERY_TERMS, MAX_TERMS, MAX_VALUE_BYTES, SEARCH_FIELDS, SearchError, parse_search,
+};
 
 use idfilter::IdFilter;
 use names::Names;

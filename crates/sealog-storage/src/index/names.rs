@@ -1,4 +1,4 @@
-//! Interning of agent, session, action and status strings into small integers.
+//! Interning of agent, session, action, status and search-term strings into small integers.
 //!
 //! The secondary index keys are what limits the index's write speed and size, so rows store
 //! integers, never strings. Each kind counts from 0 in order of first appearance; for sessions
@@ -15,9 +15,11 @@ pub(super) enum Kind {
     Session = 1,
     Action = 2,
     Status = 3,
+    /// A search term (module `terms`).
+    Term = 4,
 }
 
-const KINDS: usize = 4;
+const KINDS: usize = 5;
 
 /// The writer's interning state: a bounded cache in front of the `names` table and the next
 /// number of each kind.

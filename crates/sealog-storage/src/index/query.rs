@@ -4,8 +4,9 @@
 //! appends never disturb, so walking the pages visits every matching entry that existed when the
 //! walk started exactly once, however much is ingested meanwhile.
 //!
-//! A query is driven by its most selective structure: a session's posting lists, else an
-//! agent's, else the chunks themselves, newest first. Chunks whose zone map (time bounds, action
+//! A query is driven by its most selective structure: a session's posting lists, else the
+//! posting lists of its agent and search terms (the rarest drives, the others are intersected
+//! chunk by chunk), else the chunks themselves, newest first. Chunks whose zone map (time bounds, action
 //! and status bitmaps) rules them out are skipped without being read, so a search for a rare
 //! status or an old time range does not decode the whole log. A page examines at most
 //! `scan_entries` entries; if it stops early it returns fewer entries and a cursor to continue.
@@ -36,6 +37,9 @@ pub struct Query {
     pub since: Option<i64>,
     /// Only events with `ts` strictly before this time (µs since the Unix epoch).
     pub until: Option<i64>,
+    /// Only events holding every one of these search terms, as
+    /// [`parse_search`](super::parse_search) returns them.
+    pub terms: Vec<String>,
     /// Page size: 0 means 100; capped at [`MAX_LIMIT`].
     pub limit: usize,
     /// The `next` cursor of the previous page, to continue a walk.
@@ -101,10 +105,11 @@ impl IdIndex {
                 budget,
                 found: Vec::new(),
             };
-            let next = match (filters.session, filters.agent) {
-                (Some(session), _) => walk.session(session)?,
-                (None, Some(agent)) => walk.agent(agent)?,
-                (None, None) => walk.chunks()?,
+            let lists = filters.posting_lists();
+            let next = match filters.session {
+                Some(session) if filters.terms.is_empty() => walk.session(session)?,
+                _ if !lists.is_empty() => walk.postings(&lists)?,
+                _ => walk.chunks()?,
             };
             let next = next.filter(|&n| n > 0).map(|n| format!("i{n}"));
             Ok(Page {

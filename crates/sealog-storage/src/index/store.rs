@@ -5,7 +5,7 @@ use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
 
 /// Bumped whenever the schema changes; an index with another version must be rebuilt.
-pub(super) const SCHEMA_VERSION: i64 = 1;
+pub(super) const SCHEMA_VERSION: i64 = 2;
 
 /// The database file and the two files SQLite keeps beside it in WAL mode.
 const FILES: [&str; 3] = ["index.sqlite3", "index.sqlite3-wal", "index.sqlite3-shm"];
@@ -14,8 +14,8 @@ const FILES: [&str; 3] = ["index.sqlite3", "index.sqlite3-wal", "index.sqlite3-s
 // `ids` gets the only per-event B-tree entry. `chunks` holds one row per applied batch, keyed by
 // its first log index: the batch's fields packed (`codec`), after a zone map (time bounds and
 // bitmaps of actions and statuses) that SQLite can test without reading the packed data.
-// `postings` lists, per agent (kind 0) or session (kind 1) and batch, where in the batch its
-// events are. Strings live only in `names`.
+// `postings` lists, per agent (kind 0), session (kind 1) or search term (kind 4) and batch, where
+// in the batch its events are. Strings live only in `names`. Version 2 added the search terms.
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS ids (id BLOB PRIMARY KEY, ix INTEGER NOT NULL) WITHOUT ROWID;

@@ -1,12 +1,13 @@
 //! How a query page is collected: filters resolved to interned numbers, then a walk driven by
-//! a session's posting lists, an agent's, or the chunks themselves (see `query`).
+//! a session's posting lists, by posting lists intersected chunk by chunk (an agent's, search
+//! terms'), or by the chunks themselves (see `query`).
 
 use super::apply::bit;
 use super::codec::{self, Fields};
 use super::names::{self, Kind};
 use super::{IndexError, Query};
 use rusqlite::types::Value;
-use rusqlite::{Connection, params, params_from_iter};
+use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
 /// The filters of a query with names resolved to their interned numbers.
 pub(super) struct Filters {
@@ -16,6 +17,8 @@ pub(super) struct Filters {
     status: Option<i64>,
     since: Option<i64>,
     until: Option<i64>,
+    /// Search terms every match holds.
+    pub terms: Vec<i64>,
 }
 
 impl Filters {
@@ -37,6 +40,13 @@ impl Filters {
             }
         }
         let [session, agent, action, status] = found;
+        let mut terms = Vec::with_capacity(q.terms.len());
+        for term in &q.terms {
+            match names::find(conn, Kind::Term, term)? {
+                Some(n) => terms.push(n),
+                None => return Ok(None),
+            }
+        }
         Ok(Some(Filters {
             session,
             agent,
@@ -44,7 +54,17 @@ impl Filters {
             status,
             since: q.since,
             until: q.until,
+            terms,
         }))
+    }
+
+    /// The posting lists every match is in: its session's, its agent's and its terms'.
+    pub fn posting_lists(&self) -> Vec<(Kind, i64)> {
+        let names = [(Kind::Session, self.session), (Kind::Agent, self.agent)];
+        let names = names.into_iter().filter_map(|(k, n)| Some((k, n?)));
+        names
+            .chain(self.terms.iter().map(|&n| (Kind::Term, n)))
+            .collect()
     }
 
     pub(super) fn matches(&self, f: &Fields) -> bool {
@@ -150,28 +170,31 @@ impl Walk<'_> {
         Ok(None)
     }
 
-    /// Walks an agent's posting lists newest first.
-    pub fn agent(&mut self, agent: i64) -> Result<Option<u64>, IndexError> {
-        let needs_fields = self.f.needs_fields(Kind::Agent);
+    /// Walks posting lists newest first: the rarest of `lists` drives, the others are
+    /// intersected with it chunk by chunk, and the field filters are checked on what is left.
+    pub fn postings(&mut self, lists: &[(Kind, i64)]) -> Result<Option<u64>, IndexError> {
+        let (driver, others) = rarest_first(self.conn, lists)?;
+        let needs_fields = self.f.needs_fields(driver.0);
         let (mut examined, mut covered, mut next) = (0, self.hi, None);
-        for_each_posting(self.conn, Kind::Agent, agent, self.hi, |first, items| {
+        for_each_posting(self.conn, driver.0, driver.1, self.hi, |first, items| {
             if examined >= self.budget {
                 next = Some(covered);
                 return Ok(false);
             }
-            let fields = match needs_fields {
+            examined += items.len() as u64;
+            let mut offsets: Vec<u64> = items.iter().map(|&(offset, _)| offset).collect();
+            intersect(self.conn, &mut offsets, &others, first)?;
+            let fields = match needs_fields && !offsets.is_empty() {
                 true => self.chunk_if_zone_matches(first)?,
                 false => None,
             };
-            examined += fields.as_ref().map_or(items.len(), Vec::len) as u64;
             let hi = self.hi;
-            for &(offset, _) in items.iter().rev().filter(|(o, _)| first + o < hi) {
-                let matched = match &fields {
-                    Some(fields) => fields
-                        .get(offset as usize)
-                        .is_some_and(|f| self.f.matches(f)),
-                    None => !needs_fields,
-                };
+            for &offset in offsets.iter().rev().filter(|&&o| first + o < hi) {
+                let matched = !needs_fields
+                    || fields
+                        .as_ref()
+                        .and_then(|fields| fields.get(offset as usize))
+                        .is_some_and(|f| self.f.matches(f));
                 if matched && let Some(n) = self.push(first + offset) {
                     next = Some(n);
                     return Ok(false);
@@ -242,6 +265,72 @@ impl Walk<'_> {
             None => Ok(None),
         }
     }
+}
+
+/// Orders `lists` by how many chunks they are in (counted up to a bound, which is enough to
+/// tell a rare term from a common one): the first drives a walk, the rest are intersected.
+fn rarest_first(
+    conn: &Connection,
+    lists: &[(Kind, i64)],
+) -> Result<((Kind, i64), Vec<(Kind, i64)>), IndexError> {
+    let err = IndexError::store("counting posting lists");
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT count(*) FROM (SELECT 1 FROM postings WHERE kind = ?1 AND n = ?2 LIMIT 4096)",
+        )
+        .map_err(err)?;
+    let mut counted = Vec::with_capacity(lists.len());
+    for &(kind, n) in lists {
+        let count: i64 = stmt
+            .query_row(params![kind as i64, n], |r| r.get(0))
+            .map_err(IndexError::store("counting posting lists"))?;
+        counted.push((count, (kind, n)));
+    }
+    counted.sort_unstable_by_key(|&(count, _)| count);
+    let mut lists = counted.into_iter().map(|(_, list)| list);
+    let driver = lists.next().expect("a posting walk has at least one list");
+    Ok((driver, lists.collect()))
+}
+
+/// Keeps the `offsets` (ascending) of the chunk at `first` that each of `lists` holds too.
+pub(super) fn intersect(
+    conn: &Connection,
+    offsets: &mut Vec<u64>,
+    lists: &[(Kind, i64)],
+    first: u64,
+) -> Result<(), IndexError> {
+    for &(kind, n) in lists {
+        if offsets.is_empty() {
+            break;
+        }
+        let held = held(conn, (kind, n), first)?;
+        offsets.retain(|o| held.binary_search(o).is_ok());
+    }
+    Ok(())
+}
+
+/// The offsets (ascending) in the chunk at `first` that the posting list `list` holds.
+pub(super) fn held(
+    conn: &Connection,
+    list: (Kind, i64),
+    first: u64,
+) -> Result<Vec<u64>, IndexError> {
+    let (kind, n) = list;
+    let data = conn
+        .prepare_cached("SELECT data FROM postings WHERE kind = ?1 AND n = ?2 AND first = ?3")
+        .and_then(|mut s| {
+            s.query_row(params![kind as i64, n, first as i64], |r| {
+                r.get::<_, Vec<u8>>(0)
+            })
+            .optional()
+        })
+        .map_err(IndexError::store("reading posting lists"))?;
+    let items = data.map(|d| codec::decode_posting(&d, matches!(kind, Kind::Session)));
+    Ok(items
+        .into_iter()
+        .flatten()
+        .map(|(offset, _)| offset)
+        .collect())
 }
 
 /// Calls `visit(first, items)` for each posting list of (`kind`, `n`) whose chunk starts below
