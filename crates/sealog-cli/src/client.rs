@@ -115,6 +115,10 @@ pub struct ExportArgs {
     /// Only events before this time (RFC 3339).
     #[arg(long)]
     until: Option<String>,
+    /// Only events holding every word of this search (`tool:search_web status:error`, or bare
+    /// values; see the API's `q`).
+    #[arg(long)]
+    search: Option<String>,
     /// Where to write the pack.
     #[arg(short = 'o', long, default_value = "evidence.zip")]
     output: PathBuf,
@@ -410,6 +414,7 @@ fn export_url(args: &ExportArgs) -> String {
         ("status", &args.status),
         ("since", &args.since),
         ("until", &args.until),
+        ("q", &args.search),
     ];
     let query: Vec<String> = filters
         .iter()

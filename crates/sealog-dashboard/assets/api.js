@@ -133,7 +133,7 @@ export function normEvent(x) {
   };
 }
 
-/** One page of events: {events, next}. Filters: agent, session, action, status, since, until. */
+/** One page of events: {events, next}. Filters: q (a search), agent, session, action, status, since, until. */
 export async function events(logName, filters, cursor, limit) {
   const j = await json('GET', `/v1/logs/${enc(logName)}/events`, {
     params: { ...filters, cursor, limit },

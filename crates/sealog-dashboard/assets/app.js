@@ -11,7 +11,10 @@ import { verifyReceipt, parseVkey } from './verify.js';
 
 const root = document.getElementById('main');
 const nav = document.getElementById('nav');
-const FILTERS = ['agent', 'session', 'action', 'status', 'since', 'until'];
+const FILTERS = ['q', 'agent', 'session', 'action', 'status', 'since', 'until'];
+/** What each filter's field is called, where the query parameter's name would not say it. */
+const FILTER_LABELS = { q: 'search' };
+const FILTER_HINTS = { q: 'tool:search_kb status:error', since: '2026-01-01T00:00:00Z', until: '2026-01-01T00:00:00Z' };
 const PAGE = 100;
 let me = null;
 let timers = [];
@@ -305,10 +308,9 @@ function filtersFrom(params) {
 
 function filterForm(f, onSubmit, submitLabel) {
   const fields = FILTERS.map((k) => {
-    const isTime = k === 'since' || k === 'until';
     const id = `f-${k}`;
-    return h('div.field', null, h('label', { for: id }, k),
-      h('input', { id, name: k, value: f[k] || '', placeholder: isTime ? '2026-01-01T00:00:00Z' : '' }));
+    return h('div.field', null, h('label', { for: id }, FILTER_LABELS[k] || k),
+      h('input', { id, name: k, value: f[k] || '', placeholder: FILTER_HINTS[k] || '' }));
   });
   const form = h('form.filters', { onsubmit: (ev) => {
     ev.preventDefault();

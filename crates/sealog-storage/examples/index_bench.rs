@@ -16,6 +16,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 const AGENTS: u64 = 100;
+const TOOLS: u64 = 20;
 const ACTIVE_SESSIONS: usize = 1000;
 const ACTIONS: [&str; 6] = [
     "llm_call",
@@ -196,6 +197,7 @@ fn queries(index: &IdIndex, g: &mut Generator) {
             ms(t.elapsed())
         );
     }
+    searches(index);
     let session = g.old_session();
     let t = Instant::now();
     let page = index.session(&session, None, 1000).expect("session");
@@ -204,6 +206,38 @@ fn queries(index: &IdIndex, g: &mut Generator) {
         page.entries.len(),
         ms(t.elapsed())
     );
+}
+
+/// Searches (`Query::terms`): every match of each, in pages of 1,000.
+fn searches(index: &IdIndex) {
+    let cases = [
+        "tool:tool-07",
+        "tool:tool-07 status:error",
+        "rc-3 attr.tenant:t-4",
+        "model:model-2 agent:agent-007",
+    ];
+    for search in cases {
+        let t = Instant::now();
+        let mut q = Query {
+            terms: sealog_storage::parse_search(search).expect("a valid search"),
+            limit: 1000,
+            ..Query::default()
+        };
+        let (mut pages, mut found) = (0, 0);
+        loop {
+            let page = index.query(&q).expect("search");
+            pages += 1;
+            found += page.indices.len();
+            match page.next {
+                Some(next) => q.cursor = Some(next),
+                None => break,
+            }
+        }
+        println!(
+            "search {search:?}: {found} entries in {pages} pages, {:.2} ms",
+            ms(t.elapsed())
+        );
+    }
 }
 
 fn report(name: &str, times: &mut [Duration]) {
@@ -298,8 +332,20 @@ impl Generator {
             self.session_field()
         };
         let agent = (r >> 32) % AGENTS;
+        // What search indexes besides the fields: a tool, a model or a reason code, and an
+        // attribute, as real events carry them.
+        let k = r >> 40;
+        let context = match action {
+            "tool_call" => format!(r#"{{"tool":{{"name":"tool-{:02}"}}}}"#, k % TOOLS),
+            "llm_call" => format!(
+                r#"{{"model":{{"id":"model-{}","provider":"acme"}}}}"#,
+                k % 5
+            ),
+            _ => format!(r#"{{"decision":{{"reason_codes":["rc-{}"]}}}}"#, k % 8),
+        };
         let event = format!(
-            r#"{{"action":"{action}","agent":{{"id":"agent-{agent:03}"}},"id":"{}"{session},"status":"{status}","ts":"{}"}}"#,
+            r#"{{"action":"{action}","agent":{{"id":"agent-{agent:03}"}},"attributes":{{"tenant":"t-{}"}},"context":{context},"id":"{}"{session},"status":"{status}","ts":"{}"}}"#,
+            k % 50,
             uuid::Uuid::from_u128(id).hyphenated(),
             leaf::format_received(t - 3_000),
         );

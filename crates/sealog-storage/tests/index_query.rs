@@ -80,6 +80,7 @@ fn every_filter_and_combination_returns_exactly_the_matches() {
                             until,
                             limit: 37,
                             cursor: None,
+                            terms: Vec::new(),
                         };
                         assert_eq!(walk(&index, &q), expected(&evs, &q), "{q:?}");
                         checked += 1;

@@ -267,12 +267,12 @@ impl Walk<'_> {
     }
 }
 
+/// A posting list: what it lists and the interned number of it.
+pub(super) type List = (Kind, i64);
+
 /// Orders `lists` by how many chunks they are in (counted up to a bound, which is enough to
 /// tell a rare term from a common one): the first drives a walk, the rest are intersected.
-fn rarest_first(
-    conn: &Connection,
-    lists: &[(Kind, i64)],
-) -> Result<((Kind, i64), Vec<(Kind, i64)>), IndexError> {
+fn rarest_first(conn: &Connection, lists: &[(Kind, i64)]) -> Result<(List, Vec<List>), IndexError> {
     let err = IndexError::store("counting posting lists");
     let mut stmt = conn
         .prepare_cached(
