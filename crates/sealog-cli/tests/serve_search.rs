@@ -121,7 +121,13 @@ fn search_finds_fields_and_values_and_refuses_what_cannot_work() {
     let total = histogram.json()["total"].as_u64().unwrap();
     assert_eq!(total, 8);
 
+    // A word naming the status is the exact filter; it cannot contradict the filter given.
+    assert_eq!(
+        search(&server, &admin, "q=status:error%20search_web"),
+        expected(|n| n.is_multiple_of(4))
+    );
     for (q, says) in [
+        ("q=status:error&status=ok", "keep one of them"),
         ("q=", "empty"),
         ("q=tool:", "no value"),
         ("q=%22open", "not closed"),

@@ -12,7 +12,7 @@ use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::IntoResponse;
 use sealog_core::leaf::{self, Leaf};
-use sealog_storage::index::{Histogram, MAX_BUCKETS, MAX_LIMIT, parse_search, parse_ts};
+use sealog_storage::index::{Histogram, MAX_BUCKETS, MAX_LIMIT, parse_ts};
 use sealog_storage::{Log, ReadError, SignedCheckpoint};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -97,20 +97,23 @@ impl EventFilters {
                 })
                 .transpose()
         };
-        Ok(sealog_storage::Query {
+        let query = sealog_storage::Query {
             agent: self.agent.clone(),
             session: self.session.clone(),
             action: self.action.clone(),
             status: self.status.clone(),
             since: time("since", &self.since)?,
             until: time("until", &self.until)?,
-            terms: match &self.q {
-                Some(q) => parse_search(q).map_err(|e| ApiError::bad_request(format!("q: {e}")))?,
-                None => Vec::new(),
-            },
+            terms: Vec::new(),
             limit: self.limit.unwrap_or(100).clamp(1, MAX_LIMIT),
             cursor: self.cursor.clone(),
-        })
+        };
+        match &self.q {
+            Some(q) => query
+                .with_search(q)
+                .map_err(|e| ApiError::bad_request(format!("q: {e}"))),
+            None => Ok(query),
+        }
     }
 
     /// Whether a page size or cursor was given.

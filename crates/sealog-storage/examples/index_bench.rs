@@ -215,14 +215,16 @@ fn searches(index: &IdIndex) {
         "tool:tool-07 status:error",
         "rc-3 attr.tenant:t-4",
         "model:model-2 agent:agent-007",
+        "acme status:blocked",
     ];
     for search in cases {
         let t = Instant::now();
         let mut q = Query {
-            terms: sealog_storage::parse_search(search).expect("a valid search"),
             limit: 1000,
             ..Query::default()
-        };
+        }
+        .with_search(search)
+        .expect("a valid search");
         let (mut pages, mut found) = (0, 0);
         loop {
             let page = index.query(&q).expect("search");

@@ -39,7 +39,7 @@ mod types;
 pub use engine::{Engine, REOPEN_INTERVAL, check_log_name};
 pub use error::{AppendError, EngineError, ErrorKind, ReadError};
 pub use fsck::{FsckReport, LogFsck, fsck, reindex};
-pub use index::{IndexOptions, Page, Query, SEARCH_FIELDS, SearchError, SessionPage, parse_search};
+pub use index::{IndexOptions, Page, Query, SearchError, SessionPage};
 pub use log::{Log, ProvenEntry};
 pub use options::EngineOptions;
 pub use types::{Appended, LogStats, SignedCheckpoint};

@@ -8,7 +8,7 @@ use super::idfilter::id_key;
 use super::names::{Kind, Names};
 use rusqlite::types::Value;
 use rusqlite::{Connection, params, params_from_iter};
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 
 /// The zone-map bit of an interned action or status; numbers from 63 on share the last bit,
 /// which only makes the skip test less sharp for rare names, never wrong.
@@ -26,7 +26,8 @@ struct Zone {
 }
 
 /// Posting lists of one batch, keyed by (kind, interned number), each with its last offset.
-type Postings = BTreeMap<(Kind, i64), (Vec<u8>, u64)>;
+/// Hashed while the batch is read (a dozen lookups per event), sorted once when stored.
+type Postings = HashMap<(Kind, i64), (Vec<u8>, u64), foldhash::fast::RandomState>;
 
 /// Indexes `leaves` as `first..`, inside the caller's transaction, and moves the watermark.
 /// Returns the ids it indexed, for the id filter.
@@ -39,7 +40,7 @@ pub(super) fn write_batch(
     let mut ids = Vec::with_capacity(leaves.len());
     let mut chunk = Vec::with_capacity(leaves.len() * 12);
     let (mut zone, mut prev_ts) = (Zone::default(), 0);
-    let mut postings = Postings::new();
+    let mut postings = Postings::default();
     for (offset, leaf) in (0u64..).zip(leaves) {
         let e = entry::parse(leaf);
         let mut intern = |kind, name: Option<&str>| match name {
@@ -70,10 +71,13 @@ pub(super) fn write_batch(
             let (data, prev) = postings.entry((Kind::Session, session)).or_default();
             codec::encode_posting(data, prev, offset, Some(f.seq));
         }
-        for term in &e.terms {
+        for term in e.terms.iter() {
             let n = names.intern(tx, Kind::Term, term)?;
             let (data, prev) = postings.entry((Kind::Term, n)).or_default();
-            codec::encode_posting(data, prev, offset, None);
+            // An event lists a term once, however many of its fields hold the value.
+            if data.is_empty() || *prev != offset {
+                codec::encode_posting(data, prev, offset, None);
+            }
         }
         // `Option::min` would treat a missing time as the smallest.
         zone.min_ts = match (zone.min_ts, f.ts) {
@@ -121,6 +125,9 @@ fn store_chunk(
     let mut insert = tx
         .prepare_cached("INSERT INTO postings (kind, n, first, data) VALUES (?1, ?2, ?3, ?4)")
         .map_err(IndexError::store("writing posting lists"))?;
+    // In key order, so the rows land in the table's B-tree left to right.
+    let mut postings: Vec<_> = postings.into_iter().collect();
+    postings.sort_unstable_by_key(|&(key, _)| key);
     for ((kind, n), (data, _)) in postings {
         insert
             .execute(params![kind as i64, n, first, data])

@@ -24,7 +24,7 @@ pub(super) struct Entry<'a> {
     pub session: Option<Cow<'a, str>>,
     pub seq: Option<i64>,
     /// Search terms (module `terms`).
-    pub terms: Vec<String>,
+    pub terms: TermSet,
 }
 
 #[derive(Deserialize)]
@@ -87,7 +87,7 @@ fn from_view(e: EventView<'_>) -> Entry<'_> {
         Some(a) => (a.id, a.name),
         None => (None, None),
     };
-    let mut entry = Entry {
+    Entry {
         id: e.id.as_deref().and_then(parse_id),
         ts: e.ts.as_deref().and_then(parse_ts),
         agent,
@@ -95,21 +95,21 @@ fn from_view(e: EventView<'_>) -> Entry<'_> {
         status: e.status,
         session,
         seq: seq.and_then(|s| i64::try_from(s).ok()),
-        terms: Vec::new(),
-    };
-    entry.terms = terms(
-        &entry,
-        agent_name.as_deref(),
-        e.context.as_ref(),
-        e.attributes.as_ref(),
-    );
-    entry
+        terms: terms(
+            agent_name.as_deref(),
+            e.context.as_ref(),
+            e.attributes.as_ref(),
+        ),
+    }
 }
 
 fn from_value(leaf: &Value) -> Entry<'static> {
     let event = &leaf["event"];
     let text = |v: &Value| v.as_str().map(|s| Cow::Owned(s.to_owned()));
-    let mut entry = Entry {
+    // Each part that cannot be read loses only its own terms.
+    let context = ContextView::deserialize(&event["context"]).ok();
+    let attributes = Attributes::deserialize(&event["attributes"]).ok();
+    Entry {
         id: event["id"].as_str().and_then(parse_id),
         ts: event["ts"].as_str().and_then(parse_ts),
         agent: text(&event["agent"]["id"]),
@@ -117,41 +117,25 @@ fn from_value(leaf: &Value) -> Entry<'static> {
         status: text(&event["status"]),
         session: text(&event["session"]["id"]),
         seq: event["session"]["seq"].as_i64().filter(|s| *s >= 0),
-        terms: Vec::new(),
-    };
-    // Each part that cannot be read loses only its own terms.
-    let context = ContextView::deserialize(&event["context"]).ok();
-    let attributes = Attributes::deserialize(&event["attributes"]).ok();
-    entry.terms = terms(
-        &entry,
-        event["agent"]["name"].as_str(),
-        context.as_ref(),
-        attributes.as_ref(),
-    );
-    entry
+        terms: terms(
+            event["agent"]["name"].as_str(),
+            context.as_ref(),
+            attributes.as_ref(),
+        ),
+    }
 }
 
-/// The search terms of an event: its indexed fields, then its context, then its attributes.
+/// The search terms of an event: its agent's name, then its context, then its attributes.
 fn terms(
-    e: &Entry<'_>,
     agent_name: Option<&str>,
     context: Option<&ContextView<'_>>,
     attributes: Option<&Attributes<'_>>,
-) -> Vec<String> {
+) -> TermSet {
     let mut set = TermSet::default();
-    let fields = [
-        ("agent", e.agent.as_deref()),
-        ("agent", agent_name),
-        ("session", e.session.as_deref()),
-        ("action", e.action.as_deref()),
-        ("status", e.status.as_deref()),
-    ];
-    for (field, value) in fields {
-        value.into_iter().for_each(|v| set.add(field, v));
-    }
+    agent_name.into_iter().for_each(|v| set.add("name", v));
     context.into_iter().for_each(|c| set.add_context(c));
     attributes.into_iter().for_each(|a| set.add_attributes(a));
-    set.into_vec()
+    set
 }
 
 /// An event id as the engine passes it to `lookup_ids`: the UUID's 128 bits, big-endian.

@@ -48,7 +48,7 @@ pub use error::IndexError;
 pub use histogram::{Histogram, MAX_BUCKETS, MAX_SERIES, Series};
 pub use query::{MAX_LIMIT, Page, Query, SessionEntry, SessionPage};
 pub use terms::{
-    MAX_QUERY_TERMS, MAX_TERMS, MAX_VALUE_BYTES, SEARCH_FIELDS, SearchError, parse_search,
+    EXACT_FIELDS, MAX_QUERY_TERMS, MAX_TERMS, MAX_VALUE_BYTES, SEARCH_FIELDS, SearchError,
 };
 
 use idfilter::IdFilter;

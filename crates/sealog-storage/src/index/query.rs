@@ -38,7 +38,7 @@ pub struct Query {
     /// Only events with `ts` strictly before this time (µs since the Unix epoch).
     pub until: Option<i64>,
     /// Only events holding every one of these search terms, as
-    /// [`parse_search`](super::parse_search) returns them.
+    /// [`with_search`](Query::with_search) adds them.
     pub terms: Vec<String>,
     /// Page size: 0 means 100; capped at [`MAX_LIMIT`].
     pub limit: usize,
