@@ -246,6 +246,14 @@ fn resolve(args: ServeArgs) -> Result<Settings, String> {
 
 /// Runs the server until SIGTERM or SIGINT.
 pub fn run(args: ServeArgs) -> Result<(), String> {
+    init_tracing();
+    let settings = resolve(args)?;
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+    runtime.block_on(serve(settings))
+}
+
+/// Logs to stderr at the level `SEALOG_LOG` sets (default `info`).
+pub(crate) fn init_tracing() {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("SEALOG_LOG")
@@ -254,9 +262,6 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
-    let settings = resolve(args)?;
-    let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
-    runtime.block_on(serve(settings))
 }
 
 async fn serve(settings: Settings) -> Result<(), String> {
@@ -301,7 +306,7 @@ async fn serve(settings: Settings) -> Result<(), String> {
 
 /// Makes the data directory, and everything the server creates from now on, private to the
 /// service user: events, keys and the admin token are nobody else's to read.
-fn private_data_dir(data: &Path) -> Result<(), String> {
+pub(crate) fn private_data_dir(data: &Path) -> Result<(), String> {
     use std::os::unix::fs::PermissionsExt;
     rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
     std::fs::create_dir_all(data)
