@@ -98,6 +98,15 @@ pub struct ServeArgs {
     /// sends it).
     #[arg(long)]
     public_metrics: bool,
+    /// A C2SP tlog-policy file (`witness NAME VKEY URL`, `group`, `quorum`): every new
+    /// checkpoint of every log is sent to its witnesses, and `?wait=witnessed` waits for one
+    /// that meets the quorum.
+    #[arg(long)]
+    witness_policy: Option<PathBuf>,
+    /// Longest time in ms a log may miss its witness quorum before /readyz reports it
+    /// [default: 60000].
+    #[arg(long)]
+    witness_alarm_ms: Option<u64>,
 }
 
 /// The same settings, from the config file.
@@ -128,6 +137,8 @@ struct FileSettings {
     max_connections: Option<usize>,
     max_connections_per_peer: Option<usize>,
     public_metrics: Option<bool>,
+    witness_policy: Option<PathBuf>,
+    witness_alarm_ms: Option<u64>,
 }
 
 /// Resolved settings.
@@ -213,6 +224,10 @@ fn resolve(args: ServeArgs) -> Result<Settings, String> {
             .unwrap_or(defaults.max_batch_events),
         rate_limit_per_key: pick!(rate_limit, "RATE_LIMIT").unwrap_or(defaults.rate_limit_per_key),
         tls: tls.is_some(),
+        witness_policy: pick!(witness_policy, "WITNESS_POLICY")
+            .map(|p| crate::witness::read_policy(&p))
+            .transpose()?,
+        witness_alarm: millis!(witness_alarm_ms, "WITNESS_ALARM_MS", witness_alarm),
         ..defaults
     };
     // The engine checks its own options (a zero interval or queue, a lock inside the data

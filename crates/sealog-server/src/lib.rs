@@ -39,6 +39,7 @@ mod server;
 mod state;
 mod tlog;
 pub mod tls;
+mod witnessing;
 
 pub use error::{ApiError, ServerError};
 pub use ingest::{BodyFormat, parse_batch};

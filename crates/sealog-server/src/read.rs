@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 /// The summary of a log (also what `GET /v1/logs` lists).
 pub fn summary(state: &AppState, log: &Log) -> Value {
     let stats = log.stats();
-    let cp = log.checkpoint();
+    let cp = state.witnessing.decorate(log.name(), log.checkpoint());
     json!({
         "name": log.name(),
         "origin": log.origin(),
@@ -32,6 +32,7 @@ pub fn summary(state: &AppState, log: &Log) -> Value {
         "index_error": log.index_error(),
         "queue_entries": stats.queue_entries,
         "witnesses": [],
+        "witnessing": state.witnessing.status(log.name()),
         "public": state.keys.settings(log.name()).public,
         "public_entries": state.keys.settings(log.name()).public_entries,
     })
@@ -402,7 +403,8 @@ pub async fn get_checkpoint(
 ) -> ApiResult<impl IntoResponse> {
     caller.read(&name)?;
     let log = state.log(&name)?;
-    Ok(note_response(&log.checkpoint()))
+    let cp = state.witnessing.decorate(log.name(), log.checkpoint());
+    Ok(note_response(&cp))
 }
 
 /// A checkpoint note as `text/plain`, never cached (it changes every second).
