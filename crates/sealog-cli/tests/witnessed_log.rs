@@ -254,6 +254,15 @@ fn a_two_of_three_witnessed_log_survives_outages_and_crashes_and_reports_a_fork(
     let server = serve(&data, &stderr);
     let reply = ingest_witnessed(&server, &token, 40, 3);
     assert_eq!(reply.status, 200, "after kill -9: {}", reply.body);
+    let url = format!(
+        "{}/v1/logs/default/events/{}/proof?wait=witnessed",
+        server.url,
+        uuid7(40)
+    );
+    let proof = call("GET", &url, Some(&token), None);
+    assert_eq!(proof.status, 200, "{}", proof.body);
+    let cosigned = proof.body.lines().filter(|l| l.starts_with("— w")).count();
+    assert!(cosigned >= 2, "{}", proof.body);
     let _ = ingest_witnessed(&server, &token, 50, 3);
     for w in witnesses.iter().flatten() {
         let refused = metric_lines(&w.url, None, "sealog_witness_add_checkpoint_total");
