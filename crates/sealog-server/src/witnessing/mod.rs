@@ -235,7 +235,7 @@ impl Witnessing {
         }
         let witnessed_size = lw.witnessed.borrow().as_ref().map(|w| w.size);
         if met && state.fork.is_none() {
-            if witnessed_size < Some(cp.size) || witnessed_size.is_none() {
+            if witnessed_size < Some(cp.size) {
                 lw.witnessed.send_replace(state.current.clone());
             }
             state.missed_since = None;
