@@ -6,6 +6,7 @@
 mod bench;
 mod client;
 mod serve;
+mod witness;
 
 use clap::parser::ValueSource;
 use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
@@ -20,6 +21,8 @@ struct Cli {
     command: Command,
 }
 
+// Parsed once per process: the size of the serve flags does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// Run the server (first start on an empty directory creates the log `default` and an
@@ -43,6 +46,9 @@ enum Command {
     /// Load generators.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+    /// Run a C2SP tlog-witness that cosigns other logs' checkpoints.
+    #[command(subcommand)]
+    Witness(witness::WitnessCommand),
 }
 
 #[derive(Args)]
@@ -140,6 +146,7 @@ fn main() -> ExitCode {
         Command::Fsck(args) => fsck(&args),
         Command::Reindex(args) => reindex(&args),
         Command::Bench(cmd) => bench::run(cmd),
+        Command::Witness(cmd) => witness::run(cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -98,6 +98,15 @@ pub struct ServeArgs {
     /// sends it).
     #[arg(long)]
     public_metrics: bool,
+    /// A C2SP tlog-policy file (`witness NAME VKEY URL`, `group`, `quorum`): every new
+    /// checkpoint of every log is sent to its witnesses, and `?wait=witnessed` waits for one
+    /// that meets the quorum.
+    #[arg(long)]
+    witness_policy: Option<PathBuf>,
+    /// Longest time in ms a log may miss its witness quorum before /readyz reports it
+    /// [default: 60000].
+    #[arg(long)]
+    witness_alarm_ms: Option<u64>,
 }
 
 /// The same settings, from the config file.
@@ -128,6 +137,8 @@ struct FileSettings {
     max_connections: Option<usize>,
     max_connections_per_peer: Option<usize>,
     public_metrics: Option<bool>,
+    witness_policy: Option<PathBuf>,
+    witness_alarm_ms: Option<u64>,
 }
 
 /// Resolved settings.
@@ -213,6 +224,10 @@ fn resolve(args: ServeArgs) -> Result<Settings, String> {
             .unwrap_or(defaults.max_batch_events),
         rate_limit_per_key: pick!(rate_limit, "RATE_LIMIT").unwrap_or(defaults.rate_limit_per_key),
         tls: tls.is_some(),
+        witness_policy: pick!(witness_policy, "WITNESS_POLICY")
+            .map(|p| crate::witness::read_policy(&p))
+            .transpose()?,
+        witness_alarm: millis!(witness_alarm_ms, "WITNESS_ALARM_MS", witness_alarm),
         ..defaults
     };
     // The engine checks its own options (a zero interval or queue, a lock inside the data
@@ -246,6 +261,14 @@ fn resolve(args: ServeArgs) -> Result<Settings, String> {
 
 /// Runs the server until SIGTERM or SIGINT.
 pub fn run(args: ServeArgs) -> Result<(), String> {
+    init_tracing();
+    let settings = resolve(args)?;
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+    runtime.block_on(serve(settings))
+}
+
+/// Logs to stderr at the level `SEALOG_LOG` sets (default `info`).
+pub(crate) fn init_tracing() {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("SEALOG_LOG")
@@ -254,9 +277,6 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
-    let settings = resolve(args)?;
-    let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
-    runtime.block_on(serve(settings))
 }
 
 async fn serve(settings: Settings) -> Result<(), String> {
@@ -301,7 +321,7 @@ async fn serve(settings: Settings) -> Result<(), String> {
 
 /// Makes the data directory, and everything the server creates from now on, private to the
 /// service user: events, keys and the admin token are nobody else's to read.
-fn private_data_dir(data: &Path) -> Result<(), String> {
+pub(crate) fn private_data_dir(data: &Path) -> Result<(), String> {
     use std::os::unix::fs::PermissionsExt;
     rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
     std::fs::create_dir_all(data)

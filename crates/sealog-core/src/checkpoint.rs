@@ -81,7 +81,7 @@ pub enum CheckpointError {
 }
 
 /// Parses an ASCII decimal u64 with no sign and no leading zeros (tree sizes, indexes).
-pub(crate) fn parse_decimal(s: &[u8]) -> Result<u64, &'static str> {
+pub fn parse_decimal(s: &[u8]) -> Result<u64, &'static str> {
     if s.is_empty() {
         return Err("is empty");
     }
@@ -99,7 +99,7 @@ pub(crate) fn parse_decimal(s: &[u8]) -> Result<u64, &'static str> {
 }
 
 /// Decodes a SHA-256 hash written in canonical padded base64 (44 characters).
-pub(crate) fn decode_hash(s: &[u8]) -> Result<Hash, &'static str> {
+pub fn decode_hash(s: &[u8]) -> Result<Hash, &'static str> {
     const WHAT: &str = "is not a 32-byte hash in padded base64";
     if s.len() != 44 {
         return Err(WHAT);

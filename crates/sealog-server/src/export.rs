@@ -90,7 +90,7 @@ async fn select(
 ) -> ApiResult<(Vec<u64>, SignedCheckpoint)> {
     if filters.named().is_empty() {
         // The whole log: every entry under the latest checkpoint, indexed yet or not.
-        let cp = log.checkpoint();
+        let cp = state.witnessing.decorate(log.name(), log.checkpoint());
         return Ok(((0..cp.size).collect(), cp));
     }
     let filters = filters.clone();
@@ -106,7 +106,7 @@ async fn select(
          after the Retry-After delay",
     )
     .await?;
-    Ok((indices, cp))
+    Ok((indices, state.witnessing.decorate(log.name(), cp)))
 }
 
 /// Builds, checks and writes the pack of `indices` against `cp` into a scratch file, and

@@ -29,7 +29,8 @@ use serde_json::value::RawValue;
 #[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IngestParams {
-    /// `durable` (default) or `checkpoint`.
+    /// `durable` (default), `checkpoint`, or `witnessed` (a checkpoint that met the witness
+    /// quorum of `--witness-policy`).
     #[serde(default)]
     wait: Option<String>,
 }
@@ -85,12 +86,14 @@ pub async fn ingest(
 ) -> ApiResult<(StatusCode, Json<IngestResponse>)> {
     caller.ingest(&log_name)?;
     let log = state.log(&log_name)?;
-    let wait_checkpoint = match params.wait.as_deref() {
-        None | Some("durable") => false,
-        Some("checkpoint") => true,
+    let (wait_checkpoint, witnessed) = match params.wait.as_deref() {
+        None | Some("durable") => (false, false),
+        Some("checkpoint") => (true, false),
+        Some("witnessed") => (true, true),
         Some(other) => {
             return Err(ApiError::bad_request(format!(
-                "wait={other:?} is not known; use wait=durable (the default) or wait=checkpoint"
+                "wait={other:?} is not known; use wait=durable (the default), wait=checkpoint \
+                 or wait=witnessed"
             )));
         }
     };
@@ -130,7 +133,7 @@ pub async fn ingest(
     record_outcomes(&mut results, appended);
     find_conflicts(&log, &mut results, sent).await?;
     if wait_checkpoint {
-        add_receipts(&state, &log, &mut results).await?;
+        add_receipts(&state, &log, &mut results, witnessed).await?;
     }
     let count = |s: &str| results.iter().filter(|r| r.status == s).count() as u64;
     let mut response = IngestResponse {
@@ -247,7 +250,12 @@ async fn find_conflicts(
 
 /// Waits for a checkpoint covering every stored event and adds each one's receipt (a
 /// duplicate gets its original's).
-async fn add_receipts(state: &AppState, log: &Log, results: &mut [EventResult]) -> ApiResult<()> {
+async fn add_receipts(
+    state: &AppState,
+    log: &Log,
+    results: &mut [EventResult],
+    witnessed: bool,
+) -> ApiResult<()> {
     // Stored events only: a conflict's index is another event's.
     let stored = |r: &&mut EventResult| r.error.is_none() && r.index.is_some();
     let indices: Vec<u64> = results
@@ -258,15 +266,20 @@ async fn add_receipts(state: &AppState, log: &Log, results: &mut [EventResult]) 
     let Some(&highest) = indices.iter().max() else {
         return Ok(());
     };
-    let cp = covering(
-        log,
-        highest + 1,
-        state.options.checkpoint_wait,
-        "checkpoint_timeout",
-        "the events are stored durably, but no checkpoint covered them in time; fetch their \
-         receipts later from /v1/logs/{log}/events/{id}/proof",
-    )
-    .await?;
+    let cp = if witnessed {
+        crate::witnessing::covering_witnessed(state, log, highest + 1).await?
+    } else {
+        let cp = covering(
+            log,
+            highest + 1,
+            state.options.checkpoint_wait,
+            "checkpoint_timeout",
+            "the events are stored durably, but no checkpoint covered them in time; fetch their \
+             receipts later from /v1/logs/{log}/events/{id}/proof",
+        )
+        .await?;
+        state.witnessing.decorate(log.name(), cp)
+    };
     let mut proofs = receipts(log, indices, cp).await?.into_iter();
     for result in results.iter_mut().filter(stored) {
         result.proof = proofs.next();

@@ -39,6 +39,7 @@ mod server;
 mod state;
 mod tlog;
 pub mod tls;
+mod witnessing;
 
 pub use error::{ApiError, ServerError};
 pub use ingest::{BodyFormat, parse_batch};
@@ -171,8 +172,9 @@ pub fn routes() -> Vec<Route> {
             get,
             "/v1/logs/{log}/events/{id}/proof",
             Key,
-            "The event's receipt: a C2SP tlog-proof (text/plain).",
-            read::get_proof
+            "The event's receipt: a C2SP tlog-proof (text/plain); ?wait=witnessed waits for the witness quorum.",
+            read::get_proof,
+            query = read::ProofParams
         ),
         route!(
             get,

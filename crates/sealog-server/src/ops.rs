@@ -20,7 +20,14 @@ pub async fn healthz() -> axum::Json<Value> {
 /// `GET /readyz`: every log recovered and can write, and the data directory is writable.
 pub async fn readyz(State(state): State<AppState>) -> Result<axum::Json<Value>, ApiError> {
     let engine = state.engine.clone();
-    match tokio::task::spawn_blocking(move || engine.ready()).await? {
+    let witnessing = state.witnessing.clone();
+    let ready = move || {
+        engine
+            .ready()
+            .map_err(|e| e.to_string())
+            .and_then(|()| witnessing.ready())
+    };
+    match tokio::task::spawn_blocking(ready).await? {
         Ok(()) => Ok(axum::Json(json!({"status": "ready"}))),
         // Readiness is for operators and probes: say why, whatever the kind.
         Err(why) => Err(ApiError::new(
@@ -41,7 +48,7 @@ pub async fn metrics(
     if !state.options.public_metrics {
         authenticate(&state, &headers, &method)?.server_admin()?;
     }
-    let text = state.metrics.render(&state.engine);
+    let text = state.metrics.render(&state.engine) + &state.witnessing.render();
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text))
 }
 

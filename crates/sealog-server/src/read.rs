@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 /// The summary of a log (also what `GET /v1/logs` lists).
 pub fn summary(state: &AppState, log: &Log) -> Value {
     let stats = log.stats();
-    let cp = log.checkpoint();
+    let cp = state.witnessing.decorate(log.name(), log.checkpoint());
     json!({
         "name": log.name(),
         "origin": log.origin(),
@@ -32,6 +32,7 @@ pub fn summary(state: &AppState, log: &Log) -> Value {
         "index_error": log.index_error(),
         "queue_entries": stats.queue_entries,
         "witnesses": [],
+        "witnessing": state.witnessing.status(log.name()),
         "public": state.keys.settings(log.name()).public,
         "public_entries": state.keys.settings(log.name()).public_entries,
     })
@@ -365,16 +366,36 @@ pub async fn get_event(
     .await
 }
 
+/// Query of `GET /v1/logs/{log}/events/{id}/proof`.
+#[derive(Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProofParams {
+    /// `witnessed`: wait for a checkpoint that met the witness quorum (default: the latest
+    /// checkpoint, with whatever cosignatures it has).
+    wait: Option<String>,
+}
+
 /// `GET /v1/logs/{log}/events/{id}/proof`: the event's receipt, a C2SP tlog-proof.
 pub async fn get_proof(
     State(state): State<AppState>,
     caller: Caller,
     Path((name, id)): Path<(String, String)>,
+    QueryParams(params): QueryParams<ProofParams>,
 ) -> ApiResult<impl IntoResponse> {
     caller.read(&name)?;
     let log = state.log(&name)?;
     let index = find(&log, &id).await?;
-    let cp = covering_event(&log, index).await?;
+    let cp = match params.wait.as_deref() {
+        None => state
+            .witnessing
+            .decorate(log.name(), covering_event(&log, index).await?),
+        Some("witnessed") => crate::witnessing::covering_witnessed(&state, &log, index + 1).await?,
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "wait={other:?} is not known; use wait=witnessed or leave it out"
+            )));
+        }
+    };
     let text = receipt(&log, index, cp).await?;
     Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text))
 }
@@ -417,7 +438,8 @@ pub async fn get_checkpoint(
 ) -> ApiResult<impl IntoResponse> {
     caller.read(&name)?;
     let log = state.log(&name)?;
-    Ok(note_response(&log.checkpoint()))
+    let cp = state.witnessing.decorate(log.name(), log.checkpoint());
+    Ok(note_response(&cp))
 }
 
 /// A checkpoint note as `text/plain`, never cached (it changes every second).

@@ -66,6 +66,11 @@ impl Server {
                 options.export_idle_timeout,
                 options.export_disk_reserve_bytes,
             )),
+            witnessing: Arc::new(crate::witnessing::Witnessing::new(
+                dir,
+                options.witness_policy.clone(),
+                options.witness_alarm,
+            )),
             options: Arc::new(options),
             metrics: Arc::new(Metrics::default()),
         };
@@ -127,6 +132,7 @@ impl Server {
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServerError> {
+        self.start_witnessing();
         let app = self.router();
         let limits = self.connection_limits();
         serve_connections(
@@ -138,6 +144,11 @@ impl Server {
         )
         .await;
         self.shutdown().await
+    }
+
+    /// Starts asking the witnesses of `--witness-policy` to cosign every log's checkpoints.
+    pub(crate) fn start_witnessing(&self) {
+        self.state.witnessing.start(&self.state.engine);
     }
 
     /// The bounds on connections, from the server's options.

@@ -59,6 +59,10 @@ pub struct ServerOptions {
     pub event_limits: Limits,
     /// Whether the server is reached over TLS (dashboard cookies get `Secure`).
     pub tls: bool,
+    /// The witnesses to ask for cosignatures and the quorum (`--witness-policy`).
+    pub witness_policy: Option<Arc<sealog_core::policy::Policy>>,
+    /// How long a log may miss its witness quorum before `/readyz` reports it.
+    pub witness_alarm: Duration,
 }
 
 impl Default for ServerOptions {
@@ -82,6 +86,8 @@ impl Default for ServerOptions {
             export_disk_reserve_bytes: 256 << 20,
             event_limits: Limits::default(),
             tls: false,
+            witness_policy: None,
+            witness_alarm: Duration::from_secs(60),
         }
     }
 }
@@ -107,6 +113,8 @@ pub struct AppState {
     pub exports: Arc<ExportLimits>,
     /// Counters for `/metrics`.
     pub metrics: Arc<Metrics>,
+    /// Witness cosignatures of every log's checkpoints.
+    pub witnessing: Arc<crate::witnessing::Witnessing>,
 }
 
 impl AppState {

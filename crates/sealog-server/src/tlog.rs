@@ -52,7 +52,8 @@ pub async fn checkpoint(
     method: Method,
 ) -> ApiResult<Response> {
     let log = readable(&state, &name, Part::Hashes, &headers, &method)?;
-    Ok(note_response(&log.checkpoint()).into_response())
+    let cp = state.witnessing.decorate(log.name(), log.checkpoint());
+    Ok(note_response(&cp).into_response())
 }
 
 /// `GET /tlog/{log}/tile/{*path}`: a hash tile or an entry bundle.

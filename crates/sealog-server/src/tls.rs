@@ -57,6 +57,7 @@ pub async fn serve(
                 .ok()
         }
     };
+    server.start_witnessing();
     let limits = server.connection_limits();
     serve_connections(listener, server.router(), handshake, shutdown, limits).await;
     server.shutdown().await
