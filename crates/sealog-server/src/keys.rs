@@ -67,6 +67,10 @@ pub struct LogSettings {
     /// contents only when this is set as well.
     #[serde(default)]
     pub public_entries: bool,
+    /// OpenTelemetry ingest: whether content is kept, which non-AI spans are, and the key
+    /// content is committed under.
+    #[serde(default)]
+    pub otlp: crate::otlp::settings::OtlpSettings,
 }
 
 #[derive(Default, Serialize, Deserialize)]

@@ -107,6 +107,8 @@ pub struct AppState {
     pub exports: Arc<ExportLimits>,
     /// Counters for `/metrics`.
     pub metrics: Arc<Metrics>,
+    /// The traces each log's OTLP ingest saw holding AI spans.
+    pub otlp: Arc<crate::otlp::AiTraces>,
 }
 
 impl AppState {
