@@ -132,7 +132,7 @@ pub fn routes() -> Vec<Route> {
             patch,
             "/v1/logs/{log}",
             Key,
-            "Change a log's settings (admin): public (checkpoint and hash tiles without a key), public_entries (every event too).",
+            "Change a log's settings (admin): public (checkpoint and hash tiles without a key), public_entries (every event too), otlp_content (keep OTLP content instead of commitments), otlp_other_spans (in_ai_traces, keep, drop).",
             admin::patch_log,
             body = openapi::schema_of::<admin::LogPatch>
         ),
