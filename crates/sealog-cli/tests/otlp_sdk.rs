@@ -490,3 +490,69 @@ fn what_must_not_be_retried_gets_a_4xx_and_the_exporter_does_not_retry_it() {
     );
     assert_eq!(size(&server), 0);
 }
+
+/// One OTLP/JSON span of `trace`, AI work (a chat) or not (an HTTP client call).
+fn one_span(trace: &str, span: &str, ai: bool) -> Vec<u8> {
+    let attributes = if ai {
+        json!([{"key": "gen_ai.operation.name", "value": {"stringValue": "chat"}}])
+    } else {
+        json!([{"key": "http.request.method", "value": {"stringValue": "GET"}}])
+    };
+    let request = json!({"resourceSpans": [{"scopeSpans": [{"spans": [{
+        "traceId": trace, "spanId": span, "name": "s", "kind": 3,
+        "startTimeUnixNano": "1765000000000000000", "endTimeUnixNano": "1765000001000000000",
+        "attributes": attributes}]}]}]});
+    serde_json::to_vec(&request).unwrap()
+}
+
+#[test]
+fn non_ai_spans_are_kept_in_ai_traces_seen_so_far_or_as_the_log_says() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Serve::start(&dir.path().join("data"), &[]);
+    let key = ingest_key(&server);
+    let url = format!("{}/otlp/v1/traces", server.url);
+    let json_type = [("Content-Type", "application/json")];
+    let send = |body: Vec<u8>| {
+        let reply = call_with("POST", &url, Some(&key), &json_type, Some(&body));
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        reply.json()
+    };
+    let t1 = "0af7651916cd43dd8448eb211c80319c";
+    // Before any AI span of its trace arrived, an HTTP span is left out, and said so.
+    let reply = send(one_span(t1, "00f067aa0ba902b1", false));
+    assert_eq!(reply["partialSuccess"]["rejectedSpans"], 0, "{reply}");
+    assert!(
+        reply["partialSuccess"]["errorMessage"]
+            .as_str()
+            .unwrap()
+            .contains("1 non-AI records were left out"),
+        "{reply}"
+    );
+    assert_eq!(size(&server), 0);
+    send(one_span(t1, "00f067aa0ba902b2", true));
+    assert_eq!(size(&server), 1);
+    // Now the trace is known to hold AI work: its later HTTP spans are kept.
+    assert!(send(one_span(t1, "00f067aa0ba902b3", false))["partialSuccess"].is_null());
+    assert_eq!(size(&server), 2);
+
+    let patch = |value: &str| {
+        let body = format!("{{\"otlp_other_spans\": \"{value}\"}}");
+        let reply = call(
+            "PATCH",
+            &format!("{}/v1/logs/default", server.url),
+            Some(&server.admin_token()),
+            Some(body.as_bytes()),
+        );
+        assert_eq!(reply.json()["otlp_other_spans"], value, "{}", reply.body);
+    };
+    patch("drop");
+    send(one_span(t1, "00f067aa0ba902b4", false));
+    assert_eq!(size(&server), 2);
+    patch("keep");
+    send(one_span(
+        "1af7651916cd43dd8448eb211c80319c",
+        "00f067aa0ba902b5",
+        false,
+    ));
+    assert_eq!(size(&server), 3);
+}
