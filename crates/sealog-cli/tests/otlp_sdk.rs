@@ -183,6 +183,18 @@ fn the_python_sdk_exporter_records_ai_spans_with_commitments_instead_of_content(
         chat["input"]
     );
     assert_eq!(chat["input"]["media_type"], "application/json");
+    // Rotation hands out a new key once; later content is committed under it.
+    let rotate = format!("{url}/rotate");
+    let rotated = call("POST", &rotate, Some(&server.admin_token()), None).json();
+    assert_eq!(
+        rotated["replaced"],
+        chat["context"]["x-otlp"]["commitment_key"]
+    );
+    assert_ne!(rotated["id"], rotated["replaced"]);
+    assert_eq!(
+        call("POST", &url, Some(&server.admin_token()), None).status,
+        409
+    );
 
     let http = by_span(&events, &spans["GET"]["span_id"]);
     assert_eq!(http["action"], "x-span");

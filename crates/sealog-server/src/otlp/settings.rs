@@ -106,15 +106,15 @@ pub async fn commitment_key(state: &AppState, log: &str) -> ApiResult<StoredKey>
     }
     let (keys, name) = (state.keys.clone(), log.to_owned());
     blocking(move || {
-        // Another request may have made one meanwhile: settings are re-read under the write.
-        let mut settings = keys.settings(&name);
-        if let Some(key) = &settings.otlp.commitment_key {
-            return Ok(key.clone());
-        }
-        let key = StoredKey::generate()?;
-        settings.otlp.commitment_key = Some(key.clone());
-        keys.set_settings(&name, settings)?;
-        Ok(key)
+        keys.update_settings(&name, |settings| {
+            // Another request may have made one meanwhile.
+            if let Some(key) = &settings.otlp.commitment_key {
+                return Ok(key.clone());
+            }
+            let key = StoredKey::generate()?;
+            settings.otlp.commitment_key = Some(key.clone());
+            Ok(key)
+        })
     })
     .await
 }
@@ -128,29 +128,33 @@ pub async fn fetch_key(
 ) -> ApiResult<Json<Value>> {
     caller.admin(&name)?;
     state.log(&name)?;
-    let key = commitment_key(&state, &name).await?;
-    if key.fetched {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "already_fetched",
-            format!(
-                "commitment key {} was handed out already and is shown only once; \
-                 POST /v1/logs/{name}/otlp/commitment-key/rotate makes a new one",
-                key.id
-            ),
-        ));
-    }
+    commitment_key(&state, &name).await?;
     let keys = state.keys.clone();
-    let shown = key.shown();
-    blocking(move || {
-        let mut settings = keys.settings(&name);
-        if let Some(stored) = settings.otlp.commitment_key.as_mut() {
+    // Checked and marked under one write, so that of two concurrent calls one gets 409.
+    let key = blocking(move || {
+        keys.update_settings(&name, |settings| {
+            let stored = settings
+                .otlp
+                .commitment_key
+                .as_mut()
+                .ok_or_else(|| ApiError::internal("the commitment key just made is missing"))?;
+            if stored.fetched {
+                return Err(ApiError::new(
+                    StatusCode::CONFLICT,
+                    "already_fetched",
+                    format!(
+                        "commitment key {} was handed out already and is shown only once; \
+                         POST /v1/logs/{name}/otlp/commitment-key/rotate makes a new one",
+                        stored.id
+                    ),
+                ));
+            }
             stored.fetched = true;
-        }
-        Ok(keys.set_settings(&name, settings)?)
+            Ok(stored.clone())
+        })
     })
     .await?;
-    Ok(Json(shown))
+    Ok(Json(key.shown()))
 }
 
 /// `POST /v1/logs/{log}/otlp/commitment-key/rotate` (admin): a new key, shown in this
@@ -164,16 +168,16 @@ pub async fn rotate_key(
     caller.admin(&name)?;
     state.log(&name)?;
     let keys = state.keys.clone();
-    let key = blocking(move || {
-        let mut settings = keys.settings(&name);
-        let mut key = StoredKey::generate()?;
-        key.fetched = true;
-        let previous = settings.otlp.commitment_key.replace(key.clone());
-        keys.set_settings(&name, settings)?;
-        Ok((key, previous.map(|p| p.id)))
+    let (key, replaced) = blocking(move || {
+        keys.update_settings(&name, |settings| {
+            let mut key = StoredKey::generate()?;
+            key.fetched = true;
+            let previous = settings.otlp.commitment_key.replace(key.clone());
+            Ok::<_, ApiError>((key, previous.map(|p| p.id)))
+        })
     })
     .await?;
-    let mut shown = key.0.shown();
-    shown["replaced"] = json!(key.1);
+    let mut shown = key.shown();
+    shown["replaced"] = json!(replaced);
     Ok(Json(shown))
 }
