@@ -568,3 +568,36 @@ fn non_ai_spans_are_kept_in_ai_traces_seen_so_far_or_as_the_log_says() {
     ));
     assert_eq!(size(&server), 3);
 }
+
+#[test]
+fn what_may_be_retried_gets_429_with_retry_after() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Serve::start(&dir.path().join("data"), &["--rate-limit", "1"]);
+    let key = ingest_key(&server);
+    let url = format!("{}/otlp/v1/traces", server.url);
+    let json_type = [("Content-Type", "application/json")];
+    let body = one_span("0af7651916cd43dd8448eb211c80319c", "00f067aa0ba902b1", true);
+    // A burst of twice the rate passes; then the key waits, told for how long.
+    let replies: Vec<_> = (0..4)
+        .map(|_| call_with("POST", &url, Some(&key), &json_type, Some(&body)))
+        .collect();
+    let limited = replies.iter().find(|r| r.status == 429).expect("a 429");
+    assert!(
+        limited
+            .retry_after
+            .as_deref()
+            .is_some_and(|s| s.parse::<u64>().unwrap() >= 1),
+        "{:?}",
+        limited.retry_after
+    );
+    let status = limited.json();
+    assert_eq!(status["code"], 8, "RESOURCE_EXHAUSTED: {}", limited.body);
+    assert!(
+        status["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("rate_limited:"),
+        "{}",
+        limited.body
+    );
+}
