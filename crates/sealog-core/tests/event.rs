@@ -72,7 +72,7 @@ fn a_complete_event_validates_and_keeps_its_exact_canonical_bytes() {
     assert_eq!(ok.id, 0x0190b3a4_8d0e_7cc1_9a53_8e5c2b7f1d20);
     let e = &ok.event;
     assert_eq!(e.agent.environment.as_deref(), Some("prod"));
-    assert_eq!(e.session.as_ref().unwrap().seq, 7);
+    assert_eq!(e.session.as_ref().unwrap().seq, Some(7));
     let ctx = e.context.as_ref().unwrap();
     assert_eq!(
         ctx.oversight.as_ref().unwrap().decision,
@@ -120,8 +120,8 @@ fn field_errors_name_the_path_and_the_reason() {
             "`session.seq`: 9007199254740992 is outside ±(2^53 - 1), the range canonical JSON keeps exact; send it as a string",
         ),
         (
-            json!({"session": {"id": "s"}}),
-            "`session.seq`: is required",
+            json!({"action": "session_end", "session": {"id": "s", "count": 1}}),
+            "`session.count`: needs `session.seq`: a count is checked against it",
         ),
         (
             json!({"session": {"id": "s", "seq": 3, "count": 4}}),

@@ -147,7 +147,13 @@ export async function sessionEvents(logName, session, cursor, limit) {
   const j = await json('GET', `/v1/logs/${enc(logName)}/sessions/${enc(session)}/events`, {
     params: { cursor, limit },
   });
-  return { events: (pick(j, 'events') || []).map(normEvent), next: pick(j, 'next') };
+  const completeness = pick(j, 'completeness');
+  return {
+    events: (pick(j, 'events') || []).map(normEvent),
+    next: pick(j, 'next'),
+    // Said when events carry no seq (recorded from OpenTelemetry).
+    completeness: typeof completeness === 'string' ? completeness : null,
+  };
 }
 
 /**

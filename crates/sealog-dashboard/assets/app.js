@@ -650,9 +650,12 @@ async function sessionPage(main, log, sid) {
   // so every gap is checked.
   const rows = [];
   let cursor = null;
+  // Set when events carry no seq (recorded from OpenTelemetry): no gap can be seen then.
+  let unprovable = null;
   do {
     const page = await api.sessionEvents(log, sid, cursor, 1000);
     rows.push(...page.events);
+    if (page.completeness) unprovable = page.completeness;
     cursor = page.next;
   } while (cursor);
   const seqOf = (r) => Number(ev(r).session && ev(r).session.seq);
@@ -693,7 +696,7 @@ async function sessionPage(main, log, sid) {
   }
   replace(main, logHeader(log, 'Events'),
     h('h2', null, `Session ${txt(sid)}`),
-    h('p', null, count(rows.length, 'event', 'events'), gaps ? h('span.bad', null, ` · ${gaps} gap${gaps > 1 ? 's' : ''} flagged`) : ' · no gaps',
+    h('p', null, count(rows.length, 'event', 'events'), gaps ? h('span.bad', null, ` · ${gaps} gap${gaps > 1 ? 's' : ''} flagged`) : unprovable ? h('span.bad', null, ` · ${unprovable}`) : ' · no gaps',
       last && !endEvent ? h('span.muted', null, ' · no session_end yet') : null),
     h('ol.timeline', null, items),
     h('h2', null, 'Span tree'),

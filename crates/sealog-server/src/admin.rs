@@ -48,6 +48,7 @@ pub async fn create_log(
             LogSettings {
                 public: new.public,
                 public_entries: false,
+                ..LogSettings::default()
             },
         )?;
         Ok(log)
@@ -91,6 +92,11 @@ pub struct LogPatch {
     /// Whether its entry bundles (every event, whole) are readable without a key too; only
     /// with `public`.
     public_entries: Option<bool>,
+    /// Whether OTLP content (prompts, completions, tool arguments and results) is kept as it
+    /// came instead of as commitments.
+    otlp_content: Option<bool>,
+    /// Which non-AI OTLP spans are kept: `in_ai_traces` (default), `keep` or `drop`.
+    otlp_other_spans: Option<crate::otlp::settings::OtherSpans>,
 }
 
 /// `PATCH /v1/logs/{log}` (admin): changes the log's settings.
@@ -109,6 +115,12 @@ pub async fn patch_log(
     }
     if let Some(entries) = patch.public_entries {
         settings.public_entries = entries;
+    }
+    if let Some(content) = patch.otlp_content {
+        settings.otlp.keep_content = content;
+    }
+    if let Some(other) = patch.otlp_other_spans {
+        settings.otlp.other_spans = other;
     }
     if settings.public_entries && !settings.public {
         return Err(ApiError::new(

@@ -88,8 +88,9 @@ pub struct BodyLimits {
     pub max_body: usize,
     /// Longest JSON text of one event.
     pub max_event_text: usize,
-    /// How the events are laid out, for the scanner.
-    pub format: BodyFormat,
+    /// How the events are laid out, for the scanner; `None` for a body that is not JSON
+    /// events (an OTLP request), which only the body limits bound.
+    pub format: Option<BodyFormat>,
 }
 
 /// Reads `body` as it arrives, charging each frame to `budget`. An uncompressed body is
@@ -218,8 +219,11 @@ impl EventScanner {
     }
 
     fn scan(&mut self, bytes: &[u8]) -> ApiResult<()> {
+        let Some(format) = self.limits.format else {
+            return Ok(());
+        };
         for &b in bytes {
-            let boundary = match self.limits.format {
+            let boundary = match format {
                 BodyFormat::Ndjson => (b == b'\n').then_some(Boundary::Separator),
                 BodyFormat::Json => self.json_boundary(b),
             };
@@ -289,7 +293,7 @@ mod tests {
         BodyLimits {
             max_body: 1 << 20,
             max_event_text: 100,
-            format,
+            format: Some(format),
         }
     }
 

@@ -40,10 +40,10 @@ pub struct IngestParams {
 pub struct EventResult {
     /// The event's id, if it had a readable one.
     #[serde(skip_serializing_if = "Option::is_none")]
-    id: Option<String>,
+    pub(crate) id: Option<String>,
     /// `accepted`, `duplicate` (this very event was stored before), `conflict` (its id is
     /// taken by a different event, which is kept) or `rejected`.
-    status: &'static str,
+    pub(crate) status: &'static str,
     /// Its index in the log (of the original, for a duplicate or a conflict).
     #[serde(skip_serializing_if = "Option::is_none")]
     index: Option<u64>,
@@ -52,7 +52,7 @@ pub struct EventResult {
     leaf_hash: Option<String>,
     /// Why it was rejected, in one line.
     #[serde(skip_serializing_if = "Option::is_none")]
-    error: Option<String>,
+    pub(crate) error: Option<String>,
     /// Every problem of a rejected event, by field.
     #[serde(skip_serializing_if = "Option::is_none")]
     errors: Option<Vec<event::FieldError>>,
@@ -68,11 +68,11 @@ pub struct IngestResponse {
     /// a conflict), so that a client reading only statuses notices.
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<serde_json::Value>,
-    results: Vec<EventResult>,
-    accepted: u64,
-    duplicates: u64,
-    conflicts: u64,
-    rejected: u64,
+    pub(crate) results: Vec<EventResult>,
+    pub(crate) accepted: u64,
+    pub(crate) duplicates: u64,
+    pub(crate) conflicts: u64,
+    pub(crate) rejected: u64,
 }
 
 /// Stores a batch of events.
@@ -103,7 +103,7 @@ pub async fn ingest(
     let limits = BodyLimits {
         max_body: options.max_body_bytes,
         max_event_text: body::max_event_text(options.event_limits.max_event_bytes),
-        format,
+        format: Some(format),
     };
     let budget = state.body_budget.clone();
     let read = body::read(body, gzip, limits, &budget).await?;
@@ -125,31 +125,7 @@ pub async fn ingest(
     })
     .await??;
 
-    let (mut results, valid) = split_valid(parsed);
-    // Kept to tell a re-sent event from a different one reusing its id (the engine answers
-    // both with the original's index); a copy costs far less than the parse it follows.
-    let sent: Vec<Vec<u8>> = valid.iter().map(|e| e.canonical.clone()).collect();
-    let appended = log.append(valid).await?;
-    record_outcomes(&mut results, appended);
-    find_conflicts(&log, &mut results, sent).await?;
-    if wait_checkpoint {
-        add_receipts(&state, &log, &mut results, witnessed).await?;
-    }
-    let count = |s: &str| results.iter().filter(|r| r.status == s).count() as u64;
-    let mut response = IngestResponse {
-        error: None,
-        accepted: count("accepted"),
-        duplicates: count("duplicate"),
-        conflicts: count("conflict"),
-        rejected: count("rejected"),
-        results,
-    };
-    state.metrics.ingest(
-        response.accepted,
-        response.duplicates,
-        response.conflicts,
-        response.rejected,
-    );
+    let mut response = store(&state, &log, parsed, wait_checkpoint, witnessed).await?;
     let status = if response.accepted + response.duplicates == 0 {
         response.error = Some(serde_json::json!({
             "code": "nothing_stored",
@@ -166,6 +142,43 @@ pub async fn ingest(
         StatusCode::OK
     };
     Ok((status, Json(response)))
+}
+
+/// Stores already-parsed events in `log` exactly as a native ingest does (dedup, conflicts,
+/// receipts with `wait_checkpoint`, metrics), and says what became of each.
+pub(crate) async fn store(
+    state: &AppState,
+    log: &Log,
+    parsed: Vec<Parsed>,
+    wait_checkpoint: bool,
+    witnessed: bool,
+) -> ApiResult<IngestResponse> {
+    let (mut results, valid) = split_valid(parsed);
+    // Kept to tell a re-sent event from a different one reusing its id (the engine answers
+    // both with the original's index); a copy costs far less than the parse it follows.
+    let sent: Vec<Vec<u8>> = valid.iter().map(|e| e.canonical.clone()).collect();
+    let appended = log.append(valid).await?;
+    record_outcomes(&mut results, appended);
+    find_conflicts(log, &mut results, sent).await?;
+    if wait_checkpoint {
+        add_receipts(state, log, &mut results, witnessed).await?;
+    }
+    let count = |s: &str| results.iter().filter(|r| r.status == s).count() as u64;
+    let response = IngestResponse {
+        error: None,
+        accepted: count("accepted"),
+        duplicates: count("duplicate"),
+        conflicts: count("conflict"),
+        rejected: count("rejected"),
+        results,
+    };
+    state.metrics.ingest(
+        response.accepted,
+        response.duplicates,
+        response.conflicts,
+        response.rejected,
+    );
+    Ok(response)
 }
 
 /// One result per event, in order (the rejected ones final), and the valid events to append.
@@ -287,7 +300,7 @@ async fn add_receipts(
     Ok(())
 }
 
-fn rejected(id: Option<String>, e: EventError) -> EventResult {
+pub(crate) fn rejected(id: Option<String>, e: EventError) -> EventResult {
     let error = e
         .errors
         .iter()
@@ -334,7 +347,7 @@ fn body_format(headers: &HeaderMap) -> ApiResult<BodyFormat> {
     }
 }
 
-fn is_gzip(headers: &HeaderMap) -> ApiResult<bool> {
+pub(crate) fn is_gzip(headers: &HeaderMap) -> ApiResult<bool> {
     match headers.get(header::CONTENT_ENCODING).map(|v| v.as_bytes()) {
         None | Some(b"identity") => Ok(false),
         Some(b"gzip") => Ok(true),
@@ -350,7 +363,7 @@ fn is_gzip(headers: &HeaderMap) -> ApiResult<bool> {
 }
 
 /// One parsed event, or its id (if readable) and problems.
-type Parsed = Result<ValidatedEvent, (Option<String>, EventError)>;
+pub(crate) type Parsed = Result<ValidatedEvent, (Option<String>, EventError)>;
 
 /// Splits a body into events and validates each.
 pub fn parse_batch(
@@ -408,7 +421,7 @@ pub fn parse_batch(
         .collect())
 }
 
-fn check_count(n: usize, max: usize) -> ApiResult<()> {
+pub(crate) fn check_count(n: usize, max: usize) -> ApiResult<()> {
     if n > max {
         return Err(ApiError::too_large(format!(
             "the batch holds {n} events, more than the limit of {max}; split it"

@@ -67,6 +67,10 @@ pub struct LogSettings {
     /// contents only when this is set as well.
     #[serde(default)]
     pub public_entries: bool,
+    /// OpenTelemetry ingest: whether content is kept, which non-AI spans are, and the key
+    /// content is committed under.
+    #[serde(default)]
+    pub otlp: crate::otlp::settings::OtlpSettings,
 }
 
 #[derive(Default, Serialize, Deserialize)]
@@ -294,16 +298,33 @@ impl Keys {
 
     /// Replaces the settings of `log`.
     pub fn set_settings(&self, log: &str, settings: LogSettings) -> Result<(), ServerError> {
+        self.update_settings(log, |s| {
+            *s = settings;
+            Ok::<_, ServerError>(())
+        })
+    }
+
+    /// Changes `log`'s settings with `change` under the store's lock and saves them, so that
+    /// a read-modify-write cannot interleave with another; nothing changes if `change` or
+    /// the save fails.
+    pub fn update_settings<T, E: From<ServerError>>(
+        &self,
+        log: &str,
+        change: impl FnOnce(&mut LogSettings) -> Result<T, E>,
+    ) -> Result<T, E> {
         let mut contents = self.lock();
-        let old = contents.logs.insert(log.to_owned(), settings);
+        let old = contents.logs.get(log).cloned();
+        let mut settings = old.clone().unwrap_or_default();
+        let out = change(&mut settings)?;
+        contents.logs.insert(log.to_owned(), settings);
         if let Err(e) = self.save(&contents) {
             match old {
                 Some(old) => contents.logs.insert(log.to_owned(), old),
                 None => contents.logs.remove(log),
             };
-            return Err(e);
+            return Err(e.into());
         }
-        Ok(())
+        Ok(out)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Contents> {

@@ -33,6 +33,7 @@ pub mod keys;
 mod metrics;
 mod openapi;
 mod ops;
+mod otlp;
 mod read;
 mod receipt;
 mod server;
@@ -132,7 +133,7 @@ pub fn routes() -> Vec<Route> {
             patch,
             "/v1/logs/{log}",
             Key,
-            "Change a log's settings (admin): public (checkpoint and hash tiles without a key), public_entries (every event too).",
+            "Change a log's settings (admin): public (checkpoint and hash tiles without a key), public_entries (every event too), otlp_content (keep OTLP content instead of commitments), otlp_other_spans (in_ai_traces, keep, drop).",
             admin::patch_log,
             body = openapi::schema_of::<admin::LogPatch>
         ),
@@ -279,6 +280,34 @@ pub fn routes() -> Vec<Route> {
             KeyUnlessPublic,
             "tlog-tiles: a hash tile or entry bundle.",
             tlog::tile
+        ),
+        route!(
+            post,
+            "/otlp/v1/traces",
+            Key,
+            "OTLP/HTTP traces (protobuf or JSON, gzip accepted) into the log of the ingest key; spans become events (spec/otlp-mapping.md).",
+            otlp::traces
+        ),
+        route!(
+            post,
+            "/otlp/v1/logs",
+            Key,
+            "OTLP/HTTP logs (protobuf or JSON, gzip accepted) into the log of the ingest key; log records become events (spec/otlp-mapping.md).",
+            otlp::logs
+        ),
+        route!(
+            post,
+            "/v1/logs/{log}/otlp/commitment-key",
+            Key,
+            "The key OTLP content is committed under, shown once (admin); later calls get 409.",
+            otlp::settings::fetch_key
+        ),
+        route!(
+            post,
+            "/v1/logs/{log}/otlp/commitment-key/rotate",
+            Key,
+            "Replace the OTLP commitment key by a new one, shown in this response only (admin).",
+            otlp::settings::rotate_key
         ),
         route!(get, "/healthz", Public, "Liveness.", ops::healthz),
         route!(

@@ -35,6 +35,8 @@ pub fn summary(state: &AppState, log: &Log) -> Value {
         "witnessing": state.witnessing.status(log.name()),
         "public": state.keys.settings(log.name()).public,
         "public_entries": state.keys.settings(log.name()).public_entries,
+        "otlp_content": state.keys.settings(log.name()).otlp.keep_content,
+        "otlp_other_spans": state.keys.settings(log.name()).otlp.other_spans,
     })
 }
 
@@ -422,12 +424,26 @@ pub async fn session_events(
     caller.read(&name)?;
     let log = state.log(&name)?;
     let limit = params.limit.unwrap_or(100).clamp(1, MAX_LIMIT);
-    events_page(&log, move |log| {
+    let Json(mut page) = events_page(&log, move |log| {
         let page = log.session(&session, params.cursor.as_deref(), limit)?;
         let indices = page.entries.iter().map(|e| e.index).collect();
         Ok((indices, page.next, page.watermark))
     })
-    .await
+    .await?;
+    // Events recorded from OpenTelemetry have no seq (spec/otlp-mapping.md §5).
+    let unsequenced = page["events"].as_array().map_or(0, |events| {
+        events
+            .iter()
+            .filter(|e| e["event"]["session"]["seq"].is_null())
+            .count()
+    });
+    if unsequenced > 0 {
+        page["completeness"] = json!(format!(
+            "{unsequenced} events of this page carry no seq (recorded from OpenTelemetry, \
+             which numbers nothing): whether this session is complete cannot be proven"
+        ));
+    }
+    Ok(Json(page))
 }
 
 /// `GET /v1/logs/{log}/checkpoint`: the latest signed checkpoint note.

@@ -73,6 +73,7 @@ impl Server {
             )),
             options: Arc::new(options),
             metrics: Arc::new(Metrics::default()),
+            otlp: Arc::default(),
         };
         Ok(Server { state, dashboard })
     }

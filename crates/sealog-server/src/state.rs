@@ -115,6 +115,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Witness cosignatures of every log's checkpoints.
     pub witnessing: Arc<crate::witnessing::Witnessing>,
+    /// The traces each log's OTLP ingest saw holding AI spans.
+    pub otlp: Arc<crate::otlp::AiTraces>,
 }
 
 impl AppState {

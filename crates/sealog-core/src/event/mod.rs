@@ -141,8 +141,9 @@ pub struct Agent {
 pub struct Session {
     /// Session identifier.
     pub id: String,
-    /// Position in the session, counting from 0.
-    pub seq: u64,
+    /// Position in the session, counting from 0; absent for an event whose source numbers
+    /// nothing (OpenTelemetry), which makes the session's completeness unprovable.
+    pub seq: Option<u64>,
     /// On `session_end` only: how many events the session holds, this one included
     /// (so it must equal `seq + 1`). Verifiers compare it with the events present.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -192,11 +192,16 @@ fn agent(cx: &mut Checker, v: &Value) -> Option<Agent> {
 fn session(cx: &mut Checker, v: &Value, action: Option<&str>) -> Option<Session> {
     let m = cx.object("session", v, &["id", "seq", "count"], false)?;
     let id = cx.ident("session.id", m.get("id"), true);
-    let seq = cx.uint("session.seq", m.get("seq"), true);
+    let seq = cx.uint("session.seq", m.get("seq"), false);
     let count = cx.uint("session.count", m.get("count"), false);
     if let Some(count) = count {
         if action != Some("session_end") {
             cx.error("session.count", "is only allowed on a session_end event");
+        } else if seq.is_none() {
+            cx.error(
+                "session.count",
+                "needs `session.seq`: a count is checked against it",
+            );
         } else if seq.is_some_and(|seq| seq.checked_add(1) != Some(count)) {
             cx.error(
                 "session.count",
@@ -206,7 +211,7 @@ fn session(cx: &mut Checker, v: &Value, action: Option<&str>) -> Option<Session>
     }
     Some(Session {
         id: id?,
-        seq: seq?,
+        seq,
         count,
     })
 }

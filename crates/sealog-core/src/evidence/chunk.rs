@@ -77,7 +77,8 @@ struct AgentView<'a> {
 struct SessionView<'a> {
     #[serde(borrow)]
     id: Cow<'a, str>,
-    seq: u64,
+    #[serde(default)]
+    seq: Option<u64>,
     #[serde(default)]
     count: Option<u64>,
 }

@@ -7,6 +7,8 @@ use std::collections::BTreeMap;
 #[derive(Clone, Debug, Default)]
 struct Session {
     seqs: Vec<u64>,
+    /// Events without a `seq` (recorded from OpenTelemetry).
+    unsequenced: u64,
     /// Whether a `session_end` was seen, and what it declared.
     ended: bool,
     declared: Option<u64>,
@@ -22,7 +24,7 @@ pub(super) struct Sessions(BTreeMap<String, Session>);
 /// What one entry tells about its session.
 pub(super) struct SessionEntry<'a> {
     pub(super) id: &'a str,
-    pub(super) seq: u64,
+    pub(super) seq: Option<u64>,
     pub(super) count: Option<u64>,
     pub(super) action: &'a str,
     pub(super) ts: &'a str,
@@ -34,7 +36,10 @@ impl Sessions {
             Some(s) => s,
             None => self.0.entry(e.id.to_owned()).or_default(),
         };
-        s.seqs.push(e.seq);
+        match e.seq {
+            Some(seq) => s.seqs.push(seq),
+            None => s.unsequenced += 1,
+        }
         if e.action == "session_start" {
             s.started = true;
         }
@@ -58,6 +63,7 @@ impl Sessions {
                 continue;
             };
             s.seqs.extend_from_slice(&l.seqs);
+            s.unsequenced += l.unsequenced;
             s.started |= l.started;
             if l.ended {
                 s.ended = true;
@@ -88,7 +94,15 @@ impl Sessions {
                     }
                     expected = expected.max(seq + 1);
                 }
+                let total = s.seqs.len() as u64 + s.unsequenced;
                 let mut problems = Vec::new();
+                if s.unsequenced > 0 {
+                    problems.push(format!(
+                        "{} events carry no seq (recorded from OpenTelemetry, which numbers \
+                         nothing): whether the session is complete cannot be proven",
+                        s.unsequenced
+                    ));
+                }
                 if !gaps.is_empty() {
                     let list: Vec<String> = gaps
                         .iter()
@@ -106,9 +120,8 @@ impl Sessions {
                     problems.push(format!("seq recorded more than once: {repeated:?}"));
                 }
                 match s.declared {
-                    Some(n) if n != s.seqs.len() as u64 => problems.push(format!(
-                        "session_end declares {n} events; the pack holds {}",
-                        s.seqs.len()
+                    Some(n) if n != total => problems.push(format!(
+                        "session_end declares {n} events; the pack holds {total}"
                     )),
                     Some(_) => {}
                     None => problems.push("no session_end in the pack".into()),
@@ -118,7 +131,7 @@ impl Sessions {
                 }
                 SessionReport {
                     id,
-                    events: s.seqs.len() as u64,
+                    events: total,
                     complete: problems.is_empty(),
                     declared_count: s.declared,
                     first_ts: s.first_ts,
