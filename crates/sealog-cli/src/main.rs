@@ -5,6 +5,7 @@
 
 mod bench;
 mod client;
+mod mcp_proxy;
 mod serve;
 
 use clap::parser::ValueSource;
@@ -43,6 +44,8 @@ enum Command {
     /// Load generators.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+    /// Record an agent's MCP tool use: a proxy between an MCP client and server.
+    McpProxy(mcp_proxy::McpProxyArgs),
 }
 
 #[derive(Args)]
@@ -140,6 +143,7 @@ fn main() -> ExitCode {
         Command::Fsck(args) => fsck(&args),
         Command::Reindex(args) => reindex(&args),
         Command::Bench(cmd) => bench::run(cmd),
+        Command::McpProxy(args) => return mcp_proxy::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
