@@ -1,9 +1,11 @@
 //! `sealog mcp-proxy`: records an agent's MCP traffic without changing it.
 //!
-//! Between an MCP client and an MCP server, over stdio (the proxy spawns the server), it relays every message as it came and records each
+//! Between an MCP client and an MCP server, over stdio (the proxy spawns the server) or
+//! Streamable HTTP (a reverse proxy), it relays every message as it came and records each
 //! request/response pair as an event (docs/DESIGN.md, "The MCP audit proxy"). An optional tool
 //! policy refuses calls with a JSON-RPC error and leaves a `policy_flag` event.
 
+mod http;
 mod policy;
 mod recorder;
 mod stdio;
@@ -45,6 +47,12 @@ pub struct McpProxyArgs {
     /// `~/.local/state/sealog/spool`).
     #[arg(long, env = "SEALOG_SPOOL_DIR")]
     spool_dir: Option<PathBuf>,
+    /// Streamable HTTP: the address to listen on (with `--upstream`).
+    #[arg(long, requires = "upstream", conflicts_with = "command")]
+    listen: Option<String>,
+    /// Streamable HTTP: the MCP server's origin (`http://host:port`); paths are kept.
+    #[arg(long, requires = "listen")]
+    upstream: Option<String>,
     /// stdio: the MCP server's command and arguments, after `--`.
     #[arg(last = true, value_name = "COMMAND")]
     command: Vec<String>,
@@ -84,10 +92,17 @@ fn start(args: McpProxyArgs) -> Result<ExitCode, String> {
         allow: args.allow.clone(),
     };
     let (tx, recorder) = recorder::spawn(client.clone(), args.agent.clone());
-    if args.command.is_empty() {
-        return Err("give the MCP server's command after `--`".into());
-    }
-    let code = stdio::run(&args.command, &policy, &tx)?;
+    let code = match (&args.listen, &args.upstream) {
+        (Some(listen), Some(upstream)) => http::run(listen, upstream, &policy, &tx)?,
+        _ if args.command.is_empty() => {
+            return Err(
+                "give the MCP server's command after `--`, or --listen and --upstream \
+                        for Streamable HTTP"
+                    .into(),
+            );
+        }
+        _ => stdio::run(&args.command, &policy, &tx)?,
+    };
     drop(tx);
     let _ = recorder.join();
     if !client.close(std::time::Duration::from_secs(10)) {

@@ -28,6 +28,9 @@ pub enum Note {
         session: String,
         /// Who sent it.
         dir: Dir,
+        /// The HTTP exchange it came in (0 for stdio): the client's requests are paired with
+        /// the answers of the same exchange, as JSON-RPC ids are only unique per connection.
+        exchange: u64,
         /// Its bytes.
         bytes: Vec<u8>,
         /// When it passed.
@@ -60,7 +63,7 @@ struct Pending {
 struct McpSession {
     session: Session,
     agent: Option<Value>,
-    pending: HashMap<(Dir, String), Pending>,
+    pending: HashMap<(Dir, u64, String), Pending>,
     started: bool,
 }
 
@@ -97,15 +100,16 @@ impl Recorder {
                 Note::Message {
                     session,
                     dir,
+                    exchange,
                     bytes,
                     at,
                 } => match serde_json::from_slice::<Value>(&bytes) {
                     Ok(Value::Array(batch)) => {
                         for m in batch {
-                            self.message(&session, dir, m, at);
+                            self.message(&session, (dir, exchange), m, at);
                         }
                     }
-                    Ok(m) => self.message(&session, dir, m, at),
+                    Ok(m) => self.message(&session, (dir, exchange), m, at),
                     Err(e) => eprintln!(
                         "sealog mcp-proxy: relayed a message that is not JSON ({e}); not recorded"
                     ),
@@ -136,7 +140,10 @@ impl Recorder {
             })
     }
 
-    fn message(&mut self, key: &str, dir: Dir, m: Value, at: (Instant, SystemTime)) {
+    /// Notes a request, or records the pair a response completes. The client's requests are
+    /// keyed by their exchange; the server's (sampling, elicitation) are answered in another.
+    fn message(&mut self, key: &str, from: (Dir, u64), m: Value, at: (Instant, SystemTime)) {
+        let (dir, exchange) = from;
         let id = m.get("id").filter(|i| !i.is_null()).map(id_text);
         let method = m.get("method").and_then(Value::as_str);
         match (method, id) {
@@ -152,16 +159,16 @@ impl Recorder {
                     params: m.get("params").cloned().unwrap_or(Value::Null),
                     at,
                 };
-                s.pending.insert((dir, id), p);
+                let ex = if dir == Dir::ToServer { exchange } else { 0 };
+                s.pending.insert((dir, ex, id), p);
             }
             (None, Some(id)) => {
-                let asked = if dir == Dir::ToClient {
-                    Dir::ToServer
-                } else {
-                    Dir::ToClient
+                let asked = match dir {
+                    Dir::ToClient => (Dir::ToServer, exchange),
+                    Dir::ToServer => (Dir::ToClient, 0),
                 };
                 let s = self.session(key);
-                if let Some(p) = s.pending.remove(&(asked, id.clone())) {
+                if let Some(p) = s.pending.remove(&(asked.0, asked.1, id.clone())) {
                     self.pair(key, &id, p, &m, at);
                 }
             }

@@ -71,6 +71,7 @@ fn message(dir: Dir, line: &[u8], at: (Instant, SystemTime)) -> Note {
     Note::Message {
         session: String::new(),
         dir,
+        exchange: 0,
         bytes: line.to_vec(),
         at,
     }

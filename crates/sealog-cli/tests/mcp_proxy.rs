@@ -1,11 +1,13 @@
-//! `sealog mcp-proxy` over stdio, driven by the official MCP Python SDK (`mcp` from PyPI): its
-//! client talks through the proxy to a server built with the same SDK (tests/mcp/).
+//! `sealog mcp-proxy` over stdio and Streamable HTTP, driven by the official MCP Python SDK
+//! (`mcp` from PyPI): its client talks through the proxy to a server built with the same SDK
+//! (tests/mcp/).
 
 mod support;
 
 use sealog_core::commitment::CommitmentKey;
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -286,4 +288,99 @@ fn with_sealog_down_mid_session_the_mcp_session_goes_on_and_every_event_arrives_
     assert!(child.wait().unwrap().success());
     let events = recorded_session(&server);
     check_session(&events);
+}
+
+/// A child process killed when the test ends, however it ends.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn a_streamable_http_session_is_recorded_through_the_reverse_proxy() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Serve::start(&dir.path().join("data"), &[]);
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let _upstream = Running(
+        Command::new(python())
+            .args([script("server.py"), "http".into(), port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let up = format!("127.0.0.1:{port}");
+    assert!(
+        (0..200).any(|_| {
+            std::thread::sleep(Duration::from_millis(50));
+            TcpStream::connect(&up).is_ok()
+        }),
+        "the MCP server listens"
+    );
+    let token = server.admin_token();
+    let spool = dir.path().join("spool");
+    let mut proxy = Running(
+        Command::new(env!("CARGO_BIN_EXE_sealog"))
+            .args(["mcp-proxy", "--server", &server.url, "--token", &token])
+            .args([
+                "--commitment-key",
+                KEY,
+                "--deny-tool",
+                "delete_*",
+                "--spool-dir",
+            ])
+            .arg(&spool)
+            .args([
+                "--listen",
+                "127.0.0.1:0",
+                "--upstream",
+                &format!("http://{up}"),
+            ])
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut err = BufReader::new(proxy.0.stderr.take().unwrap());
+    let addr = loop {
+        let mut l = String::new();
+        assert!(err.read_line(&mut l).unwrap() > 0, "the proxy ended early");
+        if let Some(rest) = l.split_once("listening on ") {
+            break rest.1.split(',').next().unwrap().to_owned();
+        }
+    };
+    let client = Command::new(python())
+        .args([script("client.py"), "http".into(), format!("{addr}/mcp")])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lines = finish(client);
+    expect_session_output(&lines);
+    let denied = lines[4]["denied_error"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{lines:?}"));
+    assert!(denied.contains("blocked by Sealog"), "{denied}");
+    // A protocol without session ids makes the proxy's run one session: it ends with the proxy.
+    let pid = proxy.0.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    assert!(proxy.0.wait().unwrap().success());
+    let events = recorded_session(&server);
+    check_session(&events);
+    assert_eq!(
+        of(&events, "policy_flag", "delete_everything")["status"],
+        "blocked"
+    );
 }
