@@ -5,6 +5,7 @@
 
 mod bench;
 mod client;
+mod hook;
 mod mcp_proxy;
 mod serve;
 
@@ -46,6 +47,8 @@ enum Command {
     Bench(bench::BenchCommand),
     /// Record an agent's MCP tool use: a proxy between an MCP client and server.
     McpProxy(mcp_proxy::McpProxyArgs),
+    /// Record a coding agent's hook payload (stdin) and return at once.
+    Hook(hook::HookArgs),
 }
 
 #[derive(Args)]
@@ -144,6 +147,7 @@ fn main() -> ExitCode {
         Command::Reindex(args) => reindex(&args),
         Command::Bench(cmd) => bench::run(cmd),
         Command::McpProxy(args) => return mcp_proxy::run(args),
+        Command::Hook(args) => return hook::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -301,7 +301,8 @@ impl Worker {
             }
             self.drain();
             let flushing = sh.lock().flush_waiters > 0;
-            if self.retry_at.is_none_or(|at| Instant::now() >= at)
+            if sh.opts.replay_spool
+                && self.retry_at.is_none_or(|at| Instant::now() >= at)
                 && (Instant::now() >= self.replay_next || flushing)
                 && sh.spool().replayable_bytes() > 0
             {

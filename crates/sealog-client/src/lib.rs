@@ -172,7 +172,7 @@ impl Client {
             opts.spool_fsync,
         )
         .map_err(|e| Error::Options(format!("cannot open the spool {}: {e}", dir.display())))?;
-        let pending = spool.replayable_bytes() > 0;
+        let pending = opts.replay_spool && spool.replayable_bytes() > 0;
         if pending {
             let (events, segments) = spool.count_replayable();
             warn(&format!(
@@ -248,6 +248,23 @@ impl Client {
         Ok(id)
     }
 
+    /// Writes an event durably to the spool without sending it; returns its id. For a
+    /// short-lived process that must return at once (a coding agent's hook): the next client
+    /// of the same log and key that replays the spool sends it.
+    pub fn spool(&self, ev: Event) -> Result<String, Error> {
+        self.spool_in(ev, None)
+    }
+
+    pub(crate) fn spool_in(
+        &self,
+        ev: Event,
+        session: Option<&dyn Fn() -> Value>,
+    ) -> Result<String, Error> {
+        let (id, bytes) = self.build(ev, session)?;
+        self.inner.shared.spill(vec![bytes]);
+        Ok(id)
+    }
+
     /// Sends one event now and returns the server's receipt: `wait` is `durable` (on the
     /// server's disk) or `checkpoint` (also under a signed checkpoint, with a tlog-proof).
     /// On giving up (within `request_timeout`) the event is spooled and will still be sent.
@@ -317,7 +334,14 @@ impl Client {
         Session::new(self.clone(), id)
     }
 
-    /// Records a policy flag (`policy_flag`) with status `status` (`blocked`, …) and `reason`.
+    /// A session whose next event is number `next_seq`: a session that another process
+    /// began (each hook of a coding agent runs in a process of its own).
+    pub fn resume_session(&self, id: &str, next_seq: u64) -> Session {
+        Session::resume(self.clone(), id.into(), next_seq)
+    }
+
+    /// `ev` made a policy flag (`policy_flag`) with status `status` (`blocked`, …) and
+    /// `reason` (in its attributes and decision block), ready to record.
     pub fn flag(&self, reason: &str, status: &str, ev: Event) -> Event {
         let ev = Event {
             action: "policy_flag".into(),

@@ -50,6 +50,9 @@ pub struct Options {
     pub request_timeout: Duration,
     /// Called with each event the server rejects (from the delivery thread).
     pub on_reject: Option<OnReject>,
+    /// Send what earlier processes left in the spool (for this log and key). `false` for a
+    /// short-lived process that only writes there ([`crate::Client::spool`]).
+    pub replay_spool: bool,
 }
 
 fn env(name: &str) -> Option<String> {
@@ -106,6 +109,7 @@ impl Options {
             backoff_max: Duration::from_secs(10),
             request_timeout: Duration::from_secs(30),
             on_reject: None,
+            replay_spool: true,
         }
     }
 

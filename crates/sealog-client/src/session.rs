@@ -24,6 +24,28 @@ impl Session {
         }
     }
 
+    pub(crate) fn resume(client: Client, id: String, next_seq: u64) -> Self {
+        let s = Session::new(client, id);
+        s.seq.store(next_seq, Ordering::SeqCst);
+        s
+    }
+
+    /// Writes `ev`, numbered in this session, to the spool only ([`Client::spool`]).
+    pub fn spool(&self, ev: Event) -> Result<String, Error> {
+        let number = || json!({"id": self.id, "seq": self.seq.fetch_add(1, Ordering::SeqCst)});
+        self.client.spool_in(ev, Some(&number))
+    }
+
+    /// Writes `session_end` (with the count) to the spool only.
+    pub fn spool_end(&self, status: &str) -> Result<String, Error> {
+        let number = || {
+            let seq = self.seq.fetch_add(1, Ordering::SeqCst);
+            json!({"id": self.id, "seq": seq, "count": seq + 1})
+        };
+        self.client
+            .spool_in(Event::new("session_end").status(status), Some(&number))
+    }
+
     /// Records `ev` in this session (numbered once it is known to be valid).
     pub fn record(&self, ev: Event) -> Result<String, Error> {
         let number = || json!({"id": self.id, "seq": self.seq.fetch_add(1, Ordering::SeqCst)});
