@@ -180,3 +180,71 @@ fn a_full_spool_records_a_gap_event_for_what_it_dropped() {
     assert_eq!(gap["event"]["attributes"]["reason"], "spool_full");
     assert!(gap["event"]["attributes"]["lost"].as_u64().unwrap() > 0);
 }
+
+/// Runs the Python SDK: `code` with `log`, a client of `url` spooling into `spool`.
+fn python_sdk(url: &str, token: &str, spool: &Path, code: &str) {
+    let python = std::env::var("SEALOG_PYTHON").unwrap_or_else(|_| "python3".to_owned());
+    let script = format!(
+        "import sealog, sys\nlog = sealog.Sealog(url=sys.argv[1], api_key=sys.argv[2], \
+         spool_dir=sys.argv[3], commitment_key=sys.argv[4], backoff_max=0.2)\n{code}\n"
+    );
+    let status = std::process::Command::new(python)
+        .args(["-c", &script, url, token])
+        .arg(spool)
+        .arg(std::str::from_utf8(KEY).unwrap())
+        .status()
+        .unwrap();
+    assert!(status.success(), "the Python SDK failed");
+}
+
+#[test]
+fn the_python_sdk_and_this_one_replay_each_others_spool() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let spool = dir.path().join("spool");
+    let server = Serve::start(&data, &[]);
+    let (url, token) = (server.url.clone(), server.admin_token());
+    server.kill();
+    // Both write while the server is down.
+    python_sdk(
+        &url,
+        &token,
+        &spool,
+        "with log.session('from-python') as s:\n    \
+        s.record('tool_call')\nlog.close(timeout=0.3)",
+    );
+    let rust = Client::new(options(&url, &token, &spool)).unwrap();
+    let s = rust.session(Some("from-rust"));
+    s.start(json!({})).unwrap();
+    s.record(Event::new("tool_call")).unwrap();
+    s.end("ok").unwrap();
+    rust.close(Duration::from_millis(300));
+    drop(rust);
+    // The Rust client sends both; then the Python SDK sends what the Rust one left later.
+    let server = Serve::restart_at(&data, &url);
+    let rust = Client::new(options(&url, &token, &spool)).unwrap();
+    assert!(rust.flush(Duration::from_secs(10)));
+    assert_eq!(rust.stats().replayed, 6);
+    rust.close(Duration::from_secs(1));
+    drop(rust);
+    assert_eq!(session_events(&server, &token, "from-python", 3).len(), 3);
+    assert_eq!(session_events(&server, &token, "from-rust", 3).len(), 3);
+    server.kill();
+    let rust = Client::new(options(&url, &token, &spool)).unwrap();
+    rust.record(Event::new("decision").id("0192f3a0-0000-7000-8000-0000000000aa"))
+        .unwrap();
+    rust.close(Duration::from_millis(300));
+    drop(rust);
+    let server = Serve::restart_at(&data, &url);
+    python_sdk(
+        &url,
+        &token,
+        &spool,
+        "assert log.flush(10)\nassert log.stats()['replayed'] == 1, log.stats()",
+    );
+    let ev = format!(
+        "{}/v1/logs/default/events/0192f3a0-0000-7000-8000-0000000000aa",
+        server.url
+    );
+    assert_eq!(call("GET", &ev, Some(&token), None).status, 200);
+}
