@@ -5,6 +5,8 @@
 
 mod bench;
 mod client;
+mod hook;
+mod mcp_proxy;
 mod serve;
 mod witness;
 
@@ -49,6 +51,10 @@ enum Command {
     /// Run a C2SP tlog-witness that cosigns other logs' checkpoints.
     #[command(subcommand)]
     Witness(witness::WitnessCommand),
+    /// Record an agent's MCP tool use: a proxy between an MCP client and server.
+    McpProxy(mcp_proxy::McpProxyArgs),
+    /// Record a coding agent's hook payload (stdin) and return at once.
+    Hook(hook::HookArgs),
 }
 
 #[derive(Args)]
@@ -147,6 +153,8 @@ fn main() -> ExitCode {
         Command::Reindex(args) => reindex(&args),
         Command::Bench(cmd) => bench::run(cmd),
         Command::Witness(cmd) => witness::run(cmd),
+        Command::McpProxy(args) => return mcp_proxy::run(args),
+        Command::Hook(args) => return hook::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -34,6 +34,14 @@ impl Serve {
         Serve::launch(data, args, envs, Stdio::inherit())
     }
 
+    /// Starts `sealog serve --name test.local` again on `data`, listening at `url` (the address
+    /// an earlier server of the same data had), and waits until it listens.
+    pub fn restart_at(data: &Path, url: &str) -> Serve {
+        let addr = url.trim_start_matches("http://");
+        let args = ["--name", "test.local", "--listen", addr];
+        Serve::launch(data, &args, &[], Stdio::inherit())
+    }
+
     /// Like [`Serve::start_with`], with the server's log (stderr) written to `log`.
     pub fn start_logging(data: &Path, args: &[&str], envs: &[(&str, &str)], log: &Path) -> Serve {
         let file = std::fs::File::create(log).expect("the log file can be created");
@@ -42,7 +50,12 @@ impl Serve {
 
     fn launch(data: &Path, args: &[&str], envs: &[(&str, &str)], stderr: Stdio) -> Serve {
         let mut child = Command::new(env!("CARGO_BIN_EXE_sealog"))
-            .args(["serve", "--listen", "127.0.0.1:0"])
+            .arg("serve")
+            .args(
+                ["--listen", "127.0.0.1:0"]
+                    .iter()
+                    .filter(|_| !args.contains(&"--listen")),
+            )
             .arg("--data")
             .arg(data)
             .args(args)

@@ -1,0 +1,115 @@
+//! `sealog mcp-proxy`: records an agent's MCP traffic without changing it.
+//!
+//! Between an MCP client and an MCP server, over stdio (the proxy spawns the server) or
+//! Streamable HTTP (a reverse proxy), it relays every message as it came and records each
+//! request/response pair as an event (docs/DESIGN.md, "The MCP audit proxy"). An optional tool
+//! policy refuses calls with a JSON-RPC error and leaves a `policy_flag` event.
+
+mod http;
+mod policy;
+mod recorder;
+mod stdio;
+
+use clap::Args;
+use sealog_client::{Client, Options};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// `sealog mcp-proxy …`.
+#[derive(Args)]
+pub struct McpProxyArgs {
+    /// The Sealog server's URL.
+    #[arg(long, env = "SEALOG_URL", default_value = "http://127.0.0.1:7300")]
+    server: String,
+    /// The log to record into.
+    #[arg(long, default_value = "default")]
+    log: String,
+    /// An ingest key for the log.
+    #[arg(long, env = "SEALOG_API_KEY", hide_env_values = true)]
+    token: String,
+    /// The key of the payload commitments (hex, `base64:…` or text, 16+ bytes); without one
+    /// the commitments are made under a random key and can not be checked later.
+    #[arg(long, env = "SEALOG_COMMITMENT_KEY", hide_env_values = true)]
+    commitment_key: Option<String>,
+    /// The agent id to record (default: the MCP client's `clientInfo.name`).
+    #[arg(long)]
+    agent: Option<String>,
+    /// Record tool arguments and results in plain instead of as commitments.
+    #[arg(long)]
+    capture_content: bool,
+    /// Refuse calls of this tool (repeatable; `*` globs).
+    #[arg(long = "deny-tool", value_name = "TOOL")]
+    deny: Vec<String>,
+    /// Allow only calls of these tools (repeatable; `*` globs).
+    #[arg(long = "allow-tool", value_name = "TOOL")]
+    allow: Vec<String>,
+    /// Where undelivered events wait (default `$SEALOG_SPOOL_DIR` or
+    /// `~/.local/state/sealog/spool`).
+    #[arg(long, env = "SEALOG_SPOOL_DIR")]
+    spool_dir: Option<PathBuf>,
+    /// Streamable HTTP: the address to listen on (with `--upstream`).
+    #[arg(long, requires = "upstream", conflicts_with = "command")]
+    listen: Option<String>,
+    /// Streamable HTTP: the MCP server's origin (`http://host:port`); paths are kept.
+    #[arg(long, requires = "listen")]
+    upstream: Option<String>,
+    /// stdio: the MCP server's command and arguments, after `--`.
+    #[arg(last = true, value_name = "COMMAND")]
+    command: Vec<String>,
+}
+
+/// Runs the proxy until the MCP session (stdio) or the process (HTTP) ends.
+pub fn run(args: McpProxyArgs) -> ExitCode {
+    match start(args) {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("sealog mcp-proxy: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn start(args: McpProxyArgs) -> Result<ExitCode, String> {
+    let mut opts = Options {
+        url: args.server.clone(),
+        log: args.log.clone(),
+        api_key: Some(args.token.clone()),
+        capture_content: args.capture_content,
+        // A proxy's server is near: find it again soon after it comes back.
+        backoff_max: std::time::Duration::from_secs(2),
+        ..Options::from_env()
+    };
+    if let Some(k) = &args.commitment_key {
+        opts.commitment_key =
+            Some(sealog_client::parse_commitment_key(k).map_err(|e| e.to_string())?);
+    }
+    if let Some(d) = &args.spool_dir {
+        opts.spool_dir = d.clone();
+    }
+    let client = Client::new(opts).map_err(|e| e.to_string())?;
+    let policy = policy::Policy {
+        deny: args.deny.clone(),
+        allow: args.allow.clone(),
+    };
+    let (tx, recorder) = recorder::spawn(client.clone(), args.agent.clone());
+    let code = match (&args.listen, &args.upstream) {
+        (Some(listen), Some(upstream)) => http::run(listen, upstream, &policy, &tx)?,
+        _ if args.command.is_empty() => {
+            return Err(
+                "give the MCP server's command after `--`, or --listen and --upstream \
+                        for Streamable HTTP"
+                    .into(),
+            );
+        }
+        _ => stdio::run(&args.command, &policy, &tx)?,
+    };
+    drop(tx);
+    let _ = recorder.join();
+    if !client.close(std::time::Duration::from_secs(10)) {
+        eprintln!(
+            "sealog mcp-proxy: some events are not acknowledged yet; they wait in the spool and \
+             are sent by the next run"
+        );
+    }
+    Ok(code)
+}
