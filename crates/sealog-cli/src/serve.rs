@@ -128,6 +128,10 @@ struct FileSettings {
     max_connections: Option<usize>,
     max_connections_per_peer: Option<usize>,
     public_metrics: Option<bool>,
+    /// A directory holding each log's key-encryption key as `<log>.kek` (mode 0600), e.g. a
+    /// secrets mount outside the data directory and its backups (also `SEALOG_KEK_DIR`)
+    /// [default: each log's `content/<log>/kek` in the data directory].
+    kek_dir: Option<PathBuf>,
 }
 
 /// Resolved settings.
@@ -213,6 +217,7 @@ fn resolve(args: ServeArgs) -> Result<Settings, String> {
             .unwrap_or(defaults.max_batch_events),
         rate_limit_per_key: pick!(rate_limit, "RATE_LIMIT").unwrap_or(defaults.rate_limit_per_key),
         tls: tls.is_some(),
+        kek_dir: file.kek_dir.or(env("KEK_DIR")?),
         ..defaults
     };
     // The engine checks its own options (a zero interval or queue, a lock inside the data

@@ -59,6 +59,9 @@ pub struct ServerOptions {
     pub event_limits: Limits,
     /// Whether the server is reached over TLS (dashboard cookies get `Secure`).
     pub tls: bool,
+    /// Where each log's key-encryption key lives (`<dir>/<log>.kek`) instead of
+    /// `<data dir>/content/<log>/kek`.
+    pub kek_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for ServerOptions {
@@ -82,6 +85,7 @@ impl Default for ServerOptions {
             export_disk_reserve_bytes: 256 << 20,
             event_limits: Limits::default(),
             tls: false,
+            kek_dir: None,
         }
     }
 }
@@ -107,6 +111,8 @@ pub struct AppState {
     pub exports: Arc<ExportLimits>,
     /// Counters for `/metrics`.
     pub metrics: Arc<Metrics>,
+    /// Encrypted content, data keys and legal holds.
+    pub content: Arc<sealog_storage::content::ContentStore>,
 }
 
 impl AppState {

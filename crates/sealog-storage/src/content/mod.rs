@@ -21,8 +21,10 @@
 //! finished on the next open, so the key is either present and whole, or gone.
 
 mod crypto;
+mod holds;
 mod keys;
 
+pub use holds::Hold;
 pub use keys::Tombstone;
 
 use crate::durable;
@@ -47,6 +49,9 @@ pub enum ContentError {
     /// A stored file does not match what refers to it.
     #[error("{0}")]
     Corrupt(String),
+    /// A legal hold covers what was to be erased.
+    #[error("legal hold {} ({}) covers it", .0.id, .0.reason)]
+    Held(Box<Hold>),
     /// The disk failed.
     #[error(transparent)]
     Io(#[from] io::Error),
@@ -117,6 +122,8 @@ pub struct LogContent {
     gate: RwLock<()>,
     /// Unwrapped data keys by subject; an erasure removes its subject's.
     cache: Mutex<HashMap<String, Arc<DataKey>>>,
+    /// Held while the holds are changed or an erasure checks them and runs.
+    holds: Mutex<()>,
 }
 
 /// Where sealed content went: what the leaf's `encrypted` reference names.
@@ -142,6 +149,7 @@ impl LogContent {
             keks: Mutex::new(Keks { current, next }),
             gate: RwLock::new(()),
             cache: Mutex::new(HashMap::new()),
+            holds: Mutex::new(()),
         };
         log.finish_erasures()?;
         Ok(log)
@@ -308,6 +316,37 @@ impl LogContent {
         std::fs::remove_file(&marker)?;
         durable::sync_dir(&self.erasing())?;
         Ok(t)
+    }
+
+    fn holds_file(&self) -> PathBuf {
+        self.dir.join("holds.json")
+    }
+
+    /// The holds in place.
+    pub fn holds(&self) -> io::Result<Vec<Hold>> {
+        let _holds = lock(&self.holds);
+        holds::read(&self.holds_file())
+    }
+
+    /// Places a hold, durably.
+    pub fn place_hold(&self, hold: Hold) -> io::Result<()> {
+        let _holds = lock(&self.holds);
+        let mut all = holds::read(&self.holds_file())?;
+        all.push(hold);
+        create_dirs(&self.dir)?;
+        holds::write(&self.holds_file(), &all)
+    }
+
+    /// Lifts hold `id`, durably; returns it, or `None` if no such hold is in place.
+    pub fn lift_hold(&self, id: &str) -> io::Result<Option<Hold>> {
+        let _holds = lock(&self.holds);
+        let mut all = holds::read(&self.holds_file())?;
+        let Some(at) = all.iter().position(|h| h.id == id) else {
+            return Ok(None);
+        };
+        let hold = all.remove(at);
+        holds::write(&self.holds_file(), &all)?;
+        Ok(Some(hold))
     }
 
     /// Finishes the erasures a crash interrupted; one without a tombstone had not begun.
