@@ -282,14 +282,15 @@ impl LogContent {
         Tombstone::read(&subject_dir(&self.subjects(), subject).join("erased"))
     }
 
-    /// Erases a subject: destroys its data key and blobs, durably. `tombstone` gets the number
-    /// of blobs and says when, why and under which event id. Erasing again returns the first
-    /// erasure's tombstone.
+    /// Erases a subject: destroys its data key and blobs, durably, unless a legal hold covers
+    /// it. `tombstone` gets the number of blobs and says when, why and under which event id.
+    /// Erasing again returns the first erasure's tombstone.
     pub fn erase(
         &self,
         subject: &str,
         tombstone: impl FnOnce(u64) -> Tombstone,
     ) -> Result<Tombstone, ContentError> {
+        let _holds = lock(&self.holds);
         let _gate = self
             .gate
             .write()
@@ -297,6 +298,12 @@ impl LogContent {
         let dir = subject_dir(&self.subjects(), subject);
         if let Some(t) = Tombstone::read(&dir.join("erased"))? {
             return Ok(t);
+        }
+        if let Some(hold) = holds::read(&self.holds_file())?
+            .into_iter()
+            .find(|h| h.covers_subject(subject))
+        {
+            return Err(ContentError::Held(Box::new(hold)));
         }
         let key_id = KeyFile::read(&dir.join("key"))?.map(|k| k.key_id);
         let blobs = match std::fs::read_dir(dir.join("blobs")) {

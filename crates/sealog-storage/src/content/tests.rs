@@ -152,3 +152,35 @@ fn kek_rotation_rewraps_every_key_and_an_interrupted_one_finishes() {
     assert_eq!(read.as_slice(), b"plain");
     assert!(!all_bytes(dir.path()).windows(5).any(|w| w == b"plain"));
 }
+
+#[test]
+fn a_hold_on_the_subject_or_on_no_subject_blocks_its_erasure() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = ContentStore::open(dir.path(), None)
+        .unwrap()
+        .log("l")
+        .unwrap();
+    let hold = |id: &str, subject: Option<&str>| Hold {
+        id: id.into(),
+        reason: "case".into(),
+        subject: subject.map(Into::into),
+        session: None,
+        since: None,
+        until: None,
+        placed: "2026-12-01T00:00:00.000000Z".into(),
+    };
+    log.place_hold(hold("a", Some("p"))).unwrap();
+    log.place_hold(hold("b", Some("other"))).unwrap();
+    let held = log.erase("p", tomb("p"));
+    assert!(
+        matches!(held, Err(ContentError::Held(ref h)) if h.id == "a"),
+        "{held:?}"
+    );
+    assert_eq!(log.lift_hold("a").unwrap().unwrap().id, "a");
+    assert!(log.lift_hold("a").unwrap().is_none());
+    log.place_hold(hold("c", None)).unwrap();
+    assert!(matches!(log.erase("p", tomb("p")), Err(ContentError::Held(ref h)) if h.id == "c"));
+    log.lift_hold("c").unwrap();
+    assert_eq!(log.erase("p", tomb("p")).unwrap().blobs, 0);
+    assert_eq!(log.holds().unwrap(), [hold("b", Some("other"))]);
+}
