@@ -277,11 +277,6 @@ impl LogContent {
         })
     }
 
-    /// The subject's tombstone, if it was erased.
-    pub fn tombstone(&self, subject: &str) -> io::Result<Option<Tombstone>> {
-        Tombstone::read(&subject_dir(&self.subjects(), subject).join("erased"))
-    }
-
     /// Erases a subject: destroys its data key and blobs, durably, unless a legal hold covers
     /// it. `tombstone` gets the number of blobs and says when, why and under which event id.
     /// Erasing again returns the first erasure's tombstone.
