@@ -35,6 +35,42 @@ pub struct Workload {
     /// Approximate size of each event's JSON, in bytes.
     #[arg(long, default_value_t = 300)]
     payload_bytes: usize,
+    /// Each event's `input` over HTTP: none, a commitment to 256 B, or 256 B of private
+    /// content that the server encrypts under the data subject's key.
+    #[arg(long, value_enum, default_value_t = InputKind::None)]
+    input: InputKind,
+    /// With `--input private`: how many data subjects the events are spread over.
+    #[arg(long, default_value_t = 100)]
+    subjects: u64,
+}
+
+/// What an HTTP benchmark event carries as its `input`.
+#[derive(clap::ValueEnum, Clone, Copy, PartialEq, Eq)]
+pub enum InputKind {
+    /// No input.
+    None,
+    /// A commitment (the content stays with the agent).
+    Commitment,
+    /// Private content, stored encrypted by the server.
+    Private,
+}
+
+/// Event `seq` of the workload, with its input.
+fn workload_event(seq: u64, w: &Workload) -> String {
+    let ev = event(seq, w.payload_bytes);
+    let input = match w.input {
+        InputKind::None => return ev,
+        InputKind::Commitment => format!(
+            r#""input":{{"commitment":"hmac-sha256:{}=","size":256}}"#,
+            "A".repeat(43)
+        ),
+        InputKind::Private => format!(
+            r#""input":{{"private":"{}"}},"context":{{"subject":{{"pseudo_id":"pseudo-{}"}}}}"#,
+            "p".repeat(256),
+            seq % w.subjects.max(1)
+        ),
+    };
+    format!("{},{input}}}", &ev[..ev.len() - 1])
 }
 
 /// The server, log and key an HTTP benchmark talks to.
@@ -228,8 +264,8 @@ fn post_batch(
 }
 
 /// The JSON body of a batch of the events numbered `range`.
-fn batch_body(range: std::ops::Range<u64>, payload_bytes: usize) -> String {
-    let events: Vec<String> = range.map(|s| event(s, payload_bytes)).collect();
+fn batch_body(range: std::ops::Range<u64>, w: &Workload) -> String {
+    let events: Vec<String> = range.map(|s| workload_event(s, w)).collect();
     format!("{{\"events\":[{}]}}", events.join(","))
 }
 
@@ -265,7 +301,7 @@ fn send_batches(args: &IngestArgs, deadline: Option<Instant>) -> Result<Tally, S
                 break;
             }
             let last = (first + w.batch).min(w.events);
-            let body = batch_body(first..last, w.payload_bytes);
+            let body = batch_body(first..last, w);
             let sent = Instant::now();
             match post_batch(&agent, &url, &args.target, &body) {
                 Ok((200, text)) => {
@@ -363,7 +399,15 @@ fn record_for_proofs(args: &ProofsArgs) -> Result<Vec<String>, String> {
     let url = args.target.url("/events?wait=checkpoint");
     let mut ids = Vec::new();
     for first in (0..args.events).step_by(1_000) {
-        let body = batch_body(first..(first + 1_000).min(args.events), 300);
+        let plain = Workload {
+            events: args.events,
+            batch: 1_000,
+            concurrency: 1,
+            payload_bytes: 300,
+            input: InputKind::None,
+            subjects: 1,
+        };
+        let body = batch_body(first..(first + 1_000).min(args.events), &plain);
         let (status, text) = post_batch(&agent, &url, &args.target, &body)?;
         if status != 200 {
             return Err(format!(

@@ -139,6 +139,10 @@ struct FileSettings {
     public_metrics: Option<bool>,
     witness_policy: Option<PathBuf>,
     witness_alarm_ms: Option<u64>,
+    /// A directory holding each log's key-encryption key as `<log>.kek` (mode 0600), e.g. a
+    /// secrets mount outside the data directory and its backups (also `SEALOG_KEK_DIR`)
+    /// [default: each log's `content/<log>/kek` in the data directory].
+    kek_dir: Option<PathBuf>,
 }
 
 /// Resolved settings.
@@ -228,6 +232,7 @@ fn resolve(args: ServeArgs) -> Result<Settings, String> {
             .map(|p| crate::witness::read_policy(&p))
             .transpose()?,
         witness_alarm: millis!(witness_alarm_ms, "WITNESS_ALARM_MS", witness_alarm),
+        kek_dir: file.kek_dir.or(env("KEK_DIR")?),
         ..defaults
     };
     // The engine checks its own options (a zero interval or queue, a lock inside the data

@@ -74,7 +74,15 @@ fn run(args: &VerifyArgs, out: &mut dyn Write) -> Result<u8, Usage> {
                     return Err(Usage(format!("{}: {e}", args.file.display())));
                 }
                 Ok(report) => {
-                    print(out, args.json, &report, &report.to_string());
+                    let erased = crate::erasures::notes(&bytes);
+                    let mut value = serde_json::to_value(&report).unwrap_or_default();
+                    value["erasures"] = json!(erased);
+                    let mut text = report.to_string();
+                    for line in erased {
+                        text.push_str(&line);
+                        text.push('\n');
+                    }
+                    print(out, args.json, &value, &text);
                     if report.valid {
                         EXIT_VALID
                     } else {

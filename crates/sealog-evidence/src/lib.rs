@@ -24,5 +24,6 @@ pub mod build;
 mod chunks;
 pub mod command;
 mod digest;
+pub mod erasures;
 pub mod render;
 pub mod verify;

@@ -106,6 +106,7 @@ pub async fn ingest(
         format: Some(format),
     };
     let budget = state.body_budget.clone();
+    let (content, sealing) = (state.clone(), log.clone());
     let read = body::read(body, gzip, limits, &budget).await?;
     // The body's share of the budget is held until the batch is parsed: the events then
     // hold only their canonical bytes.
@@ -116,12 +117,16 @@ pub async fn ingest(
         } else {
             bytes
         };
-        parse_batch(
-            &text,
+        let sealed = crate::content::seal_body(&content, &sealing, &text, format)?;
+        let text = sealed.as_ref().map_or(&text[..], |(body, _)| body);
+        let mut parsed = parse_batch(
+            text,
             format,
             options.max_batch_events,
             &options.event_limits,
-        )
+        )?;
+        crate::content::refuse(&mut parsed, sealed.map(|(_, r)| r).unwrap_or_default());
+        ApiResult::Ok(parsed)
     })
     .await??;
 

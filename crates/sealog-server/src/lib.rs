@@ -23,11 +23,14 @@ mod auth;
 mod body;
 mod body_deadline;
 mod connections;
+mod content;
 mod encoding;
+mod erasure;
 mod error;
 mod export;
 mod export_limits;
 mod extract;
+mod holds;
 mod ingest;
 pub mod keys;
 mod metrics;
@@ -176,6 +179,50 @@ pub fn routes() -> Vec<Route> {
             "The event's receipt: a C2SP tlog-proof (text/plain); ?wait=witnessed waits for the witness quorum.",
             read::get_proof,
             query = read::ProofParams
+        ),
+        route!(
+            get,
+            "/v1/logs/{log}/events/{id}/content",
+            Key,
+            "The event's private input and output, decrypted (read and admin keys); 410 once its subject was erased.",
+            content::get_content
+        ),
+        route!(
+            post,
+            "/v1/logs/{log}/subjects/{pseudo_id}/erasure",
+            Key,
+            "Erase a data subject {\"reason\"} (admin): destroys its data key, records an erasure event; 409 under a legal hold.",
+            erasure::erase,
+            body = openapi::schema_of::<erasure::Erasure>
+        ),
+        route!(
+            post,
+            "/v1/logs/{log}/holds",
+            Key,
+            "Place a legal hold {\"reason\", subject?, session?, since?, until?} (admin); answers {\"id\"}.",
+            holds::place,
+            body = openapi::schema_of::<holds::NewHold>
+        ),
+        route!(
+            get,
+            "/v1/logs/{log}/holds",
+            Key,
+            "The legal holds in place (admin).",
+            holds::list
+        ),
+        route!(
+            delete,
+            "/v1/logs/{log}/holds/{id}",
+            Key,
+            "Lift a legal hold (admin).",
+            holds::lift
+        ),
+        route!(
+            post,
+            "/v1/logs/{log}/kek/rotate",
+            Key,
+            "Re-wrap every data key of the log under a new key-encryption key (admin).",
+            erasure::rotate_kek
         ),
         route!(
             get,

@@ -323,7 +323,7 @@ pub async fn events_histogram(
 
 /// The index of event `id` (looked up on the blocking pool: the index may read the disk), or
 /// 404.
-async fn find(log: &Log, id: &str) -> ApiResult<u64> {
+pub(crate) async fn find(log: &Log, id: &str) -> ApiResult<u64> {
     let number = uuid::Uuid::try_parse(id)
         .map_err(|_| ApiError::bad_request(format!("{id:?} is not an event id (a UUID)")))?
         .as_u128();

@@ -48,6 +48,8 @@ impl Server {
     ) -> Result<Server, ServerError> {
         let engine = Engine::open_serving(dir, engine)?;
         let keys = Keys::open(dir)?;
+        let content = sealog_storage::content::ContentStore::open(dir, options.kek_dir.as_deref())
+            .map_err(|e| ServerError::io("cannot open the encrypted content store", e))?;
         let dashboard_options = DashboardOptions {
             secure_cookies: options.tls,
             session_file: Some(dir.join("sessions.json")),
@@ -74,6 +76,7 @@ impl Server {
             options: Arc::new(options),
             metrics: Arc::new(Metrics::default()),
             otlp: Arc::default(),
+            content: Arc::new(content),
         };
         Ok(Server { state, dashboard })
     }

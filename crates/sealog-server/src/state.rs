@@ -63,6 +63,9 @@ pub struct ServerOptions {
     pub witness_policy: Option<Arc<sealog_core::policy::Policy>>,
     /// How long a log may miss its witness quorum before `/readyz` reports it.
     pub witness_alarm: Duration,
+    /// Where each log's key-encryption key lives (`<dir>/<log>.kek`) instead of
+    /// `<data dir>/content/<log>/kek`.
+    pub kek_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for ServerOptions {
@@ -88,6 +91,7 @@ impl Default for ServerOptions {
             tls: false,
             witness_policy: None,
             witness_alarm: Duration::from_secs(60),
+            kek_dir: None,
         }
     }
 }
@@ -117,6 +121,8 @@ pub struct AppState {
     pub witnessing: Arc<crate::witnessing::Witnessing>,
     /// The traces each log's OTLP ingest saw holding AI spans.
     pub otlp: Arc<crate::otlp::AiTraces>,
+    /// Encrypted content, data keys and legal holds.
+    pub content: Arc<sealog_storage::content::ContentStore>,
 }
 
 impl AppState {

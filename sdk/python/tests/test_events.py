@@ -167,3 +167,8 @@ def test_values_changed_after_record_are_committed_as_they_were(
 
 def test_to_json_value() -> None:
     assert to_json_value({"a": (1, 2), 3: float("nan")}) == {"a": [1, 2], "3": "nan"}
+
+
+def test_private_needs_a_subject(offline: sealog.Sealog) -> None:
+    assert offline.record("llm_call", input="x", private=True) == ""
+    assert offline.stats()["invalid"] == 1

@@ -10,6 +10,7 @@ import sys
 import textwrap
 import threading
 import time
+import urllib.error
 from pathlib import Path
 from typing import Any
 
@@ -493,3 +494,30 @@ async def test_async_client_receipts_and_log_info(server: SealogServer, tmp_path
         assert got.verify(vkey).index == r.index
         info = await reader.log_info()
         assert info["origin"] == "sealog.test/default"
+
+
+def test_private_content_is_read_back_then_erased(server: SealogServer, tmp_path: Path) -> None:
+    with client(server, tmp_path) as log:
+        eid = log.record(
+            "llm_call",
+            input={"prompt": "my address is 1 Main St"},
+            output="noted",
+            subject="pseudo-42",
+            private=True,
+        )
+        log.flush()
+    (ev,) = [e for e in settled_events(server, 1) if e["id"] == eid]
+    assert ev["input"]["encrypted"]["subject"] == "pseudo-42"
+    assert ev["context"]["subject"] == {"pseudo_id": "pseudo-42"}
+    path = f"/v1/logs/default/events/{eid}/content"
+    assert server.request("GET", path, key=server.read_key) == {
+        "input": {"prompt": "my address is 1 Main St"},
+        "output": "noted",
+    }
+    erased = server.request(
+        "POST", "/v1/logs/default/subjects/pseudo-42/erasure", {"reason": "GDPR Art. 17"}
+    )
+    assert erased["blobs"] == 2
+    with pytest.raises(urllib.error.HTTPError) as gone:
+        server.request("GET", path, key=server.read_key)
+    assert gone.value.code == 410

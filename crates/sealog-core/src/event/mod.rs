@@ -45,6 +45,9 @@ pub const ACTIONS: &[&str] = &[
     "config_change",
     "error",
     "gap",
+    "erasure",
+    "legal_hold",
+    "legal_hold_lifted",
 ];
 
 /// Statuses defined by the format; anything else must be a custom `x-<name>` status.

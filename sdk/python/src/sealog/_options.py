@@ -50,11 +50,15 @@ class EventOptions(TypedDict, total=False):
     ``content``
         True: send ``input`` / ``output`` in plain (redacted if the client redacts); False:
         commitments even when the client captures content.
+    ``private``
+        True: send ``input`` / ``output`` as ``{"private": …}``, which the server stores
+        encrypted under the data subject's key (outside the tree: the event keeps only a
+        reference), readable with a read key and erased with the subject. Needs ``subject``.
     ``media_type``
         The payloads' media type (``"image/png"``), kept with them.
     ``model``, ``prompt``, ``tool``, ``policy``, ``data``, ``metrics``, ``subject``
         Context blocks (:class:`ModelContext`, :class:`PromptContext`, …) or their JSON as a
-        dict; ``None`` leaves the block out.
+        dict; ``None`` leaves the block out. ``subject`` also takes the pseudo id alone.
     ``checks``
         Guardrail / classifier results: :class:`Check` objects or dicts.
     ``context``
@@ -73,6 +77,7 @@ class EventOptions(TypedDict, total=False):
     input: Any
     output: Any
     content: bool | None
+    private: bool | None
     media_type: str | None
     model: ctx.ModelContext | dict[str, Any] | None
     prompt: ctx.PromptContext | dict[str, Any] | None
@@ -80,7 +85,7 @@ class EventOptions(TypedDict, total=False):
     policy: ctx.PolicyContext | dict[str, Any] | None
     data: ctx.DataProvenance | dict[str, Any] | None
     metrics: ctx.PerformanceMetrics | dict[str, Any] | None
-    subject: ctx.Subject | dict[str, Any] | None
+    subject: ctx.Subject | dict[str, Any] | str | None
     checks: list[ctx.Check | dict[str, Any]] | tuple[ctx.Check | dict[str, Any], ...] | None
     context: (
         dict[str, Any]

@@ -352,7 +352,8 @@ class Sealog:
         ``started`` (datetime or ns), ``model``, ``prompt``, ``tool``, ``policy``, ``data``,
         ``checks``, ``decision``, ``oversight``, ``metrics``, ``subject`` (context blocks or
         dicts), ``context`` (dict or list of blocks), ``attributes``, ``trace``, ``content``
-        (True: store input/output in plain, redacted if configured), ``media_type``,
+        (True: store input/output in plain, redacted if configured), ``private`` (True: stored
+        encrypted under the ``subject``'s key, erasable), ``media_type``,
         ``agent``, ``ts`` and ``id`` (to re-send an event idempotently).
 
         A type checker flags a misspelled keyword; at run time one is logged, counted in
@@ -571,7 +572,7 @@ class Sealog:
         # the twenty it may take: those lookups cost about 0.3 µs per call.
         status: Any = "ok"
         ts = given_id = agent = started = sess = sobj = tr = None
-        inp = outp = plain = media_type = ctx_in = checks = attrs = None
+        inp = outp = plain = private = media_type = ctx_in = checks = attrs = None
         blocks: dict[str, Any] = {}
         unknown: list[str] = []
         for name, v in kw.items():
@@ -598,6 +599,8 @@ class Sealog:
                     started = v
                 case "content":
                     plain = v
+                case "private":
+                    private = v
                 case "media_type":
                     media_type = v
                 case "ts":
@@ -629,14 +632,25 @@ class Sealog:
         if started is not None:
             ev["started"] = to_ts(started)
         plain = self.capture_content if plain is None else bool(plain)
-        if inp is not None:
-            ev["input"] = self._payload(inp, plain, media_type)
-        if outp is not None:
-            ev["output"] = self._payload(outp, plain, media_type)
         ctx: dict[str, Any] = context_dict(ctx_in) if ctx_in is not None else {}
         for name, b in blocks.items():
-            if b is not None:
+            if isinstance(b, str) and name == "subject":
+                ctx[name] = {"pseudo_id": b}
+            elif b is not None:
                 ctx[name] = b.to_dict() if isinstance(b, ContextBlock) else to_json_value(b)
+        if private:
+            if "pseudo_id" not in ctx.get("subject", {}):
+                raise ValueError("private=True needs subject= (the data subject's pseudo id)")
+            extra = {} if media_type is None else {"media_type": media_type}
+            if inp is not None:
+                ev["input"] = {"private": to_json_value(inp), **extra}
+            if outp is not None:
+                ev["output"] = {"private": to_json_value(outp), **extra}
+        else:
+            if inp is not None:
+                ev["input"] = self._payload(inp, plain, media_type)
+            if outp is not None:
+                ev["output"] = self._payload(outp, plain, media_type)
         if checks is not None:
             ctx["checks"] = [
                 c.to_dict() if isinstance(c, Check) else to_json_value(c) for c in checks

@@ -1,0 +1,328 @@
+//! Private content and erasure over real HTTP against the real binary: a `{"private": …}`
+//! payload is stored encrypted outside the tree and read back by read keys only; erasing the
+//! subject makes it unreadable everywhere (410, and nowhere under the data directory) while
+//! packs and receipts made before and after the erasure verify.
+
+mod support;
+
+use serde_json::{Value, json};
+use std::path::Path;
+use std::process::Command;
+use support::*;
+
+const MARKER: &str = "MARKER-7f3a9c-private-prompt";
+
+fn sealog(args: &[&str]) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_sealog"))
+        .args(args)
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.code().unwrap_or(-1), text)
+}
+
+/// Whether `needle` occurs in any file under `dir`.
+fn found_under(dir: &Path, needle: &[u8]) -> bool {
+    std::fs::read_dir(dir).unwrap().any(|entry| {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            found_under(&path, needle)
+        } else {
+            let bytes = std::fs::read(&path).unwrap_or_default();
+            bytes.windows(needle.len()).any(|w| w == needle)
+        }
+    })
+}
+
+fn private_event(n: u64, subject: Option<&str>, text: &str) -> Value {
+    let mut e = event(&uuid7(n), "support-bot");
+    e["action"] = json!("llm_call");
+    e["input"] = json!({"private": {"prompt": format!("{MARKER} {text}")}, "media_type": "application/json"});
+    e["output"] = json!({"private": format!("answer {n}")});
+    if let Some(s) = subject {
+        e["context"] = json!({"subject": {"pseudo_id": s}});
+    }
+    e
+}
+
+struct Ctx {
+    server: Serve,
+    admin: String,
+    read: String,
+    ingest: String,
+}
+
+impl Ctx {
+    fn start(data: &Path) -> Ctx {
+        let server = Serve::start(data, &[]);
+        let admin = server.admin_token();
+        let key = |role: &str| {
+            let r = call(
+                "POST",
+                &format!("{}/v1/logs/default/keys", server.url),
+                Some(&admin),
+                Some(json!({"role": role}).to_string().as_bytes()),
+            );
+            assert_eq!(r.status, 201, "{}", r.body);
+            r.json()["key"].as_str().unwrap().to_owned()
+        };
+        let (read, ingest) = (key("read"), key("ingest"));
+        Ctx {
+            server,
+            admin,
+            read,
+            ingest,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}/v1/logs/default{path}", self.server.url)
+    }
+
+    fn ingest(&self, events: &[Value]) -> Value {
+        let body = json!({"events": events}).to_string();
+        let r = call(
+            "POST",
+            &self.url("/events?wait=checkpoint"),
+            Some(&self.ingest),
+            Some(body.as_bytes()),
+        );
+        assert!(r.status == 200 || r.status == 422, "{}", r.body);
+        r.json()
+    }
+
+    fn content(&self, n: u64, token: &str) -> Reply {
+        call(
+            "GET",
+            &self.url(&format!("/events/{}/content", uuid7(n))),
+            Some(token),
+            None,
+        )
+    }
+
+    /// Exports the whole log once a checkpoint covers all of it.
+    fn export(&self, to: &Path) {
+        for _ in 0..100 {
+            let info = call("GET", &self.url(""), Some(&self.admin), None).json();
+            if info["checkpoint"]["size"] == info["size"] {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let (code, out) = sealog(&[
+            "export",
+            "--server",
+            &self.server.url,
+            "--token",
+            &self.admin,
+            "-o",
+            to.to_str().unwrap(),
+        ]);
+        assert_eq!(code, 0, "{out}");
+    }
+
+    fn erase(&self, subject: &str, token: &str, body: Value) -> Reply {
+        call(
+            "POST",
+            &self.url(&format!("/subjects/{subject}/erasure")),
+            Some(token),
+            Some(body.to_string().as_bytes()),
+        )
+    }
+}
+
+fn verify(pack: &Path, vkey: &str) -> String {
+    let (code, out) = sealog(&["verify", pack.to_str().unwrap(), "--log-key", vkey]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.starts_with("VALID"), "{out}");
+    out
+}
+
+#[test]
+fn private_content_round_trips_for_read_keys_and_erasure_keeps_every_proof() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let ctx = Ctx::start(&data);
+    let reply = ctx.ingest(&[
+        private_event(1, Some("pseudo-1"), "one"),
+        private_event(2, Some("pseudo-1"), "two"),
+        private_event(3, Some("pseudo-2"), "three"),
+        private_event(4, None, "no subject"),
+        {
+            let mut e = event(&uuid7(5), "forger");
+            e["action"] = json!("erasure");
+            e
+        },
+    ]);
+    let results = reply["results"].as_array().unwrap();
+    let statuses: Vec<&str> = results
+        .iter()
+        .map(|r| r["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        statuses,
+        ["accepted", "accepted", "accepted", "rejected", "rejected"],
+        "{reply}"
+    );
+    assert_eq!(
+        results[3]["errors"][0]["path"], "context.subject.pseudo_id",
+        "{reply}"
+    );
+    assert!(
+        results[4]["error"]
+            .as_str()
+            .unwrap()
+            .contains("recorded by the server"),
+        "{reply}"
+    );
+    let receipt_before = results[0]["proof"].as_str().unwrap().to_owned();
+
+    // The leaf holds only the reference, with the ciphertext's digest; the content is nowhere
+    // in the data directory in the clear.
+    let got = call(
+        "GET",
+        &ctx.url(&format!("/events/{}", uuid7(1))),
+        Some(&ctx.read),
+        None,
+    )
+    .json();
+    let input = &got["event"]["input"];
+    assert_eq!(input["encrypted"]["subject"], "pseudo-1", "{got}");
+    assert_eq!(
+        input["encrypted"]["ciphertext_sha256"]
+            .as_str()
+            .unwrap()
+            .len(),
+        64
+    );
+    assert_eq!(input["media_type"], "application/json");
+    assert!(!got["leaf"].as_str().unwrap().contains(MARKER));
+    assert!(!found_under(&data, MARKER.as_bytes()));
+
+    // Read and admin keys read it back; an ingest key never does.
+    for token in [&ctx.read, &ctx.admin] {
+        let c = ctx.content(1, token);
+        assert_eq!(c.status, 200, "{}", c.body);
+        assert_eq!(
+            c.json(),
+            json!({"input": {"prompt": format!("{MARKER} one")}, "output": "answer 1"})
+        );
+    }
+    assert_eq!(ctx.content(1, &ctx.ingest).status, 403);
+    // A retry of the same event is a duplicate, not a conflict, though blobs get fresh nonces.
+    let again = ctx.ingest(&[private_event(1, Some("pseudo-1"), "one")]);
+    assert_eq!(again["results"][0]["status"], "duplicate", "{again}");
+
+    let vkey = call("GET", &ctx.url(""), Some(&ctx.admin), None).json()["vkey"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let before = dir.path().join("before.zip");
+    ctx.export(&before);
+    verify(&before, &vkey);
+
+    // Erasure needs an admin key and a reason.
+    assert_eq!(
+        ctx.erase("pseudo-1", &ctx.read, json!({"reason": "x"}))
+            .status,
+        403
+    );
+    let no_reason = ctx.erase("pseudo-1", &ctx.admin, json!({"reason": " "}));
+    assert_eq!(no_reason.status, 422, "{}", no_reason.body);
+    let erased = ctx.erase(
+        "pseudo-1",
+        &ctx.admin,
+        json!({"reason": "GDPR Art. 17 request 42"}),
+    );
+    assert_eq!(erased.status, 200, "{}", erased.body);
+    let erased = erased.json();
+    assert_eq!(
+        erased["blobs"], 4,
+        "two events, input and output each: {erased}"
+    );
+    let again = ctx
+        .erase("pseudo-1", &ctx.admin, json!({"reason": "again"}))
+        .json();
+    assert_eq!(
+        (&again["erased"], &again["event"]),
+        (&erased["erased"], &erased["event"]),
+        "idempotent"
+    );
+
+    let gone = ctx.content(1, &ctx.read);
+    assert_eq!(
+        (gone.status, gone.error_code().as_str()),
+        (410, "erased"),
+        "{}",
+        gone.body
+    );
+    assert!(
+        gone.body.contains(erased["erased"].as_str().unwrap()),
+        "{}",
+        gone.body
+    );
+    assert_eq!(
+        ctx.content(3, &ctx.read).status,
+        200,
+        "another subject is kept"
+    );
+    // One erasure event, by the server, naming the subject, the count and the reason.
+    let events = call(
+        "GET",
+        &ctx.url("/events?action=erasure"),
+        Some(&ctx.read),
+        None,
+    )
+    .json();
+    let list = events["events"].as_array().unwrap();
+    assert_eq!(list.len(), 1, "{events}");
+    let e = &list[0]["event"];
+    assert_eq!(e["context"]["subject"]["pseudo_id"], "pseudo-1");
+    assert_eq!(
+        (&e["attributes"]["blobs"], &e["attributes"]["reason"]),
+        (&json!(4), &json!("GDPR Art. 17 request 42"))
+    );
+    assert_eq!(e["agent"]["id"], "sealog");
+    // New private content about an erased subject is refused, by name.
+    let refused = ctx.ingest(&[private_event(6, Some("pseudo-1"), "later")]);
+    assert!(
+        refused["results"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("was erased on"),
+        "{refused}"
+    );
+
+    // Packs from before and after, and the receipt, still verify.
+    let after = dir.path().join("after.zip");
+    ctx.export(&after);
+    let out = verify(&before, &vkey);
+    assert!(!out.contains("content erased"), "{out}");
+    let out = verify(&after, &vkey);
+    let when = erased["erased"].as_str().unwrap();
+    let line = format!(
+        "content erased on {when}: subject \"pseudo-1\" (GDPR Art. 17 request 42); 4 payload(s)"
+    );
+    assert!(out.contains(&line), "{out}");
+    let receipt = dir.path().join("e1.tlog-proof");
+    std::fs::write(&receipt, receipt_before).unwrap();
+    verify(&receipt, &vkey);
+
+    // The plaintext of the erased subject is nowhere in the data directory, nor is it after a
+    // restart; the other subject's content survives the restart.
+    let server_dir = data.clone();
+    let Ctx { server, read, .. } = ctx;
+    server.kill();
+    let restarted = Serve::start(&server_dir, &[]);
+    let url = |n: u64| {
+        format!(
+            "{}/v1/logs/default/events/{}/content",
+            restarted.url,
+            uuid7(n)
+        )
+    };
+    assert_eq!(call("GET", &url(1), Some(&read), None).status, 410);
+    assert_eq!(call("GET", &url(3), Some(&read), None).status, 200);
+    assert!(!found_under(&data, MARKER.as_bytes()));
+}

@@ -1,0 +1,58 @@
+//! The erasures a verified pack records: for each `erasure` event (which only the server
+//! records), one line saying whose content was erased on which date and how many events of
+//! the pack refer to it, since those events' content can no longer be read though their
+//! leaves and proofs verify.
+
+use sealog_core::evidence::ENTRIES;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Cursor};
+
+/// One line per erasure in the pack `zip` (already verified), in log order.
+pub fn notes(zip: &[u8]) -> Vec<String> {
+    let Ok(mut archive) = zip::ZipArchive::new(Cursor::new(zip)) else {
+        return Vec::new();
+    };
+    let Ok(entries) = archive.by_name(ENTRIES) else {
+        return Vec::new();
+    };
+    let mut erasures: Vec<(String, String, String)> = Vec::new();
+    let mut refs: BTreeMap<String, u64> = BTreeMap::new();
+    for line in BufReader::new(entries).split(b'\n').map_while(Result::ok) {
+        let erasure = contains(&line, br#""action":"erasure""#);
+        if !erasure && !contains(&line, br#""encrypted":"#) {
+            continue;
+        }
+        let Ok(leaf) = serde_json::from_slice::<Value>(&line) else {
+            continue;
+        };
+        let event = &leaf["event"];
+        let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();
+        if erasure && event["agent"]["id"] == "sealog" {
+            erasures.push((
+                text(&event["context"]["subject"]["pseudo_id"]),
+                text(&event["ts"]),
+                text(&event["attributes"]["reason"]),
+            ));
+        }
+        for field in ["input", "output"] {
+            if let Some(subject) = event[field]["encrypted"]["subject"].as_str() {
+                *refs.entry(subject.to_owned()).or_default() += 1;
+            }
+        }
+    }
+    erasures
+        .into_iter()
+        .map(|(subject, ts, reason)| {
+            format!(
+                "content erased on {ts}: subject {subject:?} ({reason}); {} payload(s) in this \
+                 pack refer to it and can no longer be read, while their entries verify",
+                refs.get(&subject).copied().unwrap_or(0)
+            )
+        })
+        .collect()
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}

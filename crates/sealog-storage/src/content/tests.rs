@@ -1,0 +1,186 @@
+use super::*;
+
+fn tomb(subject: &str) -> impl FnOnce(u64) -> Tombstone + '_ {
+    move |blobs| Tombstone {
+        subject: subject.into(),
+        key_id: String::new(),
+        erased: "2026-12-01T00:00:00.000000Z".into(),
+        reason: "art. 17".into(),
+        blobs,
+        event_id: "e".into(),
+    }
+}
+
+fn seal_one(log: &LogContent, subject: &str, event: &str, text: &[u8]) -> Sealed {
+    let mut batch = log.batch();
+    let sealed = batch.seal(subject, event, text).unwrap();
+    batch.commit().unwrap();
+    sealed
+}
+
+/// Every file under `dir`, recursively, read whole.
+fn all_bytes(dir: &Path) -> Vec<u8> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(all_bytes(&path));
+        } else {
+            out.extend(std::fs::read(&path).unwrap());
+        }
+    }
+    out
+}
+
+#[test]
+fn content_round_trips_and_erasure_destroys_key_and_blobs() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = ContentStore::open(dir.path(), None).unwrap();
+    let log = store.log("default").unwrap();
+    let a = seal_one(&log, "pseudo-1", "ev-1", b"{\"marker\":1}");
+    let b = seal_one(&log, "pseudo-1", "ev-2", b"two");
+    assert_eq!(a.key_id, b.key_id);
+    let read = log.open_blob("pseudo-1", &a.key_id, &a.ciphertext_sha256, "ev-1");
+    assert_eq!(read.unwrap().as_slice(), b"{\"marker\":1}");
+    // The event id is bound: a blob does not open for another event.
+    let wrong = log.open_blob("pseudo-1", &a.key_id, &a.ciphertext_sha256, "ev-2");
+    assert!(matches!(wrong, Err(ContentError::Corrupt(_))), "{wrong:?}");
+    let other = seal_one(&log, "pseudo-2", "ev-3", b"kept");
+
+    let t = log.erase("pseudo-1", tomb("pseudo-1")).unwrap();
+    assert_eq!((t.blobs, t.key_id.as_str()), (2, a.key_id.as_str()));
+    let gone = log.open_blob("pseudo-1", &a.key_id, &a.ciphertext_sha256, "ev-1");
+    assert!(
+        matches!(gone, Err(ContentError::Erased(ref g)) if **g == t),
+        "{gone:?}"
+    );
+    let h = subject_dir(&log.subjects(), "pseudo-1");
+    assert!(!h.join("key").exists() && !h.join("blobs").exists());
+    assert_eq!(
+        log.erase("pseudo-1", tomb("pseudo-1")).unwrap(),
+        t,
+        "idempotent"
+    );
+    let refused = log.batch().seal("pseudo-1", "ev-4", b"again");
+    assert!(matches!(refused, Err(ContentError::Erased(_))));
+    // The other subject is untouched, also after a restart.
+    drop((log, store));
+    let store = ContentStore::open(dir.path(), None).unwrap();
+    let log = store.log("default").unwrap();
+    let kept = log.open_blob("pseudo-2", &other.key_id, &other.ciphertext_sha256, "ev-3");
+    assert_eq!(kept.unwrap().as_slice(), b"kept");
+    assert!(matches!(
+        log.open_blob("pseudo-1", &a.key_id, &a.ciphertext_sha256, "ev-1"),
+        Err(ContentError::Erased(_))
+    ));
+}
+
+#[test]
+fn an_erasure_interrupted_after_its_tombstone_is_finished_on_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = ContentStore::open(dir.path(), None).unwrap();
+    let log = store.log("l").unwrap();
+    let s = seal_one(&log, "p", "ev", b"secret");
+    let h = subject_dir(&log.subjects(), "p");
+    // The state a crash leaves after the tombstone, before the key's destruction.
+    create_dirs(&log.erasing()).unwrap();
+    std::fs::write(log.erasing().join(h.file_name().unwrap()), b"").unwrap();
+    tomb("p")(1).write(&h.join("erased")).unwrap();
+    drop((log, store));
+    let store = ContentStore::open(dir.path(), None).unwrap();
+    let log = store.log("l").unwrap();
+    assert!(!h.join("key").exists() && !h.join("blobs").exists());
+    assert_eq!(std::fs::read_dir(log.erasing()).unwrap().count(), 0);
+    let r = log.open_blob("p", &s.key_id, &s.ciphertext_sha256, "ev");
+    assert!(matches!(r, Err(ContentError::Erased(_))));
+    // A marker without a tombstone: the erasure had not begun, the key stays.
+    let s = seal_one(&log, "q", "ev", b"stays");
+    let hq = subject_dir(&log.subjects(), "q");
+    std::fs::write(log.erasing().join(hq.file_name().unwrap()), b"").unwrap();
+    drop((log, store));
+    let log = ContentStore::open(dir.path(), None)
+        .unwrap()
+        .log("l")
+        .unwrap();
+    let r = log.open_blob("q", &s.key_id, &s.ciphertext_sha256, "ev");
+    assert_eq!(r.unwrap().as_slice(), b"stays");
+}
+
+#[test]
+fn kek_rotation_rewraps_every_key_and_an_interrupted_one_finishes() {
+    let dir = tempfile::tempdir().unwrap();
+    let keks = tempfile::tempdir().unwrap();
+    let store = ContentStore::open(dir.path(), Some(keks.path())).unwrap();
+    let log = store.log("l").unwrap();
+    let s = seal_one(&log, "p", "ev", b"plain");
+    let old = Kek::read(&keks.path().join("l.kek")).unwrap().unwrap().id;
+    let new = log.rotate_kek().unwrap();
+    assert_ne!(old, new);
+    assert!(
+        !dir.path().join("content/l/kek").exists(),
+        "the KEK lives in --kek-dir"
+    );
+    let file = KeyFile::read(&subject_dir(&log.subjects(), "p").join("key"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(file.kek_id, new);
+    // A rotation cut short: kek.next exists, the key still under the current KEK.
+    Kek::create(&keks.path().join("l.kek.next")).unwrap();
+    drop((log, store));
+    let log = ContentStore::open(dir.path(), Some(keks.path()))
+        .unwrap()
+        .log("l")
+        .unwrap();
+    let read = log
+        .open_blob("p", &s.key_id, &s.ciphertext_sha256, "ev")
+        .unwrap();
+    assert_eq!(read.as_slice(), b"plain");
+    let finished = log.rotate_kek().unwrap();
+    assert!(!keks.path().join("l.kek.next").exists());
+    drop(log);
+    let log = ContentStore::open(dir.path(), Some(keks.path()))
+        .unwrap()
+        .log("l")
+        .unwrap();
+    assert_eq!(
+        Kek::read(&keks.path().join("l.kek")).unwrap().unwrap().id,
+        finished
+    );
+    let read = log
+        .open_blob("p", &s.key_id, &s.ciphertext_sha256, "ev")
+        .unwrap();
+    assert_eq!(read.as_slice(), b"plain");
+    assert!(!all_bytes(dir.path()).windows(5).any(|w| w == b"plain"));
+}
+
+#[test]
+fn a_hold_on_the_subject_or_on_no_subject_blocks_its_erasure() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = ContentStore::open(dir.path(), None)
+        .unwrap()
+        .log("l")
+        .unwrap();
+    let hold = |id: &str, subject: Option<&str>| Hold {
+        id: id.into(),
+        reason: "case".into(),
+        subject: subject.map(Into::into),
+        session: None,
+        since: None,
+        until: None,
+        placed: "2026-12-01T00:00:00.000000Z".into(),
+    };
+    log.place_hold(hold("a", Some("p"))).unwrap();
+    log.place_hold(hold("b", Some("other"))).unwrap();
+    let held = log.erase("p", tomb("p"));
+    assert!(
+        matches!(held, Err(ContentError::Held(ref h)) if h.id == "a"),
+        "{held:?}"
+    );
+    assert_eq!(log.lift_hold("a").unwrap().unwrap().id, "a");
+    assert!(log.lift_hold("a").unwrap().is_none());
+    log.place_hold(hold("c", None)).unwrap();
+    assert!(matches!(log.erase("p", tomb("p")), Err(ContentError::Held(ref h)) if h.id == "c"));
+    log.lift_hold("c").unwrap();
+    assert_eq!(log.erase("p", tomb("p")).unwrap().blobs, 0);
+    assert_eq!(log.holds().unwrap(), [hold("b", Some("other"))]);
+}
