@@ -103,6 +103,20 @@ fn a_session_arrives_numbered_with_commitments_and_a_receipt() {
     assert_eq!(events[2]["status"], "error");
     let stats = log.stats();
     assert_eq!((stats.sent, stats.rejected, stats.lost), (5, 0, 0));
+    // Plain content is redacted before it leaves the process when asked.
+    let redacting = Client::new(Options {
+        capture_content: true,
+        redact: true,
+        ..options(&server.url, &token, &dir.path().join("spool"))
+    })
+    .unwrap();
+    let r = redacting.session(Some("redacted"));
+    r.record(Event::new("llm_call").input(json!({"to": "write to ada@example.org"})))
+        .unwrap();
+    assert!(redacting.flush(Duration::from_secs(10)));
+    let ev = &session_events(&server, &token, "redacted", 1)[0];
+    assert_eq!(ev["input"]["content"]["to"], "write to [email]");
+    assert_eq!(ev["input"]["redacted"], json!(["email"]));
     // A bad event never leaves the process and says why.
     let err = log.record(Event::new("not-an-action")).unwrap_err();
     assert!(err.to_string().contains("action"), "{err}");

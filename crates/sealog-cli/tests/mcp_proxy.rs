@@ -301,7 +301,17 @@ impl Drop for Running {
 }
 
 #[test]
-fn a_streamable_http_session_is_recorded_through_the_reverse_proxy() {
+fn a_streamable_http_session_with_sse_answers_is_recorded_through_the_reverse_proxy() {
+    http_session("http");
+}
+
+#[test]
+fn a_streamable_http_session_with_json_answers_is_recorded_through_the_reverse_proxy() {
+    http_session("http-json");
+}
+
+/// One MCP session over Streamable HTTP through the proxy; `mode` is the server's answers.
+fn http_session(mode: &str) {
     let dir = tempfile::tempdir().unwrap();
     let server = Serve::start(&dir.path().join("data"), &[]);
     let port = TcpListener::bind("127.0.0.1:0")
@@ -311,7 +321,7 @@ fn a_streamable_http_session_is_recorded_through_the_reverse_proxy() {
         .port();
     let _upstream = Running(
         Command::new(python())
-            .args([script("server.py"), "http".into(), port.to_string()])
+            .args([script("server.py"), mode.into(), port.to_string()])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

@@ -162,10 +162,14 @@ pub(crate) fn commitment(key: &sealog_core::commitment::CommitmentKey, p: &Paylo
     }
 }
 
-/// A plain payload `{"content", "media_type"?}`.
-pub(crate) fn plain(p: &Payload) -> Value {
+/// A plain payload `{"content", "media_type"?, "redacted"?}` (redacted when `redact`).
+pub(crate) fn plain(p: &Payload, redact: bool) -> Value {
     use base64::Engine as _;
     match p {
+        Payload::Json(v) if redact => match crate::redact::redact(v) {
+            (content, found) if found.is_empty() => json!({ "content": content }),
+            (content, found) => json!({ "content": content, "redacted": found }),
+        },
         Payload::Json(v) => json!({ "content": v }),
         Payload::Bytes(b, media) => json!({
             "content": base64::engine::general_purpose::STANDARD.encode(b),

@@ -37,6 +37,7 @@ mod delivery;
 mod event;
 mod http;
 mod options;
+mod redact;
 mod session;
 pub mod spool;
 
@@ -421,7 +422,7 @@ impl Client {
         for (name, p) in [("input", &ev.input), ("output", &ev.output)] {
             if let Some(p) = p {
                 let v = if plain {
-                    event::plain(p)
+                    event::plain(p, opts.redact)
                 } else {
                     event::commitment(&self.inner.key, p)
                 };

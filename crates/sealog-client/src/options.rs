@@ -28,6 +28,9 @@ pub struct Options {
     pub commitment_key: Option<Vec<u8>>,
     /// Send `input` / `output` in plain rather than as commitments.
     pub capture_content: bool,
+    /// Redact plain content (JSON strings) before it leaves the process: e-mail addresses,
+    /// API keys, JWTs, bearer tokens and card numbers become `[<category>]`.
+    pub redact: bool,
     /// Events per request (≥ 1).
     pub batch_size: usize,
     /// The longest wait before a partial batch is sent (> 0).
@@ -98,6 +101,7 @@ impl Options {
             commitment_key: env("SEALOG_COMMITMENT_KEY")
                 .and_then(|k| parse_commitment_key(&k).ok()),
             capture_content: false,
+            redact: false,
             batch_size: 1000,
             flush_interval: Duration::from_millis(200),
             max_queue: 50_000,

@@ -49,6 +49,10 @@ pub struct HookArgs {
     /// Record prompts and tool input/output in plain instead of as commitments.
     #[arg(long)]
     capture_content: bool,
+    /// With --capture-content: remove e-mail addresses, API keys, JWTs, bearer tokens and card
+    /// numbers from the plain content first.
+    #[arg(long, requires = "capture_content")]
+    redact: bool,
     /// Where events wait until they are sent (default `$SEALOG_SPOOL_DIR` or
     /// `~/.local/state/sealog/spool`).
     #[arg(long, env = "SEALOG_SPOOL_DIR")]
@@ -85,6 +89,7 @@ fn options(args: &HookArgs) -> Result<Options, String> {
         log: args.log.clone(),
         api_key: Some(args.token.clone()),
         capture_content: args.capture_content,
+        redact: args.redact,
         ..Options::from_env()
     };
     if let Some(k) = &args.commitment_key {

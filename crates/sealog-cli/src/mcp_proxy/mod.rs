@@ -37,6 +37,10 @@ pub struct McpProxyArgs {
     /// Record tool arguments and results in plain instead of as commitments.
     #[arg(long)]
     capture_content: bool,
+    /// With --capture-content: remove e-mail addresses, API keys, JWTs, bearer tokens and card
+    /// numbers from the plain content first.
+    #[arg(long, requires = "capture_content")]
+    redact: bool,
     /// Refuse calls of this tool (repeatable; `*` globs).
     #[arg(long = "deny-tool", value_name = "TOOL")]
     deny: Vec<String>,
@@ -75,6 +79,7 @@ fn start(args: McpProxyArgs) -> Result<ExitCode, String> {
         log: args.log.clone(),
         api_key: Some(args.token.clone()),
         capture_content: args.capture_content,
+        redact: args.redact,
         // A proxy's server is near: find it again soon after it comes back.
         backoff_max: std::time::Duration::from_secs(2),
         ..Options::from_env()

@@ -1,5 +1,5 @@
 """An MCP server built with the official SDK, for the proxy's tests: two tools, one that
-fails, a resource and a prompt. `server.py` serves stdio; `server.py http PORT` Streamable HTTP."""
+fails, a resource and a prompt. `server.py` serves stdio; `server.py http|http-json PORT` Streamable HTTP."""
 
 import sys
 
@@ -40,7 +40,8 @@ def review(code: str) -> str:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) > 2 and sys.argv[1] == "http":
-        mcp.run("streamable-http", port=int(sys.argv[2]))
+    if len(sys.argv) > 2 and sys.argv[1] in ("http", "http-json"):
+        # "http" answers each POST with an SSE stream, "http-json" with one JSON body.
+        mcp.run("streamable-http", port=int(sys.argv[2]), json_response=sys.argv[1] == "http-json")
     else:
         mcp.run()
