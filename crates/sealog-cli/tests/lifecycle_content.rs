@@ -214,6 +214,23 @@ fn private_content_round_trips_for_read_keys_and_erasure_keeps_every_proof() {
     let again = ctx.ingest(&[private_event(1, Some("pseudo-1"), "one")]);
     assert_eq!(again["results"][0]["status"], "duplicate", "{again}");
 
+    // Subject access: the subject's events with their content, for read keys only.
+    let access = call("GET", &ctx.url("/subjects/pseudo-1"), Some(&ctx.read), None).json();
+    let found: Vec<&Value> = access["events"].as_array().unwrap().iter().collect();
+    assert_eq!(found.len(), 2, "{access}");
+    assert_eq!(found[1]["content"]["output"], "answer 2", "{access}");
+    assert!(access["erased"].is_null());
+    assert_eq!(
+        call(
+            "GET",
+            &ctx.url("/subjects/pseudo-1"),
+            Some(&ctx.ingest),
+            None
+        )
+        .status,
+        403
+    );
+
     let vkey = call("GET", &ctx.url(""), Some(&ctx.admin), None).json()["vkey"]
         .as_str()
         .unwrap()
@@ -291,6 +308,12 @@ fn private_content_round_trips_for_read_keys_and_erasure_keeps_every_proof() {
         (&json!(4), &json!("GDPR Art. 17 request 42"))
     );
     assert_eq!(e["agent"]["id"], "sealog");
+    // After the erasure, subject access lists the same events (and the erasure), no content.
+    let access = call("GET", &ctx.url("/subjects/pseudo-1"), Some(&ctx.read), None).json();
+    let found = access["events"].as_array().unwrap();
+    assert_eq!(found.len(), 3, "{access}");
+    assert!(found.iter().all(|e| e["content"].is_null()), "{access}");
+    assert_eq!(access["erased"]["erased"], erased["erased"], "{access}");
     // New private content about an erased subject is refused, by name.
     let refused = ctx.ingest(&[private_event(6, Some("pseudo-1"), "later")]);
     assert!(
