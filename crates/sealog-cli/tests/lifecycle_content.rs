@@ -214,6 +214,23 @@ fn private_content_round_trips_for_read_keys_and_erasure_keeps_every_proof() {
     let again = ctx.ingest(&[private_event(1, Some("pseudo-1"), "one")]);
     assert_eq!(again["results"][0]["status"], "duplicate", "{again}");
 
+    // Subject access: the subject's events with their content, for read keys only.
+    let access = call("GET", &ctx.url("/subjects/pseudo-1"), Some(&ctx.read), None).json();
+    let found: Vec<&Value> = access["events"].as_array().unwrap().iter().collect();
+    assert_eq!(found.len(), 2, "{access}");
+    assert_eq!(found[1]["content"]["output"], "answer 2", "{access}");
+    assert!(access["erased"].is_null());
+    assert_eq!(
+        call(
+            "GET",
+            &ctx.url("/subjects/pseudo-1"),
+            Some(&ctx.ingest),
+            None
+        )
+        .status,
+        403
+    );
+
     let vkey = call("GET", &ctx.url(""), Some(&ctx.admin), None).json()["vkey"]
         .as_str()
         .unwrap()
@@ -268,13 +285,20 @@ fn private_content_round_trips_for_read_keys_and_erasure_keeps_every_proof() {
         "another subject is kept"
     );
     // One erasure event, by the server, naming the subject, the count and the reason.
-    let events = call(
-        "GET",
-        &ctx.url("/events?action=erasure"),
-        Some(&ctx.read),
-        None,
-    )
-    .json();
+    // The query index follows the log asynchronously: read it once it has caught up.
+    let events = (0..100)
+        .map(|_| {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            call(
+                "GET",
+                &ctx.url("/events?action=erasure"),
+                Some(&ctx.read),
+                None,
+            )
+            .json()
+        })
+        .find(|page| page["index_watermark"] == page["size"])
+        .expect("the index catches up");
     let list = events["events"].as_array().unwrap();
     assert_eq!(list.len(), 1, "{events}");
     let e = &list[0]["event"];
@@ -284,6 +308,12 @@ fn private_content_round_trips_for_read_keys_and_erasure_keeps_every_proof() {
         (&json!(4), &json!("GDPR Art. 17 request 42"))
     );
     assert_eq!(e["agent"]["id"], "sealog");
+    // After the erasure, subject access lists the same events (and the erasure), no content.
+    let access = call("GET", &ctx.url("/subjects/pseudo-1"), Some(&ctx.read), None).json();
+    let found = access["events"].as_array().unwrap();
+    assert_eq!(found.len(), 3, "{access}");
+    assert!(found.iter().all(|e| e["content"].is_null()), "{access}");
+    assert_eq!(access["erased"]["erased"], erased["erased"], "{access}");
     // New private content about an erased subject is refused, by name.
     let refused = ctx.ingest(&[private_event(6, Some("pseudo-1"), "later")]);
     assert!(
@@ -325,4 +355,56 @@ fn private_content_round_trips_for_read_keys_and_erasure_keeps_every_proof() {
     assert_eq!(call("GET", &url(1), Some(&read), None).status, 410);
     assert_eq!(call("GET", &url(3), Some(&read), None).status, 200);
     assert!(!found_under(&data, MARKER.as_bytes()));
+}
+
+/// With `SEALOG_KEK_DIR`, the log's KEK lives there (mode 0600) and not in the data directory;
+/// a rotation by an admin replaces it and the content stays readable.
+#[test]
+fn the_kek_lives_in_the_kek_dir_and_rotates() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let (data, keks) = (dir.path().join("data"), dir.path().join("keks"));
+    let server = Serve::start_with(
+        &data,
+        &["--name", "test.local"],
+        &[("SEALOG_KEK_DIR", keks.to_str().unwrap())],
+    );
+    let admin = server.admin_token();
+    let url = |path: &str| format!("{}/v1/logs/default{path}", server.url);
+    let body = json!({"events": [private_event(1, Some("pseudo-k"), "kek")]}).to_string();
+    let r = call("POST", &url("/events"), Some(&admin), Some(body.as_bytes()));
+    assert_eq!(r.json()["accepted"], 1, "{}", r.body);
+    let kek_file = keks.join("default.kek");
+    let kek_id = || {
+        let kek: Value = serde_json::from_slice(&std::fs::read(&kek_file).unwrap()).unwrap();
+        kek["id"].as_str().unwrap().to_owned()
+    };
+    let mode = std::fs::metadata(&kek_file).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+    assert!(!data.join("content/default/kek").exists());
+    let before = kek_id();
+
+    let read = call(
+        "POST",
+        &url("/keys"),
+        Some(&admin),
+        Some(br#"{"role": "read"}"#),
+    );
+    let read = read.json()["key"].as_str().unwrap().to_owned();
+    assert_eq!(
+        call("POST", &url("/kek/rotate"), Some(&read), None).status,
+        403
+    );
+    let rotated = call("POST", &url("/kek/rotate"), Some(&admin), None);
+    assert_eq!(rotated.status, 200, "{}", rotated.body);
+    assert_eq!(rotated.json()["kek_id"].as_str().unwrap(), kek_id());
+    assert_ne!(kek_id(), before);
+    let content = call(
+        "GET",
+        &url(&format!("/events/{}/content", uuid7(1))),
+        Some(&read),
+        None,
+    );
+    assert_eq!(content.status, 200, "{}", content.body);
+    assert_eq!(content.json()["output"], "answer 1");
 }

@@ -27,6 +27,16 @@ const FIELDS: [&str; 2] = ["input", "output"];
 /// Actions only the server records; an event sent with one is refused.
 pub const SERVER_ACTIONS: [&str; 3] = ["erasure", "legal_hold", "legal_hold_lifted"];
 
+/// The actions of the format an agent may send: all but [`SERVER_ACTIONS`].
+pub fn agent_actions() -> Vec<&'static str> {
+    let agent = |a: &&str| !SERVER_ACTIONS.contains(a);
+    sealog_core::event::ACTIONS
+        .iter()
+        .copied()
+        .filter(agent)
+        .collect()
+}
+
 /// The log's content store, as a 500 if it cannot be opened.
 pub fn store(state: &AppState, log: &str) -> ApiResult<Arc<LogContent>> {
     state

@@ -61,30 +61,36 @@ pub async fn erase(
     let reason = body.parsed()?.reason;
     check_reason(&reason)?;
     let content = store(&state, &name)?;
-    let who = subject.clone();
-    let t = blocking(move || {
-        let now = now_micros();
-        Ok(content.erase(&who, |blobs| Tombstone {
-            subject: who.clone(),
-            key_id: String::new(),
-            erased: format_received(now),
-            reason,
-            blobs,
-            event_id: new_event_id(now),
-        })?)
+    // A task of its own, so that a request deadline or a dropped connection cannot stop an
+    // erasure between the key's destruction and its event.
+    let (st, who) = (state.clone(), subject.clone());
+    let (t, index) = tokio::spawn(async move {
+        let t = blocking(move || {
+            let now = now_micros();
+            Ok(content.erase(&who, |blobs| Tombstone {
+                subject: who.clone(),
+                key_id: String::new(),
+                erased: format_received(now),
+                reason,
+                blobs,
+                event_id: new_event_id(now),
+            })?)
+        })
+        .await?;
+        let attributes = json!({"blobs": t.blobs, "reason": t.reason, "key_id": t.key_id});
+        let index = record(
+            &st,
+            &log,
+            &t.event_id,
+            &t.erased,
+            "erasure",
+            Some(&t.subject),
+            attributes,
+        )
+        .await?;
+        ApiResult::Ok((t, index))
     })
-    .await?;
-    let attributes = json!({"blobs": t.blobs, "reason": t.reason, "key_id": t.key_id});
-    let index = record(
-        &state,
-        &log,
-        &t.event_id,
-        &t.erased,
-        "erasure",
-        Some(&t.subject),
-        attributes,
-    )
-    .await?;
+    .await??;
     tracing::info!(log = %name, subject = %t.subject, blobs = t.blobs, by = %caller.0.key_id, "erased subject");
     Ok(Json(json!({
         "subject": t.subject,

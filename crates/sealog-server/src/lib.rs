@@ -17,6 +17,7 @@
 //! Every route is listed once, in [`routes`], from which both the router and `/openapi.json`
 //! are made, so the description cannot drift from the code.
 
+mod access;
 mod admin;
 mod admin_keys;
 mod auth;
@@ -186,6 +187,13 @@ pub fn routes() -> Vec<Route> {
             Key,
             "The event's private input and output, decrypted (read and admin keys); 410 once its subject was erased.",
             content::get_content
+        ),
+        route!(
+            get,
+            "/v1/logs/{log}/subjects/{pseudo_id}",
+            Key,
+            "Subject access: every event about the data subject, with its decrypted content where it still exists (read and admin keys; scans the log).",
+            access::subject_access
         ),
         route!(
             post,

@@ -5,7 +5,7 @@
 use crate::{Access, Route};
 use schemars::JsonSchema;
 use schemars::generate::SchemaSettings;
-use sealog_core::event::{ACTIONS, STATUSES};
+use sealog_core::event::STATUSES;
 use serde_json::{Map, Value, json};
 
 /// The JSON Schema of `T`, every subschema inline (an OpenAPI document resolves `$ref`s
@@ -34,7 +34,7 @@ pub fn event_batch() -> Value {
             "started": {"type": "string", "format": "date-time"},
             "agent": {"type": "object", "required": ["id"], "properties": {
                 "id": {"type": "string"}, "name": {"type": "string"}, "version": {"type": "string"}}},
-            "action": {"enum": ACTIONS},
+            "action": {"enum": crate::content::agent_actions()},
             "status": {"enum": STATUSES},
             "session": {"type": "object"},
             "trace": {"type": "object"},
