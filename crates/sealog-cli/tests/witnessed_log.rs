@@ -272,6 +272,32 @@ fn a_two_of_three_witnessed_log_survives_outages_and_crashes_and_reports_a_fork(
         );
     }
     assert!(witnessing(&server, &token)["fork"].is_null());
+    // A log created now is witnessed too: these witnesses do not know its key (404).
+    let body = br#"{"name": "second"}"#;
+    let created = call(
+        "POST",
+        &format!("{}/v1/logs", server.url),
+        Some(&token),
+        Some(body),
+    );
+    assert_eq!(created.status, 201, "{}", created.body);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let url = format!("{}/v1/logs/second", server.url);
+        let status = call("GET", &url, Some(&token), None).json()["witnessing"].clone();
+        let error = status["witnesses"][0]["last_error"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        if error.contains("404") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the new log was not sent to the witnesses: {status}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
     drop(server);
 
     // A restored old copy, then new events: a different tree at sizes the witnesses saw.
