@@ -334,3 +334,21 @@ fn copy_dir(from: &Path, to: &Path) {
         .unwrap();
     assert!(status.success());
 }
+
+#[test]
+fn wait_witnessed_without_a_policy_is_refused_before_anything_is_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Serve::start(&dir.path().join("data"), &[]);
+    let token = server.admin_token();
+    let reply = ingest_witnessed(&server, &token, 1, 1);
+    assert_eq!(reply.status, 400, "{}", reply.body);
+    assert!(reply.body.contains("--witness-policy"), "{}", reply.body);
+    let log = call(
+        "GET",
+        &format!("{}/v1/logs/default", server.url),
+        Some(&token),
+        None,
+    );
+    assert_eq!(log.json()["size"], 0);
+    assert!(log.json()["witnessing"].is_null());
+}

@@ -177,6 +177,18 @@ impl Witnessing {
         }
     }
 
+    /// Unless `log` is witnessed, the 400 for a `?wait=witnessed` on it (asked before the
+    /// events are stored).
+    pub fn check_witnessed(&self, log: &str) -> crate::error::ApiResult<()> {
+        if self.log(log).is_some() {
+            return Ok(());
+        }
+        Err(crate::error::ApiError::bad_request(format!(
+            "log {log:?} is not witnessed (the server has no --witness-policy); use \
+             wait=checkpoint"
+        )))
+    }
+
     /// `cp` with the cosignatures it got attached, if it is the latest checkpoint witnesses
     /// answered for; `cp` itself otherwise (and always without a policy).
     pub fn decorate(&self, log: &str, cp: SignedCheckpoint) -> SignedCheckpoint {
@@ -196,7 +208,7 @@ impl Witnessing {
         wait: Duration,
     ) -> Result<SignedCheckpoint, String> {
         let Some(lw) = self.log(log) else {
-            return Err("the server has no --witness-policy for this log".into());
+            return Err(format!("log {log:?} is not witnessed."));
         };
         let mut rx = lw.witnessed.subscribe();
         let waited = tokio::time::timeout(
@@ -258,6 +270,7 @@ pub async fn covering_witnessed(
     log: &sealog_storage::Log,
     size: u64,
 ) -> crate::error::ApiResult<SignedCheckpoint> {
+    state.witnessing.check_witnessed(log.name())?;
     let wait = state.options.checkpoint_wait;
     state
         .witnessing
