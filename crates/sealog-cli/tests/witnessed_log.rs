@@ -272,6 +272,32 @@ fn a_two_of_three_witnessed_log_survives_outages_and_crashes_and_reports_a_fork(
         );
     }
     assert!(witnessing(&server, &token)["fork"].is_null());
+    // A log created now is witnessed too: these witnesses do not know its key (404).
+    let body = br#"{"name": "second"}"#;
+    let created = call(
+        "POST",
+        &format!("{}/v1/logs", server.url),
+        Some(&token),
+        Some(body),
+    );
+    assert_eq!(created.status, 201, "{}", created.body);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let url = format!("{}/v1/logs/second", server.url);
+        let status = call("GET", &url, Some(&token), None).json()["witnessing"].clone();
+        let error = status["witnesses"][0]["last_error"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        if error.contains("404") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the new log was not sent to the witnesses: {status}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
     drop(server);
 
     // A restored old copy, then new events: a different tree at sizes the witnesses saw.
@@ -307,4 +333,22 @@ fn copy_dir(from: &Path, to: &Path) {
         .status()
         .unwrap();
     assert!(status.success());
+}
+
+#[test]
+fn wait_witnessed_without_a_policy_is_refused_before_anything_is_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Serve::start(&dir.path().join("data"), &[]);
+    let token = server.admin_token();
+    let reply = ingest_witnessed(&server, &token, 1, 1);
+    assert_eq!(reply.status, 400, "{}", reply.body);
+    assert!(reply.body.contains("--witness-policy"), "{}", reply.body);
+    let log = call(
+        "GET",
+        &format!("{}/v1/logs/default", server.url),
+        Some(&token),
+        None,
+    );
+    assert_eq!(log.json()["size"], 0);
+    assert!(log.json()["witnessing"].is_null());
 }

@@ -55,6 +55,7 @@ pub async fn create_log(
     })
     .await?;
     tracing::info!(log = log.name(), origin = log.origin(), "created log");
+    state.witnessing.watch(log.clone());
     Ok((
         StatusCode::CREATED,
         Json(json!({"name": log.name(), "origin": log.origin(), "vkey": log.verifier().vkey()})),

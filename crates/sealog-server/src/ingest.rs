@@ -97,6 +97,9 @@ pub async fn ingest(
             )));
         }
     };
+    if witnessed {
+        state.witnessing.check_witnessed(&log_name)?;
+    }
     let format = body_format(&headers)?;
     let gzip = is_gzip(&headers)?;
     let options = state.options.clone();

@@ -99,46 +99,51 @@ impl Witnessing {
         logs.get(name).cloned()
     }
 
-    /// Starts a witnessing task for every log of `engine` (logs created later are not
-    /// witnessed until the next start).
+    /// Starts a witnessing task for every log of `engine`.
     pub fn start(self: &Arc<Self>, engine: &Engine) {
+        for log in engine.logs() {
+            self.watch(log);
+        }
+    }
+
+    /// Starts witnessing `log` (at start, and for a log created while the server runs).
+    pub fn watch(self: &Arc<Self>, log: sealog_storage::Log) {
         let Some(policy) = self.policy.clone() else {
             return;
         };
         if let Err(e) = std::fs::create_dir_all(&self.dir) {
             tracing::error!(
-                "cannot create {}: {e}; witnessing is off",
+                log = log.name(),
+                "cannot create {}: {e}; not witnessed",
                 self.dir.display()
             );
             return;
         }
-        for log in engine.logs() {
-            let persisted = self.load(log.name());
-            let witnesses = policy
-                .witnesses()
-                .iter()
-                .map(|w| WitnessStatus {
-                    cosigned_size: persisted.cosigned.get(&w.name).copied(),
-                    backoff: BACKOFF.0,
-                    ..WitnessStatus::default()
-                })
-                .collect();
-            if let Some(fork) = &persisted.fork {
-                tracing::error!(log = log.name(), "log is marked forked: {fork}");
-            }
-            let lw = Arc::new(LogWitnessing {
-                state: Mutex::new(LogState {
-                    witnesses,
-                    current: None,
-                    fork: persisted.fork,
-                    missed_since: None,
-                }),
-                witnessed: watch::channel(None).0,
-            });
-            let mut logs = self.logs.lock().unwrap_or_else(PoisonError::into_inner);
-            logs.insert(log.name().to_owned(), lw.clone());
-            tokio::spawn(round::run(self.clone(), log, lw, policy.clone()));
+        let persisted = self.load(log.name());
+        let witnesses = policy
+            .witnesses()
+            .iter()
+            .map(|w| WitnessStatus {
+                cosigned_size: persisted.cosigned.get(&w.name).copied(),
+                backoff: BACKOFF.0,
+                ..WitnessStatus::default()
+            })
+            .collect();
+        if let Some(fork) = &persisted.fork {
+            tracing::error!(log = log.name(), "log is marked forked: {fork}");
         }
+        let lw = Arc::new(LogWitnessing {
+            state: Mutex::new(LogState {
+                witnesses,
+                current: None,
+                fork: persisted.fork,
+                missed_since: None,
+            }),
+            witnessed: watch::channel(None).0,
+        });
+        let mut logs = self.logs.lock().unwrap_or_else(PoisonError::into_inner);
+        logs.insert(log.name().to_owned(), lw.clone());
+        tokio::spawn(round::run(self.clone(), log, lw, policy));
     }
 
     fn path(&self, log: &str) -> PathBuf {
@@ -172,6 +177,18 @@ impl Witnessing {
         }
     }
 
+    /// Unless `log` is witnessed, the 400 for a `?wait=witnessed` on it (asked before the
+    /// events are stored).
+    pub fn check_witnessed(&self, log: &str) -> crate::error::ApiResult<()> {
+        if self.log(log).is_some() {
+            return Ok(());
+        }
+        Err(crate::error::ApiError::bad_request(format!(
+            "log {log:?} is not witnessed (the server has no --witness-policy); use \
+             wait=checkpoint"
+        )))
+    }
+
     /// `cp` with the cosignatures it got attached, if it is the latest checkpoint witnesses
     /// answered for; `cp` itself otherwise (and always without a policy).
     pub fn decorate(&self, log: &str, cp: SignedCheckpoint) -> SignedCheckpoint {
@@ -191,7 +208,7 @@ impl Witnessing {
         wait: Duration,
     ) -> Result<SignedCheckpoint, String> {
         let Some(lw) = self.log(log) else {
-            return Err("the server has no --witness-policy for this log".into());
+            return Err(format!("log {log:?} is not witnessed."));
         };
         let mut rx = lw.witnessed.subscribe();
         let waited = tokio::time::timeout(
@@ -253,6 +270,7 @@ pub async fn covering_witnessed(
     log: &sealog_storage::Log,
     size: u64,
 ) -> crate::error::ApiResult<SignedCheckpoint> {
+    state.witnessing.check_witnessed(log.name())?;
     let wait = state.options.checkpoint_wait;
     state
         .witnessing

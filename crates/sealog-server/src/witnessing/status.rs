@@ -60,7 +60,7 @@ impl Witnessing {
     ) -> String {
         let state = lw.lock();
         if let Some(fork) = &state.fork {
-            return format!("log {log} is reported forked, so nothing is witnessed: {fork}");
+            return format!("log {log} is reported forked, so nothing is witnessed: {fork}.");
         }
         let Some(policy) = &self.policy else {
             return "no witness policy".into();
@@ -77,6 +77,8 @@ impl Witnessing {
                 w.name, s.cosigned_size
             );
         }
+        why.pop();
+        why.push('.');
         why
     }
 
