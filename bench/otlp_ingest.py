@@ -27,7 +27,7 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span
 
 
-def kv(key: str, value: str | int | float) -> KeyValue:
+def kv(key: str, value: str | float) -> KeyValue:
     if isinstance(value, str):
         return KeyValue(key=key, value=AnyValue(string_value=value))
     if isinstance(value, int):
@@ -56,8 +56,14 @@ def otlp_body(first: int, count: int) -> bytes:
                     kv("gen_ai.usage.input_tokens", 120),
                     kv("gen_ai.usage.output_tokens", 40),
                     kv("gen_ai.request.temperature", 0.2),
-                    kv("gen_ai.input.messages", '[{"role":"user","parts":[{"type":"text","content":"' + "x" * 200 + '"}]}]'),
-                    kv("gen_ai.output.messages", '[{"role":"assistant","parts":[{"type":"text","content":"' + "y" * 100 + '"}]}]'),
+                    kv(
+                        "gen_ai.input.messages",
+                        '[{"role":"user","parts":[{"type":"text","content":"' + "x" * 200 + '"}]}]',
+                    ),
+                    kv(
+                        "gen_ai.output.messages",
+                        '[{"role":"assistant","parts":[{"type":"text","content":"' + "y" * 100 + '"}]}]',
+                    ),
                 ],
             )
         )
@@ -79,16 +85,14 @@ def send_all(url: str, key: str, ctype: str, bodies: list[bytes], concurrency: i
     queue = list(reversed(bodies))
 
     def worker() -> None:
-        conn = http.client.HTTPConnection(parsed.hostname, parsed.port)
+        conn = http.client.HTTPConnection(parsed.hostname or "127.0.0.1", parsed.port)
         while True:
             with lock:
                 if not queue:
                     break
                 body = queue.pop()
             started = time.perf_counter()
-            conn.request(
-                "POST", parsed.path, body, {"Authorization": f"Bearer {key}", "Content-Type": ctype}
-            )
+            conn.request("POST", parsed.path, body, {"Authorization": f"Bearer {key}", "Content-Type": ctype})
             answer = conn.getresponse()
             text = answer.read()
             took = time.perf_counter() - started
@@ -107,7 +111,7 @@ def send_all(url: str, key: str, ctype: str, bodies: list[bytes], concurrency: i
 
 def api(url: str, key: str, method: str, path: str, body: Any = None) -> Any:
     parsed = urllib.parse.urlsplit(url)
-    conn = http.client.HTTPConnection(parsed.hostname, parsed.port)
+    conn = http.client.HTTPConnection(parsed.hostname or "127.0.0.1", parsed.port)
     data = None if body is None else json.dumps(body).encode()
     conn.request(method, path, data, {"Authorization": f"Bearer {key}", "Content-Type": "application/json"})
     answer = conn.getresponse()
@@ -116,7 +120,7 @@ def api(url: str, key: str, method: str, path: str, body: Any = None) -> Any:
 
 def report(what: str, n: int, seconds: float, latencies: list[float]) -> None:
     latencies.sort()
-    pick = lambda p: latencies[round((len(latencies) - 1) * p)] * 1e3  # noqa: E731
+    pick = lambda p: latencies[round((len(latencies) - 1) * p)] * 1e3
     print(
         f"{what}: {n} events in {seconds:.2f} s = {n / seconds:,.0f}/s; "
         f"ack p50 {pick(0.5):.1f} ms, p99 {pick(0.99):.1f} ms, max {latencies[-1] * 1e3:.1f} ms"
@@ -150,9 +154,7 @@ def main() -> None:
         if not cursor:
             break
     assert len(events) == spans, (len(events), spans)
-    native = [
-        json.dumps({"events": events[i : i + batch]}).encode() for i in range(0, len(events), batch)
-    ]
+    native = [json.dumps({"events": events[i : i + batch]}).encode() for i in range(0, len(events), batch)]
     print(f"{len(native)} native requests, {sum(map(len, native)) / spans:.0f} B of JSON per event")
     started = time.perf_counter()
     lat = send_all(url + "/v1/logs/native/events", admin, "application/json", native, concurrency)

@@ -50,7 +50,7 @@ CHAT_REPLY: dict[str, Any] = {
 class FakeOpenAI(BaseHTTPRequestHandler):
     """Answers chat completions as the OpenAI API does."""
 
-    def do_POST(self) -> None:  # noqa: N802 (the http.server API)
+    def do_POST(self) -> None:
         self.rfile.read(int(self.headers.get("Content-Length", "0")))
         body = json.dumps(CHAT_REPLY).encode()
         self.send_response(200)
@@ -59,7 +59,7 @@ class FakeOpenAI(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
 
@@ -121,8 +121,12 @@ def sdk() -> dict[str, Any]:
                     "gen_ai.usage.output_tokens": 5,
                     "gen_ai.usage.cache_read.input_tokens": 4,
                     "gen_ai.conversation.id": "conv-1",
-                    "gen_ai.input.messages": json.dumps([{"role": "user", "parts": [{"type": "text", "content": PROMPT}]}]),
-                    "gen_ai.output.messages": json.dumps([{"role": "assistant", "parts": [{"type": "text", "content": REPLY}]}]),
+                    "gen_ai.input.messages": json.dumps(
+                        [{"role": "user", "parts": [{"type": "text", "content": PROMPT}]}]
+                    ),
+                    "gen_ai.output.messages": json.dumps(
+                        [{"role": "assistant", "parts": [{"type": "text", "content": REPLY}]}]
+                    ),
                     "server.address": "api.openai.com",
                 }
             )
