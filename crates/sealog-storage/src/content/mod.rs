@@ -12,8 +12,9 @@
 //!
 //! A blob is XChaCha20-Poly1305 of the content under the subject's data key, with a fresh
 //! random nonce and the event id as associated data; the leaf names it by its SHA-256, so the
-//! leaf commits to exactly what was stored. Blobs are fsynced before [`SealBatch::commit`]
-//! returns, which the server awaits before appending the events.
+//! leaf commits to exactly what was stored. A batch's blobs are flushed to disk (one `syncfs`
+//! of the file system under `DIR/content/`) before [`SealBatch::commit`] returns, which the
+//! server awaits before appending the events.
 //!
 //! An erasure takes effect when its tombstone is durably written: from then on the key is
 //! never used, and before then it is whole. It is recorded first in `erasing/`, then the key
@@ -172,6 +173,7 @@ impl LogContent {
                 .read()
                 .unwrap_or_else(std::sync::PoisonError::into_inner),
             dirs: BTreeSet::new(),
+            written: None,
         }
     }
 
@@ -417,6 +419,8 @@ pub struct SealBatch<'a> {
     log: &'a LogContent,
     _gate: RwLockReadGuard<'a, ()>,
     dirs: BTreeSet<PathBuf>,
+    /// A blob written in this batch, whose file system `commit` flushes once for all of them.
+    written: Option<std::fs::File>,
 }
 
 impl SealBatch<'_> {
@@ -437,7 +441,7 @@ impl SealBatch<'_> {
             .create_new(true)
             .open(dir.join(&sha))?;
         file.write_all(&blob)?;
-        file.sync_all()?;
+        self.written = Some(file);
         self.dirs.insert(dir);
         Ok(Sealed {
             key_id: key.id.clone(),
@@ -445,8 +449,16 @@ impl SealBatch<'_> {
         })
     }
 
-    /// Makes every blob of the batch durable (their directory entries).
+    /// Makes every blob of the batch durable, and their directory entries.
+    ///
+    /// One `syncfs` of the blobs' file system instead of an fsync per blob: measured, a file
+    /// and an fsync per 256-byte blob made private ingest 16× slower than commitments. Linux
+    /// has reported writeback errors through `syncfs` since 5.8, so a failed write is an
+    /// error here, and nothing is acknowledged.
     pub fn commit(self) -> io::Result<()> {
+        if let Some(file) = &self.written {
+            rustix::fs::syncfs(file)?;
+        }
         self.dirs.iter().try_for_each(|d| durable::sync_dir(d))
     }
 }
