@@ -6,6 +6,8 @@
 mod support;
 
 use serde_json::{Value, json};
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 use support::{Serve, call, uuid7};
 
@@ -152,4 +154,154 @@ fn the_approvals_api_lists_decides_once_and_keeps_decisions_over_a_restart() {
         (&json!("approved"), &json!("alice"))
     );
     assert_eq!(post(&server, &path, &admin, approve).status, 409);
+}
+
+const KEY: &str = "a tenant secret of 16+ bytes";
+
+fn python() -> String {
+    std::env::var("SEALOG_PYTHON").unwrap_or_else(|_| "python3".to_owned())
+}
+
+fn script(name: &str) -> String {
+    let p = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/mcp")
+        .join(name);
+    p.to_string_lossy().into_owned()
+}
+
+/// The next line the MCP client printed, as JSON.
+fn next_line(out: &mut impl BufRead) -> Value {
+    let mut l = String::new();
+    assert!(
+        out.read_line(&mut l).unwrap() > 0,
+        "the MCP client ended early"
+    );
+    serde_json::from_str(&l).unwrap()
+}
+
+/// The one held call listed now, once there is one.
+fn the_held_call(server: &Serve, token: &str) -> String {
+    listed(server, token, 1)[0]["event_id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// Every event of `action` in the log.
+fn all(server: &Serve, token: &str, action: &str) -> Vec<Value> {
+    let r = call(
+        "GET",
+        &url(server, &format!("/events?action={action}")),
+        Some(token),
+        None,
+    );
+    let events = r.json()["events"].as_array().unwrap().clone();
+    events.into_iter().map(|e| e["event"].clone()).collect()
+}
+
+#[test]
+fn held_calls_wait_for_a_decision_and_leave_it_on_the_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Serve::start(&dir.path().join("data"), &[]);
+    let admin = key(&server, "admin", "alice");
+    let ingest = key(&server, "ingest", "proxy");
+    let mut args = vec!["stdio".to_owned(), env!("CARGO_BIN_EXE_sealog").to_owned()];
+    args.extend(
+        [
+            "mcp-proxy",
+            "--server",
+            &server.url,
+            "--token",
+            &ingest,
+            "--commitment-key",
+            KEY,
+            "--require-approval",
+            "delete_*",
+            "--approval-timeout-ms",
+            "3000",
+            "--spool-dir",
+        ]
+        .map(String::from),
+    );
+    args.push(dir.path().join("spool").to_string_lossy().into_owned());
+    args.extend(["--".into(), python(), script("server.py")]);
+    let mut child = Command::new(python())
+        .arg(script("approval_client.py"))
+        .args(&args)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+
+    // While the first call is held, other calls go through.
+    assert_eq!(
+        next_line(&mut out),
+        json!({"add_while_held": {"result": 3}})
+    );
+    let approved = the_held_call(&server, &admin);
+    let r = post(
+        &server,
+        &format!("/approvals/{approved}"),
+        &admin,
+        json!({"decision": "approved"}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let first = next_line(&mut out);
+    assert_eq!(
+        first["result"],
+        json!({"result": "deleted /approved"}),
+        "{first}"
+    );
+    let rejected = the_held_call(&server, &admin);
+    let reason = json!({"decision": "rejected", "reason": "not that path"});
+    assert_eq!(
+        post(&server, &format!("/approvals/{rejected}"), &admin, reason).status,
+        200
+    );
+    let second = next_line(&mut out);
+    let error = second["error"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{second}"));
+    assert!(
+        error.contains("rejected by alice: not that path"),
+        "{error}"
+    );
+    let timed_out = the_held_call(&server, &admin);
+    let third = next_line(&mut out);
+    let error = third["error"].as_str().unwrap_or_else(|| panic!("{third}"));
+    assert!(
+        error.contains("no reviewer decided within 3000 ms"),
+        "{error}"
+    );
+    assert!(child.wait().unwrap().success());
+
+    // Each held call is a pending tool_call without content, with its decision targeting it.
+    let pending = all(&server, &admin, "tool_call&status=pending");
+    assert_eq!(pending.len(), 3, "{pending:#?}");
+    for p in &pending {
+        assert_eq!(p["context"]["tool"]["name"], "delete_everything");
+        assert!(p["input"]["commitment"].is_string() && p["input"].get("content").is_none());
+    }
+    let decisions = all(&server, &admin, "human_oversight");
+    let decision = |target: &str| {
+        let d = decisions
+            .iter()
+            .find(|d| d["context"]["oversight"]["target"] == target)
+            .unwrap_or_else(|| panic!("no decision on {target}: {decisions:#?}"));
+        let o = &d["context"]["oversight"];
+        (o["decision"].clone(), o["reviewer"].clone())
+    };
+    assert_eq!(decision(&approved), (json!("approved"), json!("alice")));
+    assert_eq!(decision(&rejected), (json!("rejected"), json!("alice")));
+    assert_eq!(
+        decision(&timed_out),
+        (json!("rejected"), json!("sealog-timeout"))
+    );
+    // Only the approved call reached the server; its result names the held call.
+    let ran: Vec<Value> = all(&server, &admin, "tool_call&status=ok")
+        .into_iter()
+        .filter(|e| e["context"]["tool"]["name"] == "delete_everything")
+        .collect();
+    assert_eq!(ran.len(), 1, "{ran:#?}");
+    assert_eq!(ran[0]["attributes"]["approval.target"], json!(approved));
 }
