@@ -7,7 +7,9 @@ mod support;
 
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 use support::{Serve, call, uuid7};
 
@@ -187,50 +189,134 @@ fn the_held_call(server: &Serve, token: &str) -> String {
         .to_owned()
 }
 
-/// Every event of `action` in the log.
-fn all(server: &Serve, token: &str, action: &str) -> Vec<Value> {
-    let r = call(
-        "GET",
-        &url(server, &format!("/events?action={action}")),
-        Some(token),
-        None,
-    );
-    let events = r.json()["events"].as_array().unwrap().clone();
-    events.into_iter().map(|e| e["event"].clone()).collect()
+/// The events `filters` selects, once the index shows `want` of them.
+fn all(server: &Serve, token: &str, filters: &str, want: usize) -> Vec<Value> {
+    for _ in 0..100 {
+        let r = call(
+            "GET",
+            &url(server, &format!("/events?{filters}")),
+            Some(token),
+            None,
+        );
+        let events = r.json()["events"].as_array().unwrap().clone();
+        if events.len() == want {
+            return events.into_iter().map(|e| e["event"].clone()).collect();
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("{filters} never selected {want} events");
+}
+
+/// The proxy's flags, before its transport's.
+fn proxy_args(server: &Serve, ingest: &str, spool: &Path) -> Vec<String> {
+    let mut args: Vec<String> = [
+        "mcp-proxy",
+        "--server",
+        &server.url,
+        "--token",
+        ingest,
+        "--commitment-key",
+        KEY,
+        "--require-approval",
+        "delete_*",
+        "--approval-timeout-ms",
+        "3000",
+        "--spool-dir",
+    ]
+    .map(String::from)
+    .into();
+    args.push(spool.to_string_lossy().into_owned());
+    args
+}
+
+/// A child process killed when the test ends, however it ends.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 #[test]
-fn held_calls_wait_for_a_decision_and_leave_it_on_the_record() {
+fn held_calls_over_stdio_wait_for_a_decision_and_leave_it_on_the_record() {
     let dir = tempfile::tempdir().unwrap();
     let server = Serve::start(&dir.path().join("data"), &[]);
-    let admin = key(&server, "admin", "alice");
     let ingest = key(&server, "ingest", "proxy");
     let mut args = vec!["stdio".to_owned(), env!("CARGO_BIN_EXE_sealog").to_owned()];
-    args.extend(
-        [
-            "mcp-proxy",
-            "--server",
-            &server.url,
-            "--token",
-            &ingest,
-            "--commitment-key",
-            KEY,
-            "--require-approval",
-            "delete_*",
-            "--approval-timeout-ms",
-            "3000",
-            "--spool-dir",
-        ]
-        .map(String::from),
-    );
-    args.push(dir.path().join("spool").to_string_lossy().into_owned());
+    args.extend(proxy_args(&server, &ingest, &dir.path().join("spool")));
     args.extend(["--".into(), python(), script("server.py")]);
-    let mut child = Command::new(python())
+    let child = Command::new(python())
         .arg(script("approval_client.py"))
         .args(&args)
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
+    review(&server, child);
+}
+
+#[test]
+fn held_calls_over_streamable_http_wait_for_a_decision_and_leave_it_on_the_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Serve::start(&dir.path().join("data"), &[]);
+    let ingest = key(&server, "ingest", "proxy");
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let _upstream = Running(
+        Command::new(python())
+            .args([script("server.py"), "http".into(), port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let up = format!("127.0.0.1:{port}");
+    let listening = (0..200).any(|_| {
+        std::thread::sleep(Duration::from_millis(50));
+        TcpStream::connect(&up).is_ok()
+    });
+    assert!(listening, "the MCP server listens");
+    let mut proxy = Running(
+        Command::new(env!("CARGO_BIN_EXE_sealog"))
+            .args(proxy_args(&server, &ingest, &dir.path().join("spool")))
+            .args([
+                "--listen",
+                "127.0.0.1:0",
+                "--upstream",
+                &format!("http://{up}"),
+            ])
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut err = BufReader::new(proxy.0.stderr.take().unwrap());
+    let addr = loop {
+        let mut l = String::new();
+        assert!(err.read_line(&mut l).unwrap() > 0, "the proxy ended early");
+        if let Some(rest) = l.split_once("listening on ") {
+            break rest.1.split(',').next().unwrap().to_owned();
+        }
+    };
+    let child = Command::new(python())
+        .args([
+            script("approval_client.py"),
+            "http".into(),
+            format!("{addr}/mcp"),
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    review(&server, child);
+}
+
+/// Approves the first held call of `child` (approval_client.py), rejects the second and lets
+/// the third time out; checks what the client got and what the log holds.
+fn review(server: &Serve, mut child: Child) {
+    let admin = key(server, "admin", "alice");
     let mut out = BufReader::new(child.stdout.take().unwrap());
 
     // While the first call is held, other calls go through.
@@ -238,9 +324,9 @@ fn held_calls_wait_for_a_decision_and_leave_it_on_the_record() {
         next_line(&mut out),
         json!({"add_while_held": {"result": 3}})
     );
-    let approved = the_held_call(&server, &admin);
+    let approved = the_held_call(server, &admin);
     let r = post(
-        &server,
+        server,
         &format!("/approvals/{approved}"),
         &admin,
         json!({"decision": "approved"}),
@@ -252,10 +338,10 @@ fn held_calls_wait_for_a_decision_and_leave_it_on_the_record() {
         json!({"result": "deleted /approved"}),
         "{first}"
     );
-    let rejected = the_held_call(&server, &admin);
+    let rejected = the_held_call(server, &admin);
     let reason = json!({"decision": "rejected", "reason": "not that path"});
     assert_eq!(
-        post(&server, &format!("/approvals/{rejected}"), &admin, reason).status,
+        post(server, &format!("/approvals/{rejected}"), &admin, reason).status,
         200
     );
     let second = next_line(&mut out);
@@ -266,7 +352,7 @@ fn held_calls_wait_for_a_decision_and_leave_it_on_the_record() {
         error.contains("rejected by alice: not that path"),
         "{error}"
     );
-    let timed_out = the_held_call(&server, &admin);
+    let timed_out = the_held_call(server, &admin);
     let third = next_line(&mut out);
     let error = third["error"].as_str().unwrap_or_else(|| panic!("{third}"));
     assert!(
@@ -276,13 +362,12 @@ fn held_calls_wait_for_a_decision_and_leave_it_on_the_record() {
     assert!(child.wait().unwrap().success());
 
     // Each held call is a pending tool_call without content, with its decision targeting it.
-    let pending = all(&server, &admin, "tool_call&status=pending");
-    assert_eq!(pending.len(), 3, "{pending:#?}");
+    let pending = all(server, &admin, "action=tool_call&status=pending", 3);
     for p in &pending {
         assert_eq!(p["context"]["tool"]["name"], "delete_everything");
         assert!(p["input"]["commitment"].is_string() && p["input"].get("content").is_none());
     }
-    let decisions = all(&server, &admin, "human_oversight");
+    let decisions = all(server, &admin, "action=human_oversight", 3);
     let decision = |target: &str| {
         let d = decisions
             .iter()
@@ -298,10 +383,11 @@ fn held_calls_wait_for_a_decision_and_leave_it_on_the_record() {
         (json!("rejected"), json!("sealog-timeout"))
     );
     // Only the approved call reached the server; its result names the held call.
-    let ran: Vec<Value> = all(&server, &admin, "tool_call&status=ok")
-        .into_iter()
-        .filter(|e| e["context"]["tool"]["name"] == "delete_everything")
-        .collect();
-    assert_eq!(ran.len(), 1, "{ran:#?}");
+    let ran = all(
+        server,
+        &admin,
+        "action=tool_call&status=ok&q=tool:delete_everything",
+        1,
+    );
     assert_eq!(ran[0]["attributes"]["approval.target"], json!(approved));
 }
