@@ -391,3 +391,50 @@ fn review(server: &Serve, mut child: Child) {
     );
     assert_eq!(ran[0]["attributes"]["approval.target"], json!(approved));
 }
+
+#[test]
+fn the_rust_sdk_holds_a_call_until_a_reviewer_decides_or_the_time_is_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Serve::start(&dir.path().join("data"), &[]);
+    let admin = key(&server, "admin", "alice");
+    let client = sealog_client::Client::new(sealog_client::Options {
+        url: server.url.clone(),
+        api_key: Some(key(&server, "ingest", "agent")),
+        spool_dir: dir.path().join("spool"),
+        ..sealog_client::Options::from_env()
+    })
+    .unwrap();
+    let call = || {
+        sealog_client::Event::new("tool_call")
+            .context("tool", json!({"name": "delete_file"}))
+            .input(json!({"path": "/srv"}))
+    };
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let id = the_held_call(&server, &admin);
+            let body = json!({"decision": "approved", "reason": "ok"});
+            assert_eq!(
+                post(&server, &format!("/approvals/{id}"), &admin, body).status,
+                200
+            );
+        });
+        let d = client
+            .require_approval(call(), Duration::from_secs(20))
+            .unwrap();
+        assert!(d.approved() && d.reviewer == "alice", "{d:?}");
+        assert_eq!(d.reason.as_deref(), Some("ok"));
+    });
+    let d = client
+        .require_approval(call(), Duration::from_millis(300))
+        .unwrap();
+    assert_eq!(
+        (d.approved(), d.reviewer.as_str()),
+        (false, "sealog-timeout")
+    );
+    let one = call_get(&server, &admin, &format!("/approvals/{}", d.event_id));
+    assert_eq!(one["reviewer"], "sealog-timeout");
+}
+
+fn call_get(server: &Serve, token: &str, rest: &str) -> Value {
+    call("GET", &url(server, rest), Some(token), None).json()
+}

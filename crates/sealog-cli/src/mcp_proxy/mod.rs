@@ -105,12 +105,11 @@ fn start(args: McpProxyArgs) -> Result<ExitCode, String> {
         deny: args.deny.clone(),
         allow: args.allow.clone(),
     };
-    let gate = approval::Gate::new(
-        args.require_approval.clone(),
-        std::time::Duration::from_millis(args.approval_timeout_ms),
-        (&args.server, &args.log, &args.token),
-        client.clone(),
-    );
+    let gate = approval::Gate {
+        tools: args.require_approval.clone(),
+        timeout: std::time::Duration::from_millis(args.approval_timeout_ms),
+        client: client.clone(),
+    };
     let (tx, recorder) = recorder::spawn(client.clone(), args.agent.clone());
     let code = match (&args.listen, &args.upstream) {
         (Some(listen), Some(upstream)) => http::run(listen, upstream, (&policy, &gate), &tx)?,
