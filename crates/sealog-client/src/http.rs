@@ -95,6 +95,18 @@ impl Http {
         }
         read(req.call())
     }
+
+    /// POSTs a JSON `body` to `path` under the log's URL.
+    pub(crate) fn post(&self, path: &str, body: &Value) -> Result<Answer, String> {
+        let mut req = self
+            .agent
+            .post(format!("{}{path}", self.base))
+            .header("Content-Type", "application/json");
+        if let Some(a) = &self.auth {
+            req = req.header("Authorization", a);
+        }
+        read(req.send(body.to_string().as_bytes()))
+    }
 }
 
 fn read(answer: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Result<Answer, String> {

@@ -33,6 +33,7 @@
 //! # Ok::<(), sealog_client::Error>(())
 //! ```
 
+mod approval;
 mod delivery;
 mod event;
 mod http;
@@ -41,6 +42,7 @@ mod redact;
 mod session;
 pub mod spool;
 
+pub use approval::Decision;
 pub use event::{Event, Payload};
 pub use options::{OnReject, Options, parse_commitment_key};
 pub use session::Session;

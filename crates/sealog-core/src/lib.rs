@@ -19,6 +19,7 @@
 //!   encoding.
 #![forbid(unsafe_code)]
 
+pub mod approval;
 pub mod checkpoint;
 pub mod commitment;
 pub mod cosignature;

@@ -228,3 +228,15 @@ export async function createKey(logName, label, role) {
 export async function revokeKey(logName, id) {
   await json('DELETE', `/v1/logs/${enc(logName)}/keys/${enc(id)}`);
 }
+
+/** The held calls of a log waiting for a decision: [{event_id, tool, agent, session, ts}]. */
+export async function approvals(logName) {
+  const j = await json('GET', `/v1/logs/${enc(logName)}/approvals`);
+  return pick(j, 'pending') || [];
+}
+
+/** Decides a held call ('approved' or 'rejected'); resolves to {decision, reviewer, …}. */
+export async function decide(logName, eventId, decision, reason) {
+  const body = reason ? { decision, reason } : { decision };
+  return json('POST', `/v1/logs/${enc(logName)}/approvals/${enc(eventId)}`, { body });
+}

@@ -5,9 +5,11 @@
 //   #/logs/{log}/sessions/{id}  session timeline and span tree
 //   #/logs/{log}/export         evidence-pack export
 //   #/logs/{log}/keys           API keys (admins)
+//   #/logs/{log}/approvals      held calls waiting for a reviewer (admins)
 import * as api from './api.js';
 import { h, s, replace, txt, lines, age, dl } from './dom.js';
 import { verifyReceipt, parseVkey } from './verify.js';
+import { approvalsPage } from './approvals.js';
 
 const root = document.getElementById('main');
 const nav = document.getElementById('nav');
@@ -110,6 +112,11 @@ async function showPage(view) {
     if (parts[2] === 'sessions' && parts[3]) return sessionPage(view, log, parts[3]);
     if (parts[2] === 'export') return exportPage(view, log, params);
     if (parts[2] === 'keys') return keysPage(view, log);
+    if (parts[2] === 'approvals') {
+      setTitle(`Approvals · ${log}`);
+      const sessionLink = (id) => h('a', { href: link('logs', log, 'sessions', id) }, txt(id));
+      return approvalsPage(view, log, { header: logHeader(log, 'Approvals'), errorBox, every, sessionLink });
+    }
   }
   return replace(view, h('h1', null, 'Not found'), h('p', null, h('a', { href: '#/' }, 'Back to logs')));
 }
@@ -250,7 +257,7 @@ async function logsPage(main) {
 // ---- shared bits ----
 function logHeader(log, current) {
   const tabs = [['Events', link('logs', log)], ['Export', `${link('logs', log)}/export`]];
-  if (me.role === 'admin') tabs.push(['Keys', `${link('logs', log)}/keys`]);
+  if (me.role === 'admin') tabs.push(['Keys', `${link('logs', log)}/keys`], ['Approvals', `${link('logs', log)}/approvals`]);
   return [
     h('h1', null, txt(log)),
     h('nav.tabs', { 'aria-label': 'Log sections' }, tabs.map(([name, href]) =>

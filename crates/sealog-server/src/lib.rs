@@ -20,6 +20,7 @@
 mod access;
 mod admin;
 mod admin_keys;
+mod approvals;
 mod auth;
 mod body;
 mod body_deadline;
@@ -224,6 +225,28 @@ pub fn routes() -> Vec<Route> {
             Key,
             "Lift a legal hold (admin).",
             holds::lift
+        ),
+        route!(
+            get,
+            "/v1/logs/{log}/approvals",
+            Key,
+            "Held calls (tool_call events with status pending) waiting for a reviewer's decision (read and admin keys).",
+            approvals::list
+        ),
+        route!(
+            get,
+            "/v1/logs/{log}/approvals/{event_id}",
+            Key,
+            "The decision on a held call, or {\"decision\": \"pending\"} (any key of the log).",
+            approvals::get
+        ),
+        route!(
+            post,
+            "/v1/logs/{log}/approvals/{event_id}",
+            Key,
+            "Decide a held call {\"decision\": \"approved\"|\"rejected\", \"reason\"?} (admin; an ingest key may record {\"decision\": \"rejected\", \"timeout\": true}): a human_oversight event targeting it; 409 if decided already.",
+            approvals::decide,
+            body = openapi::schema_of::<approvals::Decision>
         ),
         route!(
             post,

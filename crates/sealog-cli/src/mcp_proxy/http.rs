@@ -5,6 +5,7 @@
 //! transport's `GET` stream included), frame by frame. A copy of every JSON-RPC message goes to
 //! the recorder, keyed by the `Mcp-Session-Id` of the exchange.
 
+use super::approval::{Gate, Verdict};
 use super::policy::{self, Policy};
 use super::recorder::{Dir, Note};
 use bytes::Bytes;
@@ -26,6 +27,7 @@ struct Proxy {
     upstream: hyper::Uri,
     client: Client<HttpConnector, Full<Bytes>>,
     policy: Policy,
+    gate: Gate,
     tx: Sender<Note>,
     exchanges: std::sync::atomic::AtomicU64,
 }
@@ -34,7 +36,7 @@ struct Proxy {
 pub fn run(
     listen: &str,
     upstream: &str,
-    policy: &Policy,
+    (policy, gate): (&Policy, &Gate),
     tx: &Sender<Note>,
 ) -> Result<ExitCode, String> {
     let upstream: hyper::Uri = upstream
@@ -48,6 +50,7 @@ pub fn run(
         upstream,
         client: Client::builder(TokioExecutor::new()).build_http(),
         policy: policy.clone(),
+        gate: gate.clone(),
         tx: tx.clone(),
         exchanges: std::sync::atomic::AtomicU64::new(1),
     });
@@ -134,6 +137,19 @@ impl Proxy {
                 "application/json",
                 policy::error_reply(&request, &reason),
             );
+        }
+        if let Some(request) = self.gate.holds(&body) {
+            // The request's own task waits; other requests go on meanwhile.
+            let (gate, tx) = (self.gate.clone(), self.tx.clone());
+            let session = session_of::<()>(&parts, None);
+            let held = request.clone();
+            let verdict = tokio::task::spawn_blocking(move || gate.hold(&tx, &session, &held))
+                .await
+                .unwrap_or_else(|e| Verdict::Refused(format!("the approval wait failed: {e}")));
+            if let Verdict::Refused(why) = verdict {
+                let reply_body = policy::error_reply(&request, &why);
+                return reply(StatusCode::OK, "application/json", reply_body);
+            }
         }
         let mut target = hyper::Uri::builder()
             .scheme("http")

@@ -3,8 +3,10 @@
 //! Between an MCP client and an MCP server, over stdio (the proxy spawns the server) or
 //! Streamable HTTP (a reverse proxy), it relays every message as it came and records each
 //! request/response pair as an event (docs/DESIGN.md, "The MCP audit proxy"). An optional tool
-//! policy refuses calls with a JSON-RPC error and leaves a `policy_flag` event.
+//! policy refuses calls with a JSON-RPC error and leaves a `policy_flag` event; calls of the
+//! tools under `--require-approval` wait for a reviewer's decision.
 
+mod approval;
 mod http;
 mod policy;
 mod recorder;
@@ -47,6 +49,13 @@ pub struct McpProxyArgs {
     /// Allow only calls of these tools (repeatable; `*` globs).
     #[arg(long = "allow-tool", value_name = "TOOL")]
     allow: Vec<String>,
+    /// Hold calls of this tool until a reviewer approves them through the approvals API or
+    /// the dashboard (repeatable; `*` globs).
+    #[arg(long = "require-approval", value_name = "TOOL")]
+    require_approval: Vec<String>,
+    /// How long a held call waits for its decision before it is rejected.
+    #[arg(long, default_value_t = 300_000, value_name = "MS")]
+    approval_timeout_ms: u64,
     /// Where undelivered events wait (default `$SEALOG_SPOOL_DIR` or
     /// `~/.local/state/sealog/spool`).
     #[arg(long, env = "SEALOG_SPOOL_DIR")]
@@ -96,9 +105,14 @@ fn start(args: McpProxyArgs) -> Result<ExitCode, String> {
         deny: args.deny.clone(),
         allow: args.allow.clone(),
     };
+    let gate = approval::Gate {
+        tools: args.require_approval.clone(),
+        timeout: std::time::Duration::from_millis(args.approval_timeout_ms),
+        client: client.clone(),
+    };
     let (tx, recorder) = recorder::spawn(client.clone(), args.agent.clone());
     let code = match (&args.listen, &args.upstream) {
-        (Some(listen), Some(upstream)) => http::run(listen, upstream, &policy, &tx)?,
+        (Some(listen), Some(upstream)) => http::run(listen, upstream, (&policy, &gate), &tx)?,
         _ if args.command.is_empty() => {
             return Err(
                 "give the MCP server's command after `--`, or --listen and --upstream \
@@ -106,7 +120,7 @@ fn start(args: McpProxyArgs) -> Result<ExitCode, String> {
                     .into(),
             );
         }
-        _ => stdio::run(&args.command, &policy, &tx)?,
+        _ => stdio::run(&args.command, (&policy, &gate), &tx)?,
     };
     drop(tx);
     let _ = recorder.join();

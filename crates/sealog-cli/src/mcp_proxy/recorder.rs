@@ -45,6 +45,24 @@ pub enum Note {
         /// Why.
         reason: String,
     },
+    /// A tools/call held for a reviewer (`--require-approval`): record it as `pending`.
+    Held {
+        /// The MCP session.
+        session: String,
+        /// The request.
+        request: Value,
+        /// The id of its `pending` event.
+        id: String,
+    },
+    /// A held call was approved and is forwarded now: its result's event names the held one.
+    Approved {
+        /// The MCP session.
+        session: String,
+        /// The request's JSON-RPC id.
+        call_id: Value,
+        /// The id of its `pending` event.
+        held: String,
+    },
     /// The MCP session ended.
     End {
         /// The MCP session.
@@ -64,6 +82,8 @@ struct McpSession {
     session: Session,
     agent: Option<Value>,
     pending: HashMap<(Dir, u64, String), Pending>,
+    /// Approved held calls by JSON-RPC id: the id of their `pending` event.
+    approved: HashMap<String, String>,
     started: bool,
 }
 
@@ -119,6 +139,20 @@ impl Recorder {
                     request,
                     reason,
                 } => self.blocked(&session, &request, &reason),
+                Note::Held {
+                    session,
+                    request,
+                    id,
+                } => self.held(&session, &request, &id),
+                Note::Approved {
+                    session,
+                    call_id,
+                    held,
+                } => {
+                    self.session(&session)
+                        .approved
+                        .insert(id_text(&call_id), held);
+                }
                 Note::End { session } => self.end(&session),
             }
         }
@@ -136,6 +170,7 @@ impl Recorder {
                 session: client.session(None),
                 agent: None,
                 pending: HashMap::new(),
+                approved: HashMap::new(),
                 started: false,
             })
     }
@@ -200,6 +235,13 @@ impl Recorder {
         if is_handshake(&req.method) {
             return; // its session_start says what was agreed
         }
+        let held = match req.method.as_str() {
+            "tools/call" => self
+                .sessions
+                .get_mut(key)
+                .and_then(|s| s.approved.remove(id)),
+            _ => None,
+        };
         let s = &self.sessions[key];
         let error = resp.get("error").filter(|e| !e.is_null());
         let result = resp.get("result").cloned().unwrap_or(Value::Null);
@@ -212,6 +254,9 @@ impl Recorder {
             .context("metrics", json!({"latency_ms": latency}))
             .attribute("mcp.method", json!(req.method))
             .agent(self.agent(s));
+        if let Some(held) = held {
+            ev = ev.attribute("approval.target", json!(held));
+        }
         ev = match error {
             Some(e) => ev
                 .attribute("mcp.error.code", e["code"].clone())
@@ -232,6 +277,21 @@ impl Recorder {
             .client
             .flag(reason, "blocked", Event::new("policy_flag"))
             .context("tool", tool_context(params, &id_text(&request["id"])))
+            .attribute("mcp.method", json!("tools/call"))
+            .input(params["arguments"].clone())
+            .agent(agent.unwrap_or_else(|| self.agent(s)));
+        record(&s.session, ev);
+    }
+
+    fn held(&mut self, key: &str, request: &Value, id: &str) {
+        let agent = self.session(key).agent.clone();
+        let s = &self.sessions[key];
+        let params = &request["params"];
+        let ev = Event::new("tool_call")
+            .id(id)
+            .status("pending")
+            .context("tool", tool_context(params, &id_text(&request["id"])))
+            .context("oversight", json!({"required": true}))
             .attribute("mcp.method", json!("tools/call"))
             .input(params["arguments"].clone())
             .agent(agent.unwrap_or_else(|| self.agent(s)));

@@ -1,5 +1,6 @@
 //! stdio mode: spawn the MCP server and relay newline-delimited JSON-RPC both ways, as read.
 
+use super::approval::{Gate, Verdict};
 use super::policy::{self, Policy};
 use super::recorder::{Dir, Note};
 use std::io::{BufRead, BufReader, Write};
@@ -8,8 +9,15 @@ use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex};
 use std::time::{Instant, SystemTime};
 
-/// Relays until the server's stdout closes; returns the server's exit code.
-pub fn run(command: &[String], policy: &Policy, tx: &Sender<Note>) -> Result<ExitCode, String> {
+type Shared<T> = Arc<Mutex<T>>;
+
+/// Relays until the server's stdout closes; returns the server's exit code. A held call
+/// waits in a thread of its own while the rest of the traffic flows.
+pub fn run(
+    command: &[String],
+    (policy, gate): (&Policy, &Gate),
+    tx: &Sender<Note>,
+) -> Result<ExitCode, String> {
     let mut child = Command::new(&command[0])
         .args(&command[1..])
         .stdin(Stdio::piped())
@@ -17,7 +25,7 @@ pub fn run(command: &[String], policy: &Policy, tx: &Sender<Note>) -> Result<Exi
         .stderr(Stdio::inherit())
         .spawn()
         .map_err(|e| format!("cannot start {:?}: {e}", command[0]))?;
-    let mut to_server = child.stdin.take().expect("piped");
+    let to_server = Arc::new(Mutex::new(child.stdin.take().expect("piped")));
     let from_server = child.stdout.take().expect("piped");
     let out = Arc::new(Mutex::new(std::io::stdout()));
 
@@ -25,22 +33,16 @@ pub fn run(command: &[String], policy: &Policy, tx: &Sender<Note>) -> Result<Exi
     let up = std::thread::spawn(move || {
         relay(BufReader::new(from_server), |line| {
             let at = (Instant::now(), SystemTime::now());
-            let mut o = up_out.lock().unwrap_or_else(|e| e.into_inner());
-            o.write_all(line).and_then(|()| o.flush())?;
-            drop(o);
+            write(&up_out, line)?;
             let _ = up_tx.send(message(Dir::ToClient, line, at));
             Ok(())
         });
     });
-    let (policy, down_tx) = (policy.clone(), tx.clone());
+    let (policy, gate, down_tx) = (policy.clone(), gate.clone(), tx.clone());
     std::thread::spawn(move || {
         relay(BufReader::new(std::io::stdin()), |line| {
-            let at = (Instant::now(), SystemTime::now());
             if let Some((request, reason)) = policy::refused(&policy, line) {
-                let reply = policy::error_reply(&request, &reason);
-                let mut o = out.lock().unwrap_or_else(|e| e.into_inner());
-                o.write_all(&reply).and_then(|()| o.flush())?;
-                drop(o);
+                write(&out, &policy::error_reply(&request, &reason))?;
                 let session = String::new();
                 let _ = down_tx.send(Note::Blocked {
                     session,
@@ -49,11 +51,19 @@ pub fn run(command: &[String], policy: &Policy, tx: &Sender<Note>) -> Result<Exi
                 });
                 return Ok(());
             }
-            to_server.write_all(line).and_then(|()| to_server.flush())?;
-            let _ = down_tx.send(message(Dir::ToServer, line, at));
-            Ok(())
+            if let Some(request) = gate.holds(line) {
+                let (gate, tx, line) = (gate.clone(), down_tx.clone(), line.to_vec());
+                let (out, to_server) = (Arc::clone(&out), Arc::clone(&to_server));
+                std::thread::spawn(move || match gate.hold(&tx, "", &request) {
+                    Verdict::Approved => forward(&to_server, &tx, &line),
+                    Verdict::Refused(why) => write(&out, &policy::error_reply(&request, &why)),
+                });
+                return Ok(());
+            }
+            forward(&to_server, &down_tx, line)
         });
-        // Dropping `to_server` closes the server's stdin: the client is gone.
+        // The last `to_server` dropped (a held call's, if one waits) closes the server's
+        // stdin: the client is gone.
     });
     let _ = up.join();
     let status = child
@@ -65,6 +75,19 @@ pub fn run(command: &[String], policy: &Policy, tx: &Sender<Note>) -> Result<Exi
     Ok(ExitCode::from(
         status.code().unwrap_or(1).clamp(0, 255) as u8
     ))
+}
+
+fn write(to: &Shared<impl Write>, bytes: &[u8]) -> std::io::Result<()> {
+    let mut o = to.lock().unwrap_or_else(|e| e.into_inner());
+    o.write_all(bytes).and_then(|()| o.flush())
+}
+
+/// Sends `line` to the server and notes it for the recorder.
+fn forward(to_server: &Shared<impl Write>, tx: &Sender<Note>, line: &[u8]) -> std::io::Result<()> {
+    let at = (Instant::now(), SystemTime::now());
+    write(to_server, line)?;
+    let _ = tx.send(message(Dir::ToServer, line, at));
+    Ok(())
 }
 
 fn message(dir: Dir, line: &[u8], at: (Instant, SystemTime)) -> Note {

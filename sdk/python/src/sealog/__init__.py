@@ -20,6 +20,7 @@ from ._options import (
     Timestamp,
 )
 from .aio import AsyncSealog
+from .approval import Approval
 from .client import Sealog
 from .commitments import check_commitment, commit, commit_bytes, payload_commitment
 from .context import (
@@ -42,6 +43,7 @@ from .sessions import Session, Span
 __version__ = "0.1.0"
 
 __all__ = [
+    "Approval",
     "AsyncSealog",
     "Check",
     "DataProvenance",

@@ -28,6 +28,7 @@ from ._event import ACTIONS, format_ts_ns, uuid7, valid_action, valid_status
 from ._options import FlagOptions, OversightOptions, RecordOptions, SpanOptions, Unpack
 from ._spool import Spool, default_spool_root, key_id, spool_dir_for
 from ._transport import Transport
+from .approval import Approval, require_approval
 from .commitments import PendingCommitment, as_key, pending_commitment
 from .context import Check, ContextBlock, HumanOversight, context_dict
 from .errors import DeliveryError, EventRejected, Rejection
@@ -447,6 +448,25 @@ class Sealog:
             reviewed_at=reviewed_at,
         )
         return self._record("human_oversight", fields_)
+
+    def require_approval(
+        self,
+        tool: str,
+        arguments: Any = None,
+        *,
+        timeout: float = 300.0,
+        poll_interval: float = 0.25,
+        session: Session | None = None,
+    ) -> Approval:
+        """Hold a call of ``tool`` until a reviewer decides; returns the :class:`Approval`.
+
+        Records a ``pending`` ``tool_call`` (``arguments`` committed like any input) and
+        blocks until its decision (dashboard or approvals API), or ``timeout`` seconds, after
+        which it is rejected by ``sealog-timeout`` on the record. Raises
+        :class:`DeliveryError` if the server can not be reached to hold the call."""
+        return require_approval(
+            self, tool, arguments, timeout=timeout, poll_interval=poll_interval, session=session
+        )
 
     def flag(self, reason: str, action: str = "blocked", **kw: Unpack[FlagOptions]) -> str:
         """Record a policy flag (``policy_flag``) with status ``action`` (e.g. ``blocked``).
