@@ -8,6 +8,7 @@ mod client;
 mod hook;
 mod mcp_proxy;
 mod serve;
+mod tsa;
 mod witness;
 
 use clap::parser::ValueSource;

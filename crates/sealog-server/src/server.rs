@@ -73,6 +73,10 @@ impl Server {
                 options.witness_policy.clone(),
                 options.witness_alarm,
             )),
+            timestamping: Arc::new(crate::timestamping::Timestamping::new(
+                dir,
+                options.tsa.clone(),
+            )),
             options: Arc::new(options),
             metrics: Arc::new(Metrics::default()),
             otlp: Arc::default(),
@@ -153,6 +157,7 @@ impl Server {
     /// Starts asking the witnesses of `--witness-policy` to cosign every log's checkpoints.
     pub(crate) fn start_witnessing(&self) {
         self.state.witnessing.start(&self.state.engine);
+        self.state.timestamping.start(&self.state.engine);
     }
 
     /// The bounds on connections, from the server's options.
