@@ -41,11 +41,15 @@ impl std::fmt::Debug for TsaConfig {
     }
 }
 
+/// A stored time-stamp: the checkpoint size, what it proves, and the TSA's URL (unknown for
+/// one loaded at start).
+type Latest = (u64, Stamp, Option<String>);
+
 /// One log's time-stamping as the summary and `/metrics` show it.
 #[derive(Default)]
 struct LogStatus {
-    /// The latest stored time-stamp: size, what it proves, and the TSA's URL.
-    latest: Option<(u64, Stamp, String)>,
+    /// The latest stored time-stamp.
+    latest: Option<Latest>,
     last_error: Option<String>,
     requests: u64,
     failures: u64,
@@ -107,7 +111,7 @@ impl Timestamping {
     }
 
     /// The largest stored time-stamp of `log`, checked again against the roots.
-    fn load_latest(&self, log: &str, roots: &Roots) -> Option<(u64, Stamp, String)> {
+    fn load_latest(&self, log: &str, roots: &Roots) -> Option<Latest> {
         let entries = std::fs::read_dir(self.log_dir(log)).ok()?;
         let size = entries
             .filter_map(|e| {
@@ -122,7 +126,7 @@ impl Timestamping {
         let reply = self.token(log, size)?;
         let text = std::fs::read(self.log_dir(log).join(format!("{size}.checkpoint"))).ok()?;
         match token::verify(&reply, &token::imprint(&text), None, roots) {
-            Ok(stamp) => Some((size, stamp, String::new())),
+            Ok(stamp) => Some((size, stamp, None)),
             Err(e) => {
                 tracing::error!(log, size, "the stored time-stamp does not verify: {e}");
                 None
@@ -238,7 +242,7 @@ fn record(
     log: &str,
     status: &Mutex<LogStatus>,
     requests: u64,
-    result: Result<(u64, Stamp, String), String>,
+    result: Result<Latest, String>,
 ) -> Option<u64> {
     let mut s = status.lock().unwrap_or_else(PoisonError::into_inner);
     s.requests += requests;
@@ -267,7 +271,7 @@ fn stamp(
     config: &TsaConfig,
     log: &str,
     cp: &SignedCheckpoint,
-) -> (u64, Result<(u64, Stamp, String), String>) {
+) -> (u64, Result<Latest, String>) {
     let text = checkpoint_text(cp);
     let imprint = token::imprint(&text);
     let mut errors = Vec::new();
@@ -291,7 +295,7 @@ fn stamp(
                     errors.push(format!("cannot store the time-stamp: {e}"));
                     return (i as u64 + 1, Err(errors.join("; ")));
                 }
-                return (i as u64 + 1, Ok((cp.size, stamp, url.clone())));
+                return (i as u64 + 1, Ok((cp.size, stamp, Some(url.clone()))));
             }
             Err(e) => errors.push(format!("{url}: {e}")),
         }
