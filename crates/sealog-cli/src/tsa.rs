@@ -1,8 +1,8 @@
 //! The time-stamping settings of `sealog serve` (`--tsa-url`, `--tsa-roots`,
 //! `--tsa-auth-header`, `--tsa-interval-ms`), checked and read into the server's config.
 
+use sealog_evidence::tsp::Roots;
 use sealog_server::timestamping::TsaConfig;
-use sealog_server::timestamping::token::Roots;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;

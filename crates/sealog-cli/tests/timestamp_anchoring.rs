@@ -7,7 +7,7 @@
 mod support;
 mod tsa;
 
-use sealog_server::timestamping::token;
+use sealog_evidence::tsp as token;
 use serde_json::{Value, json};
 use std::path::Path;
 use std::process::Command;
@@ -16,15 +16,21 @@ use support::{Serve, call, event, uuid7};
 use tsa::{Tsa, make_pki};
 
 fn serve(data: &Path, tsa_url: &str, roots: &Path) -> Serve {
+    serve_every(data, tsa_url, roots, "100")
+}
+
+/// A server time-stamping at most once per `interval_ms`.
+fn serve_every(data: &Path, tsa_url: &str, roots: &Path, interval_ms: &str) -> Serve {
+    let roots = roots.to_str().unwrap();
     let args = [
         "--name",
         "test.local",
         "--tsa-url",
         tsa_url,
         "--tsa-roots",
-        roots.to_str().unwrap(),
+        roots,
         "--tsa-interval-ms",
-        "100",
+        interval_ms,
         "--checkpoint-interval-ms",
         "50",
     ];
@@ -229,4 +235,79 @@ fn garbage_another_nonce_or_an_untrusted_chain_is_a_failure_never_stored() {
         &other.join("root.pem"),
         "does not chain to the pinned roots",
     );
+}
+
+/// Runs `sealog verify` on `pack` with `extra` flags: exit code and stdout.
+fn verify(pack: &Path, vkey: &str, extra: &[&str]) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_sealog"))
+        .args(["verify", pack.to_str().unwrap(), "--log-key", vkey])
+        .args(extra)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn evidence_packs_carry_the_tokens_and_verify_checks_them_offline() {
+    let dir = tempfile::tempdir().unwrap();
+    let (pki, other) = (dir.path().join("pki"), dir.path().join("other"));
+    make_pki(&pki);
+    make_pki(&other);
+    let tsa = Tsa::start(&pki, "ok");
+    // The first growth is time-stamped at once, the next not for a minute.
+    let server = serve_every(
+        &dir.path().join("data"),
+        &tsa.url,
+        &pki.join("root.pem"),
+        "60000",
+    );
+    record(&server, 1, 3);
+    let (size, _) = checkpoint_text(&server);
+    wait_for(&server, |t| t["latest"]["size"] == size);
+    record(&server, 10, 2);
+
+    let url = format!("{}/v1/logs/default", server.url);
+    let info = call("GET", &url, Some(&server.admin_token()), None).json();
+    let vkey = info["vkey"].as_str().unwrap().to_owned();
+    let mut resp = support::agent()
+        .get(format!("{url}/export"))
+        .header("Authorization", format!("Bearer {}", server.admin_token()))
+        .call()
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let pack = dir.path().join("pack.zip");
+    std::fs::write(&pack, resp.body_mut().read_to_vec().unwrap()).unwrap();
+
+    let root = pki.join("root.pem");
+    let (code, out) = verify(&pack, &vkey, &["--tsa-roots", root.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}");
+    let bound = format!(
+        "time-stamp of checkpoint {size} verified: 3 event(s) of this pack (log index 0 to 2) \
+         recorded no later than "
+    );
+    assert!(out.contains(&bound), "{out}");
+    assert!(out.contains("per TSA CN=Sealog Test TSA"), "{out}");
+    assert!(
+        out.contains("2 event(s) of this pack (log index 3 and above) are under no time-stamp"),
+        "{out}"
+    );
+
+    let (code, out) = verify(&pack, &vkey, &[]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("1 RFC 3161 time-stamp(s) in the pack were NOT checked"),
+        "{out}"
+    );
+
+    let untrusted = other.join("root.pem");
+    let (code, out) = verify(
+        &pack,
+        &vkey,
+        &["--tsa-roots", untrusted.to_str().unwrap(), "--json"],
+    );
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("does not chain to the pinned roots"), "{out}");
 }

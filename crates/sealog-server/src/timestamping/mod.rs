@@ -1,14 +1,14 @@
 //! RFC 3161 anchoring (`--tsa-url`, `--tsa-roots`): every log's checkpoint is time-stamped by
 //! a TSA, at most once per interval and only when the tree grew, by one task per log off the
 //! ingest path. The message imprint is the SHA-256 of the checkpoint's text (the signed note
-//! body, without its signature lines). A reply is checked when it arrives (see [`token`]) and
+//! body, without its signature lines). A reply is checked when it arrives (see [`sealog_evidence::tsp`]) and
 //! only then stored, durably, as `DIR/timestamps/<log>/<size>.tsr` (the DER TimeStampResp)
 //! and served at `GET /v1/logs/{log}/checkpoints/{size}/timestamp`. A failed request is
 //! logged, counted and shown on the log's summary, never stored.
 
 mod client;
-pub mod token;
 
+use sealog_evidence::tsp::{self as token, Roots, Stamp};
 use sealog_storage::{Log, SignedCheckpoint};
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -16,7 +16,6 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
-use token::{Roots, Stamp};
 
 /// The TSAs to ask and how often (`--tsa-url`, `--tsa-roots`, `--tsa-auth-header`,
 /// `--tsa-interval-ms`).

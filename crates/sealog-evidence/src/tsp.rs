@@ -2,7 +2,8 @@
 //! `certReq`), and the check of a reply against pinned TSA roots: status, imprint, nonce,
 //! the CMS signature over the signed attributes, the signer's critical `id-kp-timeStamping`
 //! extended key usage, and a certificate chain to a root valid at the time-stamp's time.
-//! All ASN.1 goes through the RustCrypto `x509-tsp`/`cms`/`x509-cert` types.
+//! All ASN.1 goes through the RustCrypto `x509-tsp`/`cms`/`x509-cert` types. The server checks
+//! each reply as it arrives; `sealog verify --tsa-roots` checks the tokens of a pack offline.
 
 use cms::content_info::ContentInfo;
 use cms::signed_data::{SignedData, SignerIdentifier, SignerInfo};
