@@ -311,3 +311,76 @@ fn evidence_packs_carry_the_tokens_and_verify_checks_them_offline() {
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("does not chain to the pinned roots"), "{out}");
 }
+
+#[test]
+fn the_config_file_and_the_environment_set_the_tsas_and_bad_settings_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = dir.path().join("pki");
+    make_pki(&pki);
+    let tsa = Tsa::start(&pki, "ok");
+    let guarded = Tsa::start_requiring(&pki, "X-Tsa-Key: secret");
+    let roots = pki.join("root.pem");
+    let roots = roots.to_str().unwrap();
+    let config = dir.path().join("sealog.toml");
+    let toml = format!(
+        "name = \"test.local\"\ntsa_url = [{:?}]\ntsa_roots = {roots:?}\ntsa_interval_ms = 100\n\
+         tsa_auth_header = \"X-Tsa-Key: secret\"\n",
+        guarded.url
+    );
+    std::fs::write(&config, toml).unwrap();
+    let from_file = Serve::start_with(
+        &dir.path().join("file"),
+        &["--config", config.to_str().unwrap()],
+        &[],
+    );
+    let env = [
+        ("SEALOG_TSA_URL", tsa.url.as_str()),
+        ("SEALOG_TSA_ROOTS", roots),
+    ];
+    let from_env = Serve::start_with(&dir.path().join("env"), &["--name", "test.local"], &env);
+    for server in [&from_file, &from_env] {
+        record(server, 1, 1);
+        wait_for(server, |t| t["latest"]["size"] == 1);
+    }
+    // Without the header, the guarded TSA refuses.
+    let env = [
+        ("SEALOG_TSA_URL", guarded.url.as_str()),
+        ("SEALOG_TSA_ROOTS", roots),
+    ];
+    let bare = Serve::start_with(&dir.path().join("bare"), &["--name", "test.local"], &env);
+    record(&bare, 1, 1);
+    let ts = wait_for(&bare, |t| t["failures"].as_u64() >= Some(1));
+    assert!(
+        ts["last_error"].as_str().unwrap().contains("status 401"),
+        "{ts}"
+    );
+
+    let refused = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_sealog"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+            .arg(dir.path().join("never"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let err = refused(&["--tsa-url", &tsa.url]);
+    assert!(err.contains("--tsa-url needs --tsa-roots"), "{err}");
+    let err = refused(&[
+        "--tsa-url",
+        &tsa.url,
+        "--tsa-roots",
+        roots,
+        "--tsa-auth-header",
+        "x",
+    ]);
+    assert!(err.contains("is not `Name: value`"), "{err}");
+    let err = refused(&[
+        "--tsa-url",
+        &tsa.url,
+        "--tsa-roots",
+        config.to_str().unwrap(),
+    ]);
+    assert!(err.contains("sealog.toml: not PEM certificates"), "{err}");
+}

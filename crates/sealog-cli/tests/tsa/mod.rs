@@ -108,9 +108,19 @@ impl Tsa {
     /// Starts the TSA of `dir` (see [`make_pki`]) answering in `mode` (ok, garbage,
     /// wrong-nonce).
     pub fn start(dir: &Path, mode: &str) -> Tsa {
+        Tsa::launch(dir, mode, &[])
+    }
+
+    /// Starts the TSA of `dir`, answering only queries carrying `header` (`Name: value`).
+    pub fn start_requiring(dir: &Path, header: &str) -> Tsa {
+        Tsa::launch(dir, "ok", &[("TSA_REQUIRE_HEADER", header)])
+    }
+
+    fn launch(dir: &Path, mode: &str, envs: &[(&str, &str)]) -> Tsa {
         let python = std::env::var("SEALOG_PYTHON").unwrap_or_else(|_| "python3".to_owned());
         let mut child = Command::new(python)
             .args([SCRIPT, dir.to_str().unwrap(), mode])
+            .envs(envs.iter().copied())
             .stdout(Stdio::piped())
             .spawn()
             .unwrap();

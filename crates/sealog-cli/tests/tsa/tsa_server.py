@@ -6,6 +6,7 @@ with the critical timeStamping extended key usage, and its key) and MODE is one 
   ok           answer every query with openssl's reply to it;
   garbage      answer 200 with bytes that are no TimeStampResp;
   wrong-nonce  answer with a valid reply over the same imprint but another nonce.
+With TSA_REQUIRE_HEADER='Name: value' in the environment, a query without that header gets 401.
 Prints `listening PORT` once it accepts connections.
 """
 
@@ -94,6 +95,12 @@ def handler(tsa: Tsa) -> type[http.server.BaseHTTPRequestHandler]:
         def do_POST(self) -> None:  # noqa: N802 (the standard library's name)
             length = int(self.headers.get("Content-Length", "0"))
             query = self.rfile.read(length)
+            required = os.environ.get("TSA_REQUIRE_HEADER")
+            if required is not None:
+                name, _, value = required.partition(":")
+                if self.headers.get(name.strip()) != value.strip():
+                    self.send_error(401, f"{name.strip()} required")
+                    return
             if self.headers.get("Content-Type") != "application/timestamp-query":
                 self.send_error(415, "expected application/timestamp-query")
                 return
