@@ -39,10 +39,9 @@ pub fn post(
         .read_to_vec()
         .map_err(|e| format!("reading the reply: {e}"))?;
     if status != 200 {
-        return Err(format!(
-            "status {status}: {}",
-            String::from_utf8_lossy(&body).trim()
-        ));
+        let text = String::from_utf8_lossy(&body);
+        let text: String = text.trim().chars().take(200).collect();
+        return Err(format!("status {status}: {text}"));
     }
     Ok(body)
 }
