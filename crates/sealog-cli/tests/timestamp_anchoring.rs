@@ -166,6 +166,14 @@ fn checkpoints_are_time_stamped_stored_served_and_pass_openssl() {
         token::verify(&later, &token::imprint(text.as_bytes()), None, &roots(&pki)).unwrap_err();
     assert!(err.contains("message imprint"), "{err}");
 
+    let url = format!("{}/v1/logs/default/checkpoints/x1/timestamp", server.url);
+    let reply = call("GET", &url, Some(&server.admin_token()), None);
+    assert_eq!(
+        (reply.status, reply.error_code().as_str()),
+        (400, "bad_request"),
+        "{}",
+        reply.body
+    );
     let (status, _, body) = fetch_token(&server, 1);
     assert_eq!(status, 404);
     let body = String::from_utf8(body).unwrap();

@@ -306,10 +306,15 @@ fn stamp(
 pub async fn get_timestamp(
     axum::extract::State(state): axum::extract::State<crate::state::AppState>,
     caller: crate::auth::Caller,
-    axum::extract::Path((name, size)): axum::extract::Path<(String, u64)>,
+    axum::extract::Path((name, size)): axum::extract::Path<(String, String)>,
 ) -> crate::error::ApiResult<impl axum::response::IntoResponse> {
     caller.read(&name)?;
     let log = state.log(&name)?;
+    let size = sealog_core::checkpoint::parse_decimal(size.as_bytes()).map_err(|e| {
+        crate::error::ApiError::bad_request(format!(
+            "the checkpoint size {size:?} {e}; give a decimal tree size"
+        ))
+    })?;
     let ts = &state.timestamping;
     let Some(reply) = ts.token(log.name(), size) else {
         let why = if ts.config.is_none() {
