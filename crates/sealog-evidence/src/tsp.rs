@@ -258,10 +258,13 @@ fn check_chain(
     roots: &Roots,
     at: Duration,
 ) -> Result<(), String> {
+    let valid_at = |c: &Certificate| {
+        let v = &c.tbs_certificate.validity;
+        v.not_before.to_unix_duration() <= at && at <= v.not_after.to_unix_duration()
+    };
     let mut cur = cert;
     for _ in 0..MAX_CHAIN {
-        let v = &cur.tbs_certificate.validity;
-        if at < v.not_before.to_unix_duration() || at > v.not_after.to_unix_duration() {
+        if !valid_at(cur) {
             return Err(format!(
                 "certificate {} is not valid at the time-stamp's time",
                 cur.tbs_certificate.subject
@@ -282,7 +285,7 @@ fn check_chain(
                     .is_ok()
                 })
         };
-        if roots.0.iter().any(|r| signed_by(&r)) {
+        if roots.0.iter().any(|r| valid_at(r) && signed_by(&r)) {
             return Ok(());
         }
         cur = certs

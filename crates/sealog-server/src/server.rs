@@ -154,7 +154,8 @@ impl Server {
         self.shutdown().await
     }
 
-    /// Starts asking the witnesses of `--witness-policy` to cosign every log's checkpoints.
+    /// Starts asking the witnesses of `--witness-policy` to cosign every log's checkpoints,
+    /// and the TSAs of `--tsa-url` to time-stamp them.
     pub(crate) fn start_witnessing(&self) {
         self.state.witnessing.start(&self.state.engine);
         self.state.timestamping.start(&self.state.engine);
