@@ -8,6 +8,7 @@ mod client;
 mod hook;
 mod mcp_proxy;
 mod serve;
+mod tsa;
 mod witness;
 
 use clap::parser::ValueSource;
@@ -76,6 +77,10 @@ struct VerifyArgs {
     /// Threads to verify on (0: every core).
     #[arg(long, default_value_t = 0)]
     threads: usize,
+    /// A PEM file of the TSA roots the pack's RFC 3161 time-stamps must chain to; each event
+    /// is then reported as recorded no later than its time-stamp's time.
+    #[arg(long)]
+    tsa_roots: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -173,6 +178,7 @@ fn verify(args: VerifyArgs) -> ExitCode {
         policy: args.policy,
         json: args.json,
         threads: args.threads,
+        tsa_roots: args.tsa_roots,
     };
     let code = sealog_evidence::command::verify(
         &args,

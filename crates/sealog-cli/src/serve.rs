@@ -107,6 +107,20 @@ pub struct ServeArgs {
     /// [default: 60000].
     #[arg(long)]
     witness_alarm_ms: Option<u64>,
+    /// An RFC 3161 time-stamping authority's URL (repeatable: asked in order until one
+    /// grants); every log's checkpoint is time-stamped when the tree grew (also
+    /// `SEALOG_TSA_URL`, comma-separated).
+    #[arg(long)]
+    tsa_url: Vec<String>,
+    /// A PEM file of the roots the TSAs' certificates must chain to (needed with --tsa-url).
+    #[arg(long)]
+    tsa_roots: Option<PathBuf>,
+    /// A header sent with every time-stamp request, as `Name: value` (a TSA's credentials).
+    #[arg(long)]
+    tsa_auth_header: Option<String>,
+    /// Least time in ms between two time-stamps of one log [default: 60000].
+    #[arg(long)]
+    tsa_interval_ms: Option<u64>,
 }
 
 /// The same settings, from the config file.
@@ -139,6 +153,10 @@ struct FileSettings {
     public_metrics: Option<bool>,
     witness_policy: Option<PathBuf>,
     witness_alarm_ms: Option<u64>,
+    tsa_url: Option<Vec<String>>,
+    tsa_roots: Option<PathBuf>,
+    tsa_auth_header: Option<String>,
+    tsa_interval_ms: Option<u64>,
     /// A directory holding each log's key-encryption key as `<log>.kek` (mode 0600), e.g. a
     /// secrets mount outside the data directory and its backups (also `SEALOG_KEK_DIR`)
     /// [default: each log's `content/<log>/kek` in the data directory].
@@ -233,6 +251,18 @@ fn resolve(args: ServeArgs) -> Result<Settings, String> {
             .transpose()?,
         witness_alarm: millis!(witness_alarm_ms, "WITNESS_ALARM_MS", witness_alarm),
         kek_dir: file.kek_dir.or(env("KEK_DIR")?),
+        tsa: crate::tsa::config(crate::tsa::Settings {
+            urls: match (args.tsa_url, file.tsa_url) {
+                (urls, _) if !urls.is_empty() => urls,
+                (_, Some(urls)) => urls,
+                _ => env::<String>("TSA_URL")?
+                    .map(|v| v.split(',').map(str::to_owned).collect())
+                    .unwrap_or_default(),
+            },
+            roots: pick!(tsa_roots, "TSA_ROOTS"),
+            auth_header: pick!(tsa_auth_header, "TSA_AUTH_HEADER"),
+            interval_ms: pick!(tsa_interval_ms, "TSA_INTERVAL_MS"),
+        })?,
         ..defaults
     };
     // The engine checks its own options (a zero interval or queue, a lock inside the data

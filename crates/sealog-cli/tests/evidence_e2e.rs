@@ -464,6 +464,7 @@ fn re_signed_and_forked_exports_are_caught() {
         exported_at: "2026-12-02T00:00:00Z".into(),
         tool: "attacker".into(),
         witness_vkeys: Vec::new(),
+        timestamps: Vec::new(),
     };
     let (forged, _) = build(parts, &attacker).expect("valid under the attacker's own key");
     let path = write_pack(&ex.tmp, "forged.zip", &forged);

@@ -41,6 +41,8 @@ pub struct PackParts<I = Vec<PackEntry>> {
     pub tool: String,
     /// Witness vkeys the log knows, shipped for information only.
     pub witness_vkeys: Vec<String>,
+    /// RFC 3161 replies over the text of `checkpoint` or of an earlier checkpoint, by size.
+    pub timestamps: Vec<(u64, Vec<u8>)>,
 }
 
 /// Why a pack could not be built.
@@ -141,6 +143,9 @@ where
     let mut files = Files::new();
     files.insert(CHECKPOINT.into(), parts.checkpoint);
     files.insert(CONSISTENCY.into(), consistency);
+    for (size, reply) in parts.timestamps {
+        files.insert(crate::timestamps::file_name(size), reply);
+    }
     files.insert(
         "keys/log.vkey".into(),
         format!("{}\n", log.vkey()).into_bytes(),

@@ -34,6 +34,8 @@ pub struct VerifyArgs {
     pub json: bool,
     /// Threads to verify a pack on (0: every core).
     pub threads: usize,
+    /// A PEM file of the TSA roots that the pack's RFC 3161 time-stamps must chain to.
+    pub tsa_roots: Option<PathBuf>,
 }
 
 /// Why nothing could be verified.
@@ -61,6 +63,17 @@ pub fn verify(args: &VerifyArgs, out: &mut dyn Write, err: &mut dyn Write) -> u8
 
 fn run(args: &VerifyArgs, out: &mut dyn Write) -> Result<u8, Usage> {
     let trust = trust(args)?;
+    let roots = match &args.tsa_roots {
+        None => None,
+        Some(path) => {
+            let pem = std::fs::read(path)
+                .map_err(|e| Usage(format!("cannot read --tsa-roots {}: {e}", path.display())))?;
+            Some(
+                crate::tsp::Roots::from_pem(&pem)
+                    .map_err(|e| Usage(format!("--tsa-roots {}: {e}", path.display())))?,
+            )
+        }
+    };
     let bytes = std::fs::read(&args.file)
         .map_err(|e| Usage(format!("cannot read {}: {e}", args.file.display())))?;
     let threads = match args.threads {
@@ -78,7 +91,16 @@ fn run(args: &VerifyArgs, out: &mut dyn Write) -> Result<u8, Usage> {
                     let mut value = serde_json::to_value(&report).unwrap_or_default();
                     value["erasures"] = json!(erased);
                     let mut text = report.to_string();
-                    for line in erased {
+                    let (stamps, stamped) = if report.valid {
+                        match crate::timestamps::notes(&bytes, roots.as_ref()) {
+                            Ok(notes) => notes,
+                            Err(e) => return Ok(invalid(out, args.json, &e)),
+                        }
+                    } else {
+                        (Vec::new(), serde_json::Value::Null)
+                    };
+                    value["timestamps"] = stamped;
+                    for line in erased.into_iter().chain(stamps) {
                         text.push_str(&line);
                         text.push('\n');
                     }

@@ -26,4 +26,6 @@ pub mod command;
 mod digest;
 pub mod erasures;
 pub mod render;
+pub mod timestamps;
+pub mod tsp;
 pub mod verify;

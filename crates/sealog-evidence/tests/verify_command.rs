@@ -46,6 +46,7 @@ fn write_pack(dir: &Path, signer: &Signer) -> PathBuf {
         exported_at: "2026-11-22T12:00:00Z".into(),
         tool: "test".into(),
         witness_vkeys: Vec::new(),
+        timestamps: Vec::new(),
     };
     let (files, _) = build(parts, signer).unwrap();
     let path = dir.join("pack.zip");

@@ -56,6 +56,7 @@ pub async fn create_log(
     .await?;
     tracing::info!(log = log.name(), origin = log.origin(), "created log");
     state.witnessing.watch(log.clone());
+    state.timestamping.watch(log.clone());
     Ok((
         StatusCode::CREATED,
         Json(json!({"name": log.name(), "origin": log.origin(), "vkey": log.verifier().vkey()})),

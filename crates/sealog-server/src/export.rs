@@ -65,8 +65,10 @@ pub async fn export(
     let slot = state.exports.admit(&caller.0.key_id, free)?;
     let (indices, cp) = select(&state, &log, &filters).await?;
     let engine = state.engine.clone();
+    let timestamping = state.timestamping.clone();
     let (zip, len) = blocking(&log, move |log| {
-        write_pack(log, &engine, &indices, &cp, &filters)
+        let tokens = |size| timestamping.token(log.name(), size);
+        write_pack(log, &engine, &indices, &cp, &filters, &tokens)
     })
     .await?;
     let filename = format!("attachment; filename=\"{name}-evidence.zip\"");
@@ -109,8 +111,8 @@ async fn select(
     Ok((indices, state.witnessing.decorate(log.name(), cp)))
 }
 
-/// Builds, checks and writes the pack of `indices` against `cp` into a scratch file, and
-/// returns it rewound with its length. Each leaf is read and proven only as the pack is
+/// Builds, checks and writes the pack of `indices` against `cp` into a scratch file, with the
+/// RFC 3161 time-stamps `tokens` has of its checkpoints, and returns it rewound with its length. Each leaf is read and proven only as the pack is
 /// written; the first read failure ends the entries and fails the export.
 fn write_pack(
     log: &Log,
@@ -118,6 +120,7 @@ fn write_pack(
     indices: &[u64],
     cp: &SignedCheckpoint,
     filters: &EventFilters,
+    tokens: &dyn Fn(u64) -> Option<Vec<u8>>,
 ) -> ApiResult<(File, u64)> {
     let mut failure = None;
     let entries = log
@@ -134,8 +137,11 @@ fn write_pack(
             }
         });
     let mut earlier = Vec::new();
+    let mut timestamps: Vec<(u64, Vec<u8>)> =
+        tokens(cp.size).map(|t| (cp.size, t)).into_iter().collect();
     for old in log.earlier_checkpoints(cp.size, MAX_EARLIER_CHECKPOINTS)? {
         let proof = log.consistency_proof(old.size, cp.size)?;
+        timestamps.extend(tokens(old.size).map(|t| (old.size, t)));
         earlier.push((old.note, proof));
     }
     let parts = PackParts {
@@ -150,6 +156,7 @@ fn write_pack(
         exported_at: crate::keys::now_rfc3339(),
         tool: format!("sealog {}", env!("CARGO_PKG_VERSION")),
         witness_vkeys: Vec::new(),
+        timestamps,
     };
     let scratch = || scratch_file(engine);
     let built = build_into(parts, log.signer(), scratch()?, scratch()?);

@@ -43,6 +43,7 @@ mod read;
 mod receipt;
 mod server;
 mod state;
+pub mod timestamping;
 mod tlog;
 pub mod tls;
 mod witnessing;
@@ -269,6 +270,13 @@ pub fn routes() -> Vec<Route> {
             Key,
             "The latest signed checkpoint note (text/plain).",
             read::get_checkpoint
+        ),
+        route!(
+            get,
+            "/v1/logs/{log}/checkpoints/{size}/timestamp",
+            Key,
+            "The RFC 3161 time-stamp of the checkpoint of that size (application/timestamp-reply; --tsa-url); its imprint is the SHA-256 of the checkpoint's text without signature lines.",
+            timestamping::get_timestamp
         ),
         route!(
             get,

@@ -48,7 +48,9 @@ pub async fn metrics(
     if !state.options.public_metrics {
         authenticate(&state, &headers, &method)?.server_admin()?;
     }
-    let text = state.metrics.render(&state.engine) + &state.witnessing.render();
+    let text = state.metrics.render(&state.engine)
+        + &state.witnessing.render()
+        + &state.timestamping.render();
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text))
 }
 

@@ -33,6 +33,7 @@ pub fn summary(state: &AppState, log: &Log) -> Value {
         "queue_entries": stats.queue_entries,
         "witnesses": [],
         "witnessing": state.witnessing.status(log.name()),
+        "timestamping": state.timestamping.status(log.name()),
         "public": state.keys.settings(log.name()).public,
         "public_entries": state.keys.settings(log.name()).public_entries,
         "otlp_content": state.keys.settings(log.name()).otlp.keep_content,

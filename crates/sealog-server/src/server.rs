@@ -73,6 +73,10 @@ impl Server {
                 options.witness_policy.clone(),
                 options.witness_alarm,
             )),
+            timestamping: Arc::new(crate::timestamping::Timestamping::new(
+                dir,
+                options.tsa.clone(),
+            )),
             options: Arc::new(options),
             metrics: Arc::new(Metrics::default()),
             otlp: Arc::default(),
@@ -150,9 +154,11 @@ impl Server {
         self.shutdown().await
     }
 
-    /// Starts asking the witnesses of `--witness-policy` to cosign every log's checkpoints.
+    /// Starts asking the witnesses of `--witness-policy` to cosign every log's checkpoints,
+    /// and the TSAs of `--tsa-url` to time-stamp them.
     pub(crate) fn start_witnessing(&self) {
         self.state.witnessing.start(&self.state.engine);
+        self.state.timestamping.start(&self.state.engine);
     }
 
     /// The bounds on connections, from the server's options.

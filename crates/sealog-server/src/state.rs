@@ -63,6 +63,8 @@ pub struct ServerOptions {
     pub witness_policy: Option<Arc<sealog_core::policy::Policy>>,
     /// How long a log may miss its witness quorum before `/readyz` reports it.
     pub witness_alarm: Duration,
+    /// The TSAs that time-stamp every log's checkpoints (`--tsa-url`).
+    pub tsa: Option<Arc<crate::timestamping::TsaConfig>>,
     /// Where each log's key-encryption key lives (`<dir>/<log>.kek`) instead of
     /// `<data dir>/content/<log>/kek`.
     pub kek_dir: Option<std::path::PathBuf>,
@@ -91,6 +93,7 @@ impl Default for ServerOptions {
             tls: false,
             witness_policy: None,
             witness_alarm: Duration::from_secs(60),
+            tsa: None,
             kek_dir: None,
         }
     }
@@ -119,6 +122,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Witness cosignatures of every log's checkpoints.
     pub witnessing: Arc<crate::witnessing::Witnessing>,
+    /// RFC 3161 time-stamps of every log's checkpoints.
+    pub timestamping: Arc<crate::timestamping::Timestamping>,
     /// The traces each log's OTLP ingest saw holding AI spans.
     pub otlp: Arc<crate::otlp::AiTraces>,
     /// Encrypted content, data keys and legal holds.

@@ -10,6 +10,7 @@
 //! | `entries.jsonl` | the exact leaf bytes of each entry, one per line, by ascending log index |
 //! | `proofs.jsonl` | line *i*: `{"index":N,"inclusion":["<base64 hash>",…],"shared":m}` for entry *i* ([`ProofLine`]) |
 //! | `consistency.jsonl` | one line per earlier checkpoint: `{"checkpoint":"<signed note>","proof":[…]}` |
+//! | `timestamps/<size>.tsr` | optional: the RFC 3161 reply over the text of the checkpoint of that size (checked by `sealog_evidence::timestamps`) |
 //! | `keys/…`, `report.md`, `report.html` | informational; covered by the manifest, never trusted |
 //!
 //! A pack may hold only part of a log (one session, one agent): every entry is still proven
