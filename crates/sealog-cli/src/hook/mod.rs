@@ -191,25 +191,54 @@ fn start_delivery() {
 }
 
 /// Sends the spool until it is empty or the server stays away; one sender at a time.
+///
+/// A hook whose sender finds the lock taken leaves its event to the sender holding it. So that
+/// event is not stranded when it lands just after the holder's last look, the holder looks at
+/// the spool again once it has let the lock go (after a pause in which that hook exits and
+/// releases its segment), and starts over if anything is left and the lock is free.
 fn deliver(args: &HookArgs) -> Result<(), String> {
     let opts = options(args)?;
     let dir = spool::dir_for(&opts.spool_dir, opts.url.trim_end_matches('/'), &opts.log);
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    let lock = std::fs::File::create(dir.join("hook-deliver.lock")).map_err(|e| e.to_string())?;
-    if lock.try_lock().is_err() {
-        return Ok(()); // another sender is at it
+    for _ in 0..5 {
+        let lock =
+            std::fs::File::create(dir.join("hook-deliver.lock")).map_err(|e| e.to_string())?;
+        if lock.try_lock().is_err() {
+            return Ok(()); // another sender is at it, and will look again after it
+        }
+        let delivered = send_spool(&opts, &dir)?;
+        drop(lock);
+        if !delivered {
+            return Ok(()); // the server stays away: the next hook's sender tries again
+        }
+        std::thread::sleep(Duration::from_millis(200));
+        if replayable(&opts, &dir) == 0 {
+            return Ok(());
+        }
     }
+    Ok(())
+}
+
+/// Sends what the spool holds, in a few rounds; `false` if the server did not take it all.
+fn send_spool(opts: &Options, dir: &Path) -> Result<bool, String> {
     for _ in 0..5 {
         let client = Client::new(opts.clone()).map_err(|e| e.to_string())?;
         let done = client.flush(Duration::from_secs(10));
         client.close(Duration::from_secs(1));
-        let key = spool::key_id(opts.api_key.as_deref());
-        let left = spool::Spool::open(dir.clone(), key, u64::MAX, false)
-            .map(|s| s.count_replayable().0)
-            .unwrap_or(0);
-        if !done || left == 0 {
-            break;
+        if !done {
+            return Ok(false);
+        }
+        if replayable(opts, dir) == 0 {
+            return Ok(true);
         }
     }
-    Ok(())
+    Ok(true)
+}
+
+/// How many spooled events of this key wait to be sent.
+fn replayable(opts: &Options, dir: &Path) -> usize {
+    let key = spool::key_id(opts.api_key.as_deref());
+    spool::Spool::open(dir.to_path_buf(), key, u64::MAX, false)
+        .map(|s| s.count_replayable().0)
+        .unwrap_or(0)
 }
