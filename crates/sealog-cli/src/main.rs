@@ -7,6 +7,7 @@ mod bench;
 mod client;
 mod hook;
 mod mcp_proxy;
+mod record_args;
 mod serve;
 mod tsa;
 mod witness;

@@ -12,7 +12,7 @@ mod agents;
 use clap::{Args, ValueEnum};
 use sealog_client::{Client, Options, spool};
 use std::io::{Read, Seek, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -31,32 +31,11 @@ pub struct HookArgs {
     /// The agent whose hook payload is on stdin.
     #[arg(value_enum)]
     agent: Agent,
-    /// The Sealog server's URL.
-    #[arg(long, env = "SEALOG_URL", default_value = "http://127.0.0.1:7300")]
-    server: String,
-    /// The log to record into.
-    #[arg(long, default_value = "default")]
-    log: String,
-    /// An ingest key for the log.
-    #[arg(long, env = "SEALOG_API_KEY", hide_env_values = true)]
-    token: String,
-    /// The key of the payload commitments (hex, `base64:…` or text, 16+ bytes).
-    #[arg(long, env = "SEALOG_COMMITMENT_KEY", hide_env_values = true)]
-    commitment_key: Option<String>,
+    #[command(flatten)]
+    record: crate::record_args::RecordArgs,
     /// The agent id to record (default: `claude-code` or `gemini-cli`).
     #[arg(long = "agent-id")]
     agent_id: Option<String>,
-    /// Record prompts and tool input/output in plain instead of as commitments.
-    #[arg(long)]
-    capture_content: bool,
-    /// With --capture-content: remove e-mail addresses, API keys, JWTs, bearer tokens and card
-    /// numbers from the plain content first.
-    #[arg(long, requires = "capture_content")]
-    redact: bool,
-    /// Where events wait until they are sent (default `$SEALOG_SPOOL_DIR` or
-    /// `~/.local/state/sealog/spool`).
-    #[arg(long, env = "SEALOG_SPOOL_DIR")]
-    spool_dir: Option<PathBuf>,
     /// Send the spool and exit (what the hook starts in the background).
     #[arg(long, hide = true)]
     deliver: bool,
@@ -83,25 +62,6 @@ pub fn run(args: HookArgs) -> ExitCode {
     }
 }
 
-fn options(args: &HookArgs) -> Result<Options, String> {
-    let mut opts = Options {
-        url: args.server.clone(),
-        log: args.log.clone(),
-        api_key: Some(args.token.clone()),
-        capture_content: args.capture_content,
-        redact: args.redact,
-        ..Options::from_env()
-    };
-    if let Some(k) = &args.commitment_key {
-        opts.commitment_key =
-            Some(sealog_client::parse_commitment_key(k).map_err(|e| e.to_string())?);
-    }
-    if let Some(d) = &args.spool_dir {
-        opts.spool_dir = d.clone();
-    }
-    Ok(opts)
-}
-
 fn record(args: &HookArgs) -> Result<(), String> {
     let mut text = Vec::new();
     std::io::stdin()
@@ -113,7 +73,7 @@ fn record(args: &HookArgs) -> Result<(), String> {
     let hook = agents::read(args.agent, &payload, args.agent_id.as_deref())?;
     let opts = Options {
         replay_spool: false,
-        ..options(args)?
+        ..args.record.options()?
     };
     let counters = opts.spool_dir.join("hook-sessions");
     let client = Client::new(opts).map_err(|e| e.to_string())?;
@@ -197,7 +157,7 @@ fn start_delivery() {
 /// the spool again once it has let the lock go (after a pause in which that hook exits and
 /// releases its segment), and starts over if anything is left and the lock is free.
 fn deliver(args: &HookArgs) -> Result<(), String> {
-    let opts = options(args)?;
+    let opts = args.record.options()?;
     let dir = spool::dir_for(&opts.spool_dir, opts.url.trim_end_matches('/'), &opts.log);
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     for _ in 0..5 {

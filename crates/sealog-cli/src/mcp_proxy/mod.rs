@@ -14,35 +14,16 @@ mod stdio;
 
 use clap::Args;
 use sealog_client::{Client, Options};
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// `sealog mcp-proxy …`.
 #[derive(Args)]
 pub struct McpProxyArgs {
-    /// The Sealog server's URL.
-    #[arg(long, env = "SEALOG_URL", default_value = "http://127.0.0.1:7300")]
-    server: String,
-    /// The log to record into.
-    #[arg(long, default_value = "default")]
-    log: String,
-    /// An ingest key for the log.
-    #[arg(long, env = "SEALOG_API_KEY", hide_env_values = true)]
-    token: String,
-    /// The key of the payload commitments (hex, `base64:…` or text, 16+ bytes); without one
-    /// the commitments are made under a random key and can not be checked later.
-    #[arg(long, env = "SEALOG_COMMITMENT_KEY", hide_env_values = true)]
-    commitment_key: Option<String>,
+    #[command(flatten)]
+    record: crate::record_args::RecordArgs,
     /// The agent id to record (default: the MCP client's `clientInfo.name`).
     #[arg(long)]
     agent: Option<String>,
-    /// Record tool arguments and results in plain instead of as commitments.
-    #[arg(long)]
-    capture_content: bool,
-    /// With --capture-content: remove e-mail addresses, API keys, JWTs, bearer tokens and card
-    /// numbers from the plain content first.
-    #[arg(long, requires = "capture_content")]
-    redact: bool,
     /// Refuse calls of this tool (repeatable; `*` globs).
     #[arg(long = "deny-tool", value_name = "TOOL")]
     deny: Vec<String>,
@@ -56,10 +37,6 @@ pub struct McpProxyArgs {
     /// How long a held call waits for its decision before it is rejected.
     #[arg(long, default_value_t = 300_000, value_name = "MS")]
     approval_timeout_ms: u64,
-    /// Where undelivered events wait (default `$SEALOG_SPOOL_DIR` or
-    /// `~/.local/state/sealog/spool`).
-    #[arg(long, env = "SEALOG_SPOOL_DIR")]
-    spool_dir: Option<PathBuf>,
     /// Streamable HTTP: the address to listen on (with `--upstream`).
     #[arg(long, requires = "upstream", conflicts_with = "command")]
     listen: Option<String>,
@@ -83,23 +60,11 @@ pub fn run(args: McpProxyArgs) -> ExitCode {
 }
 
 fn start(args: McpProxyArgs) -> Result<ExitCode, String> {
-    let mut opts = Options {
-        url: args.server.clone(),
-        log: args.log.clone(),
-        api_key: Some(args.token.clone()),
-        capture_content: args.capture_content,
-        redact: args.redact,
+    let opts = Options {
         // A proxy's server is near: find it again soon after it comes back.
         backoff_max: std::time::Duration::from_secs(2),
-        ..Options::from_env()
+        ..args.record.options()?
     };
-    if let Some(k) = &args.commitment_key {
-        opts.commitment_key =
-            Some(sealog_client::parse_commitment_key(k).map_err(|e| e.to_string())?);
-    }
-    if let Some(d) = &args.spool_dir {
-        opts.spool_dir = d.clone();
-    }
     let client = Client::new(opts).map_err(|e| e.to_string())?;
     let policy = policy::Policy {
         deny: args.deny.clone(),
