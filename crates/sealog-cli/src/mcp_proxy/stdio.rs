@@ -33,9 +33,10 @@ pub fn run(
     let up = std::thread::spawn(move || {
         relay(BufReader::new(from_server), |line| {
             let at = (Instant::now(), SystemTime::now());
-            write(&up_out, line)?;
+            // Noted before it is relayed (an unbounded channel: this never waits), so that the
+            // recorder sees a request before the answer it gets on the other thread.
             let _ = up_tx.send(message(Dir::ToClient, line, at));
-            Ok(())
+            write(&up_out, line)
         });
     });
     let (policy, gate, down_tx) = (policy.clone(), gate.clone(), tx.clone());
@@ -82,12 +83,12 @@ fn write(to: &Shared<impl Write>, bytes: &[u8]) -> std::io::Result<()> {
     o.write_all(bytes).and_then(|()| o.flush())
 }
 
-/// Sends `line` to the server and notes it for the recorder.
+/// Notes `line` for the recorder, then sends it to the server: noted first, so that the
+/// recorder never sees the server's answer before the request it answers.
 fn forward(to_server: &Shared<impl Write>, tx: &Sender<Note>, line: &[u8]) -> std::io::Result<()> {
     let at = (Instant::now(), SystemTime::now());
-    write(to_server, line)?;
     let _ = tx.send(message(Dir::ToServer, line, at));
-    Ok(())
+    write(to_server, line)
 }
 
 fn message(dir: Dir, line: &[u8], at: (Instant, SystemTime)) -> Note {
