@@ -3,11 +3,13 @@
 //! PyPI), its client talking through the proxy to a server built with the same SDK
 //! (tests/mcp/).
 
+#[path = "mcp/support.rs"]
+mod mcp_support;
 mod support;
 
+use mcp_support::{KEY, python, script};
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};
-use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -158,19 +160,6 @@ fn the_approvals_api_lists_decides_once_and_keeps_decisions_over_a_restart() {
     assert_eq!(post(&server, &path, &admin, approve).status, 409);
 }
 
-const KEY: &str = "a tenant secret of 16+ bytes";
-
-fn python() -> String {
-    std::env::var("SEALOG_PYTHON").unwrap_or_else(|_| "python3".to_owned())
-}
-
-fn script(name: &str) -> String {
-    let p = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/mcp")
-        .join(name);
-    p.to_string_lossy().into_owned()
-}
-
 /// The next line the MCP client printed, as JSON.
 fn next_line(out: &mut impl BufRead) -> Value {
     let mut l = String::new();
@@ -229,16 +218,6 @@ fn proxy_args(server: &Serve, ingest: &str, spool: &Path) -> Vec<String> {
     args
 }
 
-/// A child process killed when the test ends, however it ends.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[test]
 fn held_calls_over_stdio_wait_for_a_decision_and_leave_it_on_the_record() {
     let dir = tempfile::tempdir().unwrap();
@@ -261,46 +240,9 @@ fn held_calls_over_streamable_http_wait_for_a_decision_and_leave_it_on_the_recor
     let dir = tempfile::tempdir().unwrap();
     let server = Serve::start(&dir.path().join("data"), &[]);
     let ingest = key(&server, "ingest", "proxy");
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let _upstream = Running(
-        Command::new(python())
-            .args([script("server.py"), "http".into(), port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let up = format!("127.0.0.1:{port}");
-    let listening = (0..200).any(|_| {
-        std::thread::sleep(Duration::from_millis(50));
-        TcpStream::connect(&up).is_ok()
-    });
-    assert!(listening, "the MCP server listens");
-    let mut proxy = Running(
-        Command::new(env!("CARGO_BIN_EXE_sealog"))
-            .args(proxy_args(&server, &ingest, &dir.path().join("spool")))
-            .args([
-                "--listen",
-                "127.0.0.1:0",
-                "--upstream",
-                &format!("http://{up}"),
-            ])
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
-    let mut err = BufReader::new(proxy.0.stderr.take().unwrap());
-    let addr = loop {
-        let mut l = String::new();
-        assert!(err.read_line(&mut l).unwrap() > 0, "the proxy ended early");
-        if let Some(rest) = l.split_once("listening on ") {
-            break rest.1.split(',').next().unwrap().to_owned();
-        }
-    };
+    let (_upstream, up) = mcp_support::upstream("http");
+    let args = proxy_args(&server, &ingest, &dir.path().join("spool"));
+    let (_proxy, addr) = mcp_support::http_proxy(&args, &up);
     let child = Command::new(python())
         .args([
             script("approval_client.py"),

@@ -2,29 +2,18 @@
 //! (`mcp` from PyPI): its client talks through the proxy to a server built with the same SDK
 //! (tests/mcp/).
 
+#[path = "mcp/support.rs"]
+mod mcp_support;
 mod support;
 
+use mcp_support::{KEY, python, script};
 use sealog_core::commitment::CommitmentKey;
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader, Write};
-use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 use support::{Serve, call};
-
-const KEY: &str = "a tenant secret of 16+ bytes";
-
-fn python() -> String {
-    std::env::var("SEALOG_PYTHON").unwrap_or_else(|_| "python3".to_owned())
-}
-
-fn script(name: &str) -> String {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/mcp")
-        .join(name);
-    p.to_string_lossy().into_owned()
-}
 
 /// `client.py stdio sealog mcp-proxy … -- [wrap…] python server.py`, started.
 fn client(server: &Serve, spool: &Path, wrap: &[String], extra: &[&str], pause: bool) -> Child {
@@ -290,16 +279,6 @@ fn with_sealog_down_mid_session_the_mcp_session_goes_on_and_every_event_arrives_
     check_session(&events);
 }
 
-/// A child process killed when the test ends, however it ends.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[test]
 fn a_streamable_http_session_with_sse_answers_is_recorded_through_the_reverse_proxy() {
     http_session("http");
@@ -314,58 +293,25 @@ fn a_streamable_http_session_with_json_answers_is_recorded_through_the_reverse_p
 fn http_session(mode: &str) {
     let dir = tempfile::tempdir().unwrap();
     let server = Serve::start(&dir.path().join("data"), &[]);
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let _upstream = Running(
-        Command::new(python())
-            .args([script("server.py"), mode.into(), port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let up = format!("127.0.0.1:{port}");
-    assert!(
-        (0..200).any(|_| {
-            std::thread::sleep(Duration::from_millis(50));
-            TcpStream::connect(&up).is_ok()
-        }),
-        "the MCP server listens"
-    );
+    let (_upstream, up) = mcp_support::upstream(mode);
     let token = server.admin_token();
     let spool = dir.path().join("spool");
-    let mut proxy = Running(
-        Command::new(env!("CARGO_BIN_EXE_sealog"))
-            .args(["mcp-proxy", "--server", &server.url, "--token", &token])
-            .args([
-                "--commitment-key",
-                KEY,
-                "--deny-tool",
-                "delete_*",
-                "--spool-dir",
-            ])
-            .arg(&spool)
-            .args([
-                "--listen",
-                "127.0.0.1:0",
-                "--upstream",
-                &format!("http://{up}"),
-            ])
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
-    let mut err = BufReader::new(proxy.0.stderr.take().unwrap());
-    let addr = loop {
-        let mut l = String::new();
-        assert!(err.read_line(&mut l).unwrap() > 0, "the proxy ended early");
-        if let Some(rest) = l.split_once("listening on ") {
-            break rest.1.split(',').next().unwrap().to_owned();
-        }
-    };
+    let args: Vec<String> = [
+        "mcp-proxy",
+        "--server",
+        &server.url,
+        "--token",
+        &token,
+        "--commitment-key",
+        KEY,
+        "--deny-tool",
+        "delete_*",
+        "--spool-dir",
+        &spool.to_string_lossy(),
+    ]
+    .map(String::from)
+    .into();
+    let (mut proxy, addr) = mcp_support::http_proxy(&args, &up);
     let client = Command::new(python())
         .args([script("client.py"), "http".into(), format!("{addr}/mcp")])
         .stdout(Stdio::piped())
