@@ -5,7 +5,7 @@ mod support;
 
 use sealog_client::{Client, Event, Options};
 use sealog_core::commitment::CommitmentKey;
-use serde_json::{Value, json};
+use serde_json::json;
 use std::path::Path;
 use std::time::Duration;
 use support::{Serve, call};
@@ -25,20 +25,6 @@ fn options(url: &str, token: &str, spool: &Path) -> Options {
         request_timeout: Duration::from_secs(5),
         ..Options::from_env()
     }
-}
-
-/// The events of session `id`, in `seq` order, once `n` of them are indexed.
-fn session_events(server: &Serve, token: &str, id: &str, n: usize) -> Vec<Value> {
-    let url = format!("{}/v1/logs/default/sessions/{id}/events", server.url);
-    for _ in 0..200 {
-        let page = call("GET", &url, Some(token), None).json();
-        let events = page["events"].as_array().cloned().unwrap_or_default();
-        if events.len() >= n {
-            return events.into_iter().map(|e| e["event"].clone()).collect();
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("session {id} never had {n} events");
 }
 
 #[test]
@@ -81,7 +67,7 @@ fn a_session_arrives_numbered_with_commitments_and_a_receipt() {
     let proof = log.get_receipt(&receipt.id).unwrap();
     assert!(proof.starts_with("c2sp.org/tlog-proof") || proof.contains("tlog-proof"));
 
-    let events = session_events(&server, &token, "s-1", 4);
+    let events = support::session_events(&server, &token, "s-1", 4);
     let seqs: Vec<u64> = events
         .iter()
         .map(|e| e["session"]["seq"].as_u64().unwrap())
@@ -114,7 +100,7 @@ fn a_session_arrives_numbered_with_commitments_and_a_receipt() {
     r.record(Event::new("llm_call").input(json!({"to": "write to ada@example.org"})))
         .unwrap();
     assert!(redacting.flush(Duration::from_secs(10)));
-    let ev = &session_events(&server, &token, "redacted", 1)[0];
+    let ev = &support::session_events(&server, &token, "redacted", 1)[0];
     assert_eq!(ev["input"]["content"]["to"], "write to [email]");
     assert_eq!(ev["input"]["redacted"], json!(["email"]));
     // A bad event never leaves the process and says why.
@@ -149,7 +135,7 @@ fn events_recorded_while_the_server_is_down_arrive_from_the_spool_after_a_restar
     let log = Client::new(options(&url, &token, &spool)).unwrap();
     assert!(log.flush(Duration::from_secs(10)));
     assert_eq!(log.stats().replayed, 50);
-    let events = session_events(&server, &token, "down", 50);
+    let events = support::session_events(&server, &token, "down", 50);
     let seqs: Vec<u64> = events
         .iter()
         .map(|e| e["session"]["seq"].as_u64().unwrap())
@@ -241,8 +227,14 @@ fn the_python_sdk_and_this_one_replay_each_others_spool() {
     assert_eq!(rust.stats().replayed, 6);
     rust.close(Duration::from_secs(1));
     drop(rust);
-    assert_eq!(session_events(&server, &token, "from-python", 3).len(), 3);
-    assert_eq!(session_events(&server, &token, "from-rust", 3).len(), 3);
+    assert_eq!(
+        support::session_events(&server, &token, "from-python", 3).len(),
+        3
+    );
+    assert_eq!(
+        support::session_events(&server, &token, "from-rust", 3).len(),
+        3
+    );
     server.kill();
     let rust = Client::new(options(&url, &token, &spool)).unwrap();
     rust.record(Event::new("decision").id("0192f3a0-0000-7000-8000-0000000000aa"))

@@ -9,7 +9,7 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-use support::{Serve, call};
+use support::Serve;
 
 const KEY: &str = "a tenant secret of 16+ bytes";
 
@@ -55,19 +55,6 @@ fn feed(server_url: &str, token: &str, spool: &Path, agent: &str) -> Vec<String>
     outs
 }
 
-fn session(server: &Serve, token: &str, id: &str, n: usize) -> Vec<Value> {
-    let url = format!("{}/v1/logs/default/sessions/{id}/events", server.url);
-    for _ in 0..200 {
-        let page = call("GET", &url, Some(token), None).json();
-        let events = page["events"].as_array().cloned().unwrap_or_default();
-        if events.len() >= n {
-            return events.into_iter().map(|e| e["event"].clone()).collect();
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("session {id} never had {n} events");
-}
-
 fn summary(events: &[Value]) -> Vec<(String, String)> {
     let s = |v: &Value| v.as_str().unwrap_or("").to_owned();
     events
@@ -106,7 +93,8 @@ fn claude_code_hooks_record_a_numbered_session_with_committed_content() {
         outs.iter().all(String::is_empty),
         "Claude Code adds stdout to the context"
     );
-    let events = session(&server, &token, "8c35adc1-2f1e-4b8e-9c61-0d2a7e5b3f10", 6);
+    let events =
+        support::session_events(&server, &token, "8c35adc1-2f1e-4b8e-9c61-0d2a7e5b3f10", 6);
     assert_eq!(
         summary(&events),
         pairs(&[
@@ -152,7 +140,7 @@ fn gemini_cli_hooks_answer_json_and_record_failed_tools_as_errors() {
         outs.iter().all(|o| o.trim() == "{}"),
         "Gemini CLI parses stdout as JSON: {outs:?}"
     );
-    let events = session(&server, &token, "gem-5b1f0c2e", 7);
+    let events = support::session_events(&server, &token, "gem-5b1f0c2e", 7);
     assert_eq!(
         summary(&events),
         pairs(&[
@@ -205,6 +193,7 @@ fn with_the_server_down_hooks_still_return_at_once_and_a_later_hook_delivers() {
         .write_all(late.to_string().as_bytes())
         .unwrap();
     assert!(child.wait().unwrap().success());
-    let events = session(&server, &token, "8c35adc1-2f1e-4b8e-9c61-0d2a7e5b3f10", 6);
+    let events =
+        support::session_events(&server, &token, "8c35adc1-2f1e-4b8e-9c61-0d2a7e5b3f10", 6);
     check_numbered(&events);
 }

@@ -232,3 +232,17 @@ pub fn event(id: &str, agent: &str) -> Value {
 pub fn uuid7(n: u64) -> String {
     format!("0192f3a0-0000-7000-8000-{n:012x}")
 }
+
+/// The events of session `id`, in `seq` order, once `n` of them are indexed.
+pub fn session_events(server: &Serve, token: &str, id: &str, n: usize) -> Vec<Value> {
+    let url = format!("{}/v1/logs/default/sessions/{id}/events", server.url);
+    for _ in 0..200 {
+        let page = call("GET", &url, Some(token), None).json();
+        let events = page["events"].as_array().cloned().unwrap_or_default();
+        if events.len() >= n {
+            return events.into_iter().map(|e| e["event"].clone()).collect();
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("session {id} never had {n} events");
+}
