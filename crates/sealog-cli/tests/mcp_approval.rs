@@ -237,17 +237,27 @@ fn held_calls_over_stdio_wait_for_a_decision_and_leave_it_on_the_record() {
 
 #[test]
 fn held_calls_over_streamable_http_wait_for_a_decision_and_leave_it_on_the_record() {
+    held_calls_over_http("http", "/mcp");
+}
+
+#[test]
+fn held_calls_over_http_sse_wait_for_a_decision_and_leave_it_on_the_record() {
+    held_calls_over_http("sse", "/sse");
+}
+
+/// approval_client.py through the HTTP proxy, over `transport` at `path`, reviewed.
+fn held_calls_over_http(transport: &str, path: &str) {
     let dir = tempfile::tempdir().unwrap();
     let server = Serve::start(&dir.path().join("data"), &[]);
     let ingest = key(&server, "ingest", "proxy");
-    let (_upstream, up) = mcp_support::upstream("http");
+    let (_upstream, up) = mcp_support::upstream(transport);
     let args = proxy_args(&server, &ingest, &dir.path().join("spool"));
     let (_proxy, addr) = mcp_support::http_proxy(&args, &up);
     let child = Command::new(python())
         .args([
             script("approval_client.py"),
-            "http".into(),
-            format!("{addr}/mcp"),
+            transport.into(),
+            format!("{addr}{path}"),
         ])
         .stdout(Stdio::piped())
         .spawn()

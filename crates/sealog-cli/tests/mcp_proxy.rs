@@ -1,4 +1,4 @@
-//! `sealog mcp-proxy` over stdio and Streamable HTTP, driven by the official MCP Python SDK
+//! `sealog mcp-proxy` over stdio, Streamable HTTP and HTTP+SSE, driven by the official MCP Python SDK
 //! (`mcp` from PyPI): its client talks through the proxy to a server built with the same SDK
 //! (tests/mcp/).
 
@@ -187,12 +187,15 @@ fn a_stdio_session_is_recorded_and_a_denied_tool_is_refused_on_the_record() {
                 && e["context"]["tool"]["name"] == "delete_everything"),
         "the denied call never reached the server"
     );
-    // Every event has a receipt.
-    let add = of(&events, "tool_call", "add");
+    assert_receipt(&server, of(&events, "tool_call", "add"));
+}
+
+/// The event has a receipt (an inclusion proof).
+fn assert_receipt(server: &Serve, event: &Value) {
     let proof = format!(
         "{}/v1/logs/default/events/{}/proof",
         server.url,
-        add["id"].as_str().unwrap()
+        event["id"].as_str().unwrap()
     );
     let token = server.admin_token();
     let reply = (0..100)
@@ -289,19 +292,14 @@ fn a_streamable_http_session_with_json_answers_is_recorded_through_the_reverse_p
     http_session("http-json");
 }
 
-/// One MCP session over Streamable HTTP through the proxy; `mode` is the server's answers.
-fn http_session(mode: &str) {
-    let dir = tempfile::tempdir().unwrap();
-    let server = Serve::start(&dir.path().join("data"), &[]);
-    let (_upstream, up) = mcp_support::upstream(mode);
-    let token = server.admin_token();
-    let spool = dir.path().join("spool");
-    let args: Vec<String> = [
+/// The flags of an HTTP proxy recording into `server` that denies `delete_*`.
+fn http_proxy_args(server: &Serve, spool: &Path) -> Vec<String> {
+    [
         "mcp-proxy",
         "--server",
         &server.url,
         "--token",
-        &token,
+        &server.admin_token(),
         "--commitment-key",
         KEY,
         "--deny-tool",
@@ -310,10 +308,13 @@ fn http_session(mode: &str) {
         &spool.to_string_lossy(),
     ]
     .map(String::from)
-    .into();
-    let (mut proxy, addr) = mcp_support::http_proxy(&args, &up);
+    .into()
+}
+
+/// `client.py <transport> <url>` run to its end: checks what it got, denied call included.
+fn run_http_client(transport: &str, url: &str) {
     let client = Command::new(python())
-        .args([script("client.py"), "http".into(), format!("{addr}/mcp")])
+        .args([script("client.py"), transport.into(), url.into()])
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
@@ -323,6 +324,16 @@ fn http_session(mode: &str) {
         .as_str()
         .unwrap_or_else(|| panic!("{lines:?}"));
     assert!(denied.contains("blocked by Sealog"), "{denied}");
+}
+
+/// One MCP session over Streamable HTTP through the proxy; `mode` is the server's answers.
+fn http_session(mode: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Serve::start(&dir.path().join("data"), &[]);
+    let (_upstream, up) = mcp_support::upstream(mode);
+    let args = http_proxy_args(&server, &dir.path().join("spool"));
+    let (mut proxy, addr) = mcp_support::http_proxy(&args, &up);
+    run_http_client("http", &format!("{addr}/mcp"));
     // A protocol without session ids makes the proxy's run one session: it ends with the proxy.
     let pid = proxy.0.id().to_string();
     assert!(
@@ -339,4 +350,74 @@ fn http_session(mode: &str) {
         of(&events, "policy_flag", "delete_everything")["status"],
         "blocked"
     );
+}
+
+#[test]
+fn an_http_sse_session_is_recorded_through_the_reverse_proxy() {
+    sse_session("sse");
+}
+
+#[test]
+fn an_http_sse_server_naming_itself_by_an_absolute_url_is_reached_through_the_proxy() {
+    sse_session("sse-absolute");
+}
+
+/// One MCP session over the older HTTP+SSE transport through the proxy; `mode` says how the
+/// server announces its message endpoint. The session ends when the client closes its stream.
+fn sse_session(mode: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Serve::start(&dir.path().join("data"), &[]);
+    let (_upstream, up) = mcp_support::upstream(mode);
+    let args = http_proxy_args(&server, &dir.path().join("spool"));
+    let (_proxy, addr) = mcp_support::http_proxy(&args, &up);
+    run_http_client("sse", &format!("{addr}/sse"));
+    let events = recorded_session(&server);
+    check_session(&events);
+    assert_eq!(
+        of(&events, "policy_flag", "delete_everything")["status"],
+        "blocked"
+    );
+    assert_receipt(&server, of(&events, "tool_call", "add"));
+}
+
+/// `sse_raw.py` against `addr`: the stream's bytes and the posts' replies.
+fn raw_sse(addr: &str) -> Value {
+    let out = Command::new(python())
+        .args([
+            script("sse_raw.py"),
+            addr.trim_start_matches("http://").into(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn over_http_sse_the_proxy_relays_every_byte_unchanged_but_an_absolute_endpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Serve::start(&dir.path().join("data"), &[]);
+    for mode in ["sse", "sse-absolute"] {
+        let (_upstream, up) = mcp_support::upstream(mode);
+        let args = http_proxy_args(&server, &dir.path().join(mode));
+        let (_proxy, addr) = mcp_support::http_proxy(&args, &up);
+        let direct = raw_sse(&up);
+        let proxied = raw_sse(&addr);
+        assert_eq!(proxied["replies"], direct["replies"], "{mode}");
+        assert_eq!(proxied["replies"][0], json!([202, null, "Accepted"]));
+        let stream = direct["stream"].as_str().unwrap();
+        assert!(stream.contains(r#""id":4,"result""#), "{stream}");
+        // The proxy makes a URL on the upstream a path, so the client posts through it.
+        let expected = stream.replace(&format!("http://{up}/"), "/");
+        assert_eq!(
+            mode == "sse-absolute",
+            expected != stream,
+            "{mode}: {stream}"
+        );
+        assert_eq!(proxied["stream"], json!(expected), "{mode}");
+    }
 }

@@ -1,23 +1,25 @@
-//! Streamable HTTP mode: a reverse proxy in front of an MCP server's HTTP endpoint.
+//! HTTP mode: a reverse proxy in front of an MCP server's Streamable HTTP or HTTP+SSE endpoint.
 //!
 //! Each request is sent on to the upstream origin with its path, query, headers and body;
-//! each answer comes back as it streams (JSON or Server-Sent Events, the older HTTP+SSE
-//! transport's `GET` stream included), frame by frame. A copy of every JSON-RPC message goes to
-//! the recorder, keyed by the `Mcp-Session-Id` of the exchange.
+//! each answer comes back as it streams (JSON or Server-Sent Events), frame by frame, through
+//! a [`Tap`] that copies every JSON-RPC message to the recorder, keyed by the `Mcp-Session-Id`
+//! of the exchange or, over HTTP+SSE, by the stream's message endpoint ([`super::sse`]).
 
 use super::approval::{Gate, Verdict};
 use super::policy::{self, Policy};
 use super::recorder::{Dir, Note};
+use super::sse::Endpoints;
+use super::tap::{Kind, Tap};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, combinators::BoxBody};
-use hyper::body::{Body, Frame, Incoming};
+use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::client::legacy::{Client, connect::HttpConnector};
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use std::pin::Pin;
+use serde_json::Value;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::sync::mpsc::Sender;
-use std::task::{Context, Poll};
 use std::time::{Instant, SystemTime};
 
 type Out = BoxBody<Bytes, hyper::Error>;
@@ -30,6 +32,8 @@ struct Proxy {
     gate: Gate,
     tx: Sender<Note>,
     exchanges: std::sync::atomic::AtomicU64,
+    /// The message endpoints of open HTTP+SSE streams.
+    endpoints: Endpoints,
 }
 
 /// Serves until SIGINT or SIGTERM.
@@ -46,19 +50,20 @@ pub fn run(
         return Err("--upstream must be http://host:port (the MCP server's origin)".into());
     }
     let rt = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
-    let proxy = std::sync::Arc::new(Proxy {
+    let proxy = Arc::new(Proxy {
         upstream,
         client: Client::builder(TokioExecutor::new()).build_http(),
         policy: policy.clone(),
         gate: gate.clone(),
         tx: tx.clone(),
         exchanges: std::sync::atomic::AtomicU64::new(1),
+        endpoints: Endpoints::default(),
     });
     rt.block_on(serve(listen, proxy))?;
     Ok(ExitCode::SUCCESS)
 }
 
-async fn serve(listen: &str, proxy: std::sync::Arc<Proxy>) -> Result<(), String> {
+async fn serve(listen: &str, proxy: Arc<Proxy>) -> Result<(), String> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
@@ -78,10 +83,10 @@ async fn serve(listen: &str, proxy: std::sync::Arc<Proxy>) -> Result<(), String>
             _ = tokio::signal::ctrl_c() => return Ok(()),
             _ = term.recv() => return Ok(()),
         };
-        let proxy = std::sync::Arc::clone(&proxy);
+        let proxy = Arc::clone(&proxy);
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |req| {
-                let proxy = std::sync::Arc::clone(&proxy);
+                let proxy = Arc::clone(&proxy);
                 async move { Ok::<_, hyper::Error>(proxy.handle(req).await) }
             });
             let _ = hyper::server::conn::http1::Builder::new()
@@ -95,15 +100,10 @@ fn now() -> (Instant, SystemTime) {
     (Instant::now(), SystemTime::now())
 }
 
-fn session_of<B>(m: &hyper::http::request::Parts, resp: Option<&Response<B>>) -> String {
-    let header = |h: &hyper::HeaderMap| {
-        h.get("mcp-session-id")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
-    };
-    header(&m.headers)
-        .or_else(|| resp.and_then(|r| header(r.headers())))
-        .unwrap_or_default()
+fn session_header(h: &hyper::HeaderMap) -> Option<String> {
+    h.get("mcp-session-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
 }
 
 fn reply(status: StatusCode, content_type: &str, body: Vec<u8>) -> Response<Out> {
@@ -114,43 +114,146 @@ fn reply(status: StatusCode, content_type: &str, body: Vec<u8>) -> Response<Out>
         .expect("a valid response")
 }
 
+/// What the HTTP+SSE transport answers a post whose answer goes onto the stream.
+fn accepted() -> Response<Out> {
+    reply(StatusCode::ACCEPTED, "text/plain", b"Accepted".to_vec())
+}
+
+/// Where a request belongs on the record.
+#[derive(Clone)]
+struct Route {
+    /// The MCP session, if known before the answer (an `Mcp-Session-Id`, or an HTTP+SSE
+    /// endpoint); else the answer's `Mcp-Session-Id` names it.
+    session: Option<String>,
+    /// The HTTP exchange (0 in an HTTP+SSE session, whose answers come on its stream).
+    exchange: u64,
+    /// True for a post to an HTTP+SSE endpoint.
+    legacy: bool,
+}
+
+impl Route {
+    fn session(&self) -> String {
+        self.session.clone().unwrap_or_default()
+    }
+}
+
 impl Proxy {
-    async fn handle(&self, req: Request<Incoming>) -> Response<Out> {
+    fn route(&self, parts: &hyper::http::request::Parts) -> Route {
+        let exchange = self
+            .exchanges
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if let Some(s) = session_header(&parts.headers) {
+            return Route {
+                session: Some(s),
+                exchange,
+                legacy: false,
+            };
+        }
+        let pq = parts.uri.path_and_query().map_or("", |p| p.as_str());
+        if parts.method == hyper::Method::POST && self.endpoints.is_open(pq) {
+            return Route {
+                session: Some(pq.to_owned()),
+                exchange: 0,
+                legacy: true,
+            };
+        }
+        Route {
+            session: None,
+            exchange,
+            legacy: false,
+        }
+    }
+
+    async fn handle(self: Arc<Self>, req: Request<Incoming>) -> Response<Out> {
         let (parts, body) = req.into_parts();
         let body = match body.collect().await {
             Ok(b) => b.to_bytes(),
             Err(e) => return reply(StatusCode::BAD_REQUEST, "text/plain", e.to_string().into()),
         };
         let at = now();
-        let exchange = self
-            .exchanges
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let route = self.route(&parts);
         if let Some((request, reason)) = policy::refused(&self.policy, &body) {
-            let session = session_of::<()>(&parts, None);
             let _ = self.tx.send(Note::Blocked {
-                session,
+                session: route.session(),
                 request: request.clone(),
                 reason: reason.clone(),
             });
-            return reply(
-                StatusCode::OK,
-                "application/json",
-                policy::error_reply(&request, &reason),
-            );
+            return self.answer(&route, &policy::error_reply(&request, &reason));
         }
         if let Some(request) = self.gate.holds(&body) {
+            if route.legacy {
+                // The post is answered now, as its transport wants; the call's answer, the
+                // server's or a refusal, comes on the stream once the reviewer has decided.
+                tokio::spawn(async move {
+                    if self.hold(&route, &request).await.is_none() {
+                        let r = self.relay(parts, body, route.clone(), at).await;
+                        if !r.status().is_success() {
+                            let why =
+                                format!("the MCP server did not take the call ({})", r.status());
+                            self.answer(&route, &policy::error_reply(&request, &why));
+                        }
+                    }
+                });
+                return accepted();
+            }
             // The request's own task waits; other requests go on meanwhile.
-            let (gate, tx) = (self.gate.clone(), self.tx.clone());
-            let session = session_of::<()>(&parts, None);
-            let held = request.clone();
-            let verdict = tokio::task::spawn_blocking(move || gate.hold(&tx, &session, &held))
-                .await
-                .unwrap_or_else(|e| Verdict::Refused(format!("the approval wait failed: {e}")));
-            if let Verdict::Refused(why) = verdict {
-                let reply_body = policy::error_reply(&request, &why);
-                return reply(StatusCode::OK, "application/json", reply_body);
+            if let Some(refusal) = self.hold(&route, &request).await {
+                return refusal;
             }
         }
+        self.relay(parts, body, route, at).await
+    }
+
+    /// Holds `request` for a reviewer; if refused, the client's error.
+    async fn hold(&self, route: &Route, request: &Value) -> Option<Response<Out>> {
+        let (gate, tx, session) = (self.gate.clone(), self.tx.clone(), route.session());
+        let held = request.clone();
+        let verdict = tokio::task::spawn_blocking(move || gate.hold(&tx, &session, &held))
+            .await
+            .unwrap_or_else(|e| Verdict::Refused(format!("the approval wait failed: {e}")));
+        match verdict {
+            Verdict::Approved => None,
+            Verdict::Refused(why) => Some(self.answer(route, &policy::error_reply(request, &why))),
+        }
+    }
+
+    /// The proxy's own answer to a request: its reply, or over HTTP+SSE an event on the stream.
+    fn answer(&self, route: &Route, json: &[u8]) -> Response<Out> {
+        if !route.legacy {
+            return reply(StatusCode::OK, "application/json", json.to_vec());
+        }
+        if !self.endpoints.send(&route.session(), json) {
+            eprintln!(
+                "sealog mcp-proxy: the client's event stream closed before it got the proxy's \
+                 answer to a refused call"
+            );
+        }
+        accepted()
+    }
+
+    /// Sends the request upstream and the answer back, tapped.
+    async fn relay(
+        &self,
+        parts: hyper::http::request::Parts,
+        body: Bytes,
+        route: Route,
+        at: (Instant, SystemTime),
+    ) -> Response<Out> {
+        let note = |session: String| Note::Message {
+            session,
+            dir: Dir::ToServer,
+            exchange: route.exchange,
+            bytes: body.to_vec(),
+            at,
+        };
+        // A session known now is noted before the request leaves: over HTTP+SSE the answer
+        // may come on the stream before this post's own reply.
+        if !body.is_empty()
+            && let Some(s) = &route.session
+        {
+            let _ = self.tx.send(note(s.clone()));
+        }
+        let stream_path = (parts.method == hyper::Method::GET).then(|| parts.uri.path().to_owned());
         let mut target = hyper::Uri::builder()
             .scheme("http")
             .authority(self.upstream.authority().expect("checked").clone());
@@ -174,15 +277,13 @@ impl Proxy {
                 return reply(StatusCode::BAD_GATEWAY, "text/plain", text.into());
             }
         };
-        let session = session_of(&parts, Some(&resp));
-        if !body.is_empty() {
-            let _ = self.tx.send(Note::Message {
-                session: session.clone(),
-                dir: Dir::ToServer,
-                exchange,
-                bytes: body.to_vec(),
-                at,
-            });
+        let session = route
+            .session
+            .clone()
+            .or_else(|| session_header(resp.headers()))
+            .unwrap_or_default();
+        if !body.is_empty() && route.session.is_none() {
+            let _ = self.tx.send(note(session.clone()));
         }
         if parts.method == hyper::Method::DELETE && resp.status().is_success() {
             let _ = self.tx.send(Note::End {
@@ -194,133 +295,20 @@ impl Proxy {
             .get("content-type")
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.starts_with("text/event-stream"));
-        let (rparts, rbody) = resp.into_parts();
-        let tap = Tap {
-            inner: rbody,
-            sse,
-            buf: Vec::new(),
-            session,
-            exchange,
-            tx: self.tx.clone(),
+        let kind = if sse {
+            let origin = format!("http://{}", self.upstream.authority().expect("checked"));
+            Kind::Sse(stream_path.map(|p| (p, origin)))
+        } else {
+            Kind::Json(resp.status() != StatusCode::ACCEPTED)
         };
+        let (rparts, rbody) = resp.into_parts();
+        let tap = Tap::new(
+            rbody,
+            kind,
+            (session, route.exchange),
+            self.tx.clone(),
+            self.endpoints.clone(),
+        );
         Response::from_parts(rparts, tap.boxed())
-    }
-}
-
-/// The answer's body passed on frame by frame, with a copy of its messages to the recorder.
-struct Tap {
-    inner: Incoming,
-    sse: bool,
-    buf: Vec<u8>,
-    session: String,
-    exchange: u64,
-    tx: Sender<Note>,
-}
-
-impl Tap {
-    fn send(&self, bytes: Vec<u8>) {
-        let _ = self.tx.send(Note::Message {
-            session: self.session.clone(),
-            dir: Dir::ToClient,
-            exchange: self.exchange,
-            bytes,
-            at: now(),
-        });
-    }
-
-    /// Hands on each complete SSE event's data (the JSON-RPC message it carries).
-    fn events(&mut self) {
-        while let Some(end) = find_event_end(&self.buf) {
-            let event: Vec<u8> = self.buf.drain(..end.1).collect();
-            let data = sse_data(&event[..end.0]);
-            if matches!(data.first(), Some(b'{' | b'[')) {
-                self.send(data);
-            }
-        }
-    }
-}
-
-/// (end of the event, end of its blank line) of the first complete SSE event in `buf`.
-fn find_event_end(buf: &[u8]) -> Option<(usize, usize)> {
-    let lf = buf
-        .windows(2)
-        .position(|w| w == b"\n\n")
-        .map(|i| (i, i + 2));
-    let crlf = buf
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .map(|i| (i, i + 4));
-    match (lf, crlf) {
-        (Some(a), Some(b)) => Some(if a.0 < b.0 { a } else { b }),
-        (a, b) => a.or(b),
-    }
-}
-
-/// The `data:` lines of one SSE event, joined by newlines.
-fn sse_data(event: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    for line in event.split(|b| *b == b'\n') {
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        if let Some(d) = line.strip_prefix(b"data:") {
-            if !out.is_empty() {
-                out.push(b'\n');
-            }
-            out.extend_from_slice(d.strip_prefix(b" ").unwrap_or(d));
-        }
-    }
-    out
-}
-
-impl Body for Tap {
-    type Data = Bytes;
-    type Error = hyper::Error;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
-        let this = &mut *self;
-        let polled = Pin::new(&mut this.inner).poll_frame(cx);
-        match &polled {
-            Poll::Ready(Some(Ok(frame))) => {
-                if let Some(data) = frame.data_ref() {
-                    this.buf.extend_from_slice(data);
-                    if this.sse {
-                        this.events();
-                    } else if this.inner.is_end_stream() {
-                        let whole = std::mem::take(&mut this.buf);
-                        this.send(whole);
-                    }
-                }
-            }
-            Poll::Ready(None) if !this.sse && !this.buf.is_empty() => {
-                let whole = std::mem::take(&mut this.buf);
-                this.send(whole);
-            }
-            _ => {}
-        }
-        polled
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> hyper::body::SizeHint {
-        self.inner.size_hint()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sse_events_split_on_blank_lines_and_join_data_lines() {
-        let buf = b"event: message\r\ndata: {\"a\":\r\ndata: 1}\r\n\r\nid: 2\n";
-        let (end, next) = find_event_end(buf).unwrap();
-        assert_eq!(next, end + 4);
-        assert_eq!(sse_data(&buf[..end]), b"{\"a\":\n1}");
-        assert_eq!(find_event_end(&buf[next..]), None);
     }
 }

@@ -1,7 +1,7 @@
 //! `sealog mcp-proxy`: records an agent's MCP traffic without changing it.
 //!
 //! Between an MCP client and an MCP server, over stdio (the proxy spawns the server) or
-//! Streamable HTTP (a reverse proxy), it relays every message as it came and records each
+//! HTTP (a reverse proxy, for Streamable HTTP and the older HTTP+SSE transport), it relays every message as it came and records each
 //! request/response pair as an event (docs/DESIGN.md, "The MCP audit proxy"). An optional tool
 //! policy refuses calls with a JSON-RPC error and leaves a `policy_flag` event; calls of the
 //! tools under `--require-approval` wait for a reviewer's decision.
@@ -10,7 +10,9 @@ mod approval;
 mod http;
 mod policy;
 mod recorder;
+mod sse;
 mod stdio;
+mod tap;
 
 use clap::Args;
 use sealog_client::{Client, Options};
@@ -37,10 +39,10 @@ pub struct McpProxyArgs {
     /// How long a held call waits for its decision before it is rejected.
     #[arg(long, default_value_t = 300_000, value_name = "MS")]
     approval_timeout_ms: u64,
-    /// Streamable HTTP: the address to listen on (with `--upstream`).
+    /// HTTP (Streamable HTTP or HTTP+SSE): the address to listen on (with `--upstream`).
     #[arg(long, requires = "upstream", conflicts_with = "command")]
     listen: Option<String>,
-    /// Streamable HTTP: the MCP server's origin (`http://host:port`); paths are kept.
+    /// HTTP: the MCP server's origin (`http://host:port`); paths are kept.
     #[arg(long, requires = "listen")]
     upstream: Option<String>,
     /// stdio: the MCP server's command and arguments, after `--`.

@@ -1,4 +1,4 @@
-"""Makes three calls of a tool the proxy holds for approval (`client.py`'s targets): while the
+"""Makes three calls of a tool the proxy holds for approval (targets.py): while the
 first waits, another tool call goes through; then each held call's outcome, one JSON line each."""
 
 import asyncio
@@ -7,7 +7,7 @@ import sys
 from typing import Any
 
 from mcp import Client
-from mcp.client.stdio import StdioServerParameters
+from targets import target
 
 
 async def held(client: Client, path: str) -> dict[str, Any]:
@@ -19,12 +19,7 @@ async def held(client: Client, path: str) -> dict[str, Any]:
 
 
 async def main() -> None:
-    target: Any
-    if sys.argv[1] == "stdio":
-        target = StdioServerParameters(command=sys.argv[2], args=sys.argv[3:])
-    else:
-        target = sys.argv[2]
-    async with Client(target) as client:
+    async with Client(target(sys.argv[1:])) as client:
         first = asyncio.create_task(held(client, "/approved"))
         await asyncio.sleep(0.2)
         r = await client.call_tool("add", {"a": 1, "b": 2})

@@ -1,16 +1,16 @@
 """Drives an MCP session with the official SDK and prints what came back, one JSON line per
 call. `client.py stdio CMD ARGS…` launches CMD over stdio; `client.py http URL` connects over
-Streamable HTTP. With `SEALOG_TEST_PAUSE=1` it prints `paused` and waits for a line on stdin
-after the first call and again before it disconnects."""
+Streamable HTTP, `client.py sse URL` over HTTP+SSE (targets.py). With `SEALOG_TEST_PAUSE=1` it
+prints `paused` and waits for a line on stdin after the first call and again before it
+disconnects."""
 
 import asyncio
 import json
 import os
 import sys
-from typing import Any
 
 from mcp import Client
-from mcp.client.stdio import StdioServerParameters
+from targets import target
 
 
 async def pause() -> None:
@@ -20,12 +20,7 @@ async def pause() -> None:
 
 
 async def main() -> None:
-    target: Any
-    if sys.argv[1] == "stdio":
-        target = StdioServerParameters(command=sys.argv[2], args=sys.argv[3:])
-    else:
-        target = sys.argv[2]
-    async with Client(target) as client:
+    async with Client(target(sys.argv[1:])) as client:
         r = await client.call_tool("add", {"a": 2, "b": 3})
         print(json.dumps({"add": r.structured_content, "is_error": r.is_error}), flush=True)
         await pause()
