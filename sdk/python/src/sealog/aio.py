@@ -2,7 +2,8 @@
 
 ``record()`` is already non-blocking (it only queues), so it is a plain method; the calls that
 wait on the network (``record_sync``, ``flush``, ``close``, ``log_info``) are coroutines that
-run in a worker thread and never block the event loop.
+run in a worker thread and never block the event loop, and ``require_approval`` waits with
+``asyncio.sleep`` between its requests.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any, Concatenate, ParamSpec
 
 from ._delivery import Stats
 from ._options import FlagOptions, OversightOptions, RecordOptions, SpanOptions, Unpack
+from .approval import Approval, require_approval_async
 from .client import Sealog
 from .errors import Rejection
 from .receipt import Receipt
@@ -125,6 +127,29 @@ class AsyncSealog:
     def flag(self, reason: str, action: str = "blocked", **kw: Unpack[FlagOptions]) -> str:
         """Record a policy flag (:meth:`Sealog.flag`)."""
         return self.sync.flag(reason, action, **kw)
+
+    async def require_approval(
+        self,
+        tool: str,
+        arguments: Any = None,
+        *,
+        timeout: float = 300.0,
+        poll_interval: float = 0.25,
+        session: Session | None = None,
+    ) -> Approval:
+        """Hold a call of ``tool`` until a reviewer decides (:meth:`Sealog.require_approval`).
+
+        The event loop runs on while it waits; cancelling the wait leaves the call pending,
+        for a reviewer to decide later. Raises :class:`DeliveryError` if the server can not be
+        reached to hold the call."""
+        return await require_approval_async(
+            self.sync,
+            tool,
+            arguments,
+            timeout=timeout,
+            poll_interval=poll_interval,
+            session=session,
+        )
 
     def stats(self) -> Stats:
         """The delivery counters (:meth:`Sealog.stats`)."""
