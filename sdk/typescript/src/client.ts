@@ -3,6 +3,7 @@
  * never loses an event silently. Delivery lives in `delivery.ts`, the spool in `spool.ts`.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
+import { Held, type Approval, type ApprovalOptions } from "./approval.js";
 import { createHmac, randomBytes } from "node:crypto";
 import { canonicalJson } from "./canonical.js";
 import { asKey, committedBytes, COMMITMENT_PREFIX, type CommitmentKey } from "./commitments.js";
@@ -325,6 +326,21 @@ export class Sealog {
     const { reviewer, decision, target, reason, role, required, reviewedAt, ...rest } = o;
     const oversight = { reviewer, decision, target, reason, role, required, reviewed_at: reviewedAt === undefined ? undefined : toTs(reviewedAt) };
     return this.record("human_oversight", { ...rest, oversight: dropUndefined(oversight) as HumanOversight });
+  }
+
+  /**
+   * Hold a call of `tool` until a reviewer decides; resolves to the {@link Approval}. Records a
+   * `pending` `tool_call` (`args` committed like any input) and waits for its decision
+   * (dashboard or approvals API), or `timeoutMs` (default 300,000), after which it is rejected
+   * by `sealog-timeout` on the record. Rejects with `DeliveryError` if the server can not be
+   * reached to hold the call; an aborted `signal` stops the wait and leaves the call pending.
+   */
+  async requireApproval(tool: string, args?: unknown, opts: ApprovalOptions & { session?: Session } = {}): Promise<Approval> {
+    const timeoutMs = opts.timeoutMs ?? 300_000;
+    const held = this.build("tool_call", { tool: { name: tool }, input: args, status: "pending", oversight: { required: true }, ...(opts.session ? { session: opts.session } : {}) });
+    await this.delivery.sendNow(held, "durable", Math.min(timeoutMs, 30_000));
+    const path = `/v1/logs/${encodeURIComponent(this.log)}/approvals/${held.id}`;
+    return new Held(this.transport, path, held.id).decide({ ...opts, timeoutMs });
   }
 
   /**

@@ -1,4 +1,5 @@
 /** Sealog's TypeScript SDK: record what an AI agent does into a tamper-evident log. */
+export { TIMEOUT_REVIEWER, type Approval, type ApprovalOptions } from "./approval.js";
 export { canonicalJson, canonicalString, parseJsonStrict } from "./canonical.js";
 export { asKey, checkCommitment, commit, commitBytes, payloadCommitment, COMMITMENT_PREFIX, type CommitmentKey, type CommitmentPayload } from "./commitments.js";
 export type * from "./context.js";
