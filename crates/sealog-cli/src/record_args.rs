@@ -24,8 +24,8 @@ pub struct RecordArgs {
     /// Record content (prompts, tool arguments and results) in plain instead of as commitments.
     #[arg(long)]
     capture_content: bool,
-    /// With --capture-content: remove e-mail addresses, API keys, JWTs, bearer tokens and card
-    /// numbers from the plain content first.
+    /// With --capture-content: remove e-mail addresses, phone numbers, API keys, JWTs, bearer
+    /// tokens, IBANs and card numbers from the plain content first.
     #[arg(long, requires = "capture_content")]
     redact: bool,
     /// Where events wait until they are sent (default `$SEALOG_SPOOL_DIR` or

@@ -29,7 +29,8 @@ pub struct Options {
     /// Send `input` / `output` in plain rather than as commitments.
     pub capture_content: bool,
     /// Redact plain content (JSON strings) before it leaves the process: e-mail addresses,
-    /// API keys, JWTs, bearer tokens and card numbers become `[<category>]`.
+    /// phone numbers, API keys, JWTs, bearer tokens, IBANs and card numbers become
+    /// `[<category>]`.
     pub redact: bool,
     /// Events per request (≥ 1).
     pub batch_size: usize,

@@ -1,4 +1,5 @@
-"""Conformance with spec/vectors (canonical bytes, leaf hashes, commitments, receipts)."""
+"""Conformance with spec/vectors (canonical bytes, leaf hashes, commitments, receipts,
+redaction)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import pytest
 import sealog
 from sealog._canonical import canonical_json, parse_json_strict
 from sealog.receipt import LogKey, VerificationError, parse_tlog_proof, verify_receipt
+from sealog.redact import Redactor
 
 VECTORS = Path(__file__).resolve().parents[3] / "spec" / "vectors"
 
@@ -25,6 +27,12 @@ def load(name: str) -> Any:
 EVENTS = load("events")
 COMMITMENTS = load("commitments")
 RECEIPTS = load("receipts")
+REDACTION = load("redaction")
+
+
+@pytest.mark.parametrize("vec", REDACTION["cases"], ids=lambda v: v["text"])
+def test_redaction_vector(vec: dict[str, Any]) -> None:
+    assert Redactor().redact(vec["text"]) == (vec["redacted"], vec["found"])
 
 
 @pytest.mark.parametrize("vec", EVENTS["valid"], ids=lambda v: v["name"])

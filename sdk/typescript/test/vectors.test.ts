@@ -1,9 +1,9 @@
-/** Conformance with spec/vectors: canonical bytes, leaf hashes, commitments, receipts. */
+/** Conformance with spec/vectors: canonical bytes, leaf hashes, commitments, receipts, redaction. */
 import assert from "node:assert/strict";
 import { createHash, createHmac, generateKeyPairSync } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
-import { canonicalJson, canonicalString, parseJsonStrict, checkCommitment, commit, commitBytes, payloadCommitment, parseLogKey, parseTlogProof, Receipt, verifyReceipt, VerificationError } from "../src/index.js";
+import { canonicalJson, canonicalString, parseJsonStrict, checkCommitment, commit, commitBytes, payloadCommitment, parseLogKey, parseTlogProof, Receipt, Redactor, verifyReceipt, VerificationError } from "../src/index.js";
 import { formatTsMicros } from "../src/event.js";
 
 const VECTORS = new URL("../../../../spec/vectors/", import.meta.url);
@@ -16,6 +16,13 @@ interface ReceiptVectors { log_vkey: string; valid: { name: string; receipt: str
 const EVENTS = load<{ valid: EventVector[]; invalid: { name: string; input: string }[] }>("events");
 const COMMITMENTS = load<CommitmentVector[]>("commitments");
 const RECEIPTS = load<ReceiptVectors>("receipts");
+const REDACTION = load<{ cases: { text: string; redacted: string; found: string[] }[] }>("redaction");
+
+for (const vec of REDACTION.cases) {
+  test(`redaction vector ${JSON.stringify(vec.text)}`, () => {
+    assert.deepEqual(new Redactor().redact(vec.text), [vec.redacted, vec.found]);
+  });
+}
 
 for (const vec of EVENTS.valid) {
   test(`event vector ${vec.name}: canonical bytes, leaf bytes and leaf hash`, () => {
