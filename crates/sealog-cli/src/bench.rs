@@ -25,23 +25,23 @@ pub enum BenchCommand {
 pub struct Workload {
     /// Events to send in all.
     #[arg(long, default_value_t = 200_000)]
-    events: u64,
+    pub(crate) events: u64,
     /// Events per request (or per append).
     #[arg(long, default_value_t = 1_000)]
-    batch: u64,
+    pub(crate) batch: u64,
     /// Requests in flight at once.
     #[arg(long, default_value_t = 8)]
-    concurrency: u64,
+    pub(crate) concurrency: u64,
     /// Approximate size of each event's JSON, in bytes.
     #[arg(long, default_value_t = 300)]
-    payload_bytes: usize,
+    pub(crate) payload_bytes: usize,
     /// Each event's `input` over HTTP: none, a commitment to 256 B, or 256 B of private
     /// content that the server encrypts under the data subject's key.
     #[arg(long, value_enum, default_value_t = InputKind::None)]
-    input: InputKind,
+    pub(crate) input: InputKind,
     /// With `--input private`: how many data subjects the events are spread over.
     #[arg(long, default_value_t = 100)]
-    subjects: u64,
+    pub(crate) subjects: u64,
 }
 
 /// What an HTTP benchmark event carries as its `input`.
@@ -115,8 +115,21 @@ pub struct IngestArgs {
     /// Stop sending after this many seconds, even if not every event was sent.
     #[arg(long)]
     seconds: Option<f64>,
+    /// What sends the events: `http`, batches posted from `--concurrency` threads; or `sdk`,
+    /// the Rust SDK (`sealog-client`) with `--concurrency` threads calling `record()`.
+    #[arg(long, value_enum, default_value_t = BenchClient::Http, conflicts_with_all = ["wait_checkpoint", "seconds"])]
+    client: BenchClient,
     #[command(flatten)]
     workload: Workload,
+}
+
+/// What `sealog bench ingest` sends its events with.
+#[derive(clap::ValueEnum, Clone, Copy, PartialEq, Eq)]
+pub enum BenchClient {
+    /// Prepared batches over plain HTTP.
+    Http,
+    /// The Rust SDK.
+    Sdk,
 }
 
 /// `sealog bench engine`.
@@ -367,6 +380,10 @@ fn wait_for_checkpoint(target: &Target, highest_index: u64) -> Result<Option<Dur
 }
 
 fn ingest(args: &IngestArgs) -> Result<(), String> {
+    if args.client == BenchClient::Sdk {
+        let t = &args.target;
+        return crate::bench_sdk::ingest(&t.server, &t.log, &t.token, &args.workload);
+    }
     let start = Instant::now();
     let deadline = args.seconds.map(|s| start + Duration::from_secs_f64(s));
     let mut tally = send_batches(args, deadline)?;

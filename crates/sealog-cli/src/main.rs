@@ -4,6 +4,7 @@
 //! (`sealog verify` has its own codes: 0 valid, 1 invalid, 2 usage or unreadable input).
 
 mod bench;
+mod bench_sdk;
 mod client;
 mod hook;
 mod mcp_proxy;

@@ -1,4 +1,5 @@
-//! `sealog bench ingest --wait-checkpoint` and `sealog bench proofs` against the real server:
+//! `sealog bench ingest` (`--wait-checkpoint`, `--client sdk`) and `sealog bench proofs`
+//! against the real server:
 //! what they report is what the server did.
 
 mod support;
@@ -77,6 +78,47 @@ fn ingest_with_wait_checkpoint_gets_a_receipt_for_every_event() {
     let (out, _) = bench(&server, &["ingest", "--events", "100", "--batch", "50"]);
     assert!(out.contains("100 events (100 accepted)"), "{out}");
     assert!(!out.contains("receipts:"), "{out}");
+}
+
+#[test]
+fn ingest_through_the_rust_sdk_has_every_event_acknowledged() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Serve::start(&dir.path().join("data"), &["--rate-limit", "0"]);
+    let (out, _) = bench(
+        &server,
+        &[
+            "ingest",
+            "--client",
+            "sdk",
+            "--events",
+            "2500",
+            "--batch",
+            "1000",
+            "--concurrency",
+            "3",
+            "--input",
+            "commitment",
+        ],
+    );
+    assert!(
+        out.contains("sdk ingest: 2500 events (2500 accepted)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("spooled 0, retried 0, rejected 0, invalid 0"),
+        "{out}"
+    );
+    assert!(number_after(&out, "= ") > 0.0, "{out}");
+    assert_eq!(log_size(&server), 2500);
+    let events = call(
+        "GET",
+        &format!("{}/v1/logs/default/events?limit=1", server.url),
+        Some(&server.admin_token()),
+        None,
+    )
+    .json();
+    let input = &events["events"][0]["event"]["input"];
+    assert!(input["commitment"].is_string(), "{events}");
 }
 
 #[test]
