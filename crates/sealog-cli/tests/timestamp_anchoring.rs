@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
-use support::{Serve, call, event, uuid7};
+use support::{Serve, call, event, sealog_verify as verify, uuid7};
 use tsa::{Tsa, make_pki};
 
 fn serve(data: &Path, tsa_url: &str, roots: &Path) -> Serve {
@@ -245,19 +245,6 @@ fn garbage_another_nonce_or_an_untrusted_chain_is_a_failure_never_stored() {
     );
 }
 
-/// Runs `sealog verify` on `pack` with `extra` flags: exit code and stdout.
-fn verify(pack: &Path, vkey: &str, extra: &[&str]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_sealog"))
-        .args(["verify", pack.to_str().unwrap(), "--log-key", vkey])
-        .args(extra)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-    )
-}
-
 #[test]
 fn evidence_packs_carry_the_tokens_and_verify_checks_them_offline() {
     let dir = tempfile::tempdir().unwrap();
@@ -280,14 +267,8 @@ fn evidence_packs_carry_the_tokens_and_verify_checks_them_offline() {
     let url = format!("{}/v1/logs/default", server.url);
     let info = call("GET", &url, Some(&server.admin_token()), None).json();
     let vkey = info["vkey"].as_str().unwrap().to_owned();
-    let mut resp = support::agent()
-        .get(format!("{url}/export"))
-        .header("Authorization", format!("Bearer {}", server.admin_token()))
-        .call()
-        .unwrap();
-    assert_eq!(resp.status().as_u16(), 200);
     let pack = dir.path().join("pack.zip");
-    std::fs::write(&pack, resp.body_mut().read_to_vec().unwrap()).unwrap();
+    support::export_pack(&server, &server.admin_token(), &pack);
 
     let root = pki.join("root.pem");
     let (code, out) = verify(&pack, &vkey, &["--tsa-roots", root.to_str().unwrap()]);

@@ -246,3 +246,29 @@ pub fn session_events(server: &Serve, token: &str, id: &str, n: usize) -> Vec<Va
     }
     panic!("session {id} never had {n} events");
 }
+
+/// Downloads the evidence pack of the whole log `default` to `to`.
+pub fn export_pack(server: &Serve, token: &str, to: &Path) {
+    let mut resp = agent()
+        .get(format!("{}/v1/logs/default/export", server.url))
+        .header("Authorization", format!("Bearer {token}"))
+        .call()
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    std::fs::write(to, resp.body_mut().read_to_vec().unwrap()).unwrap();
+}
+
+/// Runs `sealog verify FILE --log-key VKEY` with `extra` flags: exit code and stdout.
+pub fn sealog_verify(file: &Path, vkey: &str, extra: &[&str]) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_sealog"))
+        .arg("verify")
+        .arg(file)
+        .args(["--log-key", vkey])
+        .args(extra)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}

@@ -189,6 +189,17 @@ impl Witnessing {
         )))
     }
 
+    /// The witness policy, if the server has one.
+    pub fn policy(&self) -> Option<&Policy> {
+        self.policy.as_deref()
+    }
+
+    /// The latest witnessed checkpoint of `log` since the server started, with its
+    /// cosignatures.
+    pub fn witnessed(&self, log: &str) -> Option<SignedCheckpoint> {
+        self.log(log).and_then(|lw| lw.witnessed.borrow().clone())
+    }
+
     /// `cp` with the cosignatures it got attached, if it is the latest checkpoint witnesses
     /// answered for; `cp` itself otherwise (and always without a policy).
     pub fn decorate(&self, log: &str, cp: SignedCheckpoint) -> SignedCheckpoint {
