@@ -44,6 +44,7 @@ impl Witnessing {
             .collect();
         json!({
             "quorum": policy.quorum().map(|q| policy.name_of(q).to_owned()),
+            "requirement": sealog_evidence::assurance::quorum_words(policy),
             "witnessed_size": witnessed,
             "quorum_missed_seconds": state.missed_since.map(|t| t.elapsed().as_secs()),
             "fork": state.fork,
