@@ -72,7 +72,7 @@ pub async fn export(
         let anchors = Anchors {
             tokens: &|size| timestamping.token(log.name(), size),
             witnessed: witnessing.witnessed(log.name()),
-            policy: witnessing.policy().cloned(),
+            policy: witnessing.policy_of(log.name()).map(|p| (*p).clone()),
             tsa_roots: timestamping.roots().cloned(),
         };
         write_pack(log, &engine, &indices, &cp, &filters, anchors)
