@@ -15,43 +15,15 @@ mod witness;
 use cdp::{Chromium, Page};
 use fixture::{assert_no_page_errors, goto_hash, sign_in};
 use serde_json::{Value, json};
-use std::time::{Duration, Instant};
-use support::{Serve, call, event, uuid7};
+use support::{Serve, log_until, record_waiting, uuid7};
 use tsa::{Tsa, make_pki};
-use witness::Witness;
+use witness::ThreeWitnesses;
 
 /// A witness name a hostile policy author could write.
 const MARKUP: &str = "<img/src=x/onerror=window.__pwned=1>";
 
 fn record(server: &Serve, token: &str, first: u64, n: u64, wait: &str) -> u16 {
-    let events: Vec<Value> = (first..first + n)
-        .map(|i| event(&uuid7(i), "bot"))
-        .collect();
-    let url = format!("{}/v1/logs/default/events?wait={wait}", server.url);
-    let body = serde_json::to_vec(&json!({ "events": events })).unwrap();
-    call("POST", &url, Some(token), Some(&body)).status
-}
-
-/// Polls `GET /v1/logs/default` until `done` holds (15 s at most).
-fn log_until(server: &Serve, token: &str, done: impl Fn(&Value) -> bool) -> Value {
-    let start = Instant::now();
-    loop {
-        let url = format!("{}/v1/logs/default", server.url);
-        let log = call("GET", &url, Some(token), None).json();
-        if done(&log) {
-            return log;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(15),
-            "timed out: {log}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-fn free_addr() -> String {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().to_string()
+    record_waiting(server, token, first, n, wait).status
 }
 
 /// The overview's row of `default`: the Witnesses cell's lines and the Time-stamp cell.
@@ -75,36 +47,9 @@ fn the_overview_and_an_event_show_witnesses_time_stamps_and_a_fork() {
     let (pki, data) = (dir.path().join("pki"), dir.path().join("data"));
     make_pki(&pki);
     let tsa = Tsa::start(&pki, "ok");
-    let first = Serve::start(&data, &[]);
-    let token = first.admin_token();
-    let vkey = log_until(&first, &token, |_| true)["vkey"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    assert!(first.terminate().success());
-    let list = dir.path().join("logs");
-    std::fs::write(&list, format!("log {vkey}\nquorum none\n")).unwrap();
-    let names = ["W0", "W1", MARKUP];
-    let mut witnesses: Vec<Option<Witness>> = (0..3)
-        .map(|i| {
-            let (data, name) = (dir.path().join(format!("w{i}")), format!("w{i}.test/w"));
-            Some(Witness::start(
-                &data,
-                &list,
-                &free_addr(),
-                &["--name", &name],
-            ))
-        })
-        .collect();
-    let mut policy = String::new();
-    for (w, name) in witnesses.iter().flatten().zip(names) {
-        policy.push_str(&format!("witness {name} {} {}\n", w.vkey(), w.url));
-    }
-    policy.push_str(&format!(
-        "group two-of-three 2 W0 W1 {MARKUP}\nquorum two-of-three\n"
-    ));
-    let policy_file = dir.path().join("policy");
-    std::fs::write(&policy_file, &policy).unwrap();
+    let mut three = ThreeWitnesses::start(dir.path(), &data);
+    let token = three.token.clone();
+    let policy_file = three.two_of_three_policy(["W0", "W1", MARKUP]);
     let roots = pki.join("root.pem");
     let args = [
         "--witness-policy",
@@ -136,7 +81,7 @@ fn the_overview_and_an_event_show_witnesses_time_stamps_and_a_fork() {
         .unwrap();
     assert!(copied.success());
     let server = Serve::start(&data, &args);
-    witnesses[2].take().unwrap().kill();
+    three.witnesses[2].take().unwrap().kill();
     assert_eq!(record(&server, &token, 10, 2, "witnessed"), 200);
     let log = log_until(&server, &token, |l| {
         l["timestamping"]["latest"]["size"] == 5

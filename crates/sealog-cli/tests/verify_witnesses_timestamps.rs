@@ -9,10 +9,9 @@ mod witness;
 
 use serde_json::{Value, json};
 use std::path::Path;
-use std::time::{Duration, Instant};
-use support::{Serve, call, event, export_pack, sealog_verify, uuid7};
+use support::{Serve, call, export_pack, log_until, record_waiting, sealog_verify};
 use tsa::{Tsa, make_pki};
-use witness::Witness;
+use witness::ThreeWitnesses;
 
 const TSA: &str = "CN=Sealog Test TSA";
 const UNTIMED: &str = "  - when the events were recorded: without a verified time-stamp every \
@@ -26,30 +25,8 @@ const UNWITNESSED: &str = "  - that the operator showed everyone this same log: 
 
 /// Records events `first..first + n` and waits for `wait` (`checkpoint` or `witnessed`).
 fn record(server: &Serve, token: &str, first: u64, n: u64, wait: &str) {
-    let events: Vec<Value> = (first..first + n)
-        .map(|i| event(&uuid7(i), "bot"))
-        .collect();
-    let url = format!("{}/v1/logs/default/events?wait={wait}", server.url);
-    let body = serde_json::to_vec(&json!({ "events": events })).unwrap();
-    let reply = call("POST", &url, Some(token), Some(&body));
+    let reply = record_waiting(server, token, first, n, wait);
     assert_eq!(reply.status, 200, "{}", reply.body);
-}
-
-/// Polls `GET /v1/logs/default` until `done` holds (15 s at most).
-fn log_until(server: &Serve, token: &str, done: impl Fn(&Value) -> bool) -> Value {
-    let start = Instant::now();
-    loop {
-        let url = format!("{}/v1/logs/default", server.url);
-        let log = call("GET", &url, Some(token), None).json();
-        if done(&log) {
-            return log;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(15),
-            "timed out: {log}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 /// The `gen_time` of the time-stamp of checkpoint `size`, once the server has it.
@@ -61,11 +38,6 @@ fn stamped(server: &Serve, token: &str, size: u64) -> String {
         .as_str()
         .unwrap()
         .to_owned()
-}
-
-fn free_addr() -> String {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().to_string()
 }
 
 /// The pack's `report.md`.
@@ -81,41 +53,11 @@ fn verify_and_the_report_say_what_two_or_one_of_three_cosignatures_and_tokens_pr
     let (pki, data) = (dir.path().join("pki"), dir.path().join("data"));
     make_pki(&pki);
     let tsa = Tsa::start(&pki, "ok");
-    let first = Serve::start(&data, &[]);
-    let token = first.admin_token();
-    let vkey = call(
-        "GET",
-        &format!("{}/v1/logs/default", first.url),
-        Some(&token),
-        None,
-    )
-    .json()["vkey"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    assert!(first.terminate().success());
-    let list = dir.path().join("logs");
-    std::fs::write(&list, format!("log {vkey}\nquorum none\n")).unwrap();
-    let mut witnesses: Vec<Option<Witness>> = (0..3)
-        .map(|i| {
-            let (data, name) = (dir.path().join(format!("w{i}")), format!("w{i}.test/w"));
-            Some(Witness::start(
-                &data,
-                &list,
-                &free_addr(),
-                &["--name", &name],
-            ))
-        })
-        .collect();
-    let mut policy = String::new();
-    for (i, w) in witnesses.iter().flatten().enumerate() {
-        policy.push_str(&format!("witness W{i} {} {}\n", w.vkey(), w.url));
-    }
-    policy.push_str("group two-of-three 2 W0 W1 W2\nquorum two-of-three\n");
-    let policy_file = dir.path().join("policy");
-    std::fs::write(&policy_file, &policy).unwrap();
-    let w0_vkey = witnesses[0].as_ref().unwrap().vkey();
-    witnesses[2].take().unwrap().kill();
+    let mut three = ThreeWitnesses::start(dir.path(), &data);
+    let (token, vkey) = (three.token.clone(), three.vkey.clone());
+    let policy_file = three.two_of_three_policy(["W0", "W1", "W2"]);
+    let w0_vkey = three.witnesses[0].as_ref().unwrap().vkey();
+    three.witnesses[2].take().unwrap().kill();
 
     let (policy_arg, roots) = (policy_file.to_str().unwrap(), pki.join("root.pem"));
     let roots = roots.to_str().unwrap();
@@ -167,7 +109,7 @@ fn verify_and_the_report_say_what_two_or_one_of_three_cosignatures_and_tokens_pr
     );
 
     // 1 of 3: refused under the policy, saying who cosigned; unchecked without one.
-    witnesses[1].take().unwrap().kill();
+    three.witnesses[1].take().unwrap().kill();
     record(&server, &token, 20, 2, "checkpoint");
     log_until(&server, &token, |l| {
         l["witnessing"]["witnesses"][0]["cosigned_size"] == 7

@@ -272,3 +272,31 @@ pub fn sealog_verify(file: &Path, vkey: &str, extra: &[&str]) -> (i32, String) {
         String::from_utf8_lossy(&out.stdout).into_owned(),
     )
 }
+
+/// Records events `first..first + n` of agent `bot` in `default` with `?wait=WAIT`
+/// (`checkpoint` or `witnessed`).
+pub fn record_waiting(server: &Serve, token: &str, first: u64, n: u64, wait: &str) -> Reply {
+    let events: Vec<Value> = (first..first + n)
+        .map(|i| event(&uuid7(i), "bot"))
+        .collect();
+    let url = format!("{}/v1/logs/default/events?wait={wait}", server.url);
+    let body = serde_json::to_vec(&serde_json::json!({ "events": events })).unwrap();
+    call("POST", &url, Some(token), Some(&body))
+}
+
+/// Polls `GET /v1/logs/default` until `done` holds (15 s at most), and returns it.
+pub fn log_until(server: &Serve, token: &str, done: impl Fn(&Value) -> bool) -> Value {
+    let start = std::time::Instant::now();
+    loop {
+        let url = format!("{}/v1/logs/default", server.url);
+        let log = call("GET", &url, Some(token), None).json();
+        if done(&log) {
+            return log;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "timed out: {log}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

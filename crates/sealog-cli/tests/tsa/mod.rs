@@ -1,6 +1,8 @@
 //! A local RFC 3161 TSA for the tests: a root CA and a TSA certificate made with `openssl
 //! req`/`openssl x509`, served by `tsa_server.py` (`openssl ts -reply` behind HTTP).
 
+#![allow(dead_code)] // Each test binary uses a different subset of these helpers.
+
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
