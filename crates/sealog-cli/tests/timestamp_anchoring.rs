@@ -373,3 +373,85 @@ fn the_config_file_and_the_environment_set_the_tsas_and_bad_settings_are_refused
     ]);
     assert!(err.contains("sealog.toml: not PEM certificates"), "{err}");
 }
+
+/// `reply` with `cert_pem` as the only certificate of its SignedData. The signed attributes
+/// and the signature are untouched, so a certificate of the same key, issuer and serial is
+/// still the signer's.
+fn with_certificate(reply: &[u8], cert_pem: &[u8]) -> Vec<u8> {
+    use der::{Decode, DecodePem, Encode};
+    let mut resp = x509_tsp::TimeStampResp::from_der(reply).unwrap();
+    let token = resp.time_stamp_token.as_mut().unwrap();
+    let mut sd: cms::signed_data::SignedData = token.content.decode_as().unwrap();
+    let cert = x509_cert::Certificate::from_pem(cert_pem).unwrap();
+    let choices = vec![cms::cert::CertificateChoices::Certificate(cert)];
+    sd.certificates = Some(cms::signed_data::CertificateSet(
+        choices.try_into().unwrap(),
+    ));
+    token.content = der::Any::encode_from(&sd).unwrap();
+    resp.to_der().unwrap()
+}
+
+#[test]
+fn a_signer_whose_time_stamping_usage_is_not_critical_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = dir.path().join("pki");
+    make_pki(&pki);
+    // `openssl ts -reply` will not sign with a certificate whose timeStamping usage is not
+    // critical, so the TSA signs with its own and the token is given another certificate of
+    // the same key, issuer and serial that differs only there.
+    let serial = Command::new("openssl")
+        .args(["x509", "-in", "tsa.pem", "-noout", "-serial"])
+        .current_dir(&pki)
+        .output()
+        .unwrap()
+        .stdout;
+    let serial = String::from_utf8(serial).unwrap();
+    let serial = format!("0x{}", serial.trim().strip_prefix("serial=").unwrap());
+    std::fs::write(
+        pki.join("lax.cnf"),
+        "basicConstraints=CA:FALSE\nextendedKeyUsage=timeStamping\n",
+    )
+    .unwrap();
+    tsa::openssl(
+        &pki,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "tsa.csr",
+            "-CA",
+            "root.pem",
+            "-CAkey",
+            "root.key",
+            "-set_serial",
+            &serial,
+            "-out",
+            "lax.pem",
+            "-days",
+            "30",
+            "-extfile",
+            "lax.cnf",
+        ],
+    );
+    let tsa = Tsa::start(&pki, "ok");
+    let imprint = token::imprint(b"test.local/default\n1\nroot\n");
+    let mut resp = support::agent()
+        .post(&tsa.url)
+        .header("Content-Type", "application/timestamp-query")
+        .send(&token::request(&imprint, &[1, 2, 3])[..])
+        .unwrap();
+    let reply = resp.body_mut().read_to_vec().unwrap();
+
+    // The swap alone changes nothing: with the TSA's own certificate the token verifies.
+    let own = with_certificate(&reply, &std::fs::read(pki.join("tsa.pem")).unwrap());
+    token::verify(&own, &imprint, None, &roots(&pki)).unwrap();
+    let lax = with_certificate(&reply, &std::fs::read(pki.join("lax.pem")).unwrap());
+    assert_eq!(
+        token::verify(&lax, &imprint, None, &roots(&pki)),
+        Err(
+            "the TSA certificate's extended key usage must be critical and id-kp-timeStamping \
+             alone"
+                .to_owned()
+        )
+    );
+}
