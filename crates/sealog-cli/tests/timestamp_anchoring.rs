@@ -407,31 +407,11 @@ fn a_signer_whose_time_stamping_usage_is_not_critical_is_refused() {
         .stdout;
     let serial = String::from_utf8(serial).unwrap();
     let serial = format!("0x{}", serial.trim().strip_prefix("serial=").unwrap());
-    std::fs::write(
-        pki.join("lax.cnf"),
-        "basicConstraints=CA:FALSE\nextendedKeyUsage=timeStamping\n",
-    )
-    .unwrap();
-    tsa::openssl(
+    tsa::issue_tsa_cert(
         &pki,
-        &[
-            "x509",
-            "-req",
-            "-in",
-            "tsa.csr",
-            "-CA",
-            "root.pem",
-            "-CAkey",
-            "root.key",
-            "-set_serial",
-            &serial,
-            "-out",
-            "lax.pem",
-            "-days",
-            "30",
-            "-extfile",
-            "lax.cnf",
-        ],
+        "lax.pem",
+        "basicConstraints=CA:FALSE\nextendedKeyUsage=timeStamping\n",
+        &["-set_serial", &serial],
     );
     let tsa = Tsa::start(&pki, "ok");
     let imprint = token::imprint(b"test.local/default\n1\nroot\n");
