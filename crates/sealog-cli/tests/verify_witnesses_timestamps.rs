@@ -9,14 +9,14 @@ mod witness;
 
 use serde_json::{Value, json};
 use std::path::Path;
-use support::{Serve, call, export_pack, log_until, record_waiting, sealog_verify};
+use support::{Serve, call, export_pack, log_until, record_waiting, sealog_verify, uuid7};
 use tsa::{Tsa, make_pki};
 use witness::ThreeWitnesses;
 
 const TSA: &str = "CN=Sealog Test TSA";
 const UNTIMED: &str = "  - when the events were recorded: without a verified time-stamp every \
-                       time in this pack comes from the operator's clock (received) or the \
-                       agent's (ts)\n";
+                       time shown comes from the operator's clock (received) or the agent's \
+                       (ts)\n";
 const UNTRUE: &str = "  - that what the events say is true, or that every agent recorded \
                       everything it did (session gaps show only what sessions reveal)\n";
 const UNWITNESSED: &str = "  - that the operator showed everyone this same log: no witness \
@@ -107,6 +107,24 @@ fn verify_and_the_report_say_what_two_or_one_of_three_cosignatures_and_tokens_pr
         v["timestamps"]["bounds"][1]["after_time_stamp_of"]["size"],
         3
     );
+
+    // A receipt of the same checkpoint says what its cosignatures add, and where the
+    // time-stamp is.
+    let url = format!("{}/v1/logs/default/events/{}/proof", server.url, uuid7(1));
+    let receipt = dir.path().join("receipt.tlog-proof");
+    std::fs::write(&receipt, call("GET", &url, Some(&token), None).body).unwrap();
+    let (code, out) = sealog_verify(&receipt, &vkey, &["--policy", policy_arg]);
+    assert_eq!(code, 0, "{out}");
+    let expected = format!(
+        "witnesses: the checkpoint of size 5 meets quorum \"two-of-three\" (2 of W0, W1, W2): \
+         cosigned by W0, W1; not by W2\n\
+         time-stamps: a receipt carries none; a time-stamping server serves its checkpoint's at \
+         GET /v1/logs/<log>/checkpoints/<size>/timestamp, which openssl ts -verify checks over \
+         the checkpoint's text\n\
+         not proven:\n  - that the witnesses are independent of the operator and of each \
+         other: that rests on the keys you pinned\n{UNTIMED}{UNTRUE}"
+    );
+    assert!(out.ends_with(&expected), "{out}");
 
     // 1 of 3: refused under the policy, saying who cosigned; unchecked without one.
     three.witnesses[1].take().unwrap().kill();

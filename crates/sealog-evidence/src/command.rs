@@ -134,11 +134,18 @@ fn run(args: &VerifyArgs, out: &mut dyn Write) -> Result<u8, Usage> {
                 );
                 let leaf: serde_json::Value =
                     serde_json::from_slice(&r.leaf).unwrap_or(serde_json::Value::Null);
+                let found = receipt_findings(&bytes, &trust);
                 let report = json!({
                     "valid": true, "index": index, "origin": r.checkpoint.origin,
                     "checkpoint_size": r.checkpoint.size, "witnesses": r.witnesses, "leaf": leaf,
+                    "witnessing": found.value["witnesses"], "not_proven": found.value["not_proven"],
                 });
-                print(out, args.json, &report, &text);
+                print(
+                    out,
+                    args.json,
+                    &report,
+                    &format!("{text}\n{}", found.text()),
+                );
                 EXIT_VALID
             }
             Err(e) => invalid(out, args.json, &e),
@@ -148,6 +155,15 @@ fn run(args: &VerifyArgs, out: &mut dyn Write) -> Result<u8, Usage> {
         "{} is neither an evidence pack (ZIP) nor a receipt (c2sp.org/tlog-proof@v1)",
         args.file.display()
     )))
+}
+
+/// What the cosignatures of a verified receipt's checkpoint add, and what is still not proven.
+fn receipt_findings(receipt: &[u8], trust: &Trust) -> crate::assurance::Findings {
+    let checkpoint = sealog_core::tlog_proof::TlogProof::parse(receipt)
+        .map(|p| p.checkpoint)
+        .unwrap_or_default();
+    let stamps = crate::timestamps::Stamps::for_receipt();
+    crate::assurance::findings(&checkpoint, b"", trust, stamps)
 }
 
 /// What the witnesses and time-stamps of a verified pack add, and what is still not proven;

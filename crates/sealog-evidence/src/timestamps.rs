@@ -41,6 +41,22 @@ impl Stamps {
     }
 }
 
+impl Stamps {
+    /// What to say of a receipt, which never carries a time-stamp: where its checkpoint's is.
+    pub fn for_receipt() -> Stamps {
+        Stamps {
+            lines: vec![
+                "time-stamps: a receipt carries none; a time-stamping server serves its \
+                 checkpoint's at GET /v1/logs/<log>/checkpoints/<size>/timestamp, which openssl \
+                 ts -verify checks over the checkpoint's text"
+                    .into(),
+            ],
+            value: json!({"tokens": 0, "checked": false}),
+            not_proven: vec![UNTIMED.into()],
+        }
+    }
+}
+
 /// What a verified pack's time-stamps say; an error when a token does not verify against
 /// the pinned roots.
 pub fn notes(zip: &[u8], roots: Option<&Roots>) -> Result<Stamps, String> {
@@ -119,7 +135,7 @@ pub fn check(
 
 /// Without a verified time-stamp, what no one but the operator attests.
 const UNTIMED: &str = "when the events were recorded: without a verified time-stamp every time \
-                       in this pack comes from the operator's clock (received) or the agent's (ts)";
+                       shown comes from the operator's clock (received) or the agent's (ts)";
 
 /// One line per time-stamped checkpoint for the pack's events under it and not under a
 /// smaller one (with the earlier checkpoint's time-stamp, which is no lower bound), and one
