@@ -230,8 +230,8 @@ fn findings(
         .map(|(name, reply)| (name.clone(), reply.clone()))
         .collect();
     let (checkpoint, consistency) = (file(CHECKPOINT), file(CONSISTENCY));
-    let stamps = timestamps::check(checkpoint, consistency, &tokens, roots, || {
-        timestamps::indices(proofs)
+    let stamps = timestamps::check(checkpoint, consistency, &tokens, roots, |sizes| {
+        timestamps::range_counts(proofs, sizes)
     })
     .unwrap_or_else(|e| timestamps::Stamps::failed(&e));
     crate::assurance::findings(checkpoint, consistency, trust, stamps)

@@ -74,24 +74,25 @@ pub fn notes(zip: &[u8], roots: Option<&Roots>) -> Result<Stamps, String> {
     }
     let checkpoint = read(&mut archive, CHECKPOINT)?;
     let consistency = read(&mut archive, CONSISTENCY)?;
-    let proofs = || {
+    let counts = |sizes: &[u64]| {
         archive
             .by_name(PROOFS)
             .map_err(|e| format!("{PROOFS}: {e}"))
-            .and_then(indices)
+            .and_then(|file| range_counts(file, sizes))
     };
-    check(&checkpoint, &consistency, &tokens, roots, proofs)
+    check(&checkpoint, &consistency, &tokens, roots, counts)
 }
 
 /// Checks the `tokens` (file name, reply) of a pack whose checkpoint note and
-/// `consistency.jsonl` are given against `roots`; `indices` reads the log index of every
-/// entry, needed only when tokens are checked.
+/// `consistency.jsonl` are given against `roots`; `counts` counts the pack's entries in the
+/// ranges the time-stamped sizes make (see [`range_counts`]), needed only when tokens are
+/// checked.
 pub fn check(
     checkpoint: &[u8],
     consistency: &[u8],
     tokens: &[(String, Vec<u8>)],
     roots: Option<&Roots>,
-    indices: impl FnOnce() -> Result<Vec<u64>, String>,
+    counts: impl FnOnce(&[u64]) -> Result<Vec<usize>, String>,
 ) -> Result<Stamps, String> {
     if tokens.is_empty() {
         return Ok(Stamps {
@@ -130,7 +131,8 @@ pub fn check(
             .map_err(|e| format!("time-stamp {name}: {e}"))?;
         bounds.insert(size, stamp);
     }
-    Ok(describe(&bounds, &indices()?))
+    let sizes: Vec<u64> = bounds.keys().copied().collect();
+    Ok(describe(&bounds, &counts(&sizes)?))
 }
 
 /// Without a verified time-stamp, what no one but the operator attests.
@@ -140,11 +142,10 @@ const UNTIMED: &str = "when the events were recorded: without a verified time-st
 /// One line per time-stamped checkpoint for the pack's events under it and not under a
 /// smaller one (with the earlier checkpoint's time-stamp, which is no lower bound), and one
 /// for the events under none.
-fn describe(bounds: &BTreeMap<u64, Stamp>, indices: &[u64]) -> Stamps {
+fn describe(bounds: &BTreeMap<u64, Stamp>, counts: &[usize]) -> Stamps {
     let (mut lines, mut list, mut from) = (Vec::new(), Vec::new(), 0);
     let mut previous: Option<&Stamp> = None;
-    for (size, stamp) in bounds {
-        let events = indices.iter().filter(|&&i| i >= from && i < *size).count();
+    for ((size, stamp), &events) in bounds.iter().zip(counts) {
         let t = stamp.gen_time_rfc3339();
         let mut line = format!(
             "time-stamp of checkpoint {size} verified: {events} event(s) of this pack (log index \
@@ -168,7 +169,7 @@ fn describe(bounds: &BTreeMap<u64, Stamp>, indices: &[u64]) -> Stamps {
         }));
         (from, previous) = (*size, Some(stamp));
     }
-    let rest = indices.iter().filter(|&&i| i >= from).count();
+    let rest = counts.get(bounds.len()).copied().unwrap_or(0);
     let mut not_proven = vec![
         "that an event was recorded after any given time: a time-stamp bounds the recording \
          time from above only"
@@ -219,16 +220,18 @@ fn checkpoint_texts(checkpoint: &[u8], consistency: &[u8]) -> BTreeMap<u64, Vec<
     texts
 }
 
-/// The log index of every entry of a pack, from its `proofs.jsonl`.
-pub fn indices(proofs: impl Read) -> Result<Vec<u64>, String> {
-    let mut out = Vec::new();
+/// How many entries of a pack's `proofs.jsonl` fall below `sizes[0]`, in each range
+/// `sizes[i]..sizes[i + 1]` (the sizes ascending) and at `sizes[last]` or above: one count more
+/// than sizes, read in one pass without holding the indices.
+pub fn range_counts(proofs: impl Read, sizes: &[u64]) -> Result<Vec<usize>, String> {
+    let mut counts = vec![0; sizes.len() + 1];
     for line in BufReader::new(proofs).split(b'\n') {
         let line = line.map_err(|e| format!("{PROOFS}: {e}"))?;
         if let Ok(p) = serde_json::from_slice::<ProofLine>(&line) {
-            out.push(p.index);
+            counts[sizes.partition_point(|&s| s <= p.index)] += 1;
         }
     }
-    Ok(out)
+    Ok(counts)
 }
 
 /// The bytes of the pack file `name`.
