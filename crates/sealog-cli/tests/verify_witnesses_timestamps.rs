@@ -57,6 +57,7 @@ fn verify_and_the_report_say_what_two_or_one_of_three_cosignatures_and_tokens_pr
     let (token, vkey) = (three.token.clone(), three.vkey.clone());
     let policy_file = three.two_of_three_policy(["W0", "W1", "W2"]);
     let w0_vkey = three.witnesses[0].as_ref().unwrap().vkey();
+    let w2_vkey = three.witnesses[2].as_ref().unwrap().vkey();
     three.witnesses[2].take().unwrap().kill();
 
     let (policy_arg, roots) = (policy_file.to_str().unwrap(), pki.join("root.pem"));
@@ -106,6 +107,22 @@ fn verify_and_the_report_say_what_two_or_one_of_three_cosignatures_and_tokens_pr
     assert_eq!(
         v["timestamps"]["bounds"][1]["after_time_stamp_of"]["size"],
         3
+    );
+    // Under a policy that does not list W1, W1's cosignature is named and ignored.
+    let other = dir.path().join("other-policy");
+    let text = format!(
+        "witness W0 {w0_vkey}\nwitness W2 {w2_vkey}\ngroup either 1 W0 W2\nquorum either\n"
+    );
+    std::fs::write(&other, text).unwrap();
+    let (code, out) = sealog_verify(&pack, &vkey, &["--policy", other.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains(
+            "witnesses: the checkpoint of size 5 meets quorum \"either\" (1 of W0, W2): \
+             cosigned by W0; not by W2; 1 cosignature(s) from keys you did not pin, ignored \
+             (w1.test/w)\n"
+        ),
+        "{out}"
     );
 
     // A receipt of the same checkpoint says what its cosignatures add, and where the
