@@ -39,15 +39,8 @@ pub struct WitnessServeArgs {
 pub fn read_policy(path: &std::path::Path) -> Result<Arc<sealog_core::policy::Policy>, String> {
     let bytes = std::fs::read(path)
         .map_err(|e| format!("cannot read the witness policy {}: {e}", path.display()))?;
-    let policy = sealog_core::policy::Policy::parse(&bytes)
+    let policy = sealog_server::parse_policy(&bytes, None)
         .map_err(|e| format!("the witness policy {} is invalid: {e}", path.display()))?;
-    if let Some(w) = policy.witnesses().iter().find(|w| w.url.is_none()) {
-        return Err(format!(
-            "the witness policy {}: witness {:?} has no URL to send checkpoints to",
-            path.display(),
-            w.name
-        ));
-    }
     Ok(Arc::new(policy))
 }
 

@@ -46,8 +46,9 @@ fn a_reader_pages_filters_and_tails_the_events() {
     );
     assert_eq!(row[4], "0", "index lag: {row:?}");
     assert_eq!(row[5], "measuring…", "{row:?}");
-    assert_eq!(row[6], "none", "witnesses: {row:?}");
-    assert_eq!(row[7], "not pinned");
+    assert_eq!(row[6], "not witnessed", "witnesses: {row:?}");
+    assert_eq!(row[7], "not time-stamped", "time-stamp: {row:?}");
+    assert_eq!(row[8], "not pinned");
 
     // The explorer: newest first, 100 per page, "Load more" for the rest, each event once.
     page.click("el('table.logs a', 'default')");

@@ -468,6 +468,8 @@ fn re_signed_and_forked_exports_are_caught() {
         tool: "attacker".into(),
         witness_vkeys: Vec::new(),
         timestamps: Vec::new(),
+        policy: None,
+        tsa_roots: None,
     };
     let (forged, _) = build(parts, &attacker).expect("valid under the attacker's own key");
     let path = write_pack(&ex.tmp, "forged.zip", &forged);

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
-use support::{Serve, call, event, uuid7};
+use support::{Serve, call, event, sealog_verify as verify, uuid7};
 use tsa::{Tsa, make_pki};
 
 fn serve(data: &Path, tsa_url: &str, roots: &Path) -> Serve {
@@ -245,19 +245,6 @@ fn garbage_another_nonce_or_an_untrusted_chain_is_a_failure_never_stored() {
     );
 }
 
-/// Runs `sealog verify` on `pack` with `extra` flags: exit code and stdout.
-fn verify(pack: &Path, vkey: &str, extra: &[&str]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_sealog"))
-        .args(["verify", pack.to_str().unwrap(), "--log-key", vkey])
-        .args(extra)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-    )
-}
-
 #[test]
 fn evidence_packs_carry_the_tokens_and_verify_checks_them_offline() {
     let dir = tempfile::tempdir().unwrap();
@@ -280,14 +267,8 @@ fn evidence_packs_carry_the_tokens_and_verify_checks_them_offline() {
     let url = format!("{}/v1/logs/default", server.url);
     let info = call("GET", &url, Some(&server.admin_token()), None).json();
     let vkey = info["vkey"].as_str().unwrap().to_owned();
-    let mut resp = support::agent()
-        .get(format!("{url}/export"))
-        .header("Authorization", format!("Bearer {}", server.admin_token()))
-        .call()
-        .unwrap();
-    assert_eq!(resp.status().as_u16(), 200);
     let pack = dir.path().join("pack.zip");
-    std::fs::write(&pack, resp.body_mut().read_to_vec().unwrap()).unwrap();
+    support::export_pack(&server, &server.admin_token(), &pack);
 
     let root = pki.join("root.pem");
     let (code, out) = verify(&pack, &vkey, &["--tsa-roots", root.to_str().unwrap()]);
@@ -391,4 +372,66 @@ fn the_config_file_and_the_environment_set_the_tsas_and_bad_settings_are_refused
         config.to_str().unwrap(),
     ]);
     assert!(err.contains("sealog.toml: not PEM certificates"), "{err}");
+}
+
+/// `reply` with `cert_pem` as the only certificate of its SignedData. The signed attributes
+/// and the signature are untouched, so a certificate of the same key, issuer and serial is
+/// still the signer's.
+fn with_certificate(reply: &[u8], cert_pem: &[u8]) -> Vec<u8> {
+    use der::{Decode, DecodePem, Encode};
+    let mut resp = x509_tsp::TimeStampResp::from_der(reply).unwrap();
+    let token = resp.time_stamp_token.as_mut().unwrap();
+    let mut sd: cms::signed_data::SignedData = token.content.decode_as().unwrap();
+    let cert = x509_cert::Certificate::from_pem(cert_pem).unwrap();
+    let choices = vec![cms::cert::CertificateChoices::Certificate(cert)];
+    sd.certificates = Some(cms::signed_data::CertificateSet(
+        choices.try_into().unwrap(),
+    ));
+    token.content = der::Any::encode_from(&sd).unwrap();
+    resp.to_der().unwrap()
+}
+
+#[test]
+fn a_signer_whose_time_stamping_usage_is_not_critical_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = dir.path().join("pki");
+    make_pki(&pki);
+    // `openssl ts -reply` will not sign with a certificate whose timeStamping usage is not
+    // critical, so the TSA signs with its own and the token is given another certificate of
+    // the same key, issuer and serial that differs only there.
+    let serial = Command::new("openssl")
+        .args(["x509", "-in", "tsa.pem", "-noout", "-serial"])
+        .current_dir(&pki)
+        .output()
+        .unwrap()
+        .stdout;
+    let serial = String::from_utf8(serial).unwrap();
+    let serial = format!("0x{}", serial.trim().strip_prefix("serial=").unwrap());
+    tsa::issue_tsa_cert(
+        &pki,
+        "lax.pem",
+        "basicConstraints=CA:FALSE\nextendedKeyUsage=timeStamping\n",
+        &["-set_serial", &serial],
+    );
+    let tsa = Tsa::start(&pki, "ok");
+    let imprint = token::imprint(b"test.local/default\n1\nroot\n");
+    let mut resp = support::agent()
+        .post(&tsa.url)
+        .header("Content-Type", "application/timestamp-query")
+        .send(&token::request(&imprint, &[1, 2, 3])[..])
+        .unwrap();
+    let reply = resp.body_mut().read_to_vec().unwrap();
+
+    // The swap alone changes nothing: with the TSA's own certificate the token verifies.
+    let own = with_certificate(&reply, &std::fs::read(pki.join("tsa.pem")).unwrap());
+    token::verify(&own, &imprint, None, &roots(&pki)).unwrap();
+    let lax = with_certificate(&reply, &std::fs::read(pki.join("lax.pem")).unwrap());
+    assert_eq!(
+        token::verify(&lax, &imprint, None, &roots(&pki)),
+        Err(
+            "the TSA certificate's extended key usage must be critical and id-kp-timeStamping \
+             alone"
+                .to_owned()
+        )
+    );
 }

@@ -13,7 +13,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use support::*;
-use witness::Witness;
+use witness::ThreeWitnesses;
 
 const SERVE: &[&str] = &[
     "--checkpoint-interval-ms",
@@ -34,16 +34,6 @@ fn serve(data: &Path, log: &Path) -> Serve {
         &envs,
         log,
     )
-}
-
-/// Ingests `n` events from id `first` with `?wait=witnessed`.
-fn ingest_witnessed(s: &Serve, token: &str, first: u64, n: u64) -> Reply {
-    let events: Vec<Value> = (first..first + n)
-        .map(|i| event(&uuid7(i), "bot"))
-        .collect();
-    let body = serde_json::to_vec(&json!({ "events": events })).unwrap();
-    let url = format!("{}/v1/logs/default/events?wait=witnessed", s.url);
-    call("POST", &url, Some(token), Some(&body))
 }
 
 /// The cosigner names on a receipt's checkpoint.
@@ -69,11 +59,6 @@ fn witnessing(s: &Serve, token: &str) -> Value {
         None,
     );
     reply.json()["witnessing"].clone()
-}
-
-fn free_addr() -> String {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().to_string()
 }
 
 /// Starts ingest in the background (batches of 5, no waiting for checkpoints) until `stop`.
@@ -117,46 +102,16 @@ fn a_two_of_three_witnessed_log_survives_outages_and_crashes_and_reports_a_fork(
     let dir = tempfile::tempdir().unwrap();
     let (data, stderr) = (dir.path().join("data"), dir.path().join("serve.log"));
     // A first start makes the log and its key; the witnesses are told that key.
-    let first = Serve::start(&data, &[]);
-    let token = first.admin_token();
-    let vkey = call(
-        "GET",
-        &format!("{}/v1/logs/default", first.url),
-        Some(&token),
-        None,
-    )
-    .json()["vkey"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    assert!(first.terminate().success());
-    let list = dir.path().join("logs");
-    std::fs::write(&list, format!("log {vkey}\nquorum none\n")).unwrap();
-    let addrs: Vec<String> = (0..3).map(|_| free_addr()).collect();
-    let start_witness = |i: usize| {
-        let name = format!("w{i}.test/w");
-        Witness::start(
-            &dir.path().join(format!("w{i}")),
-            &list,
-            &addrs[i],
-            &["--name", &name],
-        )
-    };
-    let mut witnesses: Vec<Option<Witness>> = (0..3).map(|i| Some(start_witness(i))).collect();
-    let mut policy = String::new();
-    for (i, w) in witnesses.iter().enumerate() {
-        let w = w.as_ref().unwrap();
-        policy.push_str(&format!("witness W{i} {} {}\n", w.vkey(), w.url));
-    }
-    policy.push_str("group two-of-three 2 W0 W1 W2\nquorum two-of-three\n");
-    std::fs::write(dir.path().join("policy"), &policy).unwrap();
+    let mut three = ThreeWitnesses::start(dir.path(), &data);
+    let (token, vkey) = (three.token.clone(), three.vkey.clone());
+    three.two_of_three_policy(["W0", "W1", "W2"]);
 
     let server = serve(&data, &stderr);
     let next = AtomicU64::new(1_000_000);
     let stop = AtomicBool::new(false);
     std::thread::scope(|scope| {
         let bg = continuous_ingest(scope, server.url.clone(), token.clone(), &next, &stop);
-        let reply = ingest_witnessed(&server, &token, 1, 3);
+        let reply = record_waiting(&server, &token, 1, 3, "witnessed");
         assert_eq!(reply.status, 200, "{}", reply.body);
         assert!(cosigners(&reply).len() >= 2, "{:?}", cosigners(&reply));
         // The receipt verifies offline against the policy.
@@ -179,14 +134,14 @@ fn a_two_of_three_witnessed_log_survives_outages_and_crashes_and_reports_a_fork(
             String::from_utf8_lossy(&out.stdout)
         );
 
-        witnesses[2].take().unwrap().kill();
-        let reply = ingest_witnessed(&server, &token, 10, 3);
+        three.witnesses[2].take().unwrap().kill();
+        let reply = record_waiting(&server, &token, 10, 3, "witnessed");
         assert_eq!(reply.status, 200, "one witness down: {}", reply.body);
         assert_eq!(cosigners(&reply).len(), 2, "{:?}", cosigners(&reply));
 
-        witnesses[1].take().unwrap().kill();
+        three.witnesses[1].take().unwrap().kill();
         let started = Instant::now();
-        let reply = ingest_witnessed(&server, &token, 20, 3);
+        let reply = record_waiting(&server, &token, 20, 3, "witnessed");
         assert_eq!(reply.status, 503, "{}", reply.body);
         assert_eq!(reply.error_code(), "witness_timeout");
         let message = reply.json()["error"]["message"]
@@ -212,9 +167,9 @@ fn a_two_of_three_witnessed_log_survives_outages_and_crashes_and_reports_a_fork(
             ready.body
         );
 
-        witnesses[1] = Some(start_witness(1));
-        witnesses[2] = Some(start_witness(2));
-        let reply = ingest_witnessed(&server, &token, 30, 3);
+        three.witnesses[1] = Some(three.start_witness(1));
+        three.witnesses[2] = Some(three.start_witness(2));
+        let reply = record_waiting(&server, &token, 30, 3, "witnessed");
         assert_eq!(reply.status, 200, "witnesses back: {}", reply.body);
         // Each restarted witness is sent a proof from the size it last cosigned, and cosigns.
         let target = witnessing(&server, &token)["witnessed_size"]
@@ -252,7 +207,7 @@ fn a_two_of_three_witnessed_log_survives_outages_and_crashes_and_reports_a_fork(
     let backup = dir.path().join("backup");
     copy_dir(&data, &backup);
     let server = serve(&data, &stderr);
-    let reply = ingest_witnessed(&server, &token, 40, 3);
+    let reply = record_waiting(&server, &token, 40, 3, "witnessed");
     assert_eq!(reply.status, 200, "after kill -9: {}", reply.body);
     let url = format!(
         "{}/v1/logs/default/events/{}/proof?wait=witnessed",
@@ -263,8 +218,8 @@ fn a_two_of_three_witnessed_log_survives_outages_and_crashes_and_reports_a_fork(
     assert_eq!(proof.status, 200, "{}", proof.body);
     let cosigned = proof.body.lines().filter(|l| l.starts_with("— w")).count();
     assert!(cosigned >= 2, "{}", proof.body);
-    let _ = ingest_witnessed(&server, &token, 50, 3);
-    for w in witnesses.iter().flatten() {
+    let _ = record_waiting(&server, &token, 50, 3, "witnessed");
+    for w in three.witnesses.iter().flatten() {
         let refused = metric_lines(&w.url, None, "sealog_witness_add_checkpoint_total");
         assert!(
             !refused.iter().any(|l| l.contains("status=\"422\"")),
@@ -304,7 +259,7 @@ fn a_two_of_three_witnessed_log_survives_outages_and_crashes_and_reports_a_fork(
     std::fs::remove_dir_all(&data).unwrap();
     std::fs::rename(&backup, &data).unwrap();
     let server = serve(&data, &stderr);
-    let reply = ingest_witnessed(&server, &token, 60, 20);
+    let reply = record_waiting(&server, &token, 60, 20, "witnessed");
     assert_eq!(reply.status, 503, "{}", reply.body);
     let status = witnessing(&server, &token);
     let fork = status["fork"].as_str().unwrap_or_default();
@@ -340,7 +295,7 @@ fn wait_witnessed_without_a_policy_is_refused_before_anything_is_stored() {
     let dir = tempfile::tempdir().unwrap();
     let server = Serve::start(&dir.path().join("data"), &[]);
     let token = server.admin_token();
-    let reply = ingest_witnessed(&server, &token, 1, 1);
+    let reply = record_waiting(&server, &token, 1, 1, "witnessed");
     assert_eq!(reply.status, 400, "{}", reply.body);
     assert!(reply.body.contains("--witness-policy"), "{}", reply.body);
     let log = call(

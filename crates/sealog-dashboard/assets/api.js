@@ -84,7 +84,7 @@ export async function signOut() {
   csrfToken = null;
 }
 
-/** Normalized log summary: {name, origin, vkey, size, checkpoint, indexLag, indexError, ingestRate, witnesses}. */
+/** Normalized log summary: {name, origin, vkey, size, checkpoint, indexLag, indexError, ingestRate, witnessing, timestamping}. */
 export function normLog(x) {
   if (typeof x === 'string') return { name: x };
   const cp = pick(x, 'checkpoint', 'last_checkpoint', 'latest_checkpoint') || {};
@@ -102,7 +102,8 @@ export function normLog(x) {
     indexLag: pick(x, 'index_lag', 'indexLag'),
     indexError: pick(x, 'index_error', 'indexError'),
     ingestRate: pick(x, 'ingest_rate', 'events_per_second'),
-    witnesses: pick(x, 'witnesses') || [],
+    witnessing: pick(x, 'witnessing'),
+    timestamping: pick(x, 'timestamping'),
   };
 }
 

@@ -10,6 +10,7 @@ import * as api from './api.js';
 import { h, s, replace, txt, lines, age, dl } from './dom.js';
 import { verifyReceipt, parseVkey } from './verify.js';
 import { approvalsPage } from './approvals.js';
+import { witnessCell, stampCell, forkAlarms, eventAnchors } from './anchors.js';
 
 const root = document.getElementById('main');
 const nav = document.getElementById('nav');
@@ -183,21 +184,16 @@ function ingestRate(l, now) {
   return shown;
 }
 
-function witnessStatus(w) {
-  if (!Array.isArray(w)) return txt(w);
-  if (w.length === 0) return 'none';
-  return w.map((x) => (typeof x === 'object' && x !== null ? txt(x.name ?? x.vkey ?? JSON.stringify(x)) : txt(x))).join(', ');
-}
-
 // [heading, numeric]
 const LOG_COLUMNS = [['Log', false], ['Events', true], ['Checkpoint size', true], ['Last checkpoint', false],
-  ['Index lag', true], ['Ingest rate', true], ['Witnesses', false], ['Log key', false]];
+  ['Index lag', true], ['Ingest rate', true], ['Witnesses', false], ['Time-stamp', false], ['Log key', false]];
 
 async function logsPage(main) {
   setTitle('Logs');
   const tbody = h('tbody');
   const footer = h('p.muted', { role: 'status' });
   const damaged = h('div.damaged-logs', { role: 'alert' });
+  const forks = h('div.fork-alarms');
   // Rows stay in place across refreshes (only their cells change), so focus and selection
   // survive them.
   let shownNames = null;
@@ -216,6 +212,7 @@ async function logsPage(main) {
     // `GET /v1/logs` lists full summaries; only bare names need a second request.
     const shown = await Promise.all(list.slice(0, 50).map((l) =>
       (l.size === undefined ? api.log(l.name).catch(() => l) : l)));
+    replace(forks, forkAlarms(shown));
     const names = JSON.stringify(shown.map((l) => l.name));
     if (names !== shownNames) {
       shownNames = names;
@@ -228,14 +225,15 @@ async function logsPage(main) {
     }
     const now = Date.now();
     for (const l of shown) {
-      const [size, cpSize, cpTime, lag, rate, witnesses, pin] = cells.get(l.name);
+      const [size, cpSize, cpTime, lag, rate, witnesses, stamp, pin] = cells.get(l.name);
       const cp = l.checkpoint || {};
       replace(size, txt(l.size ?? ''));
       replace(cpSize, txt(cp.size ?? ''));
       replace(cpTime, cp.time ? h('time', null, `${txt(cp.time)} (${age(cp.time)})`) : '');
       replace(lag, txt(l.indexLag ?? ''), l.indexError ? h('span.bad', null, ` ${txt(l.indexError)}`) : null);
       replace(rate, ingestRate(l, now));
-      replace(witnesses, witnessStatus(l.witnesses));
+      replace(witnesses, witnessCell(l));
+      replace(stamp, stampCell(l));
       replace(pin, getPin(l.name) ? 'pinned' : h('span.warn', null, 'not pinned'));
     }
     footer.textContent = `${list.length > 50 ? `Showing 50 of ${list.length} logs. ` : ''}Refreshed ${new Date(now).toLocaleTimeString()}; updates every ${REFRESH_MS / 1000} s.`;
@@ -243,6 +241,7 @@ async function logsPage(main) {
   await refresh();
   replace(main,
     h('h1', null, 'Logs'),
+    forks,
     damaged,
     h('div.scroll', null, h('table.logs', null,
       h('thead', null, h('tr', null, LOG_COLUMNS.map(([c, numeric]) => h(numeric ? 'th.num' : 'th', { scope: 'col' }, c)))),
@@ -638,7 +637,8 @@ async function eventPage(main, log, id) {
       replace(proofBox, h('h2', null, 'Inclusion proof'), h('p.bad', { role: 'alert' }, `Not verified: ${txt(e.message)}`));
     }
   };
-  replace(main, logHeader(log, 'Events'), pinPanel(log, info, check), h('h2', null, txt(id)), eventView(log, row), proofBox);
+  replace(main, logHeader(log, 'Events'), pinPanel(log, info, check), h('h2', null, txt(id)), eventView(log, row),
+    eventAnchors(info, row.index), proofBox);
   await check();
 }
 

@@ -36,6 +36,11 @@ const ASSETS: &[Asset] = &[
         body: include_bytes!("../assets/api.js"),
     },
     Asset {
+        name: "anchors.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../assets/anchors.js"),
+    },
+    Asset {
         name: "approvals.js",
         content_type: "text/javascript; charset=utf-8",
         body: include_bytes!("../assets/approvals.js"),

@@ -2,6 +2,8 @@
 
 use crate::archive::{self, ArchiveError, Files, Streamed};
 use crate::render;
+use crate::timestamps;
+use crate::tsp::Roots;
 use crate::verify::{VerifyError, verify_read};
 use sealog_core::evidence::{
     self, CHECKPOINT, CONSISTENCY, ConsistencyLine, ENTRIES, FORMAT, MANIFEST, MANIFEST_SIG,
@@ -9,6 +11,7 @@ use sealog_core::evidence::{
 };
 use sealog_core::merkle::Hash;
 use sealog_core::note::Signer;
+use sealog_core::policy::Policy;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::io::{BufReader, BufWriter, Cursor, Read, Seek, SeekFrom, Write};
@@ -43,6 +46,11 @@ pub struct PackParts<I = Vec<PackEntry>> {
     pub witness_vkeys: Vec<String>,
     /// RFC 3161 replies over the text of `checkpoint` or of an earlier checkpoint, by size.
     pub timestamps: Vec<(u64, Vec<u8>)>,
+    /// The log's witness policy, if it has one: the report says what the cosignatures show
+    /// under it (an auditor checks them under their own with `sealog verify --policy`).
+    pub policy: Option<Policy>,
+    /// The TSA roots the log's time-stamps chain to, if it has any, for the same report.
+    pub tsa_roots: Option<Roots>,
 }
 
 /// Why a pack could not be built.
@@ -179,6 +187,12 @@ where
         ))
         .into());
     }
+    rewind(&mut proofs)?;
+    let anchors = Trust {
+        policy: parts.policy,
+        ..trust
+    };
+    let findings = findings(&files, &mut proofs, &anchors, parts.tsa_roots.as_ref());
     rewind(&mut entries)?;
     rewind(&mut proofs)?;
     let (md, html) = render::reports(
@@ -186,6 +200,7 @@ where
         &mut BufReader::new(&mut entries),
         &mut BufReader::new(&mut proofs),
         &log.vkey(),
+        &findings,
     )?;
     files.insert("report.md".into(), md.into_bytes());
     files.insert("report.html".into(), html.into_bytes());
@@ -196,6 +211,30 @@ where
         proofs,
         report,
     })
+}
+
+/// What the witnesses and time-stamps of a built pack show under the log's own policy and
+/// TSA roots, for its report. A token that fails is said in the report (the server checked
+/// each when it arrived, so that means the roots changed since).
+fn findings(
+    files: &Files,
+    proofs: &mut impl Read,
+    trust: &Trust,
+    roots: Option<&Roots>,
+) -> crate::assurance::Findings {
+    let empty = Vec::new();
+    let file = |name: &str| files.get(name).unwrap_or(&empty);
+    let tokens: Vec<(String, Vec<u8>)> = files
+        .iter()
+        .filter(|(name, _)| name.starts_with(timestamps::DIR))
+        .map(|(name, reply)| (name.clone(), reply.clone()))
+        .collect();
+    let (checkpoint, consistency) = (file(CHECKPOINT), file(CONSISTENCY));
+    let stamps = timestamps::check(checkpoint, consistency, &tokens, roots, |sizes| {
+        timestamps::range_counts(proofs, sizes)
+    })
+    .unwrap_or_else(|e| timestamps::Stamps::failed(&e));
+    crate::assurance::findings(checkpoint, consistency, trust, stamps)
 }
 
 /// Writes the entries and their proof lines; returns how many and the two files' digests.

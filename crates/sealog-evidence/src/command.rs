@@ -91,18 +91,20 @@ fn run(args: &VerifyArgs, out: &mut dyn Write) -> Result<u8, Usage> {
                     let mut value = serde_json::to_value(&report).unwrap_or_default();
                     value["erasures"] = json!(erased);
                     let mut text = report.to_string();
-                    let (stamps, stamped) = if report.valid {
-                        match crate::timestamps::notes(&bytes, roots.as_ref()) {
-                            Ok(notes) => notes,
-                            Err(e) => return Ok(invalid(out, args.json, &e)),
-                        }
-                    } else {
-                        (Vec::new(), serde_json::Value::Null)
-                    };
-                    value["timestamps"] = stamped;
-                    for line in erased.into_iter().chain(stamps) {
+                    for line in erased {
                         text.push_str(&line);
                         text.push('\n');
+                    }
+                    if report.valid {
+                        match pack_findings(&bytes, &trust, roots.as_ref()) {
+                            Ok(found) => {
+                                text.push_str(&found.text());
+                                value["timestamps"] = found.value["timestamps"].clone();
+                                value["witnessing"] = found.value["witnesses"].clone();
+                                value["not_proven"] = found.value["not_proven"].clone();
+                            }
+                            Err(e) => return Ok(invalid(out, args.json, &e)),
+                        }
                     }
                     print(out, args.json, &value, &text);
                     if report.valid {
@@ -132,11 +134,18 @@ fn run(args: &VerifyArgs, out: &mut dyn Write) -> Result<u8, Usage> {
                 );
                 let leaf: serde_json::Value =
                     serde_json::from_slice(&r.leaf).unwrap_or(serde_json::Value::Null);
+                let found = receipt_findings(&bytes, &trust);
                 let report = json!({
                     "valid": true, "index": index, "origin": r.checkpoint.origin,
                     "checkpoint_size": r.checkpoint.size, "witnesses": r.witnesses, "leaf": leaf,
+                    "witnessing": found.value["witnesses"], "not_proven": found.value["not_proven"],
                 });
-                print(out, args.json, &report, &text);
+                print(
+                    out,
+                    args.json,
+                    &report,
+                    &format!("{text}\n{}", found.text()),
+                );
                 EXIT_VALID
             }
             Err(e) => invalid(out, args.json, &e),
@@ -146,6 +155,34 @@ fn run(args: &VerifyArgs, out: &mut dyn Write) -> Result<u8, Usage> {
         "{} is neither an evidence pack (ZIP) nor a receipt (c2sp.org/tlog-proof@v1)",
         args.file.display()
     )))
+}
+
+/// What the cosignatures of a verified receipt's checkpoint add, and what is still not proven.
+fn receipt_findings(receipt: &[u8], trust: &Trust) -> crate::assurance::Findings {
+    let checkpoint = sealog_core::tlog_proof::TlogProof::parse(receipt)
+        .map(|p| p.checkpoint)
+        .unwrap_or_default();
+    let stamps = crate::timestamps::Stamps::for_receipt();
+    crate::assurance::findings(&checkpoint, b"", trust, stamps)
+}
+
+/// What the witnesses and time-stamps of a verified pack add, and what is still not proven;
+/// an error when a time-stamp does not verify against the pinned roots.
+fn pack_findings(
+    zip: &[u8],
+    trust: &Trust,
+    roots: Option<&crate::tsp::Roots>,
+) -> Result<crate::assurance::Findings, String> {
+    let stamps = crate::timestamps::notes(zip, roots)?;
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(zip)).map_err(|e| e.to_string())?;
+    let checkpoint = crate::timestamps::read(&mut archive, sealog_core::evidence::CHECKPOINT)?;
+    let consistency = crate::timestamps::read(&mut archive, sealog_core::evidence::CONSISTENCY)?;
+    Ok(crate::assurance::findings(
+        &checkpoint,
+        &consistency,
+        trust,
+        stamps,
+    ))
 }
 
 fn trust(args: &VerifyArgs) -> Result<Trust, Usage> {

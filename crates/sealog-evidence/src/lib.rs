@@ -20,6 +20,7 @@
 //! ```
 
 pub mod archive;
+pub mod assurance;
 pub mod build;
 mod chunks;
 pub mod command;

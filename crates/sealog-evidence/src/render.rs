@@ -1,6 +1,7 @@
 //! The human part of a pack: `report.md` and `report.html`, built from one document model so
 //! the two always say the same thing. Every value from the log is escaped for its format.
 
+use crate::assurance::Findings;
 use crate::digest::{Row, digest};
 use sealog_core::evidence::{Report, SessionReport};
 use std::collections::BTreeMap;
@@ -85,6 +86,7 @@ fn document(
     entries: &mut dyn BufRead,
     proofs: &mut dyn BufRead,
     vkey: &str,
+    findings: &Findings,
 ) -> std::io::Result<Vec<Block>> {
     // Incomplete sessions first: they are what a reader must not miss.
     let mut sessions: Vec<_> = report.sessions.iter().collect();
@@ -98,6 +100,7 @@ fn document(
     let first = d.first_ts.take().unwrap_or_else(|| "—".into());
     let last = d.last_ts.take().unwrap_or_else(|| "—".into());
     let mut doc = introduction(report, &first, &last, vkey);
+    doc.extend(witnesses_and_time_stamps(findings, vkey));
     doc.push(Block::Heading("Counts".into()));
     doc.push(count_table("agent", &report.by_agent));
     doc.push(count_table("action", &report.by_action));
@@ -167,6 +170,35 @@ fn introduction(report: &Report, first: &str, last: &str, vkey: &str) -> Vec<Blo
              public key, in single quotes, once for each witness."
                 .into(),
         ),
+    ]
+}
+
+/// The section on what the witnesses and time-stamps add and what is still not proven, as
+/// the exporting server found under its own witness policy and TSA roots, and how an auditor
+/// checks them under theirs.
+fn witnesses_and_time_stamps(findings: &Findings, vkey: &str) -> Vec<Block> {
+    let row = |what: &str, text: &str| -> Vec<Cell> {
+        vec![what.to_owned().into(), text.to_owned().into()]
+    };
+    let rows = findings
+        .shown
+        .iter()
+        .map(|s| row("shown", s))
+        .chain(findings.not_proven.iter().map(|s| row("not proven", s)))
+        .collect();
+    vec![
+        Block::Heading("Witnesses and time-stamps".into()),
+        Block::Para(
+            "What independent witnesses and time-stamping authorities add to the log's own \
+             signature, as the server found when it exported this pack, under its own witness \
+             policy and TSA roots. Check them under the witnesses and TSAs you trust:"
+                .into(),
+        ),
+        Block::Code(format!(
+            "{} --policy your-policy.txt --tsa-roots your-tsa-roots.pem",
+            verify_command(vkey)
+        )),
+        Block::Table(vec!["finding", "statement"], rows),
     ]
 }
 
@@ -440,8 +472,9 @@ pub fn reports(
     entries: &mut dyn BufRead,
     proofs: &mut dyn BufRead,
     vkey: &str,
+    findings: &Findings,
 ) -> std::io::Result<(String, String)> {
-    let doc = document(report, entries, proofs, vkey)?;
+    let doc = document(report, entries, proofs, vkey, findings)?;
     Ok((markdown(&doc), html(&doc)))
 }
 

@@ -12,16 +12,54 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Cursor, Read};
 
 /// The folder of the tokens in a pack.
-const DIR: &str = "timestamps/";
+pub const DIR: &str = "timestamps/";
 
 /// The pack file holding the time-stamp of the checkpoint of `size`.
 pub fn file_name(size: u64) -> String {
     format!("{DIR}{size}.tsr")
 }
 
-/// What a verified pack's time-stamps say: text lines and a JSON value; an error when a token
-/// does not verify against the pinned roots.
-pub fn notes(zip: &[u8], roots: Option<&Roots>) -> Result<(Vec<String>, Value), String> {
+/// What a pack's time-stamps show: text lines, a JSON value, and what they leave unproven.
+#[derive(Clone, Debug, Default)]
+pub struct Stamps {
+    /// One statement per time-stamped range of the pack's events, and one for the rest.
+    pub lines: Vec<String>,
+    /// The same for machines (`tokens`, `checked`, `bounds`, `not_time_stamped`).
+    pub value: Value,
+    /// What the time-stamps (or their absence) leave unproven.
+    pub not_proven: Vec<String>,
+}
+
+impl Stamps {
+    /// What to say when a token did not verify: `why`, and that the times are unattested.
+    pub fn failed(why: &str) -> Stamps {
+        Stamps {
+            lines: vec![format!("time-stamps: a token does not verify: {why}")],
+            value: json!({"checked": false, "error": why}),
+            not_proven: vec![UNTIMED.into()],
+        }
+    }
+}
+
+impl Stamps {
+    /// What to say of a receipt, which never carries a time-stamp: where its checkpoint's is.
+    pub fn for_receipt() -> Stamps {
+        Stamps {
+            lines: vec![
+                "time-stamps: a receipt carries none; a time-stamping server serves its \
+                 checkpoint's at GET /v1/logs/<log>/checkpoints/<size>/timestamp, which openssl \
+                 ts -verify checks over the checkpoint's text"
+                    .into(),
+            ],
+            value: json!({"tokens": 0, "checked": false}),
+            not_proven: vec![UNTIMED.into()],
+        }
+    }
+}
+
+/// What a verified pack's time-stamps say; an error when a token does not verify against
+/// the pinned roots.
+pub fn notes(zip: &[u8], roots: Option<&Roots>) -> Result<Stamps, String> {
     let mut archive = zip::ZipArchive::new(Cursor::new(zip)).map_err(|e| e.to_string())?;
     let names: Vec<String> = archive
         .file_names()
@@ -29,22 +67,59 @@ pub fn notes(zip: &[u8], roots: Option<&Roots>) -> Result<(Vec<String>, Value), 
         .filter(|n| n.starts_with(DIR))
         .map(|n| n.into_owned())
         .collect();
-    if names.is_empty() {
-        let line = "no RFC 3161 time-stamp: when the events were recorded rests on the operator's \
-                    clock alone";
-        return Ok((vec![line.into()], json!({"tokens": 0, "checked": false})));
+    let mut tokens = Vec::with_capacity(names.len());
+    for name in names {
+        let reply = read(&mut archive, &name)?;
+        tokens.push((name, reply));
+    }
+    let checkpoint = read(&mut archive, CHECKPOINT)?;
+    let consistency = read(&mut archive, CONSISTENCY)?;
+    let counts = |sizes: &[u64]| {
+        archive
+            .by_name(PROOFS)
+            .map_err(|e| format!("{PROOFS}: {e}"))
+            .and_then(|file| range_counts(file, sizes))
+    };
+    check(&checkpoint, &consistency, &tokens, roots, counts)
+}
+
+/// Checks the `tokens` (file name, reply) of a pack whose checkpoint note and
+/// `consistency.jsonl` are given against `roots`; `counts` counts the pack's entries in the
+/// ranges the time-stamped sizes make (see [`range_counts`]), needed only when tokens are
+/// checked.
+pub fn check(
+    checkpoint: &[u8],
+    consistency: &[u8],
+    tokens: &[(String, Vec<u8>)],
+    roots: Option<&Roots>,
+    counts: impl FnOnce(&[u64]) -> Result<Vec<usize>, String>,
+) -> Result<Stamps, String> {
+    if tokens.is_empty() {
+        return Ok(Stamps {
+            lines: vec![
+                "time-stamps: none in the pack: when the events were recorded rests on the \
+                 operator's clock alone"
+                    .into(),
+            ],
+            value: json!({"tokens": 0, "checked": false}),
+            not_proven: vec![UNTIMED.into()],
+        });
     }
     let Some(roots) = roots else {
         let line = format!(
             "{} RFC 3161 time-stamp(s) in the pack were NOT checked: pass --tsa-roots PEM (the \
              TSA roots you trust) to learn when the events were recorded at the latest",
-            names.len()
+            tokens.len()
         );
-        return Ok((vec![line], json!({"tokens": names.len(), "checked": false})));
+        return Ok(Stamps {
+            lines: vec![line],
+            value: json!({"tokens": tokens.len(), "checked": false}),
+            not_proven: vec![UNTIMED.into()],
+        });
     };
-    let texts = checkpoint_texts(&mut archive)?;
+    let texts = checkpoint_texts(checkpoint, consistency);
     let mut bounds: BTreeMap<u64, Stamp> = BTreeMap::new();
-    for name in &names {
+    for (name, reply) in tokens {
         let size = name[DIR.len()..]
             .strip_suffix(".tsr")
             .and_then(|s| s.parse::<u64>().ok())
@@ -52,51 +127,76 @@ pub fn notes(zip: &[u8], roots: Option<&Roots>) -> Result<(Vec<String>, Value), 
         let text = texts
             .get(&size)
             .ok_or_else(|| format!("{name} is for no checkpoint the pack holds"))?;
-        let reply = read(&mut archive, name)?;
-        let stamp = tsp::verify(&reply, &tsp::imprint(text), None, roots)
+        let stamp = tsp::verify(reply, &tsp::imprint(text), None, roots)
             .map_err(|e| format!("time-stamp {name}: {e}"))?;
         bounds.insert(size, stamp);
     }
-    let indices = indices(&mut archive)?;
-    Ok(describe(&bounds, &indices))
+    let sizes: Vec<u64> = bounds.keys().copied().collect();
+    Ok(describe(&bounds, &counts(&sizes)?))
 }
 
+/// Without a verified time-stamp, what no one but the operator attests.
+const UNTIMED: &str = "when the events were recorded: without a verified time-stamp every time \
+                       shown comes from the operator's clock (received) or the agent's (ts)";
+
 /// One line per time-stamped checkpoint for the pack's events under it and not under a
-/// smaller one, and one for the events under none.
-fn describe(bounds: &BTreeMap<u64, Stamp>, indices: &[u64]) -> (Vec<String>, Value) {
+/// smaller one (with the earlier checkpoint's time-stamp, which is no lower bound), and one
+/// for the events under none.
+fn describe(bounds: &BTreeMap<u64, Stamp>, counts: &[usize]) -> Stamps {
     let (mut lines, mut list, mut from) = (Vec::new(), Vec::new(), 0);
-    for (size, stamp) in bounds {
-        let events = indices.iter().filter(|&&i| i >= from && i < *size).count();
+    let mut previous: Option<&Stamp> = None;
+    for ((size, stamp), &events) in bounds.iter().zip(counts) {
         let t = stamp.gen_time_rfc3339();
-        lines.push(format!(
+        let mut line = format!(
             "time-stamp of checkpoint {size} verified: {events} event(s) of this pack (log index \
              {from} to {}) recorded no later than {t}, per TSA {}",
             size - 1,
             stamp.tsa
-        ));
-        list.push(
-            json!({"size": size, "gen_time": t, "tsa": stamp.tsa, "events": events,
-            "from_index": from}),
         );
-        from = *size;
+        if let Some(p) = previous {
+            line.push_str(&format!(
+                ", appended after the tree of size {from}, which TSA {} time-stamped at {} (no \
+                 proof that they were recorded after that time)",
+                p.tsa,
+                p.gen_time_rfc3339()
+            ));
+        }
+        lines.push(line);
+        list.push(json!({
+            "size": size, "gen_time": t, "tsa": stamp.tsa, "events": events, "from_index": from,
+            "after_time_stamp_of": previous.map(|p| json!({"size": from,
+                "gen_time": p.gen_time_rfc3339(), "tsa": p.tsa})),
+        }));
+        (from, previous) = (*size, Some(stamp));
     }
-    let rest = indices.iter().filter(|&&i| i >= from).count();
+    let rest = counts.get(bounds.len()).copied().unwrap_or(0);
+    let mut not_proven = vec![
+        "that an event was recorded after any given time: a time-stamp bounds the recording \
+         time from above only"
+            .to_owned(),
+    ];
     if rest > 0 {
         lines.push(format!(
             "{rest} event(s) of this pack (log index {from} and above) are under no time-stamp"
         ));
+        not_proven.push(format!(
+            "when the {rest} event(s) under no time-stamp were recorded: their times come from \
+             the operator's clock"
+        ));
     }
     let value = json!({"tokens": bounds.len(), "checked": true, "bounds": list,
         "not_time_stamped": rest});
-    (lines, value)
+    Stamps {
+        lines,
+        value,
+        not_proven,
+    }
 }
 
 /// The text (the note without its signature lines) of every checkpoint in the pack, by size.
-fn checkpoint_texts<R: Read + std::io::Seek>(
-    archive: &mut zip::ZipArchive<R>,
-) -> Result<BTreeMap<u64, Vec<u8>>, String> {
-    let mut notes = vec![read(archive, CHECKPOINT)?];
-    for line in read(archive, CONSISTENCY)?.split(|&b| b == b'\n') {
+fn checkpoint_texts(checkpoint: &[u8], consistency: &[u8]) -> BTreeMap<u64, Vec<u8>> {
+    let mut notes = vec![checkpoint.to_vec()];
+    for line in consistency.split(|&b| b == b'\n') {
         if let Ok(v) = serde_json::from_slice::<Value>(line)
             && let Some(note) = v["checkpoint"].as_str()
         {
@@ -117,25 +217,25 @@ fn checkpoint_texts<R: Read + std::io::Seek>(
             texts.insert(size, text);
         }
     }
-    Ok(texts)
+    texts
 }
 
-/// The log index of every entry of the pack, from `proofs.jsonl`.
-fn indices<R: Read + std::io::Seek>(archive: &mut zip::ZipArchive<R>) -> Result<Vec<u64>, String> {
-    let file = archive
-        .by_name(PROOFS)
-        .map_err(|e| format!("{PROOFS}: {e}"))?;
-    let mut out = Vec::new();
-    for line in BufReader::new(file).split(b'\n') {
+/// How many entries of a pack's `proofs.jsonl` fall below `sizes[0]`, in each range
+/// `sizes[i]..sizes[i + 1]` (the sizes ascending) and at `sizes[last]` or above: one count more
+/// than sizes, read in one pass without holding the indices.
+pub fn range_counts(proofs: impl Read, sizes: &[u64]) -> Result<Vec<usize>, String> {
+    let mut counts = vec![0; sizes.len() + 1];
+    for line in BufReader::new(proofs).split(b'\n') {
         let line = line.map_err(|e| format!("{PROOFS}: {e}"))?;
         if let Ok(p) = serde_json::from_slice::<ProofLine>(&line) {
-            out.push(p.index);
+            counts[sizes.partition_point(|&s| s <= p.index)] += 1;
         }
     }
-    Ok(out)
+    Ok(counts)
 }
 
-fn read<R: Read + std::io::Seek>(
+/// The bytes of the pack file `name`.
+pub(crate) fn read<R: Read + std::io::Seek>(
     archive: &mut zip::ZipArchive<R>,
     name: &str,
 ) -> Result<Vec<u8>, String> {

@@ -31,7 +31,7 @@ const RSA_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.11354
 const MAX_CHAIN: usize = 4;
 
 /// The pinned roots a TSA's certificate must chain to (`--tsa-roots`).
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Roots(Vec<Certificate>);
 
 impl Roots {

@@ -77,6 +77,8 @@ fn parts(log: &Log, select: impl Fn(u64) -> bool) -> PackParts {
         tool: "sealog-test".into(),
         witness_vkeys: Vec::new(),
         timestamps: Vec::new(),
+        policy: None,
+        tsa_roots: None,
     }
 }
 

@@ -47,6 +47,8 @@ fn write_pack(dir: &Path, signer: &Signer) -> PathBuf {
         tool: "test".into(),
         witness_vkeys: Vec::new(),
         timestamps: Vec::new(),
+        policy: None,
+        tsa_roots: None,
     };
     let (files, _) = build(parts, signer).unwrap();
     let path = dir.join("pack.zip");

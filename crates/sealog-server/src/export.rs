@@ -18,7 +18,9 @@ use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
+use sealog_core::policy::Policy;
 use sealog_evidence::build::{PackEntry, PackParts, build_into};
+use sealog_evidence::tsp::Roots;
 use sealog_storage::{Engine, Log, SignedCheckpoint};
 use std::fs::File;
 use std::io::{BufWriter, Seek, SeekFrom};
@@ -65,10 +67,15 @@ pub async fn export(
     let slot = state.exports.admit(&caller.0.key_id, free)?;
     let (indices, cp) = select(&state, &log, &filters).await?;
     let engine = state.engine.clone();
-    let timestamping = state.timestamping.clone();
+    let (timestamping, witnessing) = (state.timestamping.clone(), state.witnessing.clone());
     let (zip, len) = blocking(&log, move |log| {
-        let tokens = |size| timestamping.token(log.name(), size);
-        write_pack(log, &engine, &indices, &cp, &filters, &tokens)
+        let anchors = Anchors {
+            tokens: &|size| timestamping.token(log.name(), size),
+            witnessed: witnessing.witnessed(log.name()),
+            policy: witnessing.policy_of(log.name()).map(|p| (*p).clone()),
+            tsa_roots: timestamping.roots().cloned(),
+        };
+        write_pack(log, &engine, &indices, &cp, &filters, anchors)
     })
     .await?;
     let filename = format!("attachment; filename=\"{name}-evidence.zip\"");
@@ -111,17 +118,31 @@ async fn select(
     Ok((indices, state.witnessing.decorate(log.name(), cp)))
 }
 
+/// What witnesses and TSAs gave the log, for its packs.
+struct Anchors<'a> {
+    /// The stored RFC 3161 reply of a checkpoint size.
+    tokens: &'a dyn Fn(u64) -> Option<Vec<u8>>,
+    /// The latest witnessed checkpoint, with its cosignatures.
+    witnessed: Option<SignedCheckpoint>,
+    /// The server's witness policy and TSA roots, for the report.
+    policy: Option<Policy>,
+    tsa_roots: Option<Roots>,
+}
+
 /// Builds, checks and writes the pack of `indices` against `cp` into a scratch file, with the
-/// RFC 3161 time-stamps `tokens` has of its checkpoints, and returns it rewound with its length. Each leaf is read and proven only as the pack is
-/// written; the first read failure ends the entries and fails the export.
+/// RFC 3161 time-stamps `anchors` has of its checkpoints and its latest witnessed checkpoint
+/// among the earlier ones, and returns it rewound with its length. Each leaf is read and
+/// proven only as the pack is written; the first read failure ends the entries and fails the
+/// export.
 fn write_pack(
     log: &Log,
     engine: &Engine,
     indices: &[u64],
     cp: &SignedCheckpoint,
     filters: &EventFilters,
-    tokens: &dyn Fn(u64) -> Option<Vec<u8>>,
+    anchors: Anchors,
 ) -> ApiResult<(File, u64)> {
+    let tokens = anchors.tokens;
     let mut failure = None;
     let entries = log
         .proven_entries(indices, cp.size)?
@@ -139,7 +160,11 @@ fn write_pack(
     let mut earlier = Vec::new();
     let mut timestamps: Vec<(u64, Vec<u8>)> =
         tokens(cp.size).map(|t| (cp.size, t)).into_iter().collect();
-    for old in log.earlier_checkpoints(cp.size, MAX_EARLIER_CHECKPOINTS)? {
+    for old in with_witnessed(
+        log.earlier_checkpoints(cp.size, MAX_EARLIER_CHECKPOINTS)?,
+        anchors.witnessed,
+        cp.size,
+    ) {
         let proof = log.consistency_proof(old.size, cp.size)?;
         timestamps.extend(tokens(old.size).map(|t| (old.size, t)));
         earlier.push((old.note, proof));
@@ -157,6 +182,8 @@ fn write_pack(
         tool: format!("sealog {}", env!("CARGO_PKG_VERSION")),
         witness_vkeys: Vec::new(),
         timestamps,
+        policy: anchors.policy,
+        tsa_roots: anchors.tsa_roots,
     };
     let scratch = || scratch_file(engine);
     let built = build_into(parts, log.signer(), scratch()?, scratch()?);
@@ -184,4 +211,22 @@ fn scratch_file(engine: &Engine) -> ApiResult<File> {
             "no scratch file for the pack in the data directory ({e}); check its free space"
         ))
     })
+}
+
+/// The earlier checkpoints of a pack against a checkpoint of `size`: `history`, with the
+/// latest `witnessed` checkpoint (cosignatures and all) in its place by size, if it is smaller,
+/// so that the pack shows the witnessed history its checkpoint extends.
+fn with_witnessed(
+    mut history: Vec<SignedCheckpoint>,
+    witnessed: Option<SignedCheckpoint>,
+    size: u64,
+) -> Vec<SignedCheckpoint> {
+    let Some(w) = witnessed.filter(|w| w.size < size) else {
+        return history;
+    };
+    match history.binary_search_by_key(&w.size, |c| c.size) {
+        Ok(i) => history[i] = w,
+        Err(i) => history.insert(i, w),
+    }
+    history
 }

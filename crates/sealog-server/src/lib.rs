@@ -48,12 +48,14 @@ mod tlog;
 pub mod tls;
 mod witnessing;
 
+pub use witnessing::parse_policy;
+
 pub use error::{ApiError, ServerError};
 pub use ingest::{BodyFormat, parse_batch};
 pub use server::Server;
 pub use state::ServerOptions;
 
-use axum::routing::{MethodRouter, delete, get, patch, post};
+use axum::routing::{MethodRouter, delete, get, patch, post, put};
 use serde_json::Value;
 use state::AppState;
 
@@ -106,6 +108,7 @@ const fn const_upper(m: &'static str) -> &'static str {
         b"post" => "POST",
         b"patch" => "PATCH",
         b"delete" => "DELETE",
+        b"put" => "PUT",
         _ => panic!("unknown method"),
     }
 }
@@ -270,6 +273,28 @@ pub fn routes() -> Vec<Route> {
             Key,
             "The latest signed checkpoint note (text/plain).",
             read::get_checkpoint
+        ),
+        route!(
+            get,
+            "/v1/logs/{log}/witness-policy",
+            Key,
+            "The witness policy the log is witnessed under (admin): source (log, server or none), its own tlog-policy text, the quorum and the witnesses.",
+            witnessing::routes::get_policy
+        ),
+        route!(
+            put,
+            "/v1/logs/{log}/witness-policy",
+            Key,
+            "Set the log's own witness policy (admin), a C2SP tlog-policy whose witnesses have http(s) URLs; it takes precedence over --witness-policy and applies at once. A 400 invalid_policy names the line.",
+            witnessing::routes::put_policy,
+            body = openapi::schema_of::<witnessing::routes::PolicyBody>
+        ),
+        route!(
+            delete,
+            "/v1/logs/{log}/witness-policy",
+            Key,
+            "Remove the log's own witness policy (admin): the server-wide --witness-policy applies again, if any.",
+            witnessing::routes::delete_policy
         ),
         route!(
             get,

@@ -246,3 +246,57 @@ pub fn session_events(server: &Serve, token: &str, id: &str, n: usize) -> Vec<Va
     }
     panic!("session {id} never had {n} events");
 }
+
+/// Downloads the evidence pack of the whole log `default` to `to`.
+pub fn export_pack(server: &Serve, token: &str, to: &Path) {
+    let mut resp = agent()
+        .get(format!("{}/v1/logs/default/export", server.url))
+        .header("Authorization", format!("Bearer {token}"))
+        .call()
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    std::fs::write(to, resp.body_mut().read_to_vec().unwrap()).unwrap();
+}
+
+/// Runs `sealog verify FILE --log-key VKEY` with `extra` flags: exit code and stdout.
+pub fn sealog_verify(file: &Path, vkey: &str, extra: &[&str]) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_sealog"))
+        .arg("verify")
+        .arg(file)
+        .args(["--log-key", vkey])
+        .args(extra)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+/// Records events `first..first + n` of agent `bot` in `default` with `?wait=WAIT`
+/// (`checkpoint` or `witnessed`).
+pub fn record_waiting(server: &Serve, token: &str, first: u64, n: u64, wait: &str) -> Reply {
+    let events: Vec<Value> = (first..first + n)
+        .map(|i| event(&uuid7(i), "bot"))
+        .collect();
+    let url = format!("{}/v1/logs/default/events?wait={wait}", server.url);
+    let body = serde_json::to_vec(&serde_json::json!({ "events": events })).unwrap();
+    call("POST", &url, Some(token), Some(&body))
+}
+
+/// Polls `GET /v1/logs/default` until `done` holds (15 s at most), and returns it.
+pub fn log_until(server: &Serve, token: &str, done: impl Fn(&Value) -> bool) -> Value {
+    let start = std::time::Instant::now();
+    loop {
+        let url = format!("{}/v1/logs/default", server.url);
+        let log = call("GET", &url, Some(token), None).json();
+        if done(&log) {
+            return log;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "timed out: {log}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

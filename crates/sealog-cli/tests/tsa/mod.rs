@@ -1,6 +1,8 @@
 //! A local RFC 3161 TSA for the tests: a root CA and a TSA certificate made with `openssl
 //! req`/`openssl x509`, served by `tsa_server.py` (`openssl ts -reply` behind HTTP).
 
+#![allow(dead_code)] // Each test binary uses a different subset of these helpers.
+
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -70,31 +72,25 @@ pub fn make_pki(dir: &Path) {
         ]
         .concat(),
     );
-    std::fs::write(
-        dir.join("ext.cnf"),
-        "basicConstraints=CA:FALSE\nextendedKeyUsage=critical,timeStamping\n",
-    )
-    .unwrap();
-    openssl(
+    issue_tsa_cert(
         dir,
-        &[
-            "x509",
-            "-req",
-            "-in",
-            "tsa.csr",
-            "-CA",
-            "root.pem",
-            "-CAkey",
-            "root.key",
-            "-CAcreateserial",
-            "-out",
-            "tsa.pem",
-            "-days",
-            "30",
-            "-extfile",
-            "ext.cnf",
-        ],
+        "tsa.pem",
+        "basicConstraints=CA:FALSE\nextendedKeyUsage=critical,timeStamping\n",
+        &["-CAcreateserial"],
     );
+}
+
+/// Issues `DIR/OUT`, a certificate of the key of `DIR/tsa.csr` by the root of [`make_pki`],
+/// with the openssl extensions `ext` and the serial flags `serial` (`-CAcreateserial`, or
+/// `-set_serial N`).
+pub fn issue_tsa_cert(dir: &Path, out: &str, ext: &str, serial: &[&str]) {
+    let cnf = format!("{out}.cnf");
+    std::fs::write(dir.join(&cnf), ext).unwrap();
+    let issue = [
+        "x509", "-req", "-in", "tsa.csr", "-CA", "root.pem", "-CAkey", "root.key",
+    ];
+    let rest = ["-out", out, "-days", "30", "-extfile", &cnf];
+    openssl(dir, &[&issue[..], serial, &rest].concat());
 }
 
 /// A running local TSA.

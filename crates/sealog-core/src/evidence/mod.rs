@@ -490,7 +490,13 @@ pub fn open_checkpoint(note: &[u8], trust: &Trust) -> Result<(Checkpoint, Vec<St
             .verified_witnesses(&parsed, &cp)
             .map_err(|e| bad(&e))?;
         let cosigned: Vec<String> = cosigned.into_iter().map(|c| c.name).collect();
-        policy.check_quorum(&cosigned).map_err(|e| bad(&e))?;
+        policy.check_quorum(&cosigned).map_err(|e| {
+            let by = match cosigned.is_empty() {
+                true => "no witness of the policy".to_owned(),
+                false => cosigned.join(", "),
+            };
+            PackError::Checkpoint(format!("{e}; cosigned by {by}"))
+        })?;
         for name in cosigned {
             if !names.contains(&name) {
                 names.push(name);

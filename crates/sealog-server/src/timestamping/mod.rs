@@ -104,6 +104,11 @@ impl Timestamping {
         self.dir.join(log)
     }
 
+    /// The roots the TSAs' certificates must chain to, if the server time-stamps.
+    pub fn roots(&self) -> Option<&Roots> {
+        self.config.as_deref().map(|c| &c.roots)
+    }
+
     /// The stored reply for checkpoint `size` of `log`, if any.
     pub fn token(&self, log: &str, size: u64) -> Option<Vec<u8>> {
         std::fs::read(self.log_dir(log).join(format!("{size}.tsr"))).ok()

@@ -11,8 +11,12 @@
 //! witnessed again until an operator investigates. It never repairs anything by itself.
 
 mod client;
+mod policy;
 mod round;
+pub mod routes;
 mod status;
+
+pub use policy::parse_policy;
 
 use sealog_core::cosignature::add_cosignatures;
 use sealog_core::note::NoteSignature;
@@ -21,6 +25,7 @@ use sealog_storage::{Engine, SignedCheckpoint};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::watch;
@@ -30,8 +35,10 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(5);
 /// First and longest wait before calling a failed witness again.
 const BACKOFF: (Duration, Duration) = (Duration::from_millis(250), Duration::from_secs(5));
 
-/// Witnessing of every log of a server; inert without a policy.
+/// Witnessing of every log of a server; inert for a log without a policy (its own, set through
+/// the API, or the server-wide `--witness-policy`).
 pub struct Witnessing {
+    /// The server-wide policy, for the logs without their own.
     policy: Option<Arc<Policy>>,
     dir: PathBuf,
     alarm: Duration,
@@ -62,6 +69,10 @@ struct WitnessStatus {
 }
 
 struct LogState {
+    /// The policy the log is witnessed under; `witnesses` follows its order.
+    policy: Arc<Policy>,
+    /// Whether it is the log's own (else the server-wide one).
+    own_policy: bool,
     witnesses: Vec<WitnessStatus>,
     /// The latest checkpoint with the cosignatures it got so far.
     current: Option<SignedCheckpoint>,
@@ -74,6 +85,10 @@ struct LogState {
 struct LogWitnessing {
     state: Mutex<LogState>,
     witnessed: watch::Sender<Option<SignedCheckpoint>>,
+    /// Wakes the log's task when its policy changed, so that it starts over under the new one.
+    changed: tokio::sync::Notify,
+    /// Set when the log no longer has any policy: its task ends.
+    stopped: AtomicBool,
 }
 
 impl LogWitnessing {
@@ -106,11 +121,23 @@ impl Witnessing {
         }
     }
 
-    /// Starts witnessing `log` (at start, and for a log created while the server runs).
+    /// Starts witnessing `log` (at start, and for a log created while the server runs) under
+    /// its own policy, else the server-wide one; without either it is not witnessed.
     pub fn watch(self: &Arc<Self>, log: sealog_storage::Log) {
-        let Some(policy) = self.policy.clone() else {
-            return;
-        };
+        let own = self.load_policy(log.name());
+        let own_policy = own.is_some();
+        if let Some(policy) = own.or_else(|| self.policy.clone()) {
+            self.start_log(log, policy, own_policy);
+        }
+    }
+
+    /// Starts the witnessing task of `log` under `policy`.
+    fn start_log(
+        self: &Arc<Self>,
+        log: sealog_storage::Log,
+        policy: Arc<Policy>,
+        own_policy: bool,
+    ) {
         if let Err(e) = std::fs::create_dir_all(&self.dir) {
             tracing::error!(
                 log = log.name(),
@@ -134,16 +161,20 @@ impl Witnessing {
         }
         let lw = Arc::new(LogWitnessing {
             state: Mutex::new(LogState {
+                policy,
+                own_policy,
                 witnesses,
                 current: None,
                 fork: persisted.fork,
                 missed_since: None,
             }),
             witnessed: watch::channel(None).0,
+            changed: tokio::sync::Notify::new(),
+            stopped: AtomicBool::new(false),
         });
         let mut logs = self.logs.lock().unwrap_or_else(PoisonError::into_inner);
         logs.insert(log.name().to_owned(), lw.clone());
-        tokio::spawn(round::run(self.clone(), log, lw, policy));
+        tokio::spawn(round::run(self.clone(), log, lw));
     }
 
     fn path(&self, log: &str) -> PathBuf {
@@ -161,9 +192,9 @@ impl Witnessing {
     }
 
     fn save(&self, log: &str, state: &LogState) {
-        let Some(policy) = &self.policy else { return };
         let persisted = Persisted {
-            cosigned: policy
+            cosigned: state
+                .policy
                 .witnesses()
                 .iter()
                 .zip(&state.witnesses)
@@ -184,9 +215,20 @@ impl Witnessing {
             return Ok(());
         }
         Err(crate::error::ApiError::bad_request(format!(
-            "log {log:?} is not witnessed (the server has no --witness-policy); use \
-             wait=checkpoint"
+            "log {log:?} is not witnessed (it has no witness policy of its own and the server \
+             has no --witness-policy); use wait=checkpoint"
         )))
+    }
+
+    /// The witness policy `log` is witnessed under, if any.
+    pub fn policy_of(&self, log: &str) -> Option<Arc<Policy>> {
+        self.log(log).map(|lw| lw.lock().policy.clone())
+    }
+
+    /// The latest witnessed checkpoint of `log` since the server started, with its
+    /// cosignatures.
+    pub fn witnessed(&self, log: &str) -> Option<SignedCheckpoint> {
+        self.log(log).and_then(|lw| lw.witnessed.borrow().clone())
     }
 
     /// `cp` with the cosignatures it got attached, if it is the latest checkpoint witnesses
@@ -222,19 +264,30 @@ impl Witnessing {
         }
     }
 
-    /// Records the answers of one round for checkpoint `cp` and recomputes what is witnessed.
+    /// Records the answers of one round for checkpoint `cp`, asked under `policy`, and
+    /// recomputes what is witnessed; answers under a policy replaced meanwhile are dropped.
     fn apply(
         &self,
         log: &str,
         lw: &LogWitnessing,
+        policy: &Arc<Policy>,
         cp: &SignedCheckpoint,
         answers: Vec<round::Outcome>,
     ) {
-        let Some(policy) = &self.policy else { return };
         let mut state = lw.lock();
+        if !Arc::ptr_eq(&state.policy, policy) {
+            return;
+        }
         for outcome in answers {
             round::record(log, policy, &mut state, cp, outcome);
         }
+        self.settle(log, lw, &mut state, cp);
+    }
+
+    /// Attaches the cosignatures `cp` has to it and, if they meet the quorum of the log's
+    /// policy, makes it the witnessed checkpoint; saves what is learned.
+    fn settle(&self, log: &str, lw: &LogWitnessing, state: &mut LogState, cp: &SignedCheckpoint) {
+        let policy = state.policy.clone();
         let (names, sigs): (Vec<&str>, Vec<NoteSignature>) = policy
             .witnesses()
             .iter()
@@ -259,7 +312,7 @@ impl Witnessing {
         } else if witnessed_size != Some(cp.size) {
             state.missed_since.get_or_insert_with(Instant::now);
         }
-        self.save(log, &state);
+        self.save(log, state);
     }
 }
 

@@ -9,6 +9,7 @@ use sealog_core::note::Note;
 use sealog_core::policy::Policy;
 use sealog_storage::{Log, SignedCheckpoint};
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant, SystemTime};
 
 /// One witness's answer in a round.
@@ -20,18 +21,17 @@ pub(super) struct Outcome {
     latency: Duration,
 }
 
-/// Runs until the log stops signing checkpoints.
-pub(super) async fn run(
-    witnessing: Arc<Witnessing>,
-    log: Log,
-    lw: Arc<LogWitnessing>,
-    policy: Arc<Policy>,
-) {
+/// Runs until the log stops signing checkpoints or no longer has a witness policy; each
+/// round under the policy the log has when it starts.
+pub(super) async fn run(witnessing: Arc<Witnessing>, log: Log, lw: Arc<LogWitnessing>) {
     let agent = client::agent(super::CALL_TIMEOUT);
     loop {
+        if lw.stopped.load(Ordering::Relaxed) {
+            return;
+        }
         let cp = log.checkpoint();
         let now = Instant::now();
-        let (due, next_retry) = {
+        let (due, next_retry, policy) = {
             let state = lw.lock();
             let pending = |s: &&super::WitnessStatus| !matches!(&s.cosignature, Some((size, _)) if *size == cp.size);
             let due: Vec<(usize, u64)> = state
@@ -47,7 +47,7 @@ pub(super) async fn run(
                 .filter(pending)
                 .filter_map(|s| s.retry_at)
                 .min();
-            (due, next)
+            (due, next, state.policy.clone())
         };
         if due.is_empty() {
             let sleep = next_retry.map_or(Duration::from_secs(3600), |t| {
@@ -56,6 +56,7 @@ pub(super) async fn run(
             tokio::select! {
                 next = log.wait_checkpoint(cp.size + 1) => if next.is_err() { return },
                 () = tokio::time::sleep(sleep) => {}
+                () = lw.changed.notified() => {}
             }
             continue;
         }
@@ -68,7 +69,7 @@ pub(super) async fn run(
             .into_iter()
             .filter_map(Result::ok)
             .collect();
-        witnessing.apply(log.name(), &lw, &cp, outcomes);
+        witnessing.apply(log.name(), &lw, &policy, &cp, outcomes);
     }
 }
 

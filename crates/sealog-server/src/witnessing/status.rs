@@ -18,11 +18,12 @@ impl Witnessing {
     /// size, a fork if one was reported, and each witness's last cosigned size, age, latency
     /// and last error. `null` when the server has no policy.
     pub fn status(&self, log: &str) -> Value {
-        let (Some(policy), Some(lw)) = (&self.policy, self.log(log)) else {
+        let Some(lw) = self.log(log) else {
             return Value::Null;
         };
         let witnessed = lw.witnessed.borrow().as_ref().map(|cp| cp.size);
         let state = lw.lock();
+        let policy = &state.policy;
         let witnesses: Vec<Value> = policy
             .witnesses()
             .iter()
@@ -44,6 +45,8 @@ impl Witnessing {
             .collect();
         json!({
             "quorum": policy.quorum().map(|q| policy.name_of(q).to_owned()),
+            "requirement": sealog_evidence::assurance::quorum_words(policy),
+            "policy_source": if state.own_policy { "log" } else { "server" },
             "witnessed_size": witnessed,
             "quorum_missed_seconds": state.missed_since.map(|t| t.elapsed().as_secs()),
             "fork": state.fork,
@@ -62,9 +65,7 @@ impl Witnessing {
         if let Some(fork) = &state.fork {
             return format!("log {log} is reported forked, so nothing is witnessed: {fork}.");
         }
-        let Some(policy) = &self.policy else {
-            return "no witness policy".into();
-        };
+        let policy = &state.policy;
         let mut why = format!(
             "no checkpoint covering the events met the witness quorum within {} s; witnesses:",
             wait.as_secs()
@@ -111,9 +112,13 @@ impl Witnessing {
 
     /// Prometheus text for every log and witness.
     pub fn render(&self) -> String {
-        let Some(policy) = &self.policy else {
+        let logs = self
+            .logs
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if logs.is_empty() {
             return String::new();
-        };
+        }
         let mut out = String::from(
             "# HELP sealog_witness_answers_total add-checkpoint answers by log, witness and kind.\n\
              # TYPE sealog_witness_answers_total counter\n\
@@ -126,17 +131,13 @@ impl Witnessing {
              # HELP sealog_log_forked 1 if a witness reported the log inconsistent with what it saw.\n\
              # TYPE sealog_log_forked gauge\n",
         );
-        let logs = self
-            .logs
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut names: Vec<&String> = logs.keys().collect();
         names.sort();
         for log in names {
             let lw = &logs[log];
             let witnessed = lw.witnessed.borrow().as_ref().map_or(0, |cp| cp.size);
             let state = lw.lock();
-            for (w, s) in policy.witnesses().iter().zip(&state.witnesses) {
+            for (w, s) in state.policy.witnesses().iter().zip(&state.witnesses) {
                 let l = format!("log=\"{log}\",witness=\"{}\"", label(&w.name));
                 for (kind, n) in ANSWERS.iter().zip(s.answers) {
                     let _ = writeln!(
