@@ -28,9 +28,11 @@ mod crypto;
 mod holds;
 mod keys;
 mod packs;
+mod retention;
 
 pub use holds::Hold;
 pub use keys::Tombstone;
+pub use retention::{Prune, PrunePlan, Pruned};
 
 use crate::durable;
 use crate::lock;

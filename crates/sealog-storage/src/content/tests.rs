@@ -291,3 +291,88 @@ fn a_damaged_pack_header_stops_the_open_and_names_the_file() {
     let err = ContentStore::open(dir.path(), None).err().unwrap();
     assert!(err.to_string().contains("is damaged"), "{err}");
 }
+
+fn plan_for(blobs: Vec<(String, String)>, below: u64) -> PrunePlan {
+    PrunePlan {
+        blobs,
+        below,
+        held_from: None,
+        record: Prune {
+            event_id: "prune-1".into(),
+            at: "2026-12-01T00:00:00.000000Z".into(),
+            from: 0,
+            to: below,
+            blobs: 0,
+            held: 0,
+            recorded: false,
+        },
+    }
+}
+
+#[test]
+fn a_prune_removes_what_its_plan_names_once_and_never_a_file_outside_the_blobs() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = ContentStore::open(dir.path(), None)
+        .unwrap()
+        .log("l")
+        .unwrap();
+    let gone = seal_one(&log, "p", "ev-1", b"old");
+    let kept = seal_one(&log, "p", "ev-2", b"new");
+    let named = vec![
+        ("p".to_owned(), gone.ciphertext_sha256.clone()),
+        ("p".to_owned(), "../../kek".to_owned()),
+    ];
+    let pruned = log
+        .prune(|holds, before| {
+            assert!(holds.is_empty());
+            assert_eq!(*before, Pruned::default());
+            Ok::<_, io::Error>(plan_for(named.clone(), 1))
+        })
+        .unwrap();
+    let last = pruned.last.clone().unwrap();
+    assert_eq!((pruned.below, last.blobs, last.recorded), (1, 1, false));
+    assert!(log.dir.join("kek").exists());
+    let read = log.open_blob("p", &gone.key_id, &gone.ciphertext_sha256, "ev-1");
+    assert!(matches!(read, Err(ContentError::Missing(_))), "{read:?}");
+    let read = log.open_blob("p", &kept.key_id, &kept.ciphertext_sha256, "ev-2");
+    assert_eq!(read.unwrap().as_slice(), b"new");
+    // Done again (as after a crash before its event), it removes nothing and keeps the record.
+    let again = log
+        .prune(|_, _| Ok::<_, io::Error>(plan_for(named.clone(), 1)))
+        .unwrap();
+    assert_eq!(again, pruned);
+    log.prune_recorded("prune-1").unwrap();
+    assert!(log.pruned().unwrap().last.unwrap().recorded);
+}
+
+#[test]
+fn a_hold_covers_an_event_when_everything_it_names_matches() {
+    let hold = Hold {
+        id: "h".into(),
+        reason: "case".into(),
+        subject: None,
+        session: Some("s".into()),
+        since: Some("2026-01-01T00:00:00Z".into()),
+        until: Some("2026-02-01T00:00:00Z".into()),
+        placed: "2026-12-01T00:00:00.000000Z".into(),
+    };
+    let jan = crate::index::parse_ts("2026-01-15T00:00:00Z");
+    let feb = crate::index::parse_ts("2026-02-01T00:00:00Z");
+    assert!(hold.covers_event(Some("anyone"), Some("s"), jan));
+    assert!(!hold.covers_event(None, Some("other"), jan));
+    assert!(!hold.covers_event(None, None, jan));
+    assert!(
+        !hold.covers_event(None, Some("s"), feb),
+        "until is exclusive"
+    );
+    assert!(hold.covers_event(None, Some("s"), None), "no time: held");
+    let subject = Hold {
+        subject: Some("p".into()),
+        session: None,
+        since: None,
+        until: None,
+        ..hold
+    };
+    assert!(subject.covers_event(Some("p"), None, feb));
+    assert!(!subject.covers_event(Some("q"), None, feb));
+}
