@@ -254,7 +254,14 @@ fn content_past_retention_is_pruned_unless_held_and_every_proof_stays_valid() {
         pack.to_str().unwrap(),
     ]);
     assert_eq!(code, 0, "{out}");
-    verify(&pack, &vkey);
+    let out = verify(&pack, &vkey);
+    let first = "by retention (180 days): 4 payload(s) of entries 0 to 4 removed, 2 kept under a \
+                 hold; the entries verify";
+    assert!(out.contains(first), "{out}");
+    assert!(
+        out.contains("2 payload(s) of entries 2 to 4 removed, 0 kept"),
+        "{out}"
+    );
     assert!(now.terminate().success());
     let (code, out) = sealog(&["fsck", "--data", data.to_str().unwrap()]);
     assert_eq!(code, 0, "{out}");

@@ -87,9 +87,10 @@ fn run(args: &VerifyArgs, out: &mut dyn Write) -> Result<u8, Usage> {
                     return Err(Usage(format!("{}: {e}", args.file.display())));
                 }
                 Ok(report) => {
-                    let erased = crate::erasures::notes(&bytes);
+                    let lifecycle = crate::erasures::notes(&bytes);
                     let mut value = serde_json::to_value(&report).unwrap_or_default();
-                    value["erasures"] = json!(erased);
+                    value["erasures"] = json!(lifecycle.erasures);
+                    value["retention"] = json!(lifecycle.retention);
                     let mut text = report.to_string();
                     let (stamps, stamped) = if report.valid {
                         match crate::timestamps::notes(&bytes, roots.as_ref()) {
@@ -100,7 +101,8 @@ fn run(args: &VerifyArgs, out: &mut dyn Write) -> Result<u8, Usage> {
                         (Vec::new(), serde_json::Value::Null)
                     };
                     value["timestamps"] = stamped;
-                    for line in erased.into_iter().chain(stamps) {
+                    let lines = lifecycle.erasures.into_iter().chain(lifecycle.retention);
+                    for line in lines.chain(stamps) {
                         text.push_str(&line);
                         text.push('\n');
                     }
