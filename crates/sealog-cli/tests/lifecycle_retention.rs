@@ -167,7 +167,10 @@ fn content_past_retention_is_pruned_unless_held_and_every_proof_stays_valid() {
         json!({"events": [private(5, "pseudo-1", "s-new")]}),
     );
     assert_eq!(r.json()["accepted"], 1, "{}", r.body);
-    let meta = wait_info(&now, &admin, |i| !i["retention"]["last_prune"].is_null());
+    // Recorded: the prune's event is in the log.
+    let meta = wait_info(&now, &admin, |i| {
+        i["retention"]["last_prune"]["recorded"] == true
+    });
     let last = &meta["retention"]["last_prune"];
     assert_eq!(
         (&last["from"], &last["to"], &last["blobs"], &last["held"]),
@@ -215,7 +218,8 @@ fn content_past_retention_is_pruned_unless_held_and_every_proof_stays_valid() {
     );
     assert_eq!(lifted.status, 200, "{}", lifted.body);
     let meta = wait_info(&now, &admin, |i| {
-        i["retention"]["last_prune"]["event_id"] != last["event_id"]
+        let latest = &i["retention"]["last_prune"];
+        latest["event_id"] != last["event_id"] && latest["recorded"] == true
     });
     let second = &meta["retention"]["last_prune"];
     assert_eq!(
@@ -324,6 +328,8 @@ fn a_retention_below_six_months_needs_the_override_and_is_recorded() {
         ],
         "an unchanged retention records nothing"
     );
+    // Neither the metadata nor the prune job makes a content store for a log without content.
+    assert!(!server.data.join("content/default").exists());
     // An agent cannot record a prune or a retention change itself.
     let mut forged = event(&uuid7(9), "sealog");
     forged["action"] = json!("prune");

@@ -92,6 +92,15 @@ impl ContentStore {
         Ok(store)
     }
 
+    /// The content of log `name` if it has any (or was opened), without making a KEK.
+    pub fn existing(&self, name: &str) -> io::Result<Option<Arc<LogContent>>> {
+        let opened = lock(&self.logs).contains_key(name);
+        if !opened && !self.root.join(name).is_dir() {
+            return Ok(None);
+        }
+        self.log(name).map(Some)
+    }
+
     /// The content of log `name` (its KEK is made on first use).
     pub fn log(&self, name: &str) -> io::Result<Arc<LogContent>> {
         let mut logs = lock(&self.logs);
