@@ -121,6 +121,10 @@ pub struct ServeArgs {
     /// Least time in ms between two time-stamps of one log [default: 60000].
     #[arg(long)]
     tsa_interval_ms: Option<u64>,
+    /// Time in ms between two prunes of content past each log's retention; the first comes
+    /// one interval after the start [default: 3600000].
+    #[arg(long)]
+    prune_interval_ms: Option<u64>,
 }
 
 /// The same settings, from the config file.
@@ -157,6 +161,7 @@ struct FileSettings {
     tsa_roots: Option<PathBuf>,
     tsa_auth_header: Option<String>,
     tsa_interval_ms: Option<u64>,
+    prune_interval_ms: Option<u64>,
     /// A directory holding each log's key-encryption key as `<log>.kek` (mode 0600), e.g. a
     /// secrets mount outside the data directory and its backups (also `SEALOG_KEK_DIR`)
     /// [default: each log's `content/<log>/kek` in the data directory].
@@ -250,6 +255,7 @@ fn resolve(args: ServeArgs) -> Result<Settings, String> {
             .map(|p| crate::witness::read_policy(&p))
             .transpose()?,
         witness_alarm: millis!(witness_alarm_ms, "WITNESS_ALARM_MS", witness_alarm),
+        prune_interval: millis!(prune_interval_ms, "PRUNE_INTERVAL_MS", prune_interval),
         kek_dir: file.kek_dir.or(env("KEK_DIR")?),
         tsa: crate::tsa::config(crate::tsa::Settings {
             urls: match (args.tsa_url, file.tsa_url) {
@@ -327,6 +333,7 @@ async fn serve(settings: Settings) -> Result<(), String> {
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", settings.listen))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    test_clock(addr, settings.tls.is_some())?;
     private_data_dir(&settings.data)?;
     let server =
         Server::open_with(&settings.data, settings.options, engine).map_err(|e| e.to_string())?;
@@ -352,6 +359,28 @@ async fn serve(settings: Settings) -> Result<(), String> {
         None => server.serve(listener, shutdown()).await,
     };
     served.map_err(|e| e.to_string())
+}
+
+/// Applies `SEALOG_TEST_ONLY_CLOCK_OFFSET_SECONDS`, the test clock (module
+/// `sealog_storage::clock`): only on a loopback address without TLS, so that no server that
+/// others reach runs on a shifted clock, and loudly.
+fn test_clock(addr: std::net::SocketAddr, tls: bool) -> Result<(), String> {
+    const VAR: &str = "TEST_ONLY_CLOCK_OFFSET_SECONDS";
+    let Some(seconds) = env::<i64>(VAR)? else {
+        return Ok(());
+    };
+    if !addr.ip().is_loopback() || tls {
+        return Err(format!(
+            "SEALOG_{VAR} shifts the server's clock for tests; it is refused on {addr}{}:              only a server on a loopback address without TLS may run on a test clock",
+            if tls { " with TLS" } else { "" }
+        ));
+    }
+    sealog_storage::clock::set_test_offset(seconds);
+    tracing::warn!(
+        offset_seconds = seconds,
+        "TEST CLOCK: the server's clock is shifted by SEALOG_{VAR}; never use it in production"
+    );
+    Ok(())
 }
 
 /// Makes the data directory, and everything the server creates from now on, private to the

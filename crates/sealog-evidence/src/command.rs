@@ -87,11 +87,13 @@ fn run(args: &VerifyArgs, out: &mut dyn Write) -> Result<u8, Usage> {
                     return Err(Usage(format!("{}: {e}", args.file.display())));
                 }
                 Ok(report) => {
-                    let erased = crate::erasures::notes(&bytes);
+                    let lifecycle = crate::erasures::notes(&bytes);
                     let mut value = serde_json::to_value(&report).unwrap_or_default();
-                    value["erasures"] = json!(erased);
+                    value["erasures"] = json!(lifecycle.erasures);
+                    value["retention"] = json!(lifecycle.retention);
                     let mut text = report.to_string();
-                    for line in erased {
+                    let lines = lifecycle.erasures.into_iter().chain(lifecycle.retention);
+                    for line in lines {
                         text.push_str(&line);
                         text.push('\n');
                     }

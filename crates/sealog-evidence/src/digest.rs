@@ -40,6 +40,8 @@ pub(crate) struct Digest {
     pub flagged: (usize, Vec<Row>),
     /// Events that name their data sources.
     pub with_data: usize,
+    /// The server's records of retention, prunes, holds, erasures and incidents.
+    pub lifecycle: crate::lifecycle::Lifecycle,
 }
 
 #[derive(Deserialize)]
@@ -242,6 +244,13 @@ pub(crate) fn digest(
         }
         if e.context.as_ref().is_some_and(|c| c.data.is_some()) {
             d.with_data += 1;
+        }
+        let by_server = e.agent.as_ref().is_some_and(|a| a.id == "sealog");
+        if by_server
+            && crate::lifecycle::ACTIONS.contains(&&*e.action)
+            && let Ok(leaf) = serde_json::from_slice::<serde_json::Value>(&leaf_line)
+        {
+            d.lifecycle.add(index, &leaf["event"]);
         }
     }
     for rows in d.timelines.values_mut() {

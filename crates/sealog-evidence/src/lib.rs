@@ -26,6 +26,7 @@ mod chunks;
 pub mod command;
 mod digest;
 pub mod erasures;
+mod lifecycle;
 pub mod render;
 pub mod timestamps;
 pub mod tsp;

@@ -131,6 +131,7 @@ fn document(
         flagged: d.flagged.0,
         first: &first,
         last: &last,
+        lifecycle: &d.lifecycle,
     }));
     resolve_links(&mut doc);
     Ok(doc)
@@ -338,6 +339,8 @@ struct Figures<'a> {
     /// The earliest and latest event time.
     first: &'a str,
     last: &'a str,
+    /// Retention, prunes, holds, erasures and incidents as the server recorded them.
+    lifecycle: &'a crate::lifecycle::Lifecycle,
 }
 
 impl Figures<'_> {
@@ -356,6 +359,7 @@ fn compliance(f: &Figures) -> Block {
         vec!["requirement", "asks for", "evidence in this pack"],
         ai_act_requirements(f)
             .into_iter()
+            .chain(data_protection_requirements(f.lifecycle))
             .chain(standard_requirements(f))
             .map(|(a, b, c)| vec![a.to_owned().into(), b.to_owned().into(), c.into()])
             .collect(),
@@ -363,7 +367,7 @@ fn compliance(f: &Figures) -> Block {
 }
 
 /// The EU AI Act's record-keeping articles (Art. 12 and those it serves).
-fn ai_act_requirements(f: &Figures) -> [Requirement; 7] {
+fn ai_act_requirements(f: &Figures) -> [Requirement; 8] {
     let Figures {
         report,
         with_data,
@@ -371,6 +375,7 @@ fn ai_act_requirements(f: &Figures) -> [Requirement; 7] {
         flagged,
         first,
         last,
+        lifecycle,
     } = f;
     [
         (
@@ -424,8 +429,36 @@ fn ai_act_requirements(f: &Figures) -> [Requirement; 7] {
             "EU AI Act Art. 19, Art. 26(6)",
             "logs kept at least six months",
             format!(
-                "this pack spans {first} to {last}; retention is a property of the log's operation, not of the pack"
+                "this pack spans {first} to {last}; {}; {}",
+                lifecycle.retention(),
+                lifecycle.prunes()
             ),
+        ),
+        (
+            "EU AI Act Art. 73(6)",
+            "no alteration of evidence after a serious incident",
+            lifecycle.incidents(),
+        ),
+    ]
+}
+
+/// The data-protection duties that the lifecycle records bear on (GDPR).
+fn data_protection_requirements(lifecycle: &crate::lifecycle::Lifecycle) -> [Requirement; 3] {
+    [
+        (
+            "GDPR Art. 5(1)(e)",
+            "personal data kept no longer than necessary",
+            format!("{}; {}", lifecycle.retention(), lifecycle.prunes()),
+        ),
+        (
+            "GDPR Art. 17",
+            "erasure of a data subject's personal data",
+            lifecycle.erasures(),
+        ),
+        (
+            "GDPR Art. 17(3)(e), Art. 18",
+            "keeping what a legal claim or an order needs",
+            lifecycle.holds(),
         ),
     ]
 }

@@ -309,3 +309,106 @@ fn reading_is_bounded() {
         Err(ArchiveError::Zip(_))
     ));
 }
+
+/// A log whose events are `(agent, action, attributes)`.
+fn log_with(events: &[(&str, &str, &str)]) -> Log {
+    let mut log = Log {
+        signer: Signer::from_seed(ORIGIN, [8; 32]).unwrap(),
+        tree: MemoryTree::new(),
+        leaves: Vec::new(),
+    };
+    for (i, (agent, action, attributes)) in events.iter().enumerate() {
+        let json = format!(
+            r#"{{"id":"0190b3a4-8d0e-7cc1-9a53-{i:012x}","ts":"2026-11-2{i}T10:00:00Z","agent":{{"id":"{agent}"}},"action":"{action}","status":"ok","attributes":{attributes}}}"#
+        );
+        let ev = event::parse(json.as_bytes(), &event::Limits::default()).unwrap();
+        let bytes = leaf::build(ORIGIN, i as i64, &ev.canonical);
+        log.tree.push(leaf::hash(&bytes));
+        log.leaves.push(bytes);
+    }
+    log
+}
+
+fn report_md(log: &Log) -> String {
+    let (files, _) = build(parts(log, |_| true), &log.signer).unwrap();
+    String::from_utf8(files["report.md"].clone()).unwrap()
+}
+
+#[test]
+fn the_compliance_table_cites_the_lifecycle_records_the_server_made() {
+    let log = log_with(&[
+        ("bot", "tool_call", "{}"),
+        (
+            "sealog",
+            "retention_changed",
+            r#"{"retention_days":30,"below_minimum":true}"#,
+        ),
+        ("sealog", "legal_hold", r#"{"hold":"h","reason":"case"}"#),
+        (
+            "sealog",
+            "prune",
+            r#"{"from":0,"to":3,"blobs":4,"held":1,"retention_days":30}"#,
+        ),
+        ("sealog", "erasure", r#"{"blobs":2,"reason":"Art. 17"}"#),
+        (
+            "sealog",
+            "prune",
+            r#"{"from":1,"to":5,"blobs":1,"held":0,"retention_days":30}"#,
+        ),
+        // An agent's own event of the same name is not the server's record.
+        ("bot", "x-prune", r#"{"blobs":99}"#),
+    ]);
+    let md = report_md(&log);
+    let row = |requirement: &str| {
+        md.lines()
+            .find(|l| l.starts_with(&format!("| {requirement} |")))
+            .unwrap_or_else(|| panic!("no row {requirement}: {md}"))
+            .to_owned()
+    };
+    let retention = row("EU AI Act Art. 19, Art. 26(6)");
+    assert!(
+        retention.contains(
+            "retention set to 30 days, below the six-month minimum by an explicit override on \
+             2026-11-21T10:00:00Z (entry 1)"
+        ),
+        "{retention}"
+    );
+    assert!(
+        retention.contains(
+            "2 prune(s) removed 5 encrypted payload(s) past retention (entries and proofs kept); \
+             the latest on 2026-11-25T10:00:00Z (entry 5) examined entries 1 to 4, 0 payload(s) \
+             kept under a hold"
+        ),
+        "{retention}"
+    );
+    assert!(
+        row("GDPR Art. 5(1)(e)").contains("2 prune(s) removed 5"),
+        "{md}"
+    );
+    assert!(
+        row("GDPR Art. 17")
+            .contains("1 erasure(s) of a data subject's content by destroying its key (entries 4)"),
+        "{md}"
+    );
+    assert!(
+        row("GDPR Art. 17(3)(e), Art. 18")
+            .contains("1 legal hold(s) placed (entries 2) and 0 lifted"),
+        "{md}"
+    );
+    assert!(
+        row("EU AI Act Art. 73(6)").contains("no incident recorded in this pack"),
+        "{md}"
+    );
+    assert!(md.contains("not a claim that any system complies"), "{md}");
+
+    // A pack without such records says so instead of claiming anything.
+    let md = report_md(&log_with(&[("bot", "tool_call", "{}")]));
+    for says in [
+        "no retention change recorded in this pack (a log's default is 180 days)",
+        "no prune recorded in this pack",
+        "no erasure recorded in this pack",
+        "no legal hold recorded in this pack",
+    ] {
+        assert!(md.contains(says), "{says}: {md}");
+    }
+}

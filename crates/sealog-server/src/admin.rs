@@ -99,6 +99,12 @@ pub struct LogPatch {
     otlp_content: Option<bool>,
     /// Which non-AI OTLP spans are kept: `in_ai_traces` (default), `keep` or `drop`.
     otlp_other_spans: Option<crate::otlp::settings::OtherSpans>,
+    /// Days encrypted content is kept after its event was received (default 180); below 180
+    /// only with `retention_below_minimum`.
+    retention_days: Option<u32>,
+    /// The explicit override that allows a retention below 180 days (EU AI Act Art. 19 asks
+    /// for at least six months); the log's metadata and every report show it.
+    retention_below_minimum: Option<bool>,
 }
 
 /// `PATCH /v1/logs/{log}` (admin): changes the log's settings.
@@ -124,6 +130,11 @@ pub async fn patch_log(
     if let Some(other) = patch.otlp_other_spans {
         settings.otlp.other_spans = other;
     }
+    let retention_before = settings.retention;
+    settings.retention = settings
+        .retention
+        .patched(patch.retention_days, patch.retention_below_minimum)?;
+    let retention = (settings.retention != retention_before).then_some(settings.retention);
     if settings.public_entries && !settings.public {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -133,7 +144,11 @@ pub async fn patch_log(
         ));
     }
     let keys = state.keys.clone();
-    blocking(move || Ok(keys.set_settings(log.name(), settings)?)).await?;
+    let stored = log.clone();
+    blocking(move || Ok(keys.set_settings(stored.name(), settings)?)).await?;
+    if let Some(to) = retention {
+        crate::retention::record_change(&state, &log, to).await?;
+    }
     let log = state.log(&name)?;
     Ok(Json(summary(&state, &log)))
 }

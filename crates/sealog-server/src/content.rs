@@ -22,10 +22,16 @@ use serde_json::{Map, Value, json};
 use std::sync::Arc;
 
 /// The payload fields that may be private.
-const FIELDS: [&str; 2] = ["input", "output"];
+pub const FIELDS: [&str; 2] = ["input", "output"];
 
 /// Actions only the server records; an event sent with one is refused.
-pub const SERVER_ACTIONS: [&str; 3] = ["erasure", "legal_hold", "legal_hold_lifted"];
+pub const SERVER_ACTIONS: [&str; 5] = [
+    "erasure",
+    "legal_hold",
+    "legal_hold_lifted",
+    "prune",
+    "retention_changed",
+];
 
 /// The actions of the format an agent may send: all but [`SERVER_ACTIONS`].
 pub fn agent_actions() -> Vec<&'static str> {
@@ -329,7 +335,9 @@ pub async fn get_content(
             let Some((subject, key_id, sha)) = encrypted_ref(&leaf.event, field) else {
                 continue;
             };
-            let plain = content.open_blob(&subject, &key_id, &sha, &id)?;
+            let plain = content
+                .open_blob(&subject, &key_id, &sha, &id)
+                .map_err(|e| crate::retention::unreadable(&content, index, e))?;
             let value: Value = serde_json::from_slice(&plain)
                 .map_err(|e| ApiError::internal(format!("the content of {id} is not JSON: {e}")))?;
             out.insert(field.into(), value);

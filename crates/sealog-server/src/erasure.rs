@@ -101,10 +101,8 @@ pub async fn erase(
     })))
 }
 
-/// The time now, in µs since the Unix epoch.
-pub fn now_micros() -> i64 {
-    i64::try_from(time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1000).unwrap_or(0)
-}
+/// The time now, in µs since the Unix epoch, by the server's clock (the one leaves get).
+pub use sealog_storage::clock::now_micros;
 
 /// A UUIDv7 for an event the server records at `now` (µs).
 pub fn new_event_id(now_micros: i64) -> String {

@@ -198,6 +198,13 @@ impl From<AppendError> for ApiError {
 }
 
 /// A blocking task that did not finish (it panicked): an internal failure.
+impl From<std::io::Error> for ApiError {
+    /// A failed disk operation is the server's fault: a 500 whose detail is only logged.
+    fn from(e: std::io::Error) -> Self {
+        ApiError::internal(e.to_string())
+    }
+}
+
 impl From<tokio::task::JoinError> for ApiError {
     fn from(e: tokio::task::JoinError) -> Self {
         ApiError::internal(format!("a background task failed: {e}"))

@@ -71,6 +71,9 @@ pub struct LogSettings {
     /// content is committed under.
     #[serde(default)]
     pub otlp: crate::otlp::settings::OtlpSettings,
+    /// How long encrypted content is kept (docs/DESIGN.md §11, "Retention").
+    #[serde(default)]
+    pub retention: crate::retention::RetentionSettings,
 }
 
 #[derive(Default, Serialize, Deserialize)]

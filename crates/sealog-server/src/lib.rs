@@ -41,6 +41,7 @@ mod ops;
 mod otlp;
 mod read;
 mod receipt;
+mod retention;
 mod server;
 mod state;
 pub mod timestamping;
@@ -135,14 +136,14 @@ pub fn routes() -> Vec<Route> {
             get,
             "/v1/logs/{log}",
             Key,
-            "A log's origin, vkey, size, latest checkpoint and index lag.",
+            "A log's origin, vkey, size, latest checkpoint, index lag and retention (days, below_minimum when an override set less than 180, content_pruned_below, held_from, last_prune).",
             read::log_info
         ),
         route!(
             patch,
             "/v1/logs/{log}",
             Key,
-            "Change a log's settings (admin): public (checkpoint and hash tiles without a key), public_entries (every event too), otlp_content (keep OTLP content instead of commitments), otlp_other_spans (in_ai_traces, keep, drop).",
+            "Change a log's settings (admin): public (checkpoint and hash tiles without a key), public_entries (every event too), otlp_content (keep OTLP content instead of commitments), otlp_other_spans (in_ai_traces, keep, drop), retention_days (default 180) and retention_below_minimum (the override a retention below 180 days needs; recorded as a retention_changed event).",
             admin::patch_log,
             body = openapi::schema_of::<admin::LogPatch>
         ),
@@ -190,7 +191,7 @@ pub fn routes() -> Vec<Route> {
             get,
             "/v1/logs/{log}/events/{id}/content",
             Key,
-            "The event's private input and output, decrypted (read and admin keys); 410 once its subject was erased.",
+            "The event's private input and output, decrypted (read and admin keys); 410 `erased` once its subject was erased, 410 `pruned` (with the range) once retention removed it.",
             content::get_content
         ),
         route!(

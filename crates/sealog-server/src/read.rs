@@ -38,6 +38,7 @@ pub fn summary(state: &AppState, log: &Log) -> Value {
         "public_entries": state.keys.settings(log.name()).public_entries,
         "otlp_content": state.keys.settings(log.name()).otlp.keep_content,
         "otlp_other_spans": state.keys.settings(log.name()).otlp.other_spans,
+        "retention": crate::retention::summary(state, log.name()),
     })
 }
 

@@ -81,6 +81,7 @@ impl Server {
             metrics: Arc::new(Metrics::default()),
             otlp: Arc::default(),
             content: Arc::new(content),
+            retention_clock: sealog_storage::clock::RetentionClock::start(),
         };
         Ok(Server { state, dashboard })
     }
@@ -155,10 +156,11 @@ impl Server {
     }
 
     /// Starts asking the witnesses of `--witness-policy` to cosign every log's checkpoints,
-    /// and the TSAs of `--tsa-url` to time-stamp them.
+    /// the TSAs of `--tsa-url` to time-stamp them, and the pruning of content past retention.
     pub(crate) fn start_witnessing(&self) {
         self.state.witnessing.start(&self.state.engine);
         self.state.timestamping.start(&self.state.engine);
+        crate::retention::start(&self.state);
     }
 
     /// The bounds on connections, from the server's options.

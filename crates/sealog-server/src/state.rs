@@ -68,6 +68,8 @@ pub struct ServerOptions {
     /// Where each log's key-encryption key lives (`<dir>/<log>.kek`) instead of
     /// `<data dir>/content/<log>/kek`.
     pub kek_dir: Option<std::path::PathBuf>,
+    /// How often content past retention is pruned (the first time one interval after start).
+    pub prune_interval: Duration,
 }
 
 impl Default for ServerOptions {
@@ -95,6 +97,7 @@ impl Default for ServerOptions {
             witness_alarm: Duration::from_secs(60),
             tsa: None,
             kek_dir: None,
+            prune_interval: Duration::from_secs(3600),
         }
     }
 }
@@ -128,6 +131,8 @@ pub struct AppState {
     pub otlp: Arc<crate::otlp::AiTraces>,
     /// Encrypted content, data keys and legal holds.
     pub content: Arc<sealog_storage::content::ContentStore>,
+    /// The clock retention trusts: never ahead of the monotonic time since the start.
+    pub retention_clock: sealog_storage::clock::RetentionClock,
 }
 
 impl AppState {

@@ -16,6 +16,7 @@
 //! (entries, offsets, tree-hash tiles), `checkpoint_file`, `checkpoint_history` and
 //! `checkpoint_lock`.
 
+pub mod clock;
 pub mod content;
 pub mod durable;
 pub mod faults;

@@ -54,9 +54,4 @@ pub struct LogStats {
     pub fsync_micros_sum: u64,
 }
 
-/// The current time in µs since the Unix epoch.
-pub(crate) fn now_micros() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_micros() as i64)
-}
+pub(crate) use crate::clock::now_micros;

@@ -48,6 +48,8 @@ pub const ACTIONS: &[&str] = &[
     "erasure",
     "legal_hold",
     "legal_hold_lifted",
+    "prune",
+    "retention_changed",
 ];
 
 /// Statuses defined by the format; anything else must be a custom `x-<name>` status.

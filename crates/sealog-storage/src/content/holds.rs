@@ -35,6 +35,34 @@ impl Hold {
     pub fn covers_subject(&self, subject: &str) -> bool {
         self.subject.as_deref().is_none_or(|s| s == subject)
     }
+
+    /// Whether the hold covers an event of `subject` and `session` at `ts` (µs since the
+    /// epoch): each thing the hold names must match. A bound that does not parse (holds are
+    /// checked when placed) or an event without a time is covered: a hold keeps more, never
+    /// less.
+    pub fn covers_event(
+        &self,
+        subject: Option<&str>,
+        session: Option<&str>,
+        ts: Option<i64>,
+    ) -> bool {
+        let named =
+            |held: &Option<String>, of: Option<&str>| held.as_deref().is_none_or(|h| of == Some(h));
+        let bound = |t: &Option<String>| t.as_deref().and_then(crate::index::parse_ts);
+        // An event without a time, or a bound that does not parse, is held.
+        let after_since = match (bound(&self.since), ts) {
+            (Some(since), Some(ts)) => ts >= since,
+            _ => true,
+        };
+        let before_until = match (bound(&self.until), ts) {
+            (Some(until), Some(ts)) => ts < until,
+            _ => true,
+        };
+        named(&self.subject, subject)
+            && named(&self.session, session)
+            && after_since
+            && before_until
+    }
 }
 
 /// The holds stored at `path` (none if it does not exist).

@@ -163,10 +163,15 @@ impl Tombstone {
     }
 }
 
-/// The directory name of a subject: 32 hex digits of SHA-256 of its pseudo id.
+/// The directory of a subject: its tag in 32 hex digits.
 pub fn subject_dir(subjects: &Path, subject: &str) -> PathBuf {
+    subjects.join(sealog_core::hex::encode(&subject_tag(subject)))
+}
+
+/// A subject's tag: the first 16 bytes of SHA-256 of its pseudo id.
+pub fn subject_tag(subject: &str) -> [u8; 16] {
     let digest = Sha256::digest(subject.as_bytes());
-    subjects.join(sealog_core::hex::encode(&digest[..16]))
+    digest[..16].try_into().expect("16 of 32 bytes")
 }
 
 /// Overwrites the key file at `path` with zeros and removes it, durably: its bytes are gone

@@ -5,35 +5,42 @@
 //! ```text
 //! DIR/content/<log>/kek                     the log's key-encryption key (module `keys`)
 //! DIR/content/<log>/subjects/<h>/key        the subject's data key, wrapped under the KEK
-//! DIR/content/<log>/subjects/<h>/blobs/<sha256>   nonce ‖ ciphertext ‖ tag, named by its digest
 //! DIR/content/<log>/subjects/<h>/erased     the tombstone, once erased
+//! DIR/content/<log>/packs/<n>.pack          the blobs of one sealed batch (module `packs`)
 //! DIR/content/<log>/erasing/<h>             an erasure under way (finished at the next open)
+//! DIR/content/<log>/subjects/<h>/blobs/<sha256>   a blob of a store made before packs
 //! ```
 //!
 //! A blob is XChaCha20-Poly1305 of the content under the subject's data key, with a fresh
 //! random nonce and the event id as associated data; the leaf names it by its SHA-256, so the
-//! leaf commits to exactly what was stored. A batch's blobs are flushed to disk (one `syncfs`
-//! of the file system under `DIR/content/`) before [`SealBatch::commit`] returns, which the
-//! server awaits before appending the events.
+//! leaf commits to exactly what was stored. A batch's blobs are written as one pack, durably,
+//! before [`SealBatch::commit`] returns, which the server awaits before appending the events.
+//! Blobs of a store made before packs (a file each under the subject) are still read, counted
+//! and deleted where they are.
 //!
 //! An erasure takes effect when its tombstone is durably written: from then on the key is
 //! never used, and before then it is whole. It is recorded first in `erasing/`, then the key
-//! file is overwritten with zeros and removed and the blobs deleted; a crash at any point is
-//! finished on the next open, so the key is either present and whole, or gone.
+//! file is overwritten with zeros and removed and the subject's blobs removed from the packs;
+//! a crash at any point is finished on the next open, so the key is either present and whole,
+//! or gone.
 
 mod crypto;
 mod holds;
 mod keys;
+mod packs;
+mod retention;
 
 pub use holds::Hold;
 pub use keys::Tombstone;
+pub use retention::{Prune, PrunePlan, Pruned};
 
 use crate::durable;
 use crate::lock;
-use keys::{Kek, KeyFile, destroy, subject_dir};
+use keys::{Kek, KeyFile, destroy, subject_dir, subject_tag};
+use packs::{Blob, Packs, Tag};
 use sha2::{Digest, Sha256};
-use std::collections::{BTreeSet, HashMap};
-use std::io::{self, Write};
+use std::collections::HashMap;
+use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
 use zeroize::Zeroizing;
@@ -85,6 +92,15 @@ impl ContentStore {
         Ok(store)
     }
 
+    /// The content of log `name` if it has any (or was opened), without making a KEK.
+    pub fn existing(&self, name: &str) -> io::Result<Option<Arc<LogContent>>> {
+        let opened = lock(&self.logs).contains_key(name);
+        if !opened && !self.root.join(name).is_dir() {
+            return Ok(None);
+        }
+        self.log(name).map(Some)
+    }
+
     /// The content of log `name` (its KEK is made on first use).
     pub fn log(&self, name: &str) -> io::Result<Arc<LogContent>> {
         let mut logs = lock(&self.logs);
@@ -125,6 +141,8 @@ pub struct LogContent {
     cache: Mutex<HashMap<String, Arc<DataKey>>>,
     /// Held while the holds are changed or an erasure checks them and runs.
     holds: Mutex<()>,
+    /// The blobs.
+    packs: Packs,
 }
 
 /// Where sealed content went: what the leaf's `encrypted` reference names.
@@ -145,12 +163,13 @@ impl LogContent {
         let next = Kek::read(&next_path(&kek_path))?;
         let log = LogContent {
             name: name.to_owned(),
-            dir,
             kek_path,
             keks: Mutex::new(Keks { current, next }),
             gate: RwLock::new(()),
             cache: Mutex::new(HashMap::new()),
             holds: Mutex::new(()),
+            packs: Packs::open(dir.join("packs"))?,
+            dir,
         };
         log.finish_erasures()?;
         Ok(log)
@@ -172,8 +191,7 @@ impl LogContent {
                 .gate
                 .read()
                 .unwrap_or_else(std::sync::PoisonError::into_inner),
-            dirs: BTreeSet::new(),
-            written: None,
+            blobs: Vec::new(),
         }
     }
 
@@ -218,7 +236,7 @@ impl LogContent {
                     id: crypto::random_id(8)?,
                     key: crypto::random_key()?,
                 };
-                create_dirs(&dir.join("blobs"))?;
+                create_dirs(&dir)?;
                 KeyFile::wrap(&self.name, subject, &key.id, &key.key, &keks.current)?
                     .write(&dir.join("key"))?;
                 key
@@ -249,27 +267,28 @@ impl LogContent {
                 key.id
             )));
         }
-        if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(ContentError::Corrupt(format!(
-                "{sha256:?} is not a SHA-256"
-            )));
-        }
-        let path = subject_dir(&self.subjects(), subject)
-            .join("blobs")
-            .join(sha256);
-        let blob = match std::fs::read(&path) {
-            Ok(b) => b,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                return Err(ContentError::Missing(format!(
-                    "blob {sha256} is not stored"
-                )));
-            }
-            Err(e) => return Err(e.into()),
+        let digest = sealog_core::hex::decode::<32>(sha256)
+            .ok_or_else(|| ContentError::Corrupt(format!("{sha256:?} is not a SHA-256")))?;
+        let legacy = || {
+            subject_dir(&self.subjects(), subject)
+                .join("blobs")
+                .join(sha256)
         };
-        if sealog_core::hex::encode(&Sha256::digest(&blob)) != sha256 {
+        let blob = match self.packs.read(&digest)? {
+            Some(blob) => blob,
+            None => match std::fs::read(legacy()) {
+                Ok(b) => b,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                    return Err(ContentError::Missing(format!(
+                        "blob {sha256} is not stored"
+                    )));
+                }
+                Err(e) => return Err(e.into()),
+            },
+        };
+        if Sha256::digest(&blob)[..] != digest[..] {
             return Err(ContentError::Corrupt(format!(
-                "blob {} does not hash to its name",
-                path.display()
+                "blob {sha256} does not hash to its name"
             )));
         }
         crypto::open(&key.key, &blob, event_id.as_bytes()).ok_or_else(|| {
@@ -303,11 +322,13 @@ impl LogContent {
             return Err(ContentError::Held(Box::new(hold)));
         }
         let key_id = KeyFile::read(&dir.join("key"))?.map(|k| k.key_id);
-        let blobs = match std::fs::read_dir(dir.join("blobs")) {
+        let legacy = match std::fs::read_dir(dir.join("blobs")) {
             Ok(entries) => entries.count() as u64,
             Err(e) if e.kind() == io::ErrorKind::NotFound => 0,
             Err(e) => return Err(e.into()),
         };
+        let tag = subject_tag(subject);
+        let blobs = self.packs.count(&tag) + legacy;
         let mut t = tombstone(blobs);
         t.key_id = key_id.unwrap_or_default();
         let marker = self.erasing().join(dir.file_name().unwrap_or_default());
@@ -316,7 +337,7 @@ impl LogContent {
         create_dirs(&dir)?;
         t.write(&dir.join("erased"))?;
         lock(&self.cache).remove(subject);
-        finish(&dir)?;
+        self.finish(&dir, &tag)?;
         std::fs::remove_file(&marker)?;
         durable::sync_dir(&self.erasing())?;
         Ok(t)
@@ -361,12 +382,26 @@ impl LogContent {
         for entry in entries {
             let entry = entry?;
             let dir = self.subjects().join(entry.file_name());
-            if dir.join("erased").exists() {
-                finish(&dir)?;
+            let tag = sealog_core::hex::decode::<16>(&entry.file_name().to_string_lossy());
+            if let Some(tag) = tag
+                && dir.join("erased").exists()
+            {
+                self.finish(&dir, &tag)?;
             }
             std::fs::remove_file(entry.path())?;
         }
         durable::sync_dir(&self.erasing())
+    }
+
+    /// Destroys the key file of an erased subject's directory `dir`, then its blobs.
+    fn finish(&self, dir: &Path, tag: &Tag) -> io::Result<()> {
+        destroy(&dir.join("key"))?;
+        self.packs.remove(|_, t| t == tag)?;
+        match std::fs::remove_dir_all(dir.join("blobs")) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+        durable::sync_dir(dir)
     }
 
     /// Re-wraps every data key under a new KEK, then makes it the log's KEK; returns its id.
@@ -418,14 +453,13 @@ impl LogContent {
 pub struct SealBatch<'a> {
     log: &'a LogContent,
     _gate: RwLockReadGuard<'a, ()>,
-    dirs: BTreeSet<PathBuf>,
-    /// A blob written in this batch, whose file system `commit` flushes once for all of them.
-    written: Option<std::fs::File>,
+    /// Sealed, to be written as one pack by `commit`.
+    blobs: Vec<Blob>,
 }
 
 impl SealBatch<'_> {
     /// Encrypts `plaintext` for `event_id` under the subject's data key (made if it has none)
-    /// and writes the blob; refused once the subject was erased.
+    /// and keeps the blob for `commit`; refused once the subject was erased.
     pub fn seal(
         &mut self,
         subject: &str,
@@ -434,43 +468,23 @@ impl SealBatch<'_> {
     ) -> Result<Sealed, ContentError> {
         let key = self.log.data_key(subject, true)?;
         let blob = crypto::seal(&key.key, plaintext, event_id.as_bytes())?;
-        let sha = sealog_core::hex::encode(&Sha256::digest(&blob));
-        let dir = subject_dir(&self.log.subjects(), subject).join("blobs");
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(dir.join(&sha))?;
-        file.write_all(&blob)?;
-        self.written = Some(file);
-        self.dirs.insert(dir);
+        let sha: [u8; 32] = Sha256::digest(&blob).into();
+        self.blobs.push(Blob {
+            tag: subject_tag(subject),
+            sha,
+            bytes: blob,
+        });
         Ok(Sealed {
             key_id: key.id.clone(),
-            ciphertext_sha256: sha,
+            ciphertext_sha256: sealog_core::hex::encode(&sha),
         })
     }
 
-    /// Makes every blob of the batch durable, and their directory entries.
-    ///
-    /// One `syncfs` of the blobs' file system instead of an fsync per blob: measured, a file
-    /// and an fsync per 256-byte blob made private ingest 16× slower than commitments. Linux
-    /// has reported writeback errors through `syncfs` since 5.8, so a failed write is an
-    /// error here, and nothing is acknowledged.
+    /// Writes every blob of the batch as one pack, durably (one file and one fsync for the
+    /// batch, not one per blob: BENCHMARKS.md). A batch dropped uncommitted writes nothing.
     pub fn commit(self) -> io::Result<()> {
-        if let Some(file) = &self.written {
-            rustix::fs::syncfs(file)?;
-        }
-        self.dirs.iter().try_for_each(|d| durable::sync_dir(d))
+        self.log.packs.write(&self.blobs)
     }
-}
-
-/// Destroys the key file and the blobs of an erased subject's directory.
-fn finish(dir: &Path) -> io::Result<()> {
-    destroy(&dir.join("key"))?;
-    match std::fs::remove_dir_all(dir.join("blobs")) {
-        Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
-        _ => {}
-    }
-    durable::sync_dir(dir)
 }
 
 /// Creates `dir` and its missing parents, durably (each new directory's parent fsynced).

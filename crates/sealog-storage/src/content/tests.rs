@@ -184,3 +184,195 @@ fn a_hold_on_the_subject_or_on_no_subject_blocks_its_erasure() {
     assert_eq!(log.erase("p", tomb("p")).unwrap().blobs, 0);
     assert_eq!(log.holds().unwrap(), [hold("b", Some("other"))]);
 }
+
+/// The pack files of log `log`, sorted.
+fn packs_of(log: &LogContent) -> Vec<PathBuf> {
+    let mut packs: Vec<PathBuf> = std::fs::read_dir(log.dir.join("packs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    packs.sort();
+    packs
+}
+
+#[test]
+fn a_batch_is_one_pack_and_erasure_removes_only_its_subjects_blobs() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = ContentStore::open(dir.path(), None).unwrap();
+    let log = store.log("l").unwrap();
+    let mut batch = log.batch();
+    let a = batch.seal("p", "ev-1", b"first of p").unwrap();
+    let b = batch.seal("q", "ev-2", b"of q").unwrap();
+    let c = batch.seal("p", "ev-3", b"second of p").unwrap();
+    batch.commit().unwrap();
+    // A batch dropped before its commit writes nothing.
+    log.batch().seal("p", "ev-4", b"dropped").unwrap();
+    assert_eq!(packs_of(&log).len(), 1);
+    let d = seal_one(&log, "p", "ev-5", b"third of p");
+    assert_eq!(packs_of(&log).len(), 2);
+    let before = std::fs::read(&packs_of(&log)[0]).unwrap();
+    let blob_of_p = |s: &Sealed| {
+        let sha = sealog_core::hex::decode::<32>(&s.ciphertext_sha256).unwrap();
+        log.packs.read(&sha).unwrap().unwrap()
+    };
+    let (blob_a, blob_d) = (blob_of_p(&a), blob_of_p(&d));
+    assert!(before.windows(blob_a.len()).any(|w| w == blob_a));
+
+    assert_eq!(log.erase("p", tomb("p")).unwrap().blobs, 3);
+    // The pack shared with q was replaced by one without p's blobs; p's own pack is gone.
+    let packs = packs_of(&log);
+    assert_eq!(packs.len(), 1);
+    let after = std::fs::read(&packs[0]).unwrap();
+    assert!(!after.windows(blob_a.len()).any(|w| w == blob_a));
+    assert!(!after.windows(blob_d.len()).any(|w| w == blob_d));
+    for s in [&a, &c, &d] {
+        let sha = sealog_core::hex::decode::<32>(&s.ciphertext_sha256).unwrap();
+        assert!(log.packs.read(&sha).unwrap().is_none());
+    }
+    drop((log, store));
+    let log = ContentStore::open(dir.path(), None)
+        .unwrap()
+        .log("l")
+        .unwrap();
+    let kept = log.open_blob("q", &b.key_id, &b.ciphertext_sha256, "ev-2");
+    assert_eq!(kept.unwrap().as_slice(), b"of q");
+    assert_eq!(log.packs.count(&subject_tag("p")), 0);
+    // A new batch after reopening takes a new pack number: nothing is overwritten.
+    let e = seal_one(&log, "q", "ev-6", b"later");
+    assert_eq!(packs_of(&log).len(), 2);
+    let read = log.open_blob("q", &e.key_id, &e.ciphertext_sha256, "ev-6");
+    assert_eq!(read.unwrap().as_slice(), b"later");
+}
+
+#[test]
+fn blobs_of_a_store_made_before_packs_are_read_counted_and_erased() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = ContentStore::open(dir.path(), None).unwrap();
+    let log = store.log("l").unwrap();
+    let s = seal_one(&log, "p", "ev", b"old layout");
+    // The layout of a store made before packs: the blob in a file of its own.
+    let sha = sealog_core::hex::decode::<32>(&s.ciphertext_sha256).unwrap();
+    let blob = log.packs.read(&sha).unwrap().unwrap();
+    let blobs = subject_dir(&log.subjects(), "p").join("blobs");
+    std::fs::create_dir(&blobs).unwrap();
+    std::fs::write(blobs.join(&s.ciphertext_sha256), &blob).unwrap();
+    for pack in packs_of(&log) {
+        std::fs::remove_file(pack).unwrap();
+    }
+    drop((log, store));
+    let log = ContentStore::open(dir.path(), None)
+        .unwrap()
+        .log("l")
+        .unwrap();
+    let read = log.open_blob("p", &s.key_id, &s.ciphertext_sha256, "ev");
+    assert_eq!(read.unwrap().as_slice(), b"old layout");
+    assert_eq!(log.erase("p", tomb("p")).unwrap().blobs, 1);
+    assert!(!blobs.exists());
+}
+
+#[test]
+fn a_damaged_pack_header_stops_the_open_and_names_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = ContentStore::open(dir.path(), None).unwrap();
+    let log = store.log("l").unwrap();
+    seal_one(&log, "p", "ev", b"x");
+    let pack = packs_of(&log).remove(0);
+    drop((log, store));
+    let mut bytes = std::fs::read(&pack).unwrap();
+    bytes[20] ^= 1;
+    std::fs::write(&pack, &bytes).unwrap();
+    let err = ContentStore::open(dir.path(), None).err().unwrap();
+    assert!(err.to_string().contains("CRC"), "{err}");
+    assert!(
+        err.to_string().contains(&pack.display().to_string()),
+        "{err}"
+    );
+    std::fs::write(&pack, &bytes[..10]).unwrap();
+    let err = ContentStore::open(dir.path(), None).err().unwrap();
+    assert!(err.to_string().contains("is damaged"), "{err}");
+}
+
+fn plan_for(blobs: Vec<(String, String)>, below: u64) -> PrunePlan {
+    PrunePlan {
+        blobs,
+        below,
+        held_from: None,
+        record: Prune {
+            event_id: "prune-1".into(),
+            at: "2026-12-01T00:00:00.000000Z".into(),
+            from: 0,
+            to: below,
+            blobs: 0,
+            held: 0,
+            recorded: false,
+        },
+    }
+}
+
+#[test]
+fn a_prune_removes_what_its_plan_names_once_and_never_a_file_outside_the_blobs() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = ContentStore::open(dir.path(), None)
+        .unwrap()
+        .log("l")
+        .unwrap();
+    let gone = seal_one(&log, "p", "ev-1", b"old");
+    let kept = seal_one(&log, "p", "ev-2", b"new");
+    let named = vec![
+        ("p".to_owned(), gone.ciphertext_sha256.clone()),
+        ("p".to_owned(), "../../kek".to_owned()),
+    ];
+    let pruned = log
+        .prune(|holds, before| {
+            assert!(holds.is_empty());
+            assert_eq!(*before, Pruned::default());
+            Ok::<_, io::Error>(plan_for(named.clone(), 1))
+        })
+        .unwrap();
+    let last = pruned.last.clone().unwrap();
+    assert_eq!((pruned.below, last.blobs, last.recorded), (1, 1, false));
+    assert!(log.dir.join("kek").exists());
+    let read = log.open_blob("p", &gone.key_id, &gone.ciphertext_sha256, "ev-1");
+    assert!(matches!(read, Err(ContentError::Missing(_))), "{read:?}");
+    let read = log.open_blob("p", &kept.key_id, &kept.ciphertext_sha256, "ev-2");
+    assert_eq!(read.unwrap().as_slice(), b"new");
+    // Done again (as after a crash before its event), it removes nothing and keeps the record.
+    let again = log
+        .prune(|_, _| Ok::<_, io::Error>(plan_for(named.clone(), 1)))
+        .unwrap();
+    assert_eq!(again, pruned);
+    log.prune_recorded("prune-1").unwrap();
+    assert!(log.pruned().unwrap().last.unwrap().recorded);
+}
+
+#[test]
+fn a_hold_covers_an_event_when_everything_it_names_matches() {
+    let hold = Hold {
+        id: "h".into(),
+        reason: "case".into(),
+        subject: None,
+        session: Some("s".into()),
+        since: Some("2026-01-01T00:00:00Z".into()),
+        until: Some("2026-02-01T00:00:00Z".into()),
+        placed: "2026-12-01T00:00:00.000000Z".into(),
+    };
+    let jan = crate::index::parse_ts("2026-01-15T00:00:00Z");
+    let feb = crate::index::parse_ts("2026-02-01T00:00:00Z");
+    assert!(hold.covers_event(Some("anyone"), Some("s"), jan));
+    assert!(!hold.covers_event(None, Some("other"), jan));
+    assert!(!hold.covers_event(None, None, jan));
+    assert!(
+        !hold.covers_event(None, Some("s"), feb),
+        "until is exclusive"
+    );
+    assert!(hold.covers_event(None, Some("s"), None), "no time: held");
+    let subject = Hold {
+        subject: Some("p".into()),
+        session: None,
+        since: None,
+        until: None,
+        ..hold
+    };
+    assert!(subject.covers_event(Some("p"), None, feb));
+    assert!(!subject.covers_event(Some("q"), None, feb));
+}
