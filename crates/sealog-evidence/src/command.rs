@@ -100,7 +100,17 @@ fn run(args: &VerifyArgs, out: &mut dyn Write) -> Result<u8, Usage> {
                         (Vec::new(), serde_json::Value::Null)
                     };
                     value["timestamps"] = stamped;
-                    for line in erased.into_iter().chain(stamps) {
+                    let content = if report.valid {
+                        match crate::content::notes(&bytes, ReadLimits::default().max_total_bytes) {
+                            Ok(content) => content,
+                            Err(e) => return Ok(invalid(out, args.json, &e)),
+                        }
+                    } else {
+                        None
+                    };
+                    value["content"] = json!(content);
+                    let content = content.map(|c| c.lines()).unwrap_or_default();
+                    for line in content.into_iter().chain(erased).chain(stamps) {
                         text.push_str(&line);
                         text.push('\n');
                     }

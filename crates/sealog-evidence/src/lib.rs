@@ -23,6 +23,7 @@ pub mod archive;
 pub mod build;
 mod chunks;
 pub mod command;
+pub mod content;
 mod digest;
 pub mod erasures;
 pub mod render;

@@ -1,6 +1,7 @@
 //! The human part of a pack: `report.md` and `report.html`, built from one document model so
 //! the two always say the same thing. Every value from the log is escaped for its format.
 
+use crate::content::ContentSummary;
 use crate::digest::{Row, digest};
 use sealog_core::evidence::{Report, SessionReport};
 use std::collections::BTreeMap;
@@ -85,6 +86,7 @@ fn document(
     entries: &mut dyn BufRead,
     proofs: &mut dyn BufRead,
     vkey: &str,
+    content: Option<&ContentSummary>,
 ) -> std::io::Result<Vec<Block>> {
     // Incomplete sessions first: they are what a reader must not miss.
     let mut sessions: Vec<_> = report.sessions.iter().collect();
@@ -98,6 +100,10 @@ fn document(
     let first = d.first_ts.take().unwrap_or_else(|| "—".into());
     let last = d.last_ts.take().unwrap_or_else(|| "—".into());
     let mut doc = introduction(report, &first, &last, vkey);
+    if let Some(content) = content {
+        doc.push(Block::Heading("Content of private events".into()));
+        doc.extend(content.lines().into_iter().map(Block::Para));
+    }
     doc.push(Block::Heading("Counts".into()));
     doc.push(count_table("agent", &report.by_agent));
     doc.push(count_table("action", &report.by_action));
@@ -440,8 +446,9 @@ pub fn reports(
     entries: &mut dyn BufRead,
     proofs: &mut dyn BufRead,
     vkey: &str,
+    content: Option<&ContentSummary>,
 ) -> std::io::Result<(String, String)> {
-    let doc = document(report, entries, proofs, vkey)?;
+    let doc = document(report, entries, proofs, vkey, content)?;
     Ok((markdown(&doc), html(&doc)))
 }
 

@@ -20,6 +20,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
+use zeroize::Zeroizing;
 
 /// The payload fields that may be private.
 const FIELDS: [&str; 2] = ["input", "output"];
@@ -310,6 +311,22 @@ pub fn encrypted_ref(event: &Value, field: &str) -> Option<(String, String, Stri
     Some((s("subject")?, s("key_id")?, s("ciphertext_sha256")?))
 }
 
+/// Each encrypted payload of `event` (`input`, then `output`), opened: its plaintext, or why
+/// it cannot be read.
+pub fn open_payloads(
+    content: &LogContent,
+    event: &Value,
+) -> Vec<(&'static str, Result<Zeroizing<Vec<u8>>, ContentError>)> {
+    let id = event["id"].as_str().unwrap_or_default();
+    FIELDS
+        .into_iter()
+        .filter_map(|field| {
+            let (subject, key_id, sha) = encrypted_ref(event, field)?;
+            Some((field, content.open_blob(&subject, &key_id, &sha, id)))
+        })
+        .collect()
+}
+
 /// `GET /v1/logs/{log}/events/{id}/content` (read and admin keys): the event's encrypted
 /// input and output, decrypted; 410 once its subject was erased.
 pub async fn get_content(
@@ -325,12 +342,8 @@ pub async fn get_content(
         let leaf = Leaf::parse(&log.entry(index)?)
             .map_err(|e| ReadError::Corrupt(format!("stored leaf {index} does not parse: {e}")))?;
         let mut out = Map::new();
-        for field in FIELDS {
-            let Some((subject, key_id, sha)) = encrypted_ref(&leaf.event, field) else {
-                continue;
-            };
-            let plain = content.open_blob(&subject, &key_id, &sha, &id)?;
-            let value: Value = serde_json::from_slice(&plain)
+        for (field, opened) in open_payloads(&content, &leaf.event) {
+            let value: Value = serde_json::from_slice(&opened?)
                 .map_err(|e| ApiError::internal(format!("the content of {id} is not JSON: {e}")))?;
             out.insert(field.into(), value);
         }

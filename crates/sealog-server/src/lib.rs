@@ -198,6 +198,13 @@ pub fn routes() -> Vec<Route> {
             access::subject_access
         ),
         route!(
+            get,
+            "/v1/logs/{log}/subjects/{pseudo_id}/export",
+            Key,
+            "Subject access as an evidence pack (ZIP): every event about the data subject, proven, with its decrypted content in content.jsonl where it still exists (read and admin keys; scans the log).",
+            access::subject_export
+        ),
+        route!(
             post,
             "/v1/logs/{log}/subjects/{pseudo_id}/erasure",
             Key,
@@ -290,9 +297,9 @@ pub fn routes() -> Vec<Route> {
             get,
             "/v1/logs/{log}/export",
             Key,
-            "An evidence pack (ZIP) of the events matching agent, session, action, status, since, until.",
+            "An evidence pack (ZIP) of the events matching agent, session, action, status, since, until, q; content=true adds the decrypted content of its private events (content.jsonl).",
             export::export,
-            query = read::EventFilters
+            query = export::ExportParams
         ),
         route!(
             post,
