@@ -187,6 +187,11 @@ export async function event(logName, id) {
   return normEvent(await json('GET', `/v1/logs/${enc(logName)}/events/${enc(id)}`));
 }
 
+/** The decrypted private payloads of an event, {input?, output?} (read and admin keys). */
+export async function content(logName, id) {
+  return json('GET', `/v1/logs/${enc(logName)}/events/${enc(id)}/content`);
+}
+
 /** The receipt as the exact bytes served (they are verified, so never re-decoded). */
 export async function proof(logName, id) {
   const res = await request('GET', `/v1/logs/${enc(logName)}/events/${enc(id)}/proof`, {

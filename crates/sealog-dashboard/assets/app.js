@@ -582,10 +582,42 @@ function eventView(log, row) {
         v && typeof v === 'object' && !Array.isArray(v) ? dl(Object.entries(v).map(([a, b]) => [a, typeof b === 'object' && b !== null ? jsonBlock(b) : b])) : jsonBlock(v)))));
   }
   for (const k of ['input', 'output']) {
-    if (e[k] !== undefined) sections.push(h('section.card', null, h('h2', null, k), payloadView(e[k])));
+    if (e[k] === undefined) continue;
+    const encrypted = e[k] && typeof e[k] === 'object' && e[k].encrypted !== undefined;
+    sections.push(h('section.card', null, h('h2', null, k), payloadView(e[k]),
+      encrypted ? h(`div.private-content`, { 'data-field': k }) : null));
   }
   if (e.attributes !== undefined) sections.push(h('section.card', null, h('h2', null, 'Attributes'), jsonBlock(e.attributes)));
   return sections;
+}
+
+/**
+ * Fills the event's private-content boxes: the content decrypted by the server for this key,
+ * "content erased on T" once its subject was erased, or why it cannot be shown.
+ */
+async function showPrivateContent(main, log, id) {
+  const boxes = [...main.querySelectorAll('div.private-content')];
+  if (!boxes.length) return;
+  let shown = null;
+  try {
+    const c = await api.content(log, id);
+    shown = (field) => (c[field] === undefined ? h('p.muted', null, 'No private content.')
+      : h('div', null, h('h3', null, 'Decrypted content'), jsonBlock(c[field]),
+        h('p.muted', null, 'Decrypted by the server for your key. The leaf commits to the stored ciphertext, not to this text.')));
+  } catch (e) {
+    let note;
+    if (e.status === 410) {
+      const when = /erased on (\S+)/.exec(e.message);
+      note = h('p.warn.erased', null, when ? `content erased on ${when[1]}` : e.message,
+        h('span.muted', null, ` — ${e.message}`));
+    } else if (e.status === 403) {
+      note = h('p.muted', null, 'Your key cannot read private content: a read or admin key can.');
+    } else {
+      note = h('p.bad', { role: 'alert' }, `The content could not be read: ${txt(e.message)}`);
+    }
+    shown = () => note.cloneNode(true);
+  }
+  for (const box of boxes) replace(box, shown(box.dataset.field));
 }
 
 async function eventPage(main, log, id) {
@@ -639,7 +671,7 @@ async function eventPage(main, log, id) {
     }
   };
   replace(main, logHeader(log, 'Events'), pinPanel(log, info, check), h('h2', null, txt(id)), eventView(log, row), proofBox);
-  await check();
+  await Promise.all([check(), showPrivateContent(main, log, id)]);
 }
 
 // ---- session view ----
