@@ -7,20 +7,9 @@ mod support;
 
 use serde_json::{Value, json};
 use std::path::Path;
-use std::process::Command;
 use support::*;
 
 const MARKER: &str = "MARKER-7f3a9c-private-prompt";
-
-fn sealog(args: &[&str]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_sealog"))
-        .args(args)
-        .output()
-        .unwrap();
-    let text =
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    (out.status.code().unwrap_or(-1), text)
-}
 
 /// Whether `needle` occurs in any file under `dir`.
 fn found_under(dir: &Path, needle: &[u8]) -> bool {
@@ -137,13 +126,6 @@ impl Ctx {
             Some(body.to_string().as_bytes()),
         )
     }
-}
-
-fn verify(pack: &Path, vkey: &str) -> String {
-    let (code, out) = sealog(&["verify", pack.to_str().unwrap(), "--log-key", vkey]);
-    assert_eq!(code, 0, "{out}");
-    assert!(out.starts_with("VALID"), "{out}");
-    out
 }
 
 #[test]

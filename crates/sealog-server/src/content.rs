@@ -26,7 +26,7 @@ use zeroize::Zeroizing;
 const FIELDS: [&str; 2] = ["input", "output"];
 
 /// Actions only the server records; an event sent with one is refused.
-pub const SERVER_ACTIONS: [&str; 3] = ["erasure", "legal_hold", "legal_hold_lifted"];
+pub const SERVER_ACTIONS: [&str; 4] = ["erasure", "legal_hold", "legal_hold_lifted", "incident"];
 
 /// The actions of the format an agent may send: all but [`SERVER_ACTIONS`].
 pub fn agent_actions() -> Vec<&'static str> {
@@ -153,7 +153,7 @@ pub fn refuse(
             let error = field(
                 "action",
                 format!(
-                    "`{}` is recorded by the server itself (POST …/erasure, …/holds); an agent \
+                    "`{}` is recorded by the server itself (POST …/erasure, …/holds, …/incidents); an agent \
                  records its own actions or `x-<name>`",
                     ev.event.action
                 ),

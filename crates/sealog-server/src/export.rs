@@ -80,8 +80,8 @@ impl<S: Send + Sync> FromRequestParts<S> for ExportParams {
 /// newest) a pack proves consistent with its checkpoint.
 const MAX_EARLIER_CHECKPOINTS: usize = 64;
 
-/// Every log index matching `filters`, ascending.
-fn matching(log: &Log, filters: &EventFilters) -> ApiResult<Vec<u64>> {
+/// Every log index matching `filters` (as far as the query index has reached), ascending.
+pub fn matching(log: &Log, filters: &EventFilters) -> ApiResult<Vec<u64>> {
     let mut query = filters.query()?;
     query.limit = sealog_storage::index::MAX_LIMIT;
     query.cursor = None;
@@ -205,7 +205,7 @@ async fn select(
 /// Builds, checks and writes the pack of `indices` against `cp` into a scratch file, with the
 /// RFC 3161 time-stamps `tokens` has of its checkpoints, and returns it rewound with its length. Each leaf is read and proven only as the pack is
 /// written; the first read failure ends the entries and fails the export.
-fn write_pack(
+pub fn write_pack(
     log: &Log,
     engine: &Engine,
     indices: &[u64],

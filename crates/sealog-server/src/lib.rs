@@ -33,6 +33,7 @@ mod export;
 mod export_limits;
 mod extract;
 mod holds;
+mod incidents;
 mod ingest;
 pub mod keys;
 mod metrics;
@@ -211,6 +212,28 @@ pub fn routes() -> Vec<Route> {
             "Erase a data subject {\"reason\"} (admin): destroys its data key, records an erasure event; 409 under a legal hold.",
             erasure::erase,
             body = openapi::schema_of::<erasure::Erasure>
+        ),
+        route!(
+            post,
+            "/v1/logs/{log}/incidents",
+            Key,
+            "Freeze an incident {\"title\", \"since\", \"until\", agent?, session?, action?, status?} (admin): records an incident event, places a legal hold on the range, builds and stores a sealed evidence pack of its events; answers 201 with the pack's url.",
+            incidents::create,
+            body = openapi::schema_of::<incidents::NewIncident>
+        ),
+        route!(
+            get,
+            "/v1/logs/{log}/incidents",
+            Key,
+            "The log's incidents, oldest first (read and admin keys).",
+            incidents::list
+        ),
+        route!(
+            get,
+            "/v1/logs/{log}/incidents/{id}/pack",
+            Key,
+            "An incident's sealed evidence pack (ZIP), as stored when it was frozen (read and admin keys).",
+            incidents::pack
         ),
         route!(
             post,

@@ -81,6 +81,7 @@ impl Server {
             metrics: Arc::new(Metrics::default()),
             otlp: Arc::default(),
             content: Arc::new(content),
+            incidents: dir.join("incidents").into(),
         };
         Ok(Server { state, dashboard })
     }

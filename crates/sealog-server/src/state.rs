@@ -128,6 +128,8 @@ pub struct AppState {
     pub otlp: Arc<crate::otlp::AiTraces>,
     /// Encrypted content, data keys and legal holds.
     pub content: Arc<sealog_storage::content::ContentStore>,
+    /// Where each log's incidents and their sealed packs are kept (`DIR/incidents`).
+    pub incidents: Arc<std::path::Path>,
 }
 
 impl AppState {

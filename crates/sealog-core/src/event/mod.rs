@@ -48,6 +48,7 @@ pub const ACTIONS: &[&str] = &[
     "erasure",
     "legal_hold",
     "legal_hold_lifted",
+    "incident",
 ];
 
 /// Statuses defined by the format; anything else must be a custom `x-<name>` status.
