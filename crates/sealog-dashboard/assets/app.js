@@ -10,6 +10,7 @@ import * as api from './api.js';
 import { h, s, replace, txt, lines, age, dl } from './dom.js';
 import { verifyReceipt, parseVkey } from './verify.js';
 import { approvalsPage } from './approvals.js';
+import { incidentsPage } from './incidents.js';
 
 const root = document.getElementById('main');
 const nav = document.getElementById('nav');
@@ -112,6 +113,10 @@ async function showPage(view) {
     if (parts[2] === 'sessions' && parts[3]) return sessionPage(view, log, parts[3]);
     if (parts[2] === 'export') return exportPage(view, log, params);
     if (parts[2] === 'keys') return keysPage(view, log);
+    if (parts[2] === 'incidents') {
+      setTitle(`Incidents · ${log}`);
+      return incidentsPage(view, log, { header: logHeader(log, 'Incidents') });
+    }
     if (parts[2] === 'approvals') {
       setTitle(`Approvals · ${log}`);
       const sessionLink = (id) => h('a', { href: link('logs', log, 'sessions', id) }, txt(id));
@@ -256,7 +261,7 @@ async function logsPage(main) {
 
 // ---- shared bits ----
 function logHeader(log, current) {
-  const tabs = [['Events', link('logs', log)], ['Export', `${link('logs', log)}/export`]];
+  const tabs = [['Events', link('logs', log)], ['Export', `${link('logs', log)}/export`], ['Incidents', `${link('logs', log)}/incidents`]];
   if (me.role === 'admin') tabs.push(['Keys', `${link('logs', log)}/keys`], ['Approvals', `${link('logs', log)}/approvals`]);
   return [
     h('h1', null, txt(log)),
