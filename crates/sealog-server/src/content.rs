@@ -311,12 +311,11 @@ pub fn encrypted_ref(event: &Value, field: &str) -> Option<(String, String, Stri
     Some((s("subject")?, s("key_id")?, s("ciphertext_sha256")?))
 }
 
-/// Each encrypted payload of `event` (`input`, then `output`), opened: its plaintext, or why
-/// it cannot be read.
-pub fn open_payloads(
-    content: &LogContent,
-    event: &Value,
-) -> Vec<(&'static str, Result<Zeroizing<Vec<u8>>, ContentError>)> {
+/// An encrypted payload opened: its plaintext, or why it cannot be read.
+pub type Opened = Result<Zeroizing<Vec<u8>>, ContentError>;
+
+/// Each encrypted payload of `event` (`input`, then `output`), by field, opened.
+pub fn open_payloads(content: &LogContent, event: &Value) -> Vec<(&'static str, Opened)> {
     let id = event["id"].as_str().unwrap_or_default();
     FIELDS
         .into_iter()
