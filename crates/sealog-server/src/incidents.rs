@@ -119,6 +119,16 @@ pub async fn create(
     let log = state.log(&name)?;
     let new = body.parsed()?;
     check_text("title", "what happened", &new.title)?;
+    for (name, value) in [
+        ("agent", &new.agent),
+        ("session", &new.session),
+        ("action", &new.action),
+        ("status", &new.status),
+    ] {
+        if let Some(v) = value {
+            check_text(name, "a filter", v)?;
+        }
+    }
     let since = check_time("since", Some(&new.since))?;
     let until = check_time("until", Some(&new.until))?;
     if since >= until {
