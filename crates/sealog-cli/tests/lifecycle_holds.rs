@@ -202,6 +202,7 @@ fn an_incident_freezes_its_range_in_a_stored_pack_that_verifies() {
     assert_eq!(made["filters"]["session"], "s-1", "{made}");
     // Event 2 is the only one in the range and session, with the hold and the incident event.
     assert_eq!(made["pack"]["entries"], 3, "{made}");
+    assert_eq!(made["pack"]["cosigned"], false, "no witness policy: {made}");
 
     let listed = call(
         "GET",

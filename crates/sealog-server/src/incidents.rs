@@ -24,7 +24,7 @@ use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use sealog_core::leaf::format_received;
-use sealog_storage::{Log, durable};
+use sealog_storage::{Log, SignedCheckpoint, durable};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -80,6 +80,8 @@ struct SealedPack {
     entries: u64,
     /// Size of the checkpoint its events are proven against.
     checkpoint_size: u64,
+    /// Whether that checkpoint met the server's witness policy (false without one).
+    cosigned: bool,
     /// SHA-256 of the ZIP, lowercase hex.
     sha256: String,
     /// Its size in bytes.
@@ -209,15 +211,7 @@ async fn seal(
     indices.extend_from_slice(also);
     indices.sort_unstable();
     indices.dedup();
-    let cp = covering(
-        log,
-        upto,
-        state.options.checkpoint_wait,
-        "checkpoint_pending",
-        "the incident is recorded and held, but no checkpoint covered it in time to seal its pack",
-    )
-    .await?;
-    let cp = state.witnessing.decorate(log.name(), cp);
+    let (cp, cosigned) = checkpoint(state, log, upto).await?;
     let request = PackRequest {
         filters: incident.filters.clone(),
         content: None,
@@ -239,9 +233,38 @@ async fn seal(
         url: format!("/v1/logs/{}/incidents/{}/pack", log.name(), incident.id),
         entries,
         checkpoint_size,
+        cosigned,
         sha256,
         bytes,
     })
+}
+
+/// The checkpoint covering the first `size` entries that the pack proves against, and whether
+/// it met the witness policy: on a witnessed log, the witnessed one, unless none came within
+/// the checkpoint wait (then the latest, with the cosignatures it has).
+async fn checkpoint(state: &AppState, log: &Log, size: u64) -> ApiResult<(SignedCheckpoint, bool)> {
+    let wait = state.options.checkpoint_wait;
+    if state.witnessing.check_witnessed(log.name()).is_ok() {
+        match state
+            .witnessing
+            .wait_witnessed(log.name(), size, wait)
+            .await
+        {
+            Ok(cp) => return Ok((cp, true)),
+            Err(why) => {
+                tracing::warn!(log = %log.name(), "an incident pack is sealed without the witnesses: {why}")
+            }
+        }
+    }
+    let cp = covering(
+        log,
+        size,
+        wait,
+        "checkpoint_pending",
+        "the incident is recorded and held, but no checkpoint covered it in time to seal its pack",
+    )
+    .await?;
+    Ok((state.witnessing.decorate(log.name(), cp), false))
 }
 
 /// A reader that hashes and counts what is read through it.
