@@ -119,6 +119,14 @@ pub struct ExportArgs {
     /// values; see the API's `q`).
     #[arg(long)]
     search: Option<String>,
+    /// Include the decrypted content of the pack's private events (read and admin keys), in
+    /// its content.jsonl.
+    #[arg(long)]
+    content: bool,
+    /// Subject access (GDPR Art. 15/20): every event about this data subject (its
+    /// `context.subject.pseudo_id`), with its decrypted content where it still exists.
+    #[arg(long, conflicts_with_all = ["agent", "session", "action", "status", "since", "until", "search", "content"])]
+    subject: Option<String>,
     /// Where to write the pack.
     #[arg(short = 'o', long, default_value = "evidence.zip")]
     output: PathBuf,
@@ -407,6 +415,12 @@ fn warn_if_empty(path: &std::path::Path) -> Result<(), String> {
 
 /// The export URL with the filters that were given.
 fn export_url(args: &ExportArgs) -> String {
+    let server = args.remote.server.trim_end_matches('/');
+    let log = encode(&args.log);
+    if let Some(subject) = &args.subject {
+        return format!("{server}/v1/logs/{log}/subjects/{}/export", encode(subject));
+    }
+    let content = args.content.then(|| "true".to_owned());
     let filters = [
         ("agent", &args.agent),
         ("session", &args.session),
@@ -415,15 +429,14 @@ fn export_url(args: &ExportArgs) -> String {
         ("since", &args.since),
         ("until", &args.until),
         ("q", &args.search),
+        ("content", &content),
     ];
     let query: Vec<String> = filters
         .iter()
         .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={}", encode(v))))
         .collect();
     format!(
-        "{}/v1/logs/{}/export{}{}",
-        args.remote.server.trim_end_matches('/'),
-        encode(&args.log),
+        "{server}/v1/logs/{log}/export{}{}",
         if query.is_empty() { "" } else { "?" },
         query.join("&")
     )

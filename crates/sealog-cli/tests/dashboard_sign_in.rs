@@ -67,14 +67,14 @@ fn a_reader_signs_in_holds_a_cookie_script_cannot_read_and_signs_out() {
         200
     );
 
-    // Keys are for admins: a read key sees no Keys tab.
+    // Keys are for admins: a read key sees no Keys tab, but it may list the incidents.
     goto_hash(&page, "#/logs/default");
     assert_eq!(
         page.run(
             "await waitFor(() => document.querySelector('nav.tabs a'), 'the log tabs');
              return [...document.querySelectorAll('nav.tabs a')].map((a) => a.textContent);"
         ),
-        json!(["Events", "Export"])
+        json!(["Events", "Export", "Incidents"])
     );
     assert_no_page_errors(&page);
 

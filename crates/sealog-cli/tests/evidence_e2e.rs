@@ -460,6 +460,7 @@ fn re_signed_and_forked_exports_are_caught() {
                 index: i as u64,
                 leaf,
                 inclusion: merkle::inclusion_proof(&tree, i as u64, size).unwrap(),
+                content: Vec::new(),
             })
             .collect::<Vec<_>>(),
         earlier: Vec::new(),
@@ -470,6 +471,7 @@ fn re_signed_and_forked_exports_are_caught() {
         timestamps: Vec::new(),
         policy: None,
         tsa_roots: None,
+        content: false,
     };
     let (forged, _) = build(parts, &attacker).expect("valid under the attacker's own key");
     let path = write_pack(&ex.tmp, "forged.zip", &forged);

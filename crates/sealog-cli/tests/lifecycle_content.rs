@@ -7,20 +7,9 @@ mod support;
 
 use serde_json::{Value, json};
 use std::path::Path;
-use std::process::Command;
 use support::*;
 
 const MARKER: &str = "MARKER-7f3a9c-private-prompt";
-
-fn sealog(args: &[&str]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_sealog"))
-        .args(args)
-        .output()
-        .unwrap();
-    let text =
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    (out.status.code().unwrap_or(-1), text)
-}
 
 /// Whether `needle` occurs in any file under `dir`.
 fn found_under(dir: &Path, needle: &[u8]) -> bool {
@@ -101,8 +90,9 @@ impl Ctx {
         )
     }
 
-    /// Exports the whole log once a checkpoint covers all of it.
-    fn export(&self, to: &Path) {
+    /// Exports the whole log, with the `sealog export` flags `extra`, once a checkpoint covers
+    /// all of it.
+    fn export(&self, to: &Path, extra: &[&str]) {
         for _ in 0..100 {
             let info = call("GET", &self.url(""), Some(&self.admin), None).json();
             if info["checkpoint"]["size"] == info["size"] {
@@ -110,15 +100,21 @@ impl Ctx {
             }
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
-        let (code, out) = sealog(&[
-            "export",
-            "--server",
-            &self.server.url,
-            "--token",
-            &self.admin,
-            "-o",
-            to.to_str().unwrap(),
-        ]);
+        let (code, out) = sealog(
+            &[
+                "export",
+                "--server",
+                &self.server.url,
+                "--token",
+                &self.admin,
+                "-o",
+                to.to_str().unwrap(),
+            ]
+            .iter()
+            .chain(extra)
+            .copied()
+            .collect::<Vec<_>>(),
+        );
         assert_eq!(code, 0, "{out}");
     }
 
@@ -130,13 +126,6 @@ impl Ctx {
             Some(body.to_string().as_bytes()),
         )
     }
-}
-
-fn verify(pack: &Path, vkey: &str) -> String {
-    let (code, out) = sealog(&["verify", pack.to_str().unwrap(), "--log-key", vkey]);
-    assert_eq!(code, 0, "{out}");
-    assert!(out.starts_with("VALID"), "{out}");
-    out
 }
 
 #[test]
@@ -236,7 +225,7 @@ fn private_content_round_trips_for_read_keys_and_erasure_keeps_every_proof() {
         .unwrap()
         .to_owned();
     let before = dir.path().join("before.zip");
-    ctx.export(&before);
+    ctx.export(&before, &[]);
     verify(&before, &vkey);
 
     // Erasure needs an admin key and a reason.
@@ -326,7 +315,7 @@ fn private_content_round_trips_for_read_keys_and_erasure_keeps_every_proof() {
 
     // Packs from before and after, and the receipt, still verify.
     let after = dir.path().join("after.zip");
-    ctx.export(&after);
+    ctx.export(&after, &[]);
     let out = verify(&before, &vkey);
     assert!(!out.contains("content erased"), "{out}");
     let out = verify(&after, &vkey);
@@ -407,4 +396,138 @@ fn the_kek_lives_in_the_kek_dir_and_rotates() {
     );
     assert_eq!(content.status, 200, "{}", content.body);
     assert_eq!(content.json()["output"], "answer 1");
+}
+
+/// The lines of `content.jsonl` in the pack at `path`, by (index, field); none if it has none.
+fn content_of(path: &Path) -> Option<Vec<Value>> {
+    let files =
+        sealog_evidence::archive::read_zip(std::fs::File::open(path).unwrap(), Default::default())
+            .unwrap();
+    let lines = files.get("content.jsonl")?;
+    Some(
+        sealog_core::evidence::lines(lines)
+            .into_iter()
+            .map(|l| serde_json::from_slice(l).unwrap())
+            .collect(),
+    )
+}
+
+fn manifest_of(path: &Path) -> Value {
+    let file = std::fs::File::open(path).unwrap();
+    let bytes = sealog_evidence::archive::read_one(file, "manifest.json", 1 << 20).unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+/// `sealog export --content` puts the decrypted content of private events in the pack and
+/// `--subject` exports one data subject's events with theirs; both verify, before and after
+/// the subject's erasure, which turns the content into the time and reason of the erasure.
+#[test]
+fn packs_carry_decrypted_content_and_subject_access_is_a_pack() {
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = Ctx::start(&dir.path().join("data"));
+    ctx.ingest(&[
+        private_event(1, Some("pseudo-1"), "one"),
+        private_event(2, Some("pseudo-2"), "two"),
+        event(&uuid7(3), "plain-bot"),
+        private_event(4, Some("pseudo-1"), "four"),
+    ]);
+    let vkey = call("GET", &ctx.url(""), Some(&ctx.admin), None).json()["vkey"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let bad = call(
+        "GET",
+        &ctx.url("/export?content=yes"),
+        Some(&ctx.read),
+        None,
+    );
+    assert_eq!(bad.status, 400, "{}", bad.body);
+    let ingest = call(
+        "GET",
+        &ctx.url("/export?content=true"),
+        Some(&ctx.ingest),
+        None,
+    );
+    assert_eq!(ingest.status, 403, "{}", ingest.body);
+
+    let plain = dir.path().join("plain.zip");
+    ctx.export(&plain, &[]);
+    assert_eq!(content_of(&plain), None);
+    assert!(!verify(&plain, &vkey).contains("content of private events"));
+
+    let with = dir.path().join("with.zip");
+    ctx.export(&with, &["--content"]);
+    let out = verify(&with, &vkey);
+    assert!(
+        out.contains("content of private events: 6 payload(s) included in content.jsonl"),
+        "{out}"
+    );
+    assert!(out.contains("not to this plaintext"), "{out}");
+    let lines = content_of(&with).unwrap();
+    assert_eq!(lines.len(), 6, "{lines:?}");
+    assert_eq!(
+        lines[0],
+        json!({"index": 0, "id": uuid7(1), "field": "input",
+               "content": {"prompt": format!("{MARKER} one")}})
+    );
+    assert_eq!(lines[5]["content"], "answer 4");
+    let files =
+        sealog_evidence::archive::read_zip(std::fs::File::open(&with).unwrap(), Default::default())
+            .unwrap();
+    let report = String::from_utf8(files["report.md"].clone()).unwrap();
+    assert!(report.contains("## Content of private events"), "{report}");
+    assert!(manifest_of(&with)["files"]["content.jsonl"].is_string());
+
+    let subject = dir.path().join("subject.zip");
+    ctx.export(&subject, &["--subject", "pseudo-1"]);
+    let out = verify(&subject, &vkey);
+    assert!(out.contains("4 payload(s) included"), "{out}");
+    let manifest = manifest_of(&subject);
+    assert_eq!(manifest["filters"], json!({"subject": "pseudo-1"}));
+    assert_eq!(manifest["entries"], 2, "only pseudo-1's events: {manifest}");
+    let ids: Vec<&str> = ["input", "output", "input", "output"].to_vec();
+    let lines = content_of(&subject).unwrap();
+    assert_eq!(
+        lines
+            .iter()
+            .map(|l| l["field"].as_str().unwrap())
+            .collect::<Vec<_>>(),
+        ids
+    );
+    assert_eq!(lines[2]["content"]["prompt"], format!("{MARKER} four"));
+
+    let erased = ctx.erase("pseudo-1", &ctx.admin, json!({"reason": "GDPR Art. 17 #9"}));
+    assert_eq!(erased.status, 200, "{}", erased.body);
+    let when = erased.json()["erased"].as_str().unwrap().to_owned();
+    let after = dir.path().join("subject-after.zip");
+    ctx.export(&after, &["--subject", "pseudo-1"]);
+    let out = verify(&after, &vkey);
+    assert!(out.contains("0 payload(s) included"), "{out}");
+    assert!(
+        out.contains(&format!(
+            "content erased on {when}: 4 payload(s) of this pack"
+        )),
+        "{out}"
+    );
+    assert_eq!(
+        manifest_of(&after)["entries"],
+        3,
+        "the erasure event is about the subject too"
+    );
+    for line in content_of(&after).unwrap() {
+        assert_eq!(
+            (&line["erased"], &line["reason"], &line["content"]),
+            (&json!(when), &json!("GDPR Art. 17 #9"), &Value::Null),
+            "{line}"
+        );
+    }
+    // The other subject's content is still in a whole-log pack; the packs from before the
+    // erasure still verify, and still hold what they held.
+    let all = dir.path().join("all-after.zip");
+    ctx.export(&all, &["--content"]);
+    let lines = content_of(&all).unwrap();
+    assert_eq!(lines[2]["content"]["prompt"], format!("{MARKER} two"));
+    assert!(verify(&all, &vkey).contains("2 payload(s) included"));
+    verify(&with, &vkey);
+    verify(&subject, &vkey);
 }

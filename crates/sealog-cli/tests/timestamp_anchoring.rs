@@ -435,3 +435,51 @@ fn a_signer_whose_time_stamping_usage_is_not_critical_is_refused() {
         )
     );
 }
+
+/// An incident's sealed pack carries the time-stamps the log has of its checkpoints, like
+/// every export, and `sealog verify --tsa-roots` bounds when its events were recorded.
+#[test]
+fn an_incident_pack_carries_the_time_stamps() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = dir.path().join("pki");
+    make_pki(&pki);
+    let tsa = Tsa::start(&pki, "ok");
+    let server = serve(&dir.path().join("data"), &tsa.url, &pki.join("root.pem"));
+    record(&server, 1, 3);
+    let (size, _) = checkpoint_text(&server);
+    wait_for(&server, |t| t["latest"]["size"] == size);
+
+    let url = format!("{}/v1/logs/default", server.url);
+    let admin = server.admin_token();
+    let body = json!({"title": "a wrong refund", "since": "2000-01-01T00:00:00Z",
+        "until": "2100-01-01T00:00:00Z"});
+    let made = call(
+        "POST",
+        &format!("{url}/incidents"),
+        Some(&admin),
+        Some(body.to_string().as_bytes()),
+    );
+    assert_eq!(made.status, 201, "{}", made.body);
+    let made = made.json();
+    let mut resp = support::agent()
+        .get(format!(
+            "{}{}",
+            server.url,
+            made["pack"]["url"].as_str().unwrap()
+        ))
+        .header("Authorization", format!("Bearer {admin}"))
+        .call()
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let pack = dir.path().join("incident.zip");
+    std::fs::write(&pack, resp.body_mut().read_to_vec().unwrap()).unwrap();
+    let vkey = call("GET", &url, Some(&admin), None).json()["vkey"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let root = pki.join("root.pem");
+    let (code, out) = verify(&pack, &vkey, &["--tsa-roots", root.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}");
+    let bound = format!("time-stamp of checkpoint {size} verified: 3 event(s) of this pack");
+    assert!(out.contains(&bound), "{out}");
+}

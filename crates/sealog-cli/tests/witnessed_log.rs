@@ -307,3 +307,65 @@ fn wait_witnessed_without_a_policy_is_refused_before_anything_is_stored() {
     assert_eq!(log.json()["size"], 0);
     assert!(log.json()["witnessing"].is_null());
 }
+
+/// On a witnessed log, an incident's pack is sealed against a checkpoint that met the witness
+/// policy, so `sealog verify --witness` accepts it.
+#[test]
+fn an_incident_pack_is_proven_against_a_witnessed_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, stderr) = (dir.path().join("data"), dir.path().join("serve.log"));
+    let first = Serve::start(&data, &[]);
+    let token = first.admin_token();
+    let url = format!("{}/v1/logs/default", first.url);
+    let vkey = call("GET", &url, Some(&token), None).json()["vkey"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(first.terminate().success());
+    let list = dir.path().join("logs");
+    std::fs::write(&list, format!("log {vkey}\nquorum none\n")).unwrap();
+    let witness = Witness::start(
+        &dir.path().join("w0"),
+        &list,
+        &free_addr(),
+        &["--name", "w0.test/w"],
+    );
+    let policy = format!("witness W0 {} {}\nquorum W0\n", witness.vkey(), witness.url);
+    std::fs::write(dir.path().join("policy"), policy).unwrap();
+    let server = serve(&data, &stderr);
+    let reply = ingest_witnessed(&server, &token, 1, 3);
+    assert_eq!(reply.status, 200, "{}", reply.body);
+
+    let body = json!({"title": "an unsafe answer", "since": "2000-01-01T00:00:00Z",
+        "until": "2100-01-01T00:00:00Z"});
+    let made = call(
+        "POST",
+        &format!("{}/v1/logs/default/incidents", server.url),
+        Some(&token),
+        Some(body.to_string().as_bytes()),
+    );
+    assert_eq!(made.status, 201, "{}", made.body);
+    let made = made.json();
+    assert_eq!(made["pack"]["cosigned"], true, "{made}");
+    let mut resp = agent()
+        .get(format!(
+            "{}{}",
+            server.url,
+            made["pack"]["url"].as_str().unwrap()
+        ))
+        .header("Authorization", format!("Bearer {token}"))
+        .call()
+        .unwrap();
+    let pack = dir.path().join("incident.zip");
+    std::fs::write(&pack, resp.body_mut().read_to_vec().unwrap()).unwrap();
+    let (code, out) = sealog(&[
+        "verify",
+        pack.to_str().unwrap(),
+        "--log-key",
+        &vkey,
+        "--witness",
+        &witness.vkey(),
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("w0.test/w"), "{out}");
+}

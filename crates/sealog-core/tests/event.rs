@@ -178,7 +178,7 @@ fn field_errors_name_the_path_and_the_reason() {
         ),
         (
             json!({"action": "LLM"}),
-            "`action`: unknown action \"LLM\"; use one of llm_call, tool_call, retrieval, decision, human_oversight, policy_flag, session_start, session_end, config_change, error, gap, erasure, legal_hold, legal_hold_lifted, prune, retention_changed or a custom `x-<name>`",
+            "`action`: unknown action \"LLM\"; use one of llm_call, tool_call, retrieval, decision, human_oversight, policy_flag, session_start, session_end, config_change, error, gap, erasure, legal_hold, legal_hold_lifted, prune, retention_changed, incident or a custom `x-<name>`",
         ),
         (
             json!({"status": "x-"}),

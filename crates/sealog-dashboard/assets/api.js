@@ -188,6 +188,17 @@ export async function event(logName, id) {
   return normEvent(await json('GET', `/v1/logs/${enc(logName)}/events/${enc(id)}`));
 }
 
+/** The decrypted private payloads of an event, {input?, output?} (read and admin keys). */
+export async function content(logName, id) {
+  return json('GET', `/v1/logs/${enc(logName)}/events/${enc(id)}/content`);
+}
+
+/** The log's incidents, oldest first. */
+export async function incidents(logName) {
+  const j = await json('GET', `/v1/logs/${enc(logName)}/incidents`);
+  return Array.isArray(j && j.incidents) ? j.incidents : [];
+}
+
 /** The receipt as the exact bytes served (they are verified, so never re-decoded). */
 export async function proof(logName, id) {
   const res = await request('GET', `/v1/logs/${enc(logName)}/events/${enc(id)}/proof`, {

@@ -11,6 +11,7 @@ import { h, s, replace, txt, lines, age, dl } from './dom.js';
 import { verifyReceipt, parseVkey } from './verify.js';
 import { approvalsPage } from './approvals.js';
 import { witnessCell, stampCell, forkAlarms, eventAnchors } from './anchors.js';
+import { incidentsPage } from './incidents.js';
 
 const root = document.getElementById('main');
 const nav = document.getElementById('nav');
@@ -113,6 +114,10 @@ async function showPage(view) {
     if (parts[2] === 'sessions' && parts[3]) return sessionPage(view, log, parts[3]);
     if (parts[2] === 'export') return exportPage(view, log, params);
     if (parts[2] === 'keys') return keysPage(view, log);
+    if (parts[2] === 'incidents') {
+      setTitle(`Incidents · ${log}`);
+      return incidentsPage(view, log, { header: logHeader(log, 'Incidents') });
+    }
     if (parts[2] === 'approvals') {
       setTitle(`Approvals · ${log}`);
       const sessionLink = (id) => h('a', { href: link('logs', log, 'sessions', id) }, txt(id));
@@ -255,7 +260,7 @@ async function logsPage(main) {
 
 // ---- shared bits ----
 function logHeader(log, current) {
-  const tabs = [['Events', link('logs', log)], ['Export', `${link('logs', log)}/export`]];
+  const tabs = [['Events', link('logs', log)], ['Export', `${link('logs', log)}/export`], ['Incidents', `${link('logs', log)}/incidents`]];
   if (me.role === 'admin') tabs.push(['Keys', `${link('logs', log)}/keys`], ['Approvals', `${link('logs', log)}/approvals`]);
   return [
     h('h1', null, txt(log)),
@@ -581,10 +586,42 @@ function eventView(log, row) {
         v && typeof v === 'object' && !Array.isArray(v) ? dl(Object.entries(v).map(([a, b]) => [a, typeof b === 'object' && b !== null ? jsonBlock(b) : b])) : jsonBlock(v)))));
   }
   for (const k of ['input', 'output']) {
-    if (e[k] !== undefined) sections.push(h('section.card', null, h('h2', null, k), payloadView(e[k])));
+    if (e[k] === undefined) continue;
+    const encrypted = e[k] && typeof e[k] === 'object' && e[k].encrypted !== undefined;
+    sections.push(h('section.card', null, h('h2', null, k), payloadView(e[k]),
+      encrypted ? h(`div.private-content`, { 'data-field': k }) : null));
   }
   if (e.attributes !== undefined) sections.push(h('section.card', null, h('h2', null, 'Attributes'), jsonBlock(e.attributes)));
   return sections;
+}
+
+/**
+ * Fills the event's private-content boxes: the content decrypted by the server for this key,
+ * "content erased on T" once its subject was erased, or why it cannot be shown.
+ */
+async function showPrivateContent(main, log, id) {
+  const boxes = [...main.querySelectorAll('div.private-content')];
+  if (!boxes.length) return;
+  let shown = null;
+  try {
+    const c = await api.content(log, id);
+    shown = (field) => (c[field] === undefined ? h('p.muted', null, 'No private content.')
+      : h('div', null, h('h3', null, 'Decrypted content'), jsonBlock(c[field]),
+        h('p.muted', null, 'Decrypted by the server for your key. The leaf commits to the stored ciphertext, not to this text.')));
+  } catch (e) {
+    let note;
+    if (e.status === 410) {
+      const when = /erased on (\S+)/.exec(e.message);
+      note = h('p.warn.erased', null, when ? `content erased on ${when[1]}` : e.message,
+        h('span.muted', null, ` — ${e.message}`));
+    } else if (e.status === 403) {
+      note = h('p.muted', null, 'Your key cannot read private content: a read or admin key can.');
+    } else {
+      note = h('p.bad', { role: 'alert' }, `The content could not be read: ${txt(e.message)}`);
+    }
+    shown = () => note.cloneNode(true);
+  }
+  for (const box of boxes) replace(box, shown(box.dataset.field));
 }
 
 async function eventPage(main, log, id) {
@@ -639,7 +676,7 @@ async function eventPage(main, log, id) {
   };
   replace(main, logHeader(log, 'Events'), pinPanel(log, info, check), h('h2', null, txt(id)), eventView(log, row),
     eventAnchors(info, row.index), proofBox);
-  await check();
+  await Promise.all([check(), showPrivateContent(main, log, id)]);
 }
 
 // ---- session view ----

@@ -46,6 +46,11 @@ const ASSETS: &[Asset] = &[
         body: include_bytes!("../assets/approvals.js"),
     },
     Asset {
+        name: "incidents.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../assets/incidents.js"),
+    },
+    Asset {
         name: "dom.js",
         content_type: "text/javascript; charset=utf-8",
         body: include_bytes!("../assets/dom.js"),

@@ -375,6 +375,7 @@ async fn every_page_and_asset_carries_the_security_headers() {
         ("/assets/dom.js", "text/javascript"),
         ("/assets/approvals.js", "text/javascript"),
         ("/assets/anchors.js", "text/javascript"),
+        ("/assets/incidents.js", "text/javascript"),
         ("/assets/verify.js", "text/javascript"),
         ("/assets/app.css", "text/css"),
         // verify.js's fallback imports these by relative path, one folder down.

@@ -1,6 +1,7 @@
 //! Assembling a pack from what a log serves, and checking it before anyone sees it.
 
 use crate::archive::{self, ArchiveError, Files, Streamed};
+use crate::content::CONTENT;
 use crate::render;
 use crate::timestamps;
 use crate::tsp::Roots;
@@ -24,6 +25,9 @@ pub struct PackEntry {
     pub leaf: Vec<u8>,
     /// Inclusion proof to the pack's checkpoint.
     pub inclusion: Vec<Hash>,
+    /// Its lines of `content.jsonl` (see [`crate::content`]): one per encrypted payload, when
+    /// the pack includes content; empty otherwise.
+    pub content: Vec<u8>,
 }
 
 /// Everything a pack is made of, as the log serves it. `entries` may be any iterator, so a
@@ -51,6 +55,10 @@ pub struct PackParts<I = Vec<PackEntry>> {
     pub policy: Option<Policy>,
     /// The TSA roots the log's time-stamps chain to, if it has any, for the same report.
     pub tsa_roots: Option<Roots>,
+    /// Whether the pack includes the content of private events (`content.jsonl`, from each
+    /// entry's `content`), which is then checked against the entries before the pack is
+    /// handed out.
+    pub content: bool,
 }
 
 /// Why a pack could not be built.
@@ -62,6 +70,9 @@ pub enum BuildError {
     /// Writing or reading back the pack's large files failed.
     #[error("writing the pack's files failed: {0}")]
     Io(#[from] std::io::Error),
+    /// The content lines do not match the entries.
+    #[error("the pack's content does not match its entries: {0}")]
+    Content(String),
 }
 
 /// A built, verified pack: `entries.jsonl` and `proofs.jsonl` in `S` (memory, or temporary
@@ -141,7 +152,8 @@ where
         policy: None,
     };
     let (cp, _) = evidence::open_checkpoint(&parts.checkpoint, &trust)?;
-    let (count, streamed) = write_entries(parts.entries, &mut entries, &mut proofs)?;
+    let mut content = Vec::new();
+    let (count, streamed) = write_entries(parts.entries, &mut entries, &mut proofs, &mut content)?;
     let mut consistency = Vec::new();
     for (note, proof) in &parts.earlier {
         let line = ConsistencyLine::new(note, proof);
@@ -151,6 +163,9 @@ where
     let mut files = Files::new();
     files.insert(CHECKPOINT.into(), parts.checkpoint);
     files.insert(CONSISTENCY.into(), consistency);
+    if parts.content {
+        files.insert(CONTENT.into(), content);
+    }
     for (size, reply) in parts.timestamps {
         files.insert(crate::timestamps::file_name(size), reply);
     }
@@ -187,6 +202,19 @@ where
         ))
         .into());
     }
+    let content = match files.get(CONTENT) {
+        Some(lines) => {
+            rewind(&mut entries)?;
+            rewind(&mut proofs)?;
+            let checked = crate::content::check(
+                lines,
+                &mut BufReader::new(&mut entries),
+                &mut BufReader::new(&mut proofs),
+            );
+            Some(checked.map_err(BuildError::Content)?)
+        }
+        None => None,
+    };
     rewind(&mut proofs)?;
     let anchors = Trust {
         policy: parts.policy,
@@ -201,6 +229,7 @@ where
         &mut BufReader::new(&mut proofs),
         &log.vkey(),
         &findings,
+        content.as_ref(),
     )?;
     files.insert("report.md".into(), md.into_bytes());
     files.insert("report.html".into(), html.into_bytes());
@@ -237,11 +266,13 @@ fn findings(
     crate::assurance::findings(checkpoint, consistency, trust, stamps)
 }
 
-/// Writes the entries and their proof lines; returns how many and the two files' digests.
+/// Writes the entries and their proof lines, and appends their content lines to `content`;
+/// returns how many and the two files' digests.
 fn write_entries(
     from: impl IntoIterator<Item = PackEntry>,
     entries: &mut impl Write,
     proofs: &mut impl Write,
+    content: &mut Vec<u8>,
 ) -> std::io::Result<(u64, [(&'static str, Hash); 2])> {
     let mut entries = Hashing::new(BufWriter::with_capacity(1 << 20, entries));
     let mut proofs = Hashing::new(BufWriter::with_capacity(1 << 20, proofs));
@@ -257,6 +288,7 @@ fn write_entries(
             .expect("a proof line serializes");
         line.push(b'\n');
         proofs.write(&line)?;
+        content.extend_from_slice(&e.content);
     }
     Ok((
         count,

@@ -92,8 +92,19 @@ fn run(args: &VerifyArgs, out: &mut dyn Write) -> Result<u8, Usage> {
                     value["erasures"] = json!(lifecycle.erasures);
                     value["retention"] = json!(lifecycle.retention);
                     let mut text = report.to_string();
-                    let lines = lifecycle.erasures.into_iter().chain(lifecycle.retention);
-                    for line in lines {
+                    let content = if report.valid {
+                        match crate::content::notes(&bytes, ReadLimits::default().max_total_bytes) {
+                            Ok(content) => content,
+                            Err(e) => return Ok(invalid(out, args.json, &e)),
+                        }
+                    } else {
+                        None
+                    };
+                    value["content"] = json!(content);
+                    let content = content.map(|c| c.lines()).unwrap_or_default();
+                    let lifecycle_lines =
+                        lifecycle.erasures.into_iter().chain(lifecycle.retention);
+                    for line in content.into_iter().chain(lifecycle_lines) {
                         text.push_str(&line);
                         text.push('\n');
                     }

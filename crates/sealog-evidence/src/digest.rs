@@ -260,7 +260,7 @@ pub(crate) fn digest(
 }
 
 /// Reads the next line into `line`, without its newline; false at the end.
-fn next_line(from: &mut dyn BufRead, line: &mut Vec<u8>) -> std::io::Result<bool> {
+pub(crate) fn next_line(from: &mut dyn BufRead, line: &mut Vec<u8>) -> std::io::Result<bool> {
     line.clear();
     if from.read_until(b'\n', line)? == 0 {
         return Ok(false);

@@ -24,6 +24,7 @@ pub mod assurance;
 pub mod build;
 mod chunks;
 pub mod command;
+pub mod content;
 mod digest;
 pub mod erasures;
 mod lifecycle;

@@ -2,6 +2,7 @@
 //! the two always say the same thing. Every value from the log is escaped for its format.
 
 use crate::assurance::Findings;
+use crate::content::ContentSummary;
 use crate::digest::{Row, digest};
 use sealog_core::evidence::{Report, SessionReport};
 use std::collections::BTreeMap;
@@ -87,6 +88,7 @@ fn document(
     proofs: &mut dyn BufRead,
     vkey: &str,
     findings: &Findings,
+    content: Option<&ContentSummary>,
 ) -> std::io::Result<Vec<Block>> {
     // Incomplete sessions first: they are what a reader must not miss.
     let mut sessions: Vec<_> = report.sessions.iter().collect();
@@ -101,6 +103,10 @@ fn document(
     let last = d.last_ts.take().unwrap_or_else(|| "—".into());
     let mut doc = introduction(report, &first, &last, vkey);
     doc.extend(witnesses_and_time_stamps(findings, vkey));
+    if let Some(content) = content {
+        doc.push(Block::Heading("Content of private events".into()));
+        doc.extend(content.lines().into_iter().map(Block::Para));
+    }
     doc.push(Block::Heading("Counts".into()));
     doc.push(count_table("agent", &report.by_agent));
     doc.push(count_table("action", &report.by_action));
@@ -506,8 +512,9 @@ pub fn reports(
     proofs: &mut dyn BufRead,
     vkey: &str,
     findings: &Findings,
+    content: Option<&ContentSummary>,
 ) -> std::io::Result<(String, String)> {
-    let doc = document(report, entries, proofs, vkey, findings)?;
+    let doc = document(report, entries, proofs, vkey, findings, content)?;
     Ok((markdown(&doc), html(&doc)))
 }
 

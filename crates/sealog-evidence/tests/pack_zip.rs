@@ -69,6 +69,7 @@ fn parts(log: &Log, select: impl Fn(u64) -> bool) -> PackParts {
                 index: i,
                 leaf: log.leaves[i as usize].clone(),
                 inclusion: merkle::inclusion_proof(&log.tree, i, size).unwrap(),
+                content: Vec::new(),
             })
             .collect(),
         earlier: Vec::new(),
@@ -79,6 +80,7 @@ fn parts(log: &Log, select: impl Fn(u64) -> bool) -> PackParts {
         timestamps: Vec::new(),
         policy: None,
         tsa_roots: None,
+        content: false,
     }
 }
 
@@ -329,6 +331,31 @@ fn log_with(events: &[(&str, &str, &str)]) -> Log {
     log
 }
 
+/// A log whose entry 1 has an encrypted input of `size` bytes and entry 2 an encrypted
+/// output; the others have none.
+fn private_log(size: usize) -> Log {
+    let mut log = log_of(0, "");
+    let payload = |size: usize| {
+        format!(
+            r#"{{"encrypted":{{"subject":"pseudo-1","key_id":"k1","ciphertext_sha256":"{}"}},"size":{size}}}"#,
+            "ab".repeat(32)
+        )
+    };
+    for i in 0..4u64 {
+        let extra = match i {
+            1 => format!(r#","input":{}"#, payload(size)),
+            2 => format!(r#","output":{}"#, payload(7)),
+            _ => String::new(),
+        };
+        let json = event_json(i, "llm_call", &extra);
+        let ev = event::parse(json.as_bytes(), &event::Limits::default()).unwrap();
+        let bytes = leaf::build(ORIGIN, i as i64, &ev.canonical);
+        log.tree.push(leaf::hash(&bytes));
+        log.leaves.push(bytes);
+    }
+    log
+}
+
 fn report_md(log: &Log) -> String {
     let (files, _) = build(parts(log, |_| true), &log.signer).unwrap();
     String::from_utf8(files["report.md"].clone()).unwrap()
@@ -411,4 +438,86 @@ fn the_compliance_table_cites_the_lifecycle_records_the_server_made() {
     ] {
         assert!(md.contains(says), "{says}: {md}");
     }
+}
+
+/// The content line of entry `index`'s `field`, as the server writes it.
+fn content_line(index: u64, field: &str, state: &str) -> Vec<u8> {
+    let id = format!("0190b3a4-8d0e-7cc1-9a53-{index:012x}");
+    format!("{{\"index\":{index},\"id\":\"{id}\",\"field\":\"{field}\",{state}}}\n").into_bytes()
+}
+
+fn with_content(log: &Log, lines: &[(u64, Vec<u8>)]) -> PackParts {
+    let mut p = parts(log, |_| true);
+    p.content = true;
+    for e in &mut p.entries {
+        for (index, line) in lines {
+            if *index == e.index {
+                e.content.extend_from_slice(line);
+            }
+        }
+    }
+    p
+}
+
+#[test]
+fn a_pack_with_content_states_it_and_each_line_must_match_its_leaf() {
+    use sealog_evidence::build::BuildError;
+    use sealog_evidence::content::{self, CONTENT};
+    let prompt = r#"{"prompt":"hello"}"#;
+    let log = private_log(prompt.len());
+    let input = content_line(1, "input", &format!(r#""content":{prompt}"#));
+    let erased = content_line(
+        2,
+        "output",
+        r#""erased":"2026-11-23T09:00:00.000000Z","reason":"GDPR Art. 17""#,
+    );
+    let good = [(1, input.clone()), (2, erased.clone())];
+    let (files, report) = build(with_content(&log, &good), &log.signer).unwrap();
+    assert!(report.valid);
+    assert_eq!(files[CONTENT], [input.clone(), erased.clone()].concat());
+    let md = String::from_utf8(files["report.md"].clone()).unwrap();
+    assert!(md.contains("## Content of private events"), "{md}");
+    assert!(md.contains("1 payload(s) included"), "{md}");
+    assert!(
+        md.contains("content erased on 2026-11-23T09:00:00.000000Z: 1 payload(s)"),
+        "{md}"
+    );
+    let zip = archive::write_zip(&files, Cursor::new(Vec::new()))
+        .unwrap()
+        .into_inner();
+    let summary = content::notes(&zip, 1 << 20).unwrap().unwrap();
+    assert_eq!((summary.included, summary.unavailable), (1, 0));
+    // A pack without content says nothing about it.
+    let (plain, _) = build(parts(&log, |_| true), &log.signer).unwrap();
+    assert!(!plain.contains_key(CONTENT));
+    let zip = archive::write_zip(&plain, Cursor::new(Vec::new()))
+        .unwrap()
+        .into_inner();
+    assert_eq!(content::notes(&zip, 1 << 20).unwrap(), None);
+
+    let refused = |lines: &[(u64, Vec<u8>)]| match build(with_content(&log, lines), &log.signer) {
+        Err(BuildError::Content(why)) => why,
+        Err(e) => panic!("{e}"),
+        Ok(_) => panic!("built a pack whose content does not match its entries"),
+    };
+    let longer = content_line(1, "input", r#""content":{"prompt":"hello!"}"#);
+    let why = refused(&[(1, longer), (2, erased.clone())]);
+    assert!(why.contains("its leaf commits to 18 bytes"), "{why}");
+    let why = refused(&[(1, input.clone())]);
+    assert!(
+        why.contains("entry 2: its output is encrypted, but content.jsonl has no line"),
+        "{why}"
+    );
+    let stray = content_line(3, "input", r#""content":{}"#);
+    let why = refused(&[(1, input.clone()), (2, erased.clone()), (3, stray)]);
+    assert!(
+        why.contains("entry 3's input matches no encrypted payload"),
+        "{why}"
+    );
+    let misnamed = String::from_utf8(content_line(2, "output", r#""unavailable":"x""#))
+        .unwrap()
+        .replace("9a53-000000000002", "9a53-000000000003")
+        .into_bytes();
+    let why = refused(&[(1, input), (2, misnamed)]);
+    assert!(why.contains("names event"), "{why}");
 }

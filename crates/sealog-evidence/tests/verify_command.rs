@@ -39,6 +39,7 @@ fn write_pack(dir: &Path, signer: &Signer) -> PathBuf {
                 index: i as u64,
                 leaf,
                 inclusion: merkle::inclusion_proof(&tree, i as u64, 3).unwrap(),
+                content: Vec::new(),
             })
             .collect::<Vec<_>>(),
         earlier: Vec::new(),
@@ -49,6 +50,7 @@ fn write_pack(dir: &Path, signer: &Signer) -> PathBuf {
         timestamps: Vec::new(),
         policy: None,
         tsa_roots: None,
+        content: false,
     };
     let (files, _) = build(parts, signer).unwrap();
     let path = dir.join("pack.zip");

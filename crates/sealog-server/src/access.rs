@@ -1,18 +1,25 @@
 //! Subject access (GDPR Art. 15 and 20): `GET /v1/logs/{log}/subjects/{pseudo_id}` lists every
 //! event whose `context.subject.pseudo_id` is the subject, each with its decrypted content
-//! where it still exists, and the subject's erasure if there was one. The log is scanned (the
-//! query index does not index subjects), so the answer costs a read of the whole log.
+//! where it still exists, and the subject's erasure if there was one;
+//! `GET …/subjects/{pseudo_id}/export` gives the same as an evidence pack, its content in
+//! `content.jsonl`. The log is scanned (an exact match on the pseudo id, which the query
+//! index's case-folded search terms cannot give), so either costs a read of the whole log.
 
 use crate::auth::Caller;
-use crate::content::{encrypted_ref, store};
+use crate::content::{open_payloads, store};
 use crate::error::{ApiError, ApiResult};
+use crate::export::{PackRequest, respond};
 use crate::read::{blocking, event_json};
+use crate::receipt::covering;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, State};
+use axum::response::Response;
 use sealog_core::leaf::Leaf;
+use sealog_storage::Log;
 use sealog_storage::content::{ContentError, LogContent};
 use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
 
 /// Entries read at a time.
 const CHUNK: u64 = 4096;
@@ -27,34 +34,19 @@ pub async fn subject_access(
     let log = state.log(&name)?;
     let content = store(&state, &name)?;
     blocking(&log, move |log| {
-        let needle = format!(
-            "\"pseudo_id\":{}",
-            sealog_core::jcs::string_literal(&subject)
-        );
         let (size, mut events, mut erasure) = (log.size(), Vec::new(), None);
-        for start in (0..size).step_by(CHUNK as usize) {
-            let leaves = log.entries(start, (start + CHUNK).min(size))?;
-            for (index, bytes) in (start..).zip(leaves) {
-                if !bytes.windows(needle.len()).any(|w| w == needle.as_bytes()) {
-                    continue;
-                }
-                let Ok(leaf) = Leaf::parse(&bytes) else {
-                    continue;
-                };
-                if leaf.event["context"]["subject"]["pseudo_id"] != subject.as_str() {
-                    continue;
-                }
-                let mut out = event_json(index, &bytes)?;
-                let (decrypted, erased) = decrypt(&content, &leaf.event)?;
-                if !decrypted.is_empty() {
-                    out["content"] = Value::Object(decrypted);
-                }
-                if erased.is_some() {
-                    erasure = erased;
-                }
-                events.push(out);
+        scan(log, &subject, size, |index, bytes, leaf| {
+            let mut out = event_json(index, bytes)?;
+            let (decrypted, erased) = decrypt(&content, &leaf.event)?;
+            if !decrypted.is_empty() {
+                out["content"] = Value::Object(decrypted);
             }
-        }
+            if erased.is_some() {
+                erasure = erased;
+            }
+            events.push(out);
+            Ok(())
+        })?;
         Ok(Json(
             json!({"subject": subject, "events": events, "erased": erasure, "size": size}),
         ))
@@ -62,15 +54,83 @@ pub async fn subject_access(
     .await
 }
 
+/// `GET /v1/logs/{log}/subjects/{pseudo_id}/export` (read and admin keys): an evidence pack of
+/// every event about the subject (its erasure included), with their decrypted content where
+/// it still exists, proven against a checkpoint that covers them all.
+pub async fn subject_export(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((name, subject)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    caller.read(&name)?;
+    let log = state.log(&name)?;
+    let request = PackRequest {
+        filters: BTreeMap::from([("subject".to_owned(), subject.clone())]),
+        content: Some(store(&state, &name)?),
+        file_name: format!("{name}-subject-access.zip"),
+    };
+    let select = async {
+        // Every event recorded so far is under the checkpoint the pack proves against.
+        let cp = covering(
+            &log,
+            log.size(),
+            state.options.checkpoint_wait,
+            "checkpoint_pending",
+            "the latest events are stored but no checkpoint covers them yet; retry the export \
+             after the Retry-After delay",
+        )
+        .await?;
+        let cp = state.witnessing.decorate(log.name(), cp);
+        let size = cp.size;
+        let indices = blocking(&log, move |log| {
+            let mut indices = Vec::new();
+            scan(log, &subject, size, |index, _, _| {
+                indices.push(index);
+                Ok(())
+            })?;
+            Ok(indices)
+        })
+        .await?;
+        Ok((indices, cp))
+    };
+    respond(&state, &caller, &log, request, select).await
+}
+
+/// Calls `each` with the index, leaf bytes and leaf of every entry below `size` whose
+/// `context.subject.pseudo_id` is `subject`, in log order.
+fn scan(
+    log: &Log,
+    subject: &str,
+    size: u64,
+    mut each: impl FnMut(u64, &[u8], &Leaf) -> ApiResult<()>,
+) -> ApiResult<()> {
+    let needle = format!(
+        "\"pseudo_id\":{}",
+        sealog_core::jcs::string_literal(subject)
+    );
+    for start in (0..size).step_by(CHUNK as usize) {
+        let leaves = log.entries(start, (start + CHUNK).min(size))?;
+        for (index, bytes) in (start..).zip(leaves) {
+            if !bytes.windows(needle.len()).any(|w| w == needle.as_bytes()) {
+                continue;
+            }
+            let Ok(leaf) = Leaf::parse(&bytes) else {
+                continue;
+            };
+            if leaf.event["context"]["subject"]["pseudo_id"] == subject {
+                each(index, &bytes, &leaf)?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The event's encrypted payloads, decrypted; and, if they were erased, when and why.
 fn decrypt(content: &LogContent, event: &Value) -> ApiResult<(Map<String, Value>, Option<Value>)> {
     let (mut out, mut erased) = (Map::new(), None);
     let id = event["id"].as_str().unwrap_or_default();
-    for field in ["input", "output"] {
-        let Some((subject, key_id, sha)) = encrypted_ref(event, field) else {
-            continue;
-        };
-        match content.open_blob(&subject, &key_id, &sha, id) {
+    for (field, opened) in open_payloads(content, event) {
+        match opened {
             Ok(plain) => {
                 let value = serde_json::from_slice(&plain).map_err(|e| {
                     ApiError::internal(format!("the content of {id} is not JSON: {e}"))

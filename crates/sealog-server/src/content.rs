@@ -20,17 +20,19 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
+use zeroize::Zeroizing;
 
 /// The payload fields that may be private.
 pub const FIELDS: [&str; 2] = ["input", "output"];
 
 /// Actions only the server records; an event sent with one is refused.
-pub const SERVER_ACTIONS: [&str; 5] = [
+pub const SERVER_ACTIONS: [&str; 6] = [
     "erasure",
     "legal_hold",
     "legal_hold_lifted",
     "prune",
     "retention_changed",
+    "incident",
 ];
 
 /// The actions of the format an agent may send: all but [`SERVER_ACTIONS`].
@@ -158,7 +160,7 @@ pub fn refuse(
             let error = field(
                 "action",
                 format!(
-                    "`{}` is recorded by the server itself (POST …/erasure, …/holds); an agent \
+                    "`{}` is recorded by the server itself (POST …/erasure, …/holds, …/incidents); an agent \
                  records its own actions or `x-<name>`",
                     ev.event.action
                 ),
@@ -316,6 +318,21 @@ pub fn encrypted_ref(event: &Value, field: &str) -> Option<(String, String, Stri
     Some((s("subject")?, s("key_id")?, s("ciphertext_sha256")?))
 }
 
+/// An encrypted payload opened: its plaintext, or why it cannot be read.
+pub type Opened = Result<Zeroizing<Vec<u8>>, ContentError>;
+
+/// Each encrypted payload of `event` (`input`, then `output`), by field, opened.
+pub fn open_payloads(content: &LogContent, event: &Value) -> Vec<(&'static str, Opened)> {
+    let id = event["id"].as_str().unwrap_or_default();
+    FIELDS
+        .into_iter()
+        .filter_map(|field| {
+            let (subject, key_id, sha) = encrypted_ref(event, field)?;
+            Some((field, content.open_blob(&subject, &key_id, &sha, id)))
+        })
+        .collect()
+}
+
 /// `GET /v1/logs/{log}/events/{id}/content` (read and admin keys): the event's encrypted
 /// input and output, decrypted; 410 once its subject was erased.
 pub async fn get_content(
@@ -331,13 +348,8 @@ pub async fn get_content(
         let leaf = Leaf::parse(&log.entry(index)?)
             .map_err(|e| ReadError::Corrupt(format!("stored leaf {index} does not parse: {e}")))?;
         let mut out = Map::new();
-        for field in FIELDS {
-            let Some((subject, key_id, sha)) = encrypted_ref(&leaf.event, field) else {
-                continue;
-            };
-            let plain = content
-                .open_blob(&subject, &key_id, &sha, &id)
-                .map_err(|e| crate::retention::unreadable(&content, index, e))?;
+        for (field, opened) in open_payloads(&content, &leaf.event) {
+            let plain = opened.map_err(|e| crate::retention::unreadable(&content, index, e))?;
             let value: Value = serde_json::from_slice(&plain)
                 .map_err(|e| ApiError::internal(format!("the content of {id} is not JSON: {e}")))?;
             out.insert(field.into(), value);

@@ -33,15 +33,20 @@ pub struct Erasure {
 
 /// A reason is given, short and without control characters.
 pub fn check_reason(reason: &str) -> ApiResult<()> {
-    if reason.trim().is_empty() || reason.len() > MAX_REASON || reason.chars().any(char::is_control)
-    {
+    check_text("reason", "the legal basis", reason).map_err(|e| ApiError {
+        code: "invalid_reason",
+        ..e
+    })
+}
+
+/// The text field `name` (which says `what`) is given, short and without control characters;
+/// a 422 `invalid` otherwise.
+pub fn check_text(name: &str, what: &str, text: &str) -> ApiResult<()> {
+    if text.trim().is_empty() || text.len() > MAX_REASON || text.chars().any(char::is_control) {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_reason",
-            format!(
-                "give a reason (the legal basis) of 1 to {MAX_REASON} bytes without control \
-                 characters"
-            ),
+            "invalid",
+            format!("give a {name} ({what}) of 1 to {MAX_REASON} bytes without control characters"),
         ));
     }
     Ok(())

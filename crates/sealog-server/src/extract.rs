@@ -60,6 +60,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for QueryParams<T>
     }
 }
 
-fn query_rejection(e: QueryRejection) -> ApiError {
+/// A query that does not parse, as the 400 that names what is wrong.
+pub(crate) fn query_rejection(e: QueryRejection) -> ApiError {
     ApiError::bad_request(e.body_text())
 }

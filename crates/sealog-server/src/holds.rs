@@ -12,6 +12,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use sealog_core::leaf::format_received;
+use sealog_storage::Log;
 use sealog_storage::content::Hold;
 use sealog_storage::index::parse_ts;
 use serde::Deserialize;
@@ -50,38 +51,16 @@ pub async fn place(
     let log = state.log(&name)?;
     let new = body.parsed()?;
     check_reason(&new.reason)?;
-    for (field, value) in [("since", &new.since), ("until", &new.until)] {
-        if let Some(v) = value
-            && parse_ts(v).is_none()
-        {
-            return Err(ApiError::bad_request(format!(
-                "{field}={v:?} is not an RFC 3339 time such as 2026-01-31T12:00:00Z"
-            )));
-        }
-    }
-    let now = now_micros();
-    let hold = Hold {
-        id: new_event_id(now),
-        reason: new.reason,
-        subject: new.subject,
-        session: new.session,
-        since: new.since,
-        until: new.until,
-        placed: format_received(now),
-    };
-    let content = store(&state, &name)?;
-    let placed = hold.clone();
-    blocking(move || content.place_hold(placed).map_err(io)).await?;
-    let mut attributes = serde_json::to_value(&hold).expect("a hold serializes");
-    attributes["hold"] = json!(hold.id);
-    let index = record(
+    check_time("since", new.since.as_deref())?;
+    check_time("until", new.until.as_deref())?;
+    let (hold, index) = place_hold(
         &state,
         &log,
-        &hold.id,
-        &hold.placed,
-        "legal_hold",
-        hold.subject.as_deref(),
-        attributes,
+        new.reason,
+        new.subject,
+        new.session,
+        new.since,
+        new.until,
     )
     .await?;
     tracing::info!(log = %name, hold = %hold.id, by = %caller.0.key_id, "placed legal hold");
@@ -89,6 +68,58 @@ pub async fn place(
         StatusCode::CREATED,
         Json(json!({"id": hold.id, "index": index, "hold": hold})),
     ))
+}
+
+/// The time `value` of the field `field` in µs, if given; a 400 if it is not RFC 3339.
+pub fn check_time(field: &str, value: Option<&str>) -> ApiResult<Option<i64>> {
+    value
+        .map(|v| {
+            parse_ts(v).ok_or_else(|| {
+                ApiError::bad_request(format!(
+                    "{field}={v:?} is not an RFC 3339 time such as 2026-01-31T12:00:00Z"
+                ))
+            })
+        })
+        .transpose()
+}
+
+/// Places a hold on what `subject`, `session`, `since` and `until` name (checked already) and
+/// records its `legal_hold` event; returns the hold and the event's index.
+pub async fn place_hold(
+    state: &AppState,
+    log: &Log,
+    reason: String,
+    subject: Option<String>,
+    session: Option<String>,
+    since: Option<String>,
+    until: Option<String>,
+) -> ApiResult<(Hold, u64)> {
+    let now = now_micros();
+    let hold = Hold {
+        id: new_event_id(now),
+        reason,
+        subject,
+        session,
+        since,
+        until,
+        placed: format_received(now),
+    };
+    let content = store(state, log.name())?;
+    let placed = hold.clone();
+    blocking(move || content.place_hold(placed).map_err(io)).await?;
+    let mut attributes = serde_json::to_value(&hold).expect("a hold serializes");
+    attributes["hold"] = json!(hold.id);
+    let index = record(
+        state,
+        log,
+        &hold.id,
+        &hold.placed,
+        "legal_hold",
+        hold.subject.as_deref(),
+        attributes,
+    )
+    .await?;
+    Ok((hold, index))
 }
 
 /// `GET /v1/logs/{log}/holds` (admin): the holds in place.

@@ -33,6 +33,7 @@ mod export;
 mod export_limits;
 mod extract;
 mod holds;
+mod incidents;
 mod ingest;
 pub mod keys;
 mod metrics;
@@ -202,12 +203,41 @@ pub fn routes() -> Vec<Route> {
             access::subject_access
         ),
         route!(
+            get,
+            "/v1/logs/{log}/subjects/{pseudo_id}/export",
+            Key,
+            "Subject access as an evidence pack (ZIP): every event about the data subject, proven, with its decrypted content in content.jsonl where it still exists (read and admin keys; scans the log).",
+            access::subject_export
+        ),
+        route!(
             post,
             "/v1/logs/{log}/subjects/{pseudo_id}/erasure",
             Key,
             "Erase a data subject {\"reason\"} (admin): destroys its data key, records an erasure event; 409 under a legal hold.",
             erasure::erase,
             body = openapi::schema_of::<erasure::Erasure>
+        ),
+        route!(
+            post,
+            "/v1/logs/{log}/incidents",
+            Key,
+            "Freeze an incident {\"title\", \"since\", \"until\", agent?, session?, action?, status?} (admin): records an incident event, places a legal hold on the range, builds and stores a sealed evidence pack of its events; answers 201 with the pack's url.",
+            incidents::create,
+            body = openapi::schema_of::<incidents::NewIncident>
+        ),
+        route!(
+            get,
+            "/v1/logs/{log}/incidents",
+            Key,
+            "The log's incidents, oldest first (read and admin keys).",
+            incidents::list
+        ),
+        route!(
+            get,
+            "/v1/logs/{log}/incidents/{id}/pack",
+            Key,
+            "An incident's sealed evidence pack (ZIP), as stored when it was frozen (read and admin keys).",
+            incidents::pack
         ),
         route!(
             post,
@@ -316,9 +346,9 @@ pub fn routes() -> Vec<Route> {
             get,
             "/v1/logs/{log}/export",
             Key,
-            "An evidence pack (ZIP) of the events matching agent, session, action, status, since, until.",
+            "An evidence pack (ZIP) of the events matching agent, session, action, status, since, until, q; content=true adds the decrypted content of its private events (content.jsonl).",
             export::export,
-            query = read::EventFilters
+            query = export::ExportParams
         ),
         route!(
             post,

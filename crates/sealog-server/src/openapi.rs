@@ -198,6 +198,17 @@ mod tests {
             roles.contains("ingest") && !roles.contains("$ref"),
             "{roles}"
         );
+        let export = doc["paths"]["/v1/logs/{log}/export"]["get"]["parameters"].to_string();
+        for name in [
+            r#""name":"content""#,
+            r#""name":"session""#,
+            r#""name":"q""#,
+        ] {
+            assert!(export.contains(name), "{export}");
+        }
+        let incident = &doc["paths"]["/v1/logs/{log}/incidents"]["post"]["requestBody"]["content"]
+            ["application/json"]["schema"];
+        assert_eq!(incident["required"], json!(["title", "since", "until"]));
         let batch = &doc["paths"]["/v1/logs/{log}/events"]["post"]["requestBody"]["content"]["application/json"]
             ["schema"];
         assert_eq!(

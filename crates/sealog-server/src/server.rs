@@ -82,6 +82,7 @@ impl Server {
             otlp: Arc::default(),
             content: Arc::new(content),
             retention_clock: sealog_storage::clock::RetentionClock::start(),
+            incidents: dir.join("incidents").into(),
         };
         Ok(Server { state, dashboard })
     }

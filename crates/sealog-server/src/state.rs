@@ -133,6 +133,8 @@ pub struct AppState {
     pub content: Arc<sealog_storage::content::ContentStore>,
     /// The clock retention trusts: never ahead of the monotonic time since the start.
     pub retention_clock: sealog_storage::clock::RetentionClock,
+    /// Where each log's incidents and their sealed packs are kept (`DIR/incidents`).
+    pub incidents: Arc<std::path::Path>,
 }
 
 impl AppState {

@@ -9,7 +9,7 @@
 
 use crate::faults::Faults;
 use std::fs::{File, OpenOptions};
-use std::io;
+use std::io::{self, Read};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -20,12 +20,29 @@ pub fn write_file(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
     write_file_with(path, bytes, mode, &Faults::default())
 }
 
+/// [`write_file`] for content too large for memory: the new file is copied from `from`.
+pub fn write_file_from(path: &Path, from: &mut dyn Read, mode: u32) -> io::Result<()> {
+    replace_with(path, mode, &Faults::default(), |mut file| {
+        io::copy(from, &mut file).map(drop)
+    })
+}
+
 /// [`write_file`], every creation, write, fsync and rename going through `faults`.
 pub(crate) fn write_file_with(
     path: &Path,
     bytes: &[u8],
     mode: u32,
     faults: &Faults,
+) -> io::Result<()> {
+    replace_with(path, mode, faults, |file| faults.write(file, bytes))
+}
+
+/// Replaces `path` with a new file of `mode` that `fill` writes, by the steps above.
+fn replace_with(
+    path: &Path,
+    mode: u32,
+    faults: &Faults,
+    fill: impl FnOnce(&File) -> io::Result<()>,
 ) -> io::Result<()> {
     let dir = parent(path);
     let tmp = temp_name(path);
@@ -37,7 +54,7 @@ pub(crate) fn write_file_with(
                 .mode(mode)
                 .open(&tmp)
         })?;
-        faults.write(&file, bytes)?;
+        fill(&file)?;
         faults.sync(|| file.sync_all())?;
         faults.sync(|| std::fs::rename(&tmp, path))
     })();

@@ -300,3 +300,24 @@ pub fn log_until(server: &Serve, token: &str, done: impl Fn(&Value) -> bool) -> 
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// Runs the `sealog` binary with `args`; its exit code and what it printed (stdout, then
+/// stderr).
+pub fn sealog(args: &[&str]) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_sealog"))
+        .args(args)
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.code().unwrap_or(-1), text)
+}
+
+/// `sealog verify` of the pack or receipt at `path` against `vkey`, which must say VALID;
+/// returns what it printed.
+pub fn verify(path: &Path, vkey: &str) -> String {
+    let (code, out) = sealog(&["verify", path.to_str().unwrap(), "--log-key", vkey]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.starts_with("VALID"), "{out}");
+    out
+}

@@ -50,6 +50,7 @@ pub const ACTIONS: &[&str] = &[
     "legal_hold_lifted",
     "prune",
     "retention_changed",
+    "incident",
 ];
 
 /// Statuses defined by the format; anything else must be a custom `x-<name>` status.
