@@ -21,7 +21,7 @@
 //! file is overwritten with zeros and removed and the blobs deleted; a crash at any point is
 //! finished on the next open, so the key is either present and whole, or gone.
 
-mod crypto;
+pub(crate) mod crypto;
 mod holds;
 mod keys;
 
