@@ -7,11 +7,13 @@
 use sealog_storage::{EngineOptions, PgOptions};
 use std::time::Duration;
 
-/// A database that lives as long as this value.
+/// A database that lives as long as this value (unless it was only borrowed).
 pub struct TestDb {
     /// Its name, `sealog_test_<random>`.
     pub name: String,
     admin: String,
+    /// Whether this value made it, and drops it at the end.
+    owned: bool,
 }
 
 impl TestDb {
@@ -23,7 +25,21 @@ impl TestDb {
         getrandom::fill(&mut random).unwrap();
         let name = format!("sealog_test_{}", sealog_core::hex::encode(&random));
         sql(&admin, &format!("CREATE DATABASE {name}"));
-        TestDb { name, admin }
+        TestDb {
+            name,
+            admin,
+            owned: true,
+        }
+    }
+
+    /// The database another [`TestDb`] made, at `url`, for another thread; left in place.
+    pub fn existing(url: &str) -> TestDb {
+        let (admin, name) = url.rsplit_once('/').expect("a URL with a database");
+        TestDb {
+            name: name.to_owned(),
+            admin: format!("{admin}/postgres"),
+            owned: false,
+        }
     }
 
     /// Its URL.
@@ -74,6 +90,9 @@ impl TestDb {
 
 impl Drop for TestDb {
     fn drop(&mut self) {
+        if !self.owned {
+            return;
+        }
         sql(
             &self.admin,
             &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
