@@ -31,6 +31,11 @@ pub struct ServeArgs {
     /// renewed; a log whose node died moves to another within about this [default: 5000].
     #[arg(long)]
     lease_ms: Option<u64>,
+    /// A PEM file of the CAs the database's certificate may chain to, besides the public web
+    /// roots. TLS is used with `sslmode=require` in the --store URL, and then always verifies
+    /// the server's certificate and name.
+    #[arg(long)]
+    store_ca_file: Option<PathBuf>,
     /// Address to listen on [default: 127.0.0.1:7300]; port 0 picks a free one.
     #[arg(long)]
     listen: Option<String>,
@@ -146,6 +151,7 @@ struct FileSettings {
     store: Option<String>,
     store_key_file: Option<PathBuf>,
     lease_ms: Option<u64>,
+    store_ca_file: Option<PathBuf>,
     listen: Option<String>,
     name: Option<String>,
     tls_cert: Option<PathBuf>,
@@ -306,6 +312,7 @@ fn resolve(args: ServeArgs) -> Result<Settings, String> {
         key_file: pick!(store_key_file, "STORE_KEY_FILE"),
         key: env("STORE_KEY")?,
         lease_ms: pick!(lease_ms, "LEASE_MS"),
+        ca_file: pick!(store_ca_file, "STORE_CA_FILE"),
     }
     .resolve()?;
     Ok(Settings {

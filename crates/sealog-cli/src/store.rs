@@ -16,6 +16,8 @@ pub(crate) struct StoreSettings {
     pub(crate) key: Option<String>,
     /// `--lease-ms`: how long a writer lease lasts.
     pub(crate) lease_ms: Option<u64>,
+    /// `--store-ca-file`: the CAs the database's certificate may chain to.
+    pub(crate) ca_file: Option<PathBuf>,
 }
 
 impl StoreSettings {
@@ -23,10 +25,10 @@ impl StoreSettings {
     /// setting is wrong.
     pub(crate) fn resolve(self) -> Result<Option<PgOptions>, String> {
         let Some(url) = self.url else {
-            if self.key_file.is_some() || self.lease_ms.is_some() {
+            if self.key_file.is_some() || self.lease_ms.is_some() || self.ca_file.is_some() {
                 return Err(
-                    "--store-key-file and --lease-ms need --store postgres://… (the embedded \
-                     store keeps its keys in the data directory)"
+                    "--store-key-file, --store-ca-file and --lease-ms need --store \
+                     postgres://… (the embedded store keeps its keys in the data directory)"
                         .into(),
                 );
             }
@@ -58,6 +60,7 @@ impl StoreSettings {
             url,
             store_key: key.into(),
             lease,
+            ca_file: self.ca_file,
         }))
     }
 }

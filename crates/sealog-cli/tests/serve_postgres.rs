@@ -243,3 +243,48 @@ fn a_paused_leader_loses_the_log_and_signs_nothing_after() {
     }
     eprintln!("takeover after SIGSTOP of the leader: {takeover:?} (lease {LEASE_MS} ms)");
 }
+
+/// `sealog serve` with `args`: its exit code and what it printed on stderr.
+fn serve_fails(data: &Path, args: &[&str], envs: &[(&str, &str)]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_sealog"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(data)
+        .args(args)
+        .env_remove("SEALOG_STORE_KEY")
+        .envs(envs.iter().copied())
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "{out:?}");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn store_settings_are_checked_before_anything_starts() {
+    use std::os::unix::fs::PermissionsExt;
+    let db = TestDb::create();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let url = db.url();
+    let key = key_file(dir.path());
+    let key = key.to_str().unwrap();
+
+    let no_key = serve_fails(&data, &["--store", &url], &[]);
+    assert!(no_key.contains("needs a store key"), "{no_key}");
+    let not_pg = serve_fails(
+        &data,
+        &["--store", "mysql://db/x", "--store-key-file", key],
+        &[],
+    );
+    assert!(not_pg.contains("--store takes a postgres://"), "{not_pg}");
+    let short = serve_fails(&data, &["--store", &url], &[("SEALOG_STORE_KEY", "abcd")]);
+    assert!(short.contains("not 64 hex digits"), "{short}");
+    let lone = serve_fails(&data, &["--lease-ms", "500"], &[]);
+    assert!(lone.contains("need --store"), "{lone}");
+    std::fs::set_permissions(key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let open = serve_fails(&data, &["--store", &url, "--store-key-file", key], &[]);
+    assert!(open.contains("may be read by others"), "{open}");
+    assert_eq!(
+        db.column("SELECT count(*) FROM pg_tables WHERE tablename LIKE 'sealog%'"),
+        ["0"]
+    );
+}

@@ -209,3 +209,37 @@ fn a_clean_stop_hands_the_lease_over_and_a_wrong_store_key_is_refused() {
         "{newer}"
     );
 }
+
+/// The CA of the test server's certificate: Debian's PostgreSQL serves its snakeoil
+/// certificate (for `localhost`) unless `SEALOG_TEST_PG_CA` names another.
+fn server_ca() -> std::path::PathBuf {
+    std::env::var_os("SEALOG_TEST_PG_CA")
+        .map_or_else(|| "/etc/ssl/certs/ssl-cert-snakeoil.pem".into(), Into::into)
+}
+
+#[test]
+fn tls_to_the_store_is_used_with_sslmode_require_and_verifies_the_server() {
+    let db = TestDb::create();
+    let dir = tempfile::tempdir().unwrap();
+    let mut options = db.options(KEY, LEASE);
+    let pg = options.postgres.as_mut().unwrap();
+    pg.url = format!(
+        "{}?sslmode=require",
+        db.url().replace("127.0.0.1", "localhost")
+    );
+    let untrusted = Engine::open(dir.path(), options.clone()).err().unwrap();
+    assert!(
+        untrusted.to_string().contains("UnknownIssuer"),
+        "{untrusted}"
+    );
+
+    options.postgres.as_mut().unwrap().ca_file = Some(server_ca());
+    let engine = Engine::open(dir.path(), options).expect("TLS to a trusted server");
+    engine.create_log("p", "test.example/p").unwrap();
+    let encrypted = db.column(
+        "SELECT bool_and(s.ssl)::text FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) \
+         WHERE a.application_name = 'sealog' AND a.datname = current_database()",
+    );
+    assert_eq!(encrypted, ["true"], "every connection of the store is TLS");
+    engine.shutdown().unwrap();
+}

@@ -27,6 +27,7 @@ mod catalog;
 mod lease;
 mod migrate;
 mod store;
+mod tls;
 
 pub(crate) use store::PgStore;
 
@@ -47,6 +48,9 @@ pub struct PgOptions {
     pub store_key: SecretKey,
     /// How long a writer lease lasts unless renewed; renewed every third of it.
     pub lease: Duration,
+    /// A PEM file of the CAs the database's certificate may chain to, besides the public web
+    /// roots (with `sslmode=require`).
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 /// The URL without its password, and never the store key: options are logged.
@@ -55,6 +59,7 @@ impl std::fmt::Debug for PgOptions {
         f.debug_struct("PgOptions")
             .field("url", &redacted_url(&self.url))
             .field("lease", &self.lease)
+            .field("ca_file", &self.ca_file)
             .finish_non_exhaustive()
     }
 }
@@ -104,13 +109,15 @@ impl Database {
             .enable_all()
             .build()
             .map_err(|e| EngineError::io("cannot start the database runtime", e))?;
-        let manager = Manager::from_config(
-            config,
-            tokio_postgres::NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
+        let recycling = || ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        };
+        let manager = if tls::required(&mut config) {
+            let connector = tls::connector(options.ca_file.as_deref())?;
+            Manager::from_config(config, connector, recycling())
+        } else {
+            Manager::from_config(config, tokio_postgres::NoTls, recycling())
+        };
         let pool = Pool::builder(manager)
             .max_size(16)
             .runtime(deadpool_postgres::Runtime::Tokio1)
@@ -181,7 +188,16 @@ impl From<tokio_postgres::Error> for DbFailure {
     fn from(e: tokio_postgres::Error) -> Self {
         DbFailure(match e.as_db_error() {
             Some(db) => format!("PostgreSQL: {}: {}", db.severity(), db.message()),
-            None => format!("PostgreSQL: {e}"),
+            None => {
+                // The driver's own text is terse ("error performing TLS handshake"): say why.
+                let mut text = format!("PostgreSQL: {e}");
+                let mut cause = std::error::Error::source(&e);
+                while let Some(c) = cause {
+                    text.push_str(&format!(": {c}"));
+                    cause = c.source();
+                }
+                text
+            }
         })
     }
 }

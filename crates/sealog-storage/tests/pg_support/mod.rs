@@ -82,6 +82,7 @@ impl TestDb {
                 url: self.url(),
                 store_key: key.into(),
                 lease,
+                ca_file: None,
             }),
             ..EngineOptions::default()
         }
