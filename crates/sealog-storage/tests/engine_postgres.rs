@@ -243,3 +243,38 @@ fn tls_to_the_store_is_used_with_sslmode_require_and_verifies_the_server() {
     assert_eq!(encrypted, ["true"], "every connection of the store is TLS");
     engine.shutdown().unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_restored_to_an_older_point_is_refused_by_the_checkpoint_lock() {
+    let db = TestDb::create();
+    let (dir, lock) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let options = || sealog_storage::EngineOptions {
+        checkpoint_lock: Some(lock.path().to_owned()),
+        ..db.options(KEY, LEASE)
+    };
+    let engine = Engine::open(dir.path(), options()).unwrap();
+    let log = engine.create_log("p", "test.example/p").unwrap();
+    log.append(events(1, 0..10)).await.unwrap();
+    log.wait_checkpoint(10).await.unwrap();
+    db.execute("CREATE TABLE backup AS SELECT * FROM sealog_logs");
+    log.append(events(1, 10..30)).await.unwrap();
+    log.wait_checkpoint(30).await.unwrap();
+    engine.shutdown().unwrap();
+    drop((log, engine));
+
+    // The backup restored: the rows as they were at size 10.
+    db.execute(
+        "DELETE FROM sealog_entries WHERE idx >= 10; \
+         UPDATE sealog_logs l SET size = b.size, checkpoint_size = b.checkpoint_size, \
+         checkpoint_note = b.checkpoint_note, checkpoint_micros = b.checkpoint_micros \
+         FROM backup b WHERE l.id = b.id",
+    );
+    let refused = Engine::open(dir.path(), options()).err().unwrap();
+    assert_eq!(refused.kind(), ErrorKind::Corrupt);
+    assert!(refused.to_string().contains("does not extend"), "{refused}");
+    // Without the lock the restore would go unnoticed here: the lock is what catches it.
+    Engine::open(dir.path(), db.options(KEY, LEASE))
+        .expect("opens without the lock")
+        .shutdown()
+        .unwrap();
+}
