@@ -19,11 +19,46 @@ pub struct TestDb {
 impl TestDb {
     /// Creates a fresh, empty database.
     pub fn create() -> TestDb {
-        let admin = std::env::var("SEALOG_TEST_PG")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
         let mut random = [0u8; 6];
         getrandom::fill(&mut random).unwrap();
-        let name = format!("sealog_test_{}", sealog_core::hex::encode(&random));
+        TestDb::create_named(format!("sealog_test_{}", sealog_core::hex::encode(&random)))
+    }
+
+    /// Creates a fresh, empty database named for this process, so that
+    /// [`TestDb::drop_stale`] can drop it if the process ends before dropping it.
+    pub fn create_for_process() -> TestDb {
+        let mut random = [0u8; 6];
+        getrandom::fill(&mut random).unwrap();
+        let pid = std::process::id();
+        TestDb::create_named(format!(
+            "sealog_test_p{pid}_{}",
+            sealog_core::hex::encode(&random)
+        ))
+    }
+
+    /// Drops the databases [`TestDb::create_for_process`] made for processes that ended.
+    pub fn drop_stale() {
+        let probe = TestDb::create();
+        for name in
+            probe.column("SELECT datname FROM pg_database WHERE datname LIKE 'sealog_test_p%'")
+        {
+            let pid = name
+                .trim_start_matches("sealog_test_p")
+                .split('_')
+                .next()
+                .unwrap_or("");
+            if !pid.is_empty() && !std::path::Path::new("/proc").join(pid).exists() {
+                sql(
+                    &probe.admin,
+                    &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+                );
+            }
+        }
+    }
+
+    fn create_named(name: String) -> TestDb {
+        let admin = std::env::var("SEALOG_TEST_PG")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
         sql(&admin, &format!("CREATE DATABASE {name}"));
         TestDb {
             name,
