@@ -15,7 +15,7 @@ use sealog_storage::{Appended, Engine, ErrorKind};
 use std::time::{Duration, Instant};
 
 const KEY: [u8; 32] = [7; 32];
-const LEASE: Duration = Duration::from_millis(600);
+const LEASE: Duration = Duration::from_millis(1000);
 
 /// Opens an engine over `db` with its own node-local directory.
 fn node(db: &TestDb, dir: &tempfile::TempDir) -> Engine {

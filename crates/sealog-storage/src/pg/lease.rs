@@ -85,11 +85,10 @@ impl Lease {
         self.lost.store(true, Ordering::SeqCst);
     }
 
-    /// Gives the lease up (a clean stop), so another node need not wait for it to expire.
+    /// Gives the lease up (a clean stop, the writer stopped), so another node need not wait
+    /// for it to expire. Fenced by the epoch like every write: a lease another node took in
+    /// the meantime is left alone.
     pub(crate) fn release(&self, db: &Database) {
-        if !self.held() {
-            return;
-        }
         self.lose();
         let (pool, id, epoch, holder) = (db.pool(), self.log_id, self.epoch, self.holder.clone());
         let released = db.run(async move {
