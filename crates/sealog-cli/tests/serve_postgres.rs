@@ -3,14 +3,11 @@
 //! and, resumed, appends and signs nothing more; every checkpoint anyone served is one
 //! history.
 
-#[path = "../../sealog-storage/tests/pg_support/mod.rs"]
-mod pg_support;
 mod support;
 
 mod pg_nodes;
 
 use pg_nodes::*;
-use pg_support::TestDb;
 use sealog_core::note::Verifier;
 use std::path::Path;
 use std::process::Command;
@@ -18,6 +15,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use support::call;
+use support::pg_support::TestDb;
 
 #[test]
 fn a_paused_leader_loses_the_log_and_signs_nothing_after() {

@@ -5,18 +5,16 @@
 //! any node served or the database held is one history.
 
 mod pg_nodes;
-#[path = "../../sealog-storage/tests/pg_support/mod.rs"]
-mod pg_support;
 mod support;
 
 use pg_nodes::*;
-use pg_support::TestDb;
 use sealog_core::note::Verifier;
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use support::pg_support::TestDb;
 use support::{Serve, event, uuid7};
 
 const NODES: usize = 3;

@@ -3,7 +3,7 @@
 
 #![allow(dead_code)] // each test binary uses a different subset
 
-use crate::pg_support::TestDb;
+use crate::support::pg_support::TestDb;
 use crate::support::{Reply, Serve, call, event, uuid7};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;

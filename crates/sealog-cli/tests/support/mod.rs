@@ -4,7 +4,7 @@
 #![allow(dead_code)] // Each test binary uses a different subset of these helpers.
 
 #[path = "../../../sealog-storage/tests/pg_support/mod.rs"]
-mod pg_support;
+pub mod pg_support;
 
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
