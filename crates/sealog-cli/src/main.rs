@@ -10,6 +10,7 @@ mod hook;
 mod mcp_proxy;
 mod record_args;
 mod serve;
+mod store;
 mod tsa;
 mod witness;
 

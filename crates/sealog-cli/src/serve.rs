@@ -13,9 +13,29 @@ pub struct ServeArgs {
     /// A TOML file with any of the settings below (by their long names, `-` as `_`).
     #[arg(long, env = "SEALOG_CONFIG")]
     config: Option<PathBuf>,
-    /// Data directory [default: ./sealog-data].
+    /// Data directory [default: ./sealog-data]. With --store, it keeps only what is this
+    /// node's own: its lock, the derived query indexes, its API keys and admin.token.
     #[arg(long)]
     data: Option<PathBuf>,
+    /// Keep the logs in a shared PostgreSQL store, `postgres://user@host:port/db` (with
+    /// `?sslmode=require` across a network), so that several nodes serve them [default: the
+    /// embedded store in the data directory].
+    #[arg(long)]
+    store: Option<String>,
+    /// A file (mode 0600) holding the store key, 64 hex digits, that seals every log's
+    /// signing key in the database; every node of a store needs the same one. Also
+    /// `SEALOG_STORE_KEY` (the key itself).
+    #[arg(long)]
+    store_key_file: Option<PathBuf>,
+    /// How long in ms a node's writer lease on a log of the shared store lasts unless
+    /// renewed; a log whose node died moves to another within about this [default: 5000].
+    #[arg(long)]
+    lease_ms: Option<u64>,
+    /// A PEM file of the CAs the database's certificate may chain to, besides the public web
+    /// roots. TLS is used with `sslmode=require` in the --store URL, and then always verifies
+    /// the server's certificate and name.
+    #[arg(long)]
+    store_ca_file: Option<PathBuf>,
     /// Address to listen on [default: 127.0.0.1:7300]; port 0 picks a free one.
     #[arg(long)]
     listen: Option<String>,
@@ -132,6 +152,10 @@ pub struct ServeArgs {
 #[serde(deny_unknown_fields)]
 struct FileSettings {
     data: Option<PathBuf>,
+    store: Option<String>,
+    store_key_file: Option<PathBuf>,
+    lease_ms: Option<u64>,
+    store_ca_file: Option<PathBuf>,
     listen: Option<String>,
     name: Option<String>,
     tls_cert: Option<PathBuf>,
@@ -178,6 +202,7 @@ struct Settings {
     queue_entries: usize,
     checkpoint_lock: Option<PathBuf>,
     admin_key: Option<String>,
+    postgres: Option<sealog_storage::PgOptions>,
 }
 
 /// `SEALOG_<NAME>` parsed as `T`.
@@ -288,7 +313,16 @@ fn resolve(args: ServeArgs) -> Result<Settings, String> {
         ),
         None => env("ADMIN_KEY")?,
     };
+    let postgres = crate::store::StoreSettings {
+        url: pick!(store, "STORE"),
+        key_file: pick!(store_key_file, "STORE_KEY_FILE"),
+        key: env("STORE_KEY")?,
+        lease_ms: pick!(lease_ms, "LEASE_MS"),
+        ca_file: pick!(store_ca_file, "STORE_CA_FILE"),
+    }
+    .resolve()?;
     Ok(Settings {
+        postgres,
         admin_key,
         queue_entries,
         checkpoint_lock,
@@ -325,6 +359,7 @@ async fn serve(settings: Settings) -> Result<(), String> {
         checkpoint_interval: settings.checkpoint_interval,
         queue_entries: settings.queue_entries,
         checkpoint_lock: settings.checkpoint_lock.clone(),
+        postgres: settings.postgres.clone(),
         ..Default::default()
     };
     // Bound first: a start that cannot listen must not leave behind an admin key that was

@@ -96,9 +96,17 @@ impl Server {
             return Ok(None);
         }
         let engine = &self.state.engine;
-        if engine.log(DEFAULT_LOG).is_none() && !engine.damaged().contains_key(DEFAULT_LOG) {
+        // On a shared store another node may have made it (and may write it now).
+        let elsewhere = engine.standby().contains_key(DEFAULT_LOG);
+        if engine.log(DEFAULT_LOG).is_none()
+            && !engine.damaged().contains_key(DEFAULT_LOG)
+            && !elsewhere
+        {
             let origin = format!("{}/{DEFAULT_LOG}", self.state.options.name);
-            self.state.engine.create_log(DEFAULT_LOG, &origin)?;
+            match self.state.engine.create_log(DEFAULT_LOG, &origin) {
+                Err(e) if e.kind() != sealog_storage::ErrorKind::AlreadyExists => Err(e)?,
+                _ => {}
+            }
         }
         if let Some(key) = provided {
             let record = Keys::record_of(key, Role::Admin, None, "provided admin")?;

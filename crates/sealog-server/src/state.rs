@@ -147,6 +147,16 @@ impl AppState {
                 format!("{why}; the operator must repair it and restart the server"),
             ));
         }
+        if let Some(log) = self.engine.log(name) {
+            return Ok(log);
+        }
+        if let Some(why) = self.engine.standby().get(name) {
+            return Err(crate::error::ApiError::new(
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                "log_on_standby",
+                format!("{why}; another node of the store serves it now"),
+            ));
+        }
         self.engine.log(name).ok_or_else(|| {
             crate::error::ApiError::not_found(format!(
                 "there is no log called {name:?}; an admin creates one with POST /v1/logs"

@@ -40,7 +40,17 @@ pub(crate) fn load(dir: &Path, verifier: &Verifier) -> Result<SignedCheckpoint, 
         .and_then(|s| s.parse().ok())
         .ok_or_else(|| bad("the first line is not a time".into()))?;
     let note = bytes[newline + 1..].to_vec();
-    let (cp, _) = checkpoint::open(&note, verifier).map_err(|e| bad(e.to_string()))?;
+    verified(note, signed_unix_micros, verifier).map_err(bad)
+}
+
+/// The checkpoint of a signed `note`, verified with the log's key. The error says what is
+/// wrong with it.
+pub(crate) fn verified(
+    note: Vec<u8>,
+    signed_unix_micros: i64,
+    verifier: &Verifier,
+) -> Result<SignedCheckpoint, String> {
+    let (cp, _) = checkpoint::open(&note, verifier).map_err(|e| e.to_string())?;
     Ok(SignedCheckpoint {
         size: cp.size,
         root: cp.root,

@@ -8,12 +8,19 @@
 //! ```
 //!
 //! Anything else in `DIR` belongs to the server and is left alone.
+//!
+//! With [`EngineOptions::postgres`] the logs (entries, tree hashes, checkpoints, keys) are in
+//! a shared PostgreSQL store instead (module `pg`), and `DIR` keeps what is this node's
+//! own: the lock and each log's derived index. A log whose writer lease another node holds
+//! waits on standby, and this node takes it over when that lease runs out.
 
 use crate::checkpoint_lock::{CheckpointLock, DirLock};
 use crate::durable::{self, sync_dir};
 use crate::faults::{FaultInjector, Faults};
 use crate::lock;
 use crate::log::{Log, LogEnv};
+use crate::log_store::LogStore;
+use crate::pg::{Database, PgStore};
 use crate::store::Store;
 use crate::types::now_micros;
 use crate::{EngineError, EngineOptions, ErrorKind, SignedCheckpoint, checkpoint_file};
@@ -41,6 +48,11 @@ struct EngineInner {
     reopened: Mutex<BTreeMap<String, Instant>>,
     /// Logs that could not be opened (with [`Engine::open_serving`]), and why; never served.
     damaged: BTreeMap<String, String>,
+    /// Logs of the shared store that another node writes now, and why: taken over when its
+    /// lease runs out.
+    standby: Mutex<BTreeMap<String, String>>,
+    /// Set by [`Engine::shutdown`]: nothing is reopened or taken over after it.
+    shut_down: std::sync::atomic::AtomicBool,
 }
 
 /// How often a log that stopped on a storage failure is reopened, at most.
@@ -112,19 +124,34 @@ impl Engine {
             .checkpoint_lock
             .as_deref()
             .map(|lock| Arc::new(DirLock::new(lock, faults.clone())) as Arc<dyn CheckpointLock>);
+        let database = options
+            .postgres
+            .clone()
+            .map(Database::connect)
+            .transpose()?;
+        let names = match &database {
+            Some(db) => db.log_names()?,
+            None => log_names(dir)?,
+        };
         let env = LogEnv {
             options,
             faults,
             lock_file,
             checkpoint_lock,
+            database,
         };
         let mut logs = BTreeMap::new();
         let mut damaged = BTreeMap::new();
-        for name in log_names(dir)? {
+        let mut standby = BTreeMap::new();
+        for name in names {
             let path = log_dir(dir, &name);
             match open_log(&path, &name, &env) {
                 Ok(log) => {
                     logs.insert(name, log);
+                }
+                Err(e) if e.kind() == ErrorKind::Busy && env.database.is_some() => {
+                    tracing::info!(log = name, "on standby: {e}");
+                    standby.insert(name, e.to_string());
                 }
                 Err(e) => {
                     let why = format!(
@@ -143,15 +170,59 @@ impl Engine {
                 }
             }
         }
-        Ok(Engine {
+        let shared = env.database.is_some();
+        let engine = Engine {
             inner: Arc::new(EngineInner {
                 dir: dir.to_owned(),
                 env,
                 logs: Mutex::new(logs),
                 reopened: Mutex::new(BTreeMap::new()),
                 damaged,
+                standby: Mutex::new(standby),
+                shut_down: Default::default(),
             }),
-        })
+        };
+        if shared {
+            engine.watch_leases()?;
+        }
+        Ok(engine)
+    }
+
+    /// Starts the thread that, on a shared store, takes over standby logs whose lease ran
+    /// out (looking every third of a lease) and reopens logs that lost theirs (every
+    /// [`REOPEN_INTERVAL`] at most).
+    fn watch_leases(&self) -> Result<(), EngineError> {
+        let weak = Arc::downgrade(&self.inner);
+        let step = self.inner.env.lease() / 3;
+        std::thread::Builder::new()
+            .name("sealog-leases".into())
+            .spawn(move || {
+                loop {
+                    std::thread::sleep(step);
+                    let Some(inner) = weak.upgrade() else { return };
+                    let engine = Engine { inner };
+                    if engine.is_shut_down() {
+                        return;
+                    }
+                    let mut names: Vec<String> = lock(&engine.inner.logs).keys().cloned().collect();
+                    names.extend(lock(&engine.inner.standby).keys().cloned());
+                    names.iter().for_each(|name| drop(engine.log(name)));
+                }
+            })
+            .map(drop)
+            .map_err(|e| EngineError::io("cannot start the lease thread", e))
+    }
+
+    /// Whether [`Engine::shutdown`] was called.
+    fn is_shut_down(&self) -> bool {
+        self.inner
+            .shut_down
+            .load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// The logs of the shared store that another node writes now, and why.
+    pub fn standby(&self) -> BTreeMap<String, String> {
+        lock(&self.inner.standby).clone()
     }
 
     /// Creates a log with a fresh Ed25519 key whose name is `origin`. Fails if `name` is taken
@@ -167,7 +238,13 @@ impl Engine {
         }
         let dir = log_dir(&self.inner.dir, name);
         let failed = |e: EngineError| e.context(format_args!("cannot create log {name:?}"));
-        create_files(&dir, origin).map_err(failed)?;
+        match &self.inner.env.database {
+            Some(db) => {
+                let (signer, cp) = new_log_key(origin)?;
+                db.create_log(name, &signer, &cp).map_err(failed)?;
+            }
+            None => create_files(&dir, origin).map_err(failed)?,
+        }
         let log = open_log(&dir, name, &self.inner.env).map_err(failed)?;
         logs.insert(name.to_owned(), log.clone());
         Ok(log)
@@ -180,20 +257,21 @@ impl Engine {
     /// half-written, exactly as after a crash, so once the cause is gone (space freed) the log
     /// takes appends again without a restart. Until then the failed log is returned and
     /// answers `Unavailable` with the reason.
+    ///
+    /// On a shared store, a log on standby (another node writes it) is taken over here once
+    /// that node's lease ran out; until then it is `None`.
     pub fn log(&self, name: &str) -> Option<Log> {
         let mut logs = lock(&self.inner.logs);
-        let log = logs.get(name)?.clone();
-        if log.inner.queue.failure().is_none() {
+        let Some(log) = logs.get(name).cloned() else {
+            drop(logs);
+            return self.take_over(name);
+        };
+        if log.inner.queue.failure().is_none() || self.is_shut_down() {
             return Some(log);
         }
-        let mut reopened = lock(&self.inner.reopened);
-        if reopened
-            .get(name)
-            .is_some_and(|at| at.elapsed() < REOPEN_INTERVAL)
-        {
+        if !self.may_retry(name, REOPEN_INTERVAL) {
             return Some(log);
         }
-        reopened.insert(name.to_owned(), Instant::now());
         log.stop();
         let dir = log_dir(&self.inner.dir, name);
         match open_log(&dir, name, &self.inner.env) {
@@ -202,9 +280,52 @@ impl Engine {
                 logs.insert(name.to_owned(), fresh.clone());
                 Some(fresh)
             }
+            // Another node took the log over: this one serves it no more, until it can take
+            // it back.
+            Err(why) if why.kind() == ErrorKind::Busy && self.inner.env.database.is_some() => {
+                tracing::info!(log = name, "on standby: {why}");
+                logs.remove(name);
+                lock(&self.inner.standby).insert(name.to_owned(), why.to_string());
+                None
+            }
             Err(why) => {
                 tracing::warn!(log = name, %why, "a failed log could not be reopened yet");
                 Some(log)
+            }
+        }
+    }
+
+    /// Whether opening log `name` again may be tried now (at most every `interval`); if
+    /// so, the try is noted.
+    fn may_retry(&self, name: &str, interval: Duration) -> bool {
+        let mut reopened = lock(&self.inner.reopened);
+        if reopened.get(name).is_some_and(|at| at.elapsed() < interval) {
+            return false;
+        }
+        reopened.insert(name.to_owned(), Instant::now());
+        true
+    }
+
+    /// Opens a standby log if its writer's lease ran out.
+    fn take_over(&self, name: &str) -> Option<Log> {
+        if !lock(&self.inner.standby).contains_key(name) || self.is_shut_down() {
+            return None;
+        }
+        // A third of a lease: a log is taken over soon after its writer's lease ran out.
+        if !self.may_retry(name, self.inner.env.lease() / 3) {
+            return None;
+        }
+        let mut logs = lock(&self.inner.logs);
+        match open_log(&log_dir(&self.inner.dir, name), name, &self.inner.env) {
+            Ok(log) => {
+                tracing::info!(log = name, "took the log over from another node");
+                lock(&self.inner.standby).remove(name);
+                logs.insert(name.to_owned(), log.clone());
+                Some(log)
+            }
+            Err(why) => {
+                lock(&self.inner.standby).insert(name.to_owned(), why.to_string());
+                None
             }
         }
     }
@@ -217,6 +338,9 @@ impl Engine {
     /// Stops taking appends, commits what is queued, signs a final checkpoint for every log
     /// that grew, and stops the background threads. Later appends answer `Unavailable`.
     pub fn shutdown(&self) -> Result<(), EngineError> {
+        self.inner
+            .shut_down
+            .store(true, std::sync::atomic::Ordering::SeqCst);
         let logs = self.logs();
         // Close every queue first so that all logs drain at once.
         for log in &logs {
@@ -321,11 +445,21 @@ pub(crate) fn lock_dir(dir: &Path) -> Result<Arc<File>, EngineError> {
     }
 }
 
-/// Opens the log in its directory `dir` over the embedded store of its files.
+/// Opens the log in its directory `dir`: over the embedded store of its files, or over the
+/// shared store (taking its writer lease), the directory keeping its derived index.
 fn open_log(dir: &Path, name: &str, env: &LogEnv) -> Result<Log, EngineError> {
-    let store = Store::open(dir, env.faults.clone())
-        .map_err(|e| EngineError::io("cannot open the log files", e))?;
-    Log::open(dir, Arc::new(store), name, env)
+    let store: Arc<dyn LogStore> = match &env.database {
+        None => Arc::new(
+            Store::open(dir, env.faults.clone())
+                .map_err(|e| EngineError::io("cannot open the log files", e))?,
+        ),
+        Some(db) => {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| EngineError::io(format_args!("cannot create {}", dir.display()), e))?;
+            Arc::new(PgStore::open(db, name)?)
+        }
+    };
+    Log::open(dir, store.clone(), name, env).inspect_err(|_| store.release())
 }
 
 /// The directory of log `name`.
@@ -361,6 +495,27 @@ fn create_files(dir: &Path, origin: &str) -> Result<(), EngineError> {
             format!("{} already exists", dir.display()),
         ));
     }
+    let (signer, cp) = new_log_key(origin)?;
+    let parent = dir.parent().expect("a log dir has a parent");
+    let name = dir
+        .file_name()
+        .expect("a log dir has a name")
+        .to_string_lossy();
+    let tmp = parent.join(format!(".new-{name}"));
+    let io = |e| EngineError::io(format_args!("writing {}", tmp.display()), e);
+    if tmp.exists() {
+        std::fs::remove_dir_all(&tmp).map_err(io)?;
+    }
+    std::fs::create_dir(&tmp).map_err(io)?;
+    durable::write_file(&tmp.join("key"), signer.skey().as_bytes(), 0o600).map_err(io)?;
+    Store::create(&tmp).map_err(io)?;
+    checkpoint_file::store(&tmp, &cp, &Faults::default()).map_err(io)?;
+    std::fs::rename(&tmp, dir).map_err(io)?;
+    sync_dir(parent).map_err(io)
+}
+
+/// A fresh Ed25519 key named `origin` and the checkpoint of the empty tree it signed.
+fn new_log_key(origin: &str) -> Result<(Signer, SignedCheckpoint), EngineError> {
     let mut seed = [0u8; 32];
     getrandom::fill(&mut seed)
         .map_err(|e| EngineError::new(ErrorKind::Io, format!("no randomness for the key: {e}")))?;
@@ -380,20 +535,5 @@ fn create_files(dir: &Path, origin: &str) -> Result<(), EngineError> {
         note: checkpoint::sign(&empty, &signer),
         signed_unix_micros: now_micros(),
     };
-    let parent = dir.parent().expect("a log dir has a parent");
-    let name = dir
-        .file_name()
-        .expect("a log dir has a name")
-        .to_string_lossy();
-    let tmp = parent.join(format!(".new-{name}"));
-    let io = |e| EngineError::io(format_args!("writing {}", tmp.display()), e);
-    if tmp.exists() {
-        std::fs::remove_dir_all(&tmp).map_err(io)?;
-    }
-    std::fs::create_dir(&tmp).map_err(io)?;
-    durable::write_file(&tmp.join("key"), signer.skey().as_bytes(), 0o600).map_err(io)?;
-    Store::create(&tmp).map_err(io)?;
-    checkpoint_file::store(&tmp, &cp, &Faults::default()).map_err(io)?;
-    std::fs::rename(&tmp, dir).map_err(io)?;
-    sync_dir(parent).map_err(io)
+    Ok((signer, cp))
 }

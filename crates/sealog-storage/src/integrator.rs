@@ -43,7 +43,7 @@ pub(crate) fn run(
             ) {
                 Ok(()) => last_signed = Some(Instant::now()),
                 Err(why) => {
-                    queue.fail(sequencer::stopped(&log.name, "signing a checkpoint", &why));
+                    queue.fail(sequencer::stopped_by(&log, "signing a checkpoint", &why));
                     return;
                 }
             }
@@ -63,6 +63,10 @@ fn sign(
     root: sealog_core::merkle::Hash,
     history_last: &mut Option<i64>,
 ) -> Result<(), String> {
+    // A node that may have lost the log to another signs nothing more.
+    log.store
+        .check_writer()
+        .map_err(|e| format!("checking the writer: {e}"))?;
     let last = publish.borrow().clone();
     // Never sign a tree that does not extend the last checkpoint: check it from the stored
     // hashes, which is also what every proof will be served from.

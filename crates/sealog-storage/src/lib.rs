@@ -11,8 +11,8 @@
 //!
 //! A log reaches its storage only through the narrow interface of the module `log_store`
 //! (append a group durably, recover, read entries and tiles, keep checkpoints), which the
-//! embedded store implements and a shared PostgreSQL store is to implement next; that module
-//! says how one maps onto the other. The layout on disk is described in the modules `engine` (directory and lock), `store`
+//! embedded store (module `store`) and the shared PostgreSQL store (module `pg`, with
+//! [`EngineOptions::postgres`]) implement; that module says how one maps onto the other. The layout on disk is described in the modules `engine` (directory and lock), `store`
 //! (entries, offsets, tree-hash tiles), `checkpoint_file`, `checkpoint_history` and
 //! `checkpoint_lock`.
 
@@ -33,6 +33,7 @@ mod integrator;
 mod log;
 mod log_store;
 mod options;
+mod pg;
 mod queue;
 mod sequencer;
 mod store;
@@ -44,6 +45,7 @@ pub use fsck::{FsckReport, LogFsck, fsck, reindex};
 pub use index::{IndexOptions, Page, Query, SearchError, SessionPage};
 pub use log::{Log, ProvenEntry};
 pub use options::EngineOptions;
+pub use pg::{DEFAULT_LEASE, PgOptions};
 pub use types::{Appended, LogStats, SignedCheckpoint};
 
 /// Locks a mutex even if a thread panicked holding it: every critical section of the engine

@@ -65,6 +65,18 @@ pub(crate) struct LogEnv {
     pub(crate) lock_file: Arc<File>,
     /// The checkpoint lock, if the engine has one.
     pub(crate) checkpoint_lock: Option<Arc<dyn CheckpointLock>>,
+    /// The shared store the logs are in, if not in the data directory.
+    pub(crate) database: Option<Arc<crate::pg::Database>>,
+}
+
+impl LogEnv {
+    /// How long a writer lease on the shared store lasts.
+    pub(crate) fn lease(&self) -> std::time::Duration {
+        self.options
+            .postgres
+            .as_ref()
+            .map_or(crate::pg::DEFAULT_LEASE, |pg| pg.lease)
+    }
 }
 
 /// One log: cheap to clone, shared by every request that uses it.
@@ -84,7 +96,7 @@ impl Log {
         env: &LogEnv,
     ) -> Result<Log, EngineError> {
         let options = &env.options;
-        let signer = load_key(dir)?;
+        let signer = store.signing_key()?;
         let verifier = signer.verifier();
         let cp = store.checkpoint(&verifier)?;
         let history_last = check_history(&*store, name, &verifier, &cp)?;
@@ -137,8 +149,13 @@ impl Log {
     /// checkpoint, and joins the threads.
     pub(crate) fn stop(&self) {
         self.inner.queue.close("the log is shutting down");
-        for thread in std::mem::take(&mut *lock(&self.inner.threads)) {
+        let threads = std::mem::take(&mut *lock(&self.inner.threads));
+        let stopped_writing = !threads.is_empty();
+        for thread in threads {
             let _ = thread.join();
+        }
+        if stopped_writing {
+            self.inner.store.release();
         }
     }
 
@@ -420,20 +437,6 @@ impl Log {
         }
         Ok(())
     }
-}
-
-/// The log's signing key, from `dir/key`.
-fn load_key(dir: &Path) -> Result<Signer, EngineError> {
-    let key_path = dir.join("key");
-    let skey = std::fs::read_to_string(&key_path).map_err(|e| {
-        EngineError::io(
-            format_args!("cannot read the log key {}", key_path.display()),
-            e,
-        )
-    })?;
-    Signer::from_skey(skey.trim()).map_err(|e| {
-        EngineError::corrupt(format!("{} is not a signing key: {e}", key_path.display()))
-    })
 }
 
 /// Repairs the checkpoint history (a torn tail), refuses a checkpoint file older than it, and

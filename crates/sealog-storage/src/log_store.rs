@@ -3,12 +3,13 @@
 //!
 //! The embedded store (module `store`: segment files, offsets, tile files, checkpoint file
 //! and history in the log's directory) implements it for one server. A shared database is
-//! the next implementation, for several server nodes over one PostgreSQL; it maps onto the
-//! same calls:
+//! the other implementation (module `pg`), for several server nodes over one PostgreSQL; it
+//! maps onto the same calls:
 //!
 //! - [`LogAppender::commit`]: one transaction inserting the group's entries and tile-level
 //!   hashes, committed (the database's fsync) before any waiter is answered; only the node
-//!   holding the log's writer lease (a row lock taken when the log opens) may commit.
+//!   holding the log's writer lease (a row with an epoch, taken when the log opens and
+//!   renewed) may commit, and the transaction is fenced by that epoch.
 //! - [`LogStore::recover`]: read the tree's border hashes and size from the rows, check them
 //!   against the anchor; nothing is torn, as a transaction is all or nothing.
 //! - [`LogStore::read_entries`] and [`TileReader::read_tiles`]: range selects, served from
@@ -20,7 +21,7 @@
 
 use crate::{EngineError, SignedCheckpoint};
 use sealog_core::merkle::Hash;
-use sealog_core::note::Verifier;
+use sealog_core::note::{Signer, Verifier};
 use sealog_core::tiles::{TileHashSource, TileReader};
 use std::io;
 use std::sync::Arc;
@@ -37,6 +38,9 @@ pub(crate) struct Anchor {
 
 /// One log's durable storage. Reads may run on any thread while the one appender writes.
 pub(crate) trait LogStore: TileReader<Error = io::Error> + Send + Sync {
+    /// The log's signing key. The error says why it cannot be had.
+    fn signing_key(&self) -> Result<Signer, EngineError>;
+
     /// The latest signed checkpoint, verified with the log's key; the error says what is
     /// wrong with it.
     fn checkpoint(&self, verifier: &Verifier) -> Result<SignedCheckpoint, EngineError>;
@@ -66,6 +70,14 @@ pub(crate) trait LogStore: TileReader<Error = io::Error> + Send + Sync {
     /// Makes the tree hashes of everything appended durable; done before a checkpoint covers
     /// them, as recovery trusts them up to the checkpoint.
     fn sync_derived(&self) -> io::Result<()>;
+
+    /// Whether this process may still write the log and sign for it: always for the embedded
+    /// store (the data directory's lock is held), while its writer lease runs for a shared
+    /// database. Checked before every checkpoint is signed.
+    fn check_writer(&self) -> io::Result<()>;
+
+    /// Lets the log go once its writer stopped, so that another node can take it at once.
+    fn release(&self) {}
 }
 
 /// The writer's side of a log's storage: groups of leaves, one durable commit each. After an

@@ -1,6 +1,6 @@
 //! Tuning of an engine.
 
-use crate::{EngineError, IndexOptions};
+use crate::{EngineError, IndexOptions, PgOptions};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -23,6 +23,10 @@ pub struct EngineOptions {
     /// old backup. `None`: no lock (such a restore goes unnoticed until a witness or an
     /// auditor compares checkpoints).
     pub checkpoint_lock: Option<PathBuf>,
+    /// Keep the logs in this shared PostgreSQL store instead of the data directory, which
+    /// then holds only what is this node's own (its lock, the derived indexes). `None`: the
+    /// embedded store.
+    pub postgres: Option<PgOptions>,
 }
 
 impl Default for EngineOptions {
@@ -37,6 +41,7 @@ impl Default for EngineOptions {
             checkpoint_interval: Duration::from_secs(1),
             index: IndexOptions::default(),
             checkpoint_lock: None,
+            postgres: None,
         }
     }
 }
@@ -58,6 +63,13 @@ impl EngineOptions {
         if self.checkpoint_interval.is_zero() {
             return Err(EngineError::invalid(
                 "the checkpoint interval must be at least 1 ms",
+            ));
+        }
+        if let Some(pg) = &self.postgres
+            && pg.lease < std::time::Duration::from_millis(100)
+        {
+            return Err(EngineError::invalid(
+                "a writer lease must last at least 100 ms (the lease)",
             ));
         }
         if let Some(lock) = &self.checkpoint_lock {

@@ -36,7 +36,7 @@ pub(crate) fn run(log: Arc<LogInner>, mut appender: Box<dyn LogAppender>) {
             }
             Err(GroupError::Index(why)) => refuse(group, &why),
             Err(GroupError::Storage(e)) => {
-                let why = stopped(&log.name, "appending", &e.error.to_string());
+                let why = stopped_by(&log, "appending", &e.error.to_string());
                 queue.fail(why.clone());
                 refuse(group, &format!("{why}. {}", batch_fate(e.rolled_back)));
             }
@@ -52,6 +52,15 @@ pub(crate) fn stopped(log: &str, doing: &str, error: &str) -> String {
          every acknowledged event is durable; free disk space or fix the disk, then restart \
          the server to recover"
     )
+}
+
+/// Why log `log` stopped on a failure while `doing`: it lost its writer lease to another
+/// node, or its storage failed.
+pub(crate) fn stopped_by(log: &LogInner, doing: &str, error: &str) -> String {
+    match log.store.check_writer() {
+        Err(lost) => lost.to_string(),
+        Ok(()) => stopped(&log.name, doing, error),
+    }
 }
 
 /// What a refused request's sender should know of its events after a failed commit.

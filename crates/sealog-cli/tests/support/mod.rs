@@ -3,12 +3,52 @@
 
 #![allow(dead_code)] // Each test binary uses a different subset of these helpers.
 
+#[path = "../../../sealog-storage/tests/pg_support/mod.rs"]
+pub mod pg_support;
+
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::sync::{Mutex, mpsc};
 use std::time::Duration;
+
+/// The store key of servers that [`on_postgres`] puts on PostgreSQL.
+const TEST_STORE_KEY: &str = "5e1095e1095e1095e1095e1095e1095e1095e1095e1095e1095e1095e1095e10";
+
+/// Whether the servers of this test binary keep their logs in PostgreSQL: in the binaries
+/// named `*_on_postgres` (which run another binary's tests over it), and in every binary with
+/// `SEALOG_TEST_STORE=postgres`.
+fn on_postgres() -> bool {
+    env!("CARGO_CRATE_NAME").ends_with("_on_postgres")
+        || std::env::var("SEALOG_TEST_STORE").is_ok_and(|v| v == "postgres")
+}
+
+/// The databases of this process's servers, each with the marker file next to its data
+/// directory that names it: a restart on the same data finds its database there, and a
+/// database whose marker is gone (its test's temporary directory was removed) is dropped.
+static STORES: Mutex<Vec<(PathBuf, pg_support::TestDb)>> = Mutex::new(Vec::new());
+
+/// The `--store` URL for a server on `data`: its database, made on its first start.
+fn store_for(data: &Path) -> String {
+    let marker = data.with_extension("pgstore");
+    let mut stores = STORES
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if stores.is_empty() {
+        pg_support::TestDb::drop_stale();
+    }
+    stores.retain(|(marker, _)| marker.exists());
+    if let Some((_, db)) = stores.iter().find(|(m, _)| *m == marker) {
+        return db.url();
+    }
+    let db = pg_support::TestDb::create_for_process();
+    std::fs::create_dir_all(marker.parent().expect("a data directory has a parent")).unwrap();
+    std::fs::write(&marker, db.url()).unwrap();
+    let url = db.url();
+    stores.push((marker, db));
+    url
+}
 
 /// A running `sealog serve`.
 pub struct Serve {
@@ -49,6 +89,8 @@ impl Serve {
     }
 
     fn launch(data: &Path, args: &[&str], envs: &[(&str, &str)], stderr: Stdio) -> Serve {
+        let store = (on_postgres() && !args.contains(&"--store")).then(|| store_for(data));
+        let store_args = store.iter().flat_map(|url| ["--store", url.as_str()]);
         let mut child = Command::new(env!("CARGO_BIN_EXE_sealog"))
             .arg("serve")
             .args(
@@ -59,6 +101,8 @@ impl Serve {
             .arg("--data")
             .arg(data)
             .args(args)
+            .args(store_args)
+            .envs(store.iter().map(|_| ("SEALOG_STORE_KEY", TEST_STORE_KEY)))
             .env("SEALOG_LOG", "warn")
             .envs(envs.iter().copied())
             .stdout(Stdio::piped())

@@ -24,7 +24,7 @@
 //! a crash at any point is finished on the next open, so the key is either present and whole,
 //! or gone.
 
-mod crypto;
+pub(crate) mod crypto;
 mod holds;
 mod keys;
 mod packs;

@@ -24,7 +24,7 @@ pub(crate) use append::Appender;
 
 use crate::log_store::{Anchor, LogAppender, LogStore};
 use crate::{EngineError, SignedCheckpoint, checkpoint_file, checkpoint_history};
-use sealog_core::note::Verifier;
+use sealog_core::note::{Signer, Verifier};
 
 use crate::durable::sync_dir;
 use crate::faults::Faults;
@@ -168,6 +168,20 @@ impl Store {
 
 /// The embedded store: the files of the log's directory.
 impl LogStore for Store {
+    /// The key in `key` of the log's directory.
+    fn signing_key(&self) -> Result<Signer, EngineError> {
+        let key_path = self.dir.join("key");
+        let skey = std::fs::read_to_string(&key_path).map_err(|e| {
+            EngineError::io(
+                format_args!("cannot read the log key {}", key_path.display()),
+                e,
+            )
+        })?;
+        Signer::from_skey(skey.trim()).map_err(|e| {
+            EngineError::corrupt(format!("{} is not a signing key: {e}", key_path.display()))
+        })
+    }
+
     fn checkpoint(&self, verifier: &Verifier) -> Result<SignedCheckpoint, EngineError> {
         checkpoint_file::load(&self.dir, verifier).map_err(EngineError::corrupt)
     }
@@ -236,6 +250,11 @@ impl LogStore for Store {
         self.levels
             .iter()
             .try_for_each(|f| self.faults.sync_file(f))
+    }
+
+    /// The engine holds the data directory's lock as long as the log's threads run.
+    fn check_writer(&self) -> io::Result<()> {
+        Ok(())
     }
 }
 

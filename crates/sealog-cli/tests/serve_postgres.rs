@@ -1,0 +1,145 @@
+//! Several `sealog serve` nodes over one PostgreSQL store: one writes a log while the others
+//! wait on standby; a leader paused (SIGSTOP) past its lease loses the log to another node
+//! and, resumed, appends and signs nothing more; every checkpoint anyone served is one
+//! history.
+
+mod support;
+
+mod pg_nodes;
+
+use pg_nodes::*;
+use sealog_core::note::Verifier;
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+use support::call;
+use support::pg_support::TestDb;
+
+#[test]
+fn a_paused_leader_loses_the_log_and_signs_nothing_after() {
+    let db = TestDb::create();
+    let dir = tempfile::tempdir().unwrap();
+    let key = key_file(dir.path());
+    let a = node(&db, &dir.path().join("a"), &key);
+    let b = node(&db, &dir.path().join("b"), &key);
+    assert!(!dir.path().join("b/admin.token").exists());
+    let stop = Arc::new(AtomicBool::new(false));
+    let observer = observe(vec![a.url.clone(), b.url.clone()], db.url(), stop.clone());
+
+    // A made the log and writes it; B has it on standby and says so.
+    let first = post(&a, 0..20);
+    assert_eq!(first.status, 200, "{}", first.body);
+    assert_eq!(results(&first)[19], ("accepted".into(), 19));
+    let on_b = post(&b, 20..21);
+    assert_eq!(
+        (on_b.status, on_b.error_code()),
+        (503, "log_on_standby".into())
+    );
+    let info = call(
+        "GET",
+        &format!("{}/v1/logs/default", a.url),
+        Some(&admin()),
+        None,
+    );
+    let log_key = Verifier::from_vkey(info.json()["vkey"].as_str().unwrap()).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let before = open(&served_checkpoint(&a), &log_key);
+    assert_eq!(before.size, 20);
+
+    // A pauses past its lease: B takes the log over and goes on from A's last group.
+    signal(&a, "-STOP");
+    let paused = Instant::now();
+    let taken = loop {
+        let reply = post(&b, 20..30);
+        if reply.status == 200 {
+            break reply;
+        }
+        assert_eq!(reply.status, 503, "{}", reply.body);
+        assert!(paused.elapsed() < Duration::from_secs(10), "no takeover");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    // The lease was renewed at most a third of it before the pause.
+    let takeover = paused.elapsed();
+    assert!(
+        takeover >= Duration::from_millis(600),
+        "taken over in {takeover:?}"
+    );
+    assert_eq!(results(&taken)[0], ("accepted".into(), 20));
+    assert_eq!(results(&post(&b, 5..6))[0], ("duplicate".into(), 5));
+
+    // A resumes: it refuses to append (the log is another node's now) and signs nothing.
+    signal(&a, "-CONT");
+    let refused = post(&a, 30..31);
+    assert_eq!(refused.status, 503, "{}", refused.body);
+    assert_eq!(results(&post(&b, 30..40))[9], ("accepted".into(), 39));
+    std::thread::sleep(Duration::from_millis(500));
+    let on_a = call(
+        "GET",
+        &format!("{}/v1/logs/default/checkpoint", a.url),
+        Some(&admin()),
+        None,
+    );
+    assert_eq!(on_a.error_code(), "log_on_standby", "{}", on_a.body);
+    stop.store(true, Ordering::SeqCst);
+    let seen = observer.join().unwrap();
+
+    // Every checkpoint anyone served or stored is one history, ending in B's.
+    let last = open(&served_checkpoint(&b), &log_key);
+    assert_eq!(last.size, 40);
+    assert_eq!(
+        db.column("SELECT size || ' ' || checkpoint_size FROM sealog_logs"),
+        ["40 40"]
+    );
+    assert!(seen.len() >= 3, "too few checkpoints seen: {seen:?}");
+    for note in &seen {
+        check_consistent(&b, &open(note, &log_key), &last);
+    }
+    eprintln!("takeover after SIGSTOP of the leader: {takeover:?} (lease {LEASE_MS} ms)");
+}
+
+/// `sealog serve` with `args`: its exit code and what it printed on stderr.
+fn serve_fails(data: &Path, args: &[&str], envs: &[(&str, &str)]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_sealog"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(data)
+        .args(args)
+        .env_remove("SEALOG_STORE_KEY")
+        .envs(envs.iter().copied())
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "{out:?}");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn store_settings_are_checked_before_anything_starts() {
+    use std::os::unix::fs::PermissionsExt;
+    let db = TestDb::create();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let url = db.url();
+    let key = key_file(dir.path());
+    let key = key.to_str().unwrap();
+
+    let no_key = serve_fails(&data, &["--store", &url], &[]);
+    assert!(no_key.contains("needs a store key"), "{no_key}");
+    let not_pg = serve_fails(
+        &data,
+        &["--store", "mysql://db/x", "--store-key-file", key],
+        &[],
+    );
+    assert!(not_pg.contains("--store takes a postgres://"), "{not_pg}");
+    let short = serve_fails(&data, &["--store", &url], &[("SEALOG_STORE_KEY", "abcd")]);
+    assert!(short.contains("not 64 hex digits"), "{short}");
+    let lone = serve_fails(&data, &["--lease-ms", "500"], &[]);
+    assert!(lone.contains("need --store"), "{lone}");
+    std::fs::set_permissions(key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let open = serve_fails(&data, &["--store", &url, "--store-key-file", key], &[]);
+    assert!(open.contains("may be read by others"), "{open}");
+    assert_eq!(
+        db.column("SELECT count(*) FROM pg_tables WHERE tablename LIKE 'sealog%'"),
+        ["0"]
+    );
+}
