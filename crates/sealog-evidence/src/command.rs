@@ -102,8 +102,7 @@ fn run(args: &VerifyArgs, out: &mut dyn Write) -> Result<u8, Usage> {
                     };
                     value["content"] = json!(content);
                     let content = content.map(|c| c.lines()).unwrap_or_default();
-                    let lifecycle_lines =
-                        lifecycle.erasures.into_iter().chain(lifecycle.retention);
+                    let lifecycle_lines = lifecycle.erasures.into_iter().chain(lifecycle.retention);
                     for line in content.into_iter().chain(lifecycle_lines) {
                         text.push_str(&line);
                         text.push('\n');
