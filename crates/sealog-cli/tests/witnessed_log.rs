@@ -13,7 +13,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use support::*;
-use witness::ThreeWitnesses;
+use witness::{ThreeWitnesses, Witness, free_addr};
 
 const SERVE: &[&str] = &[
     "--checkpoint-interval-ms",
@@ -333,7 +333,7 @@ fn an_incident_pack_is_proven_against_a_witnessed_checkpoint() {
     let policy = format!("witness W0 {} {}\nquorum W0\n", witness.vkey(), witness.url);
     std::fs::write(dir.path().join("policy"), policy).unwrap();
     let server = serve(&data, &stderr);
-    let reply = ingest_witnessed(&server, &token, 1, 3);
+    let reply = record_waiting(&server, &token, 1, 3, "witnessed");
     assert_eq!(reply.status, 200, "{}", reply.body);
 
     let body = json!({"title": "an unsafe answer", "since": "2000-01-01T00:00:00Z",
