@@ -14,16 +14,6 @@ use support::*;
 
 const DAYS_200: &str = "-17280000";
 
-fn sealog(args: &[&str]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_sealog"))
-        .args(args)
-        .output()
-        .unwrap();
-    let text =
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    (out.status.code().unwrap_or(-1), text)
-}
-
 fn start(data: &Path, envs: &[(&str, &str)]) -> Serve {
     let args = ["--name", "test.local", "--prune-interval-ms", "200"];
     Serve::start_with(data, &args, envs)
