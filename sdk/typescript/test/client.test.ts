@@ -88,7 +88,9 @@ test("record, sessions, spans, oversight and flags arrive; content is committed,
   const attrs = failed["attributes"] as Record<string, unknown>;
   assert.equal(attrs["error.type"], "TypeError");
   assert.ok(checkCommitment("card 4111 1111 1111 1111 declined", attrs["error.message"] as { commitment: string }, KEY));
-  assert.ok(!JSON.stringify(failed).includes("4111"));
+  // Ids, trace ids and commitments are random hex, which holds "4111" about once in a few
+  // hundred runs: look for the card's digit groups instead, in any usual spacing.
+  assert.doesNotMatch(JSON.stringify(failed), /4111[ -]?1111|declined/);
   const ov = evs.find((e) => e["id"] === ids["oversight"]);
   assert.deepEqual((ov?.["context"] as { oversight: unknown }).oversight, { reviewer: "alice", decision: "approved", target: ids["call"] });
   const flag = evs.find((e) => e["id"] === ids["flag"]);

@@ -76,7 +76,8 @@ test("OpenAI client: plain, tool-calling, streaming and failing calls, content c
   assert.equal(f?.["status"], "error");
   assert.deepEqual([attrs(f)["error.type"], attrs(f)["http.status"]], ["invalid_request_error", 400]);
   assert.ok(checkCommitment("cannot answer: please fail, my card is 4111", attrs(f)["error.message"] as { commitment: string }, KEY));
-  assert.ok(!JSON.stringify(f).includes("4111"), "error text echoing the input is committed, not sent");
+  // Not "4111" alone: ids and commitments are random hex, which holds it now and then.
+  assert.doesNotMatch(JSON.stringify(f), /my card is|cannot answer/, "error text echoing the input is committed, not sent");
   await log.close();
 });
 
