@@ -1,4 +1,5 @@
-//! API keys and per-log settings, kept in `DIR/server.json`.
+//! API keys and per-log settings, kept in `DIR/server.json`, or on a shared PostgreSQL store
+//! in the database, where every node sees the same ones (module `key_store`).
 //!
 //! A key is `slk_<id>_<secret>`: the 16-hex-digit id is public (it names the key in lists and
 //! logs), the secret is 32 random bytes. Only SHA-256 of the whole key is stored; a presented
@@ -6,18 +7,19 @@
 //! a partial match is distinguishable by timing. (The secret has 256 bits of entropy, so a
 //! plain hash is as strong as a slow password hash here.)
 //!
-//! The file is small (keys and log settings, not events) and rewritten whole on every change:
-//! written to a temporary file, fsynced, renamed into place, and the directory fsynced.
+//! The contents are small (keys and log settings, not events) and rewritten whole on every
+//! change, in one durable step.
 
 use crate::error::ServerError;
+use crate::key_store::{self, KeyStore};
 use sealog_auth::{Principal, Role};
 use sealog_core::hex;
-use sealog_storage::{ErrorKind, durable};
+use sealog_storage::{Engine, ErrorKind};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::path::Path;
+use std::sync::Arc;
 use subtle::ConstantTimeEq;
 
 /// Longest API key accepted; anything longer is refused without hashing.
@@ -76,8 +78,9 @@ pub struct LogSettings {
     pub retention: crate::retention::RetentionSettings,
 }
 
-#[derive(Default, Serialize, Deserialize)]
-struct Contents {
+/// Everything the key store keeps: `server.json`, or the shared store's document.
+#[derive(Clone, Default, Serialize, Deserialize, PartialEq)]
+pub(crate) struct Contents {
     keys: Vec<KeyRecord>,
     #[serde(default)]
     logs: BTreeMap<String, LogSettings>,
@@ -105,38 +108,41 @@ fn active_server_admins(contents: &Contents) -> usize {
 /// The key store; cheap to clone.
 #[derive(Clone)]
 pub struct Keys {
-    path: PathBuf,
-    contents: Arc<Mutex<Contents>>,
+    store: Arc<KeyStore>,
 }
 
 impl Keys {
     /// Loads `DIR/server.json`, or starts empty if it does not exist.
     pub fn open(dir: &Path) -> Result<Keys, ServerError> {
-        let path = dir.join("server.json");
-        let contents = match std::fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
-                ServerError::new(
-                    ErrorKind::Corrupt,
-                    format!("{} is damaged: {e}", path.display()),
-                )
-            })?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Contents::default(),
-            Err(e) => {
-                return Err(ServerError::io(
-                    format_args!("cannot read {}", path.display()),
-                    e,
-                ));
-            }
-        };
         Ok(Keys {
-            path,
-            contents: Arc::new(Mutex::new(contents)),
+            store: KeyStore::file(dir.join("server.json"))?,
+        })
+    }
+
+    /// The key store of a server over `engine`: the shared store's, which every node reads
+    /// and writes, when the logs are in PostgreSQL; else `DIR/server.json`.
+    pub fn open_for(dir: &Path, engine: &Engine) -> Result<Keys, ServerError> {
+        match engine.shared_documents() {
+            Some(documents) => Ok(Keys {
+                store: KeyStore::shared(documents)?,
+            }),
+            None => Self::open(dir),
+        }
+    }
+
+    /// Replaces every key and log setting by those of a `server.json`'s text (moving an
+    /// embedded deployment to a shared store), in one durable step.
+    pub fn store_server_json(&self, bytes: &[u8]) -> Result<(), ServerError> {
+        let contents = key_store::parse(bytes, "the server.json given")?;
+        self.store.change(|current| {
+            *current = contents;
+            Ok::<_, ServerError>(())
         })
     }
 
     /// Whether no key exists yet (a first start).
     pub fn is_empty(&self) -> bool {
-        self.lock().keys.is_empty()
+        self.store.read(|c| c.keys.is_empty())
     }
 
     /// Creates and stores a key; returns its record and the secret key (shown once).
@@ -203,49 +209,56 @@ impl Keys {
 
     /// Stores a key made by [`Keys::generate`].
     pub fn insert(&self, record: KeyRecord) -> Result<(), ServerError> {
-        let mut contents = self.lock();
-        contents.keys.push(record);
-        if let Err(e) = self.save(&contents) {
-            contents.keys.pop();
-            return Err(e);
-        }
-        Ok(())
+        self.store.change(|contents| {
+            contents.keys.push(record);
+            Ok(())
+        })
+    }
+
+    /// Stores `record` only if no key exists yet, and says whether it did: a first start's
+    /// admin key, which two nodes of a shared store starting together make only once.
+    pub fn insert_first(&self, record: KeyRecord) -> Result<bool, ServerError> {
+        self.store.change(|contents| {
+            let first = contents.keys.is_empty();
+            if first {
+                contents.keys.push(record);
+            }
+            Ok(first)
+        })
     }
 
     /// The keys of `log` (or the server-wide ones for `None`), oldest first.
     pub fn list(&self, log: Option<&str>) -> Vec<KeyRecord> {
-        let contents = self.lock();
-        contents
-            .keys
-            .iter()
-            .filter(|k| k.log.as_deref() == log)
-            .cloned()
-            .collect()
+        self.store.read(|contents| {
+            contents
+                .keys
+                .iter()
+                .filter(|k| k.log.as_deref() == log)
+                .cloned()
+                .collect()
+        })
     }
 
     /// Revokes key `id` of `log` (`None`: a server-wide key). The last active server-wide
     /// admin key is kept: without it nobody could create logs or keys again.
     pub fn revoke(&self, log: Option<&str>, id: &str) -> Result<Revoked, ServerError> {
-        let mut contents = self.lock();
-        let Some(pos) = contents
-            .keys
-            .iter()
-            .position(|k| k.id == id && k.log.as_deref() == log)
-        else {
-            return Ok(Revoked::NotFound);
-        };
-        if contents.keys[pos].revoked.is_some() {
-            return Ok(Revoked::Done);
-        }
-        if log.is_none() && active_server_admins(&contents) <= 1 {
-            return Ok(Revoked::LastAdmin);
-        }
-        contents.keys[pos].revoked = Some(now_rfc3339());
-        if let Err(e) = self.save(&contents) {
-            contents.keys[pos].revoked = None;
-            return Err(e);
-        }
-        Ok(Revoked::Done)
+        self.store.change(|contents| {
+            let Some(pos) = contents
+                .keys
+                .iter()
+                .position(|k| k.id == id && k.log.as_deref() == log)
+            else {
+                return Ok(Revoked::NotFound);
+            };
+            if contents.keys[pos].revoked.is_some() {
+                return Ok(Revoked::Done);
+            }
+            if log.is_none() && active_server_admins(contents) <= 1 {
+                return Ok(Revoked::LastAdmin);
+            }
+            contents.keys[pos].revoked = Some(now_rfc3339());
+            Ok(Revoked::Done)
+        })
     }
 
     /// Replaces server-wide key `old_id` by a new admin key in one durable change: the new key
@@ -256,20 +269,17 @@ impl Keys {
         label: &str,
     ) -> Result<(KeyRecord, String), ServerError> {
         let (record, key) = Self::generate(Role::Admin, None, label);
-        let mut contents = self.lock();
-        let before = contents.keys.clone();
-        if let Some(old) = contents
-            .keys
-            .iter_mut()
-            .find(|k| k.id == old_id && k.log.is_none())
-        {
-            old.revoked.get_or_insert_with(now_rfc3339);
-        }
-        contents.keys.push(record.clone());
-        if let Err(e) = self.save(&contents) {
-            contents.keys = before;
-            return Err(e);
-        }
+        self.store.change(|contents| {
+            if let Some(old) = contents
+                .keys
+                .iter_mut()
+                .find(|k| k.id == old_id && k.log.is_none())
+            {
+                old.revoked.get_or_insert_with(now_rfc3339);
+            }
+            contents.keys.push(record.clone());
+            Ok::<_, ServerError>(())
+        })?;
         Ok((record, key))
     }
 
@@ -280,8 +290,7 @@ impl Keys {
         }
         let id = key.strip_prefix("slk_")?.split('_').next()?;
         let presented: [u8; 32] = Sha256::digest(key.as_bytes()).into();
-        let contents = self.lock();
-        let record = contents.keys.iter().find(|k| k.id == id)?;
+        let record = self.record(id)?;
         let stored = hex::decode::<32>(&record.hash)?;
         let equal: bool = presented.ct_eq(&stored).into();
         (equal && record.revoked.is_none()).then(|| record.principal())
@@ -289,14 +298,20 @@ impl Keys {
 
     /// The holder of key `key_id` now, or `None` once it is revoked or unknown.
     pub fn principal(&self, key_id: &str) -> Option<Principal> {
-        let contents = self.lock();
-        let record = contents.keys.iter().find(|k| k.id == key_id)?;
+        let record = self.record(key_id)?;
         record.revoked.is_none().then(|| record.principal())
+    }
+
+    /// The record of key `id`, current enough to authenticate by (module `key_store`).
+    fn record(&self, id: &str) -> Option<KeyRecord> {
+        self.store
+            .find_current(|contents| contents.keys.iter().find(|k| k.id == id).cloned())
     }
 
     /// The settings of `log`.
     pub fn settings(&self, log: &str) -> LogSettings {
-        self.lock().logs.get(log).cloned().unwrap_or_default()
+        self.store
+            .read(|contents| contents.logs.get(log).cloned().unwrap_or_default())
     }
 
     /// Replaces the settings of `log`.
@@ -308,37 +323,17 @@ impl Keys {
     }
 
     /// Changes `log`'s settings with `change` under the store's lock and saves them, so that
-    /// a read-modify-write cannot interleave with another; nothing changes if `change` or
-    /// the save fails.
+    /// a read-modify-write cannot interleave with another (on a shared store, with another
+    /// node's either); nothing changes if `change` or the save fails.
     pub fn update_settings<T, E: From<ServerError>>(
         &self,
         log: &str,
         change: impl FnOnce(&mut LogSettings) -> Result<T, E>,
     ) -> Result<T, E> {
-        let mut contents = self.lock();
-        let old = contents.logs.get(log).cloned();
-        let mut settings = old.clone().unwrap_or_default();
-        let out = change(&mut settings)?;
-        contents.logs.insert(log.to_owned(), settings);
-        if let Err(e) = self.save(&contents) {
-            match old {
-                Some(old) => contents.logs.insert(log.to_owned(), old),
-                None => contents.logs.remove(log),
-            };
-            return Err(e.into());
-        }
-        Ok(out)
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Contents> {
-        self.contents.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Writes the whole file atomically and durably (module `durable` of the engine).
-    fn save(&self, contents: &Contents) -> Result<(), ServerError> {
-        let bytes = serde_json::to_vec_pretty(contents).expect("the key store serializes");
-        durable::write_file(&self.path, &bytes, 0o600)
-            .map_err(|e| ServerError::io(format_args!("cannot save {}", self.path.display()), e))
+        self.store.change(|contents| {
+            let settings = contents.logs.entry(log.to_owned()).or_default();
+            change(settings)
+        })
     }
 }
 

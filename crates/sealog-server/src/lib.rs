@@ -33,6 +33,7 @@ mod export;
 mod export_limits;
 mod extract;
 mod holds;
+mod key_store;
 mod incidents;
 mod ingest;
 pub mod keys;

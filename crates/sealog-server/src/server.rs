@@ -47,7 +47,7 @@ impl Server {
         engine: EngineOptions,
     ) -> Result<Server, ServerError> {
         let engine = Engine::open_serving(dir, engine)?;
-        let keys = Keys::open(dir)?;
+        let keys = Keys::open_for(dir, &engine)?;
         let content = sealog_storage::content::ContentStore::open(dir, options.kek_dir.as_deref())
             .map_err(|e| ServerError::io("cannot open the encrypted content store", e))?;
         let dashboard_options = DashboardOptions {
@@ -87,8 +87,8 @@ impl Server {
         Ok(Server { state, dashboard })
     }
 
-    /// On a first start (no key yet): creates the log `default` if missing and a server-wide
-    /// admin key. Without `provided`, the key is made here, written to `DIR/admin.token` (mode
+    /// On a first start (no key yet, on a shared store on any node): creates the log
+    /// `default` if missing and a server-wide admin key. Without `provided`, the key is made here, written to `DIR/admin.token` (mode
     /// 0600) and returned; with it (`slk_…`, from the operator), only its hash is stored and
     /// nothing is written. Later starts return `None`.
     pub fn bootstrap(&self, provided: Option<&str>) -> Result<Option<String>, ServerError> {
@@ -108,9 +108,11 @@ impl Server {
                 _ => {}
             }
         }
+        // Stored only if still no key: of two nodes of a shared store starting together, one
+        // makes the key and the other finds it.
         if let Some(key) = provided {
             let record = Keys::record_of(key, Role::Admin, None, "provided admin")?;
-            self.state.keys.insert(record)?;
+            self.state.keys.insert_first(record)?;
             return Ok(None);
         }
         // The token file is written before the key is stored: a crash in between leaves no
@@ -119,7 +121,13 @@ impl Server {
         let token = &self.state.admin_token_file;
         durable::write_file(token, format!("{key}\n").as_bytes(), 0o600)
             .map_err(|e| ServerError::io(format_args!("cannot write {}", token.display()), e))?;
-        self.state.keys.insert(record)?;
+        if !self.state.keys.insert_first(record)? {
+            // Another node made the first key meanwhile: this one's was never valid.
+            std::fs::remove_file(token.as_ref()).map_err(|e| {
+                ServerError::io(format_args!("cannot remove {}", token.display()), e)
+            })?;
+            return Ok(None);
+        }
         Ok(Some(key))
     }
 

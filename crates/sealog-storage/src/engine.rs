@@ -20,7 +20,7 @@ use crate::faults::{FaultInjector, Faults};
 use crate::lock;
 use crate::log::{Log, LogEnv};
 use crate::log_store::LogStore;
-use crate::pg::{Database, PgStore};
+use crate::pg::{Database, PgStore, SharedDocuments};
 use crate::store::Store;
 use crate::types::now_micros;
 use crate::{EngineError, EngineOptions, ErrorKind, SignedCheckpoint, checkpoint_file};
@@ -328,6 +328,11 @@ impl Engine {
                 None
             }
         }
+    }
+
+    /// The shared store's documents (keys, settings), or `None` on the embedded store.
+    pub fn shared_documents(&self) -> Option<SharedDocuments> {
+        self.inner.env.database.clone().map(SharedDocuments::new)
     }
 
     /// Every log, sorted by name.

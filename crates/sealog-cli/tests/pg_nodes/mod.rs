@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-/// The admin key every node is started with (each node keeps its own key store).
+/// The admin key every node is started with (the nodes share one key store, in the database).
 pub fn admin() -> String {
     format!("slk_0123456789abcdef_{}", "k".repeat(43))
 }
@@ -32,6 +32,16 @@ pub fn node(db: &TestDb, data: &Path, key_file: &Path) -> Serve {
 
 /// A node over `db` with its own data directory `data`, listening on `listen`.
 pub fn node_at(db: &TestDb, data: &Path, key_file: &Path, listen: &str) -> Serve {
+    start(db, data, key_file, listen, &[("SEALOG_ADMIN_KEY", &admin())])
+}
+
+/// A node over `db` started without an admin key of its own: the first start of a store
+/// makes one and writes it to `data/admin.token`.
+pub fn node_making_admin_key(db: &TestDb, data: &Path, key_file: &Path) -> Serve {
+    start(db, data, key_file, "127.0.0.1:0", &[])
+}
+
+fn start(db: &TestDb, data: &Path, key_file: &Path, listen: &str, envs: &[(&str, &str)]) -> Serve {
     let url = db.url();
     let key = key_file.to_str().unwrap();
     let args = [
@@ -48,7 +58,7 @@ pub fn node_at(db: &TestDb, data: &Path, key_file: &Path, listen: &str) -> Serve
         "--checkpoint-interval-ms",
         "100",
     ];
-    Serve::start_with(data, &args, &[("SEALOG_ADMIN_KEY", &admin())])
+    Serve::start_with(data, &args, envs)
 }
 
 /// A store key file, mode 0600.

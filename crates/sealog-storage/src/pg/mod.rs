@@ -8,6 +8,7 @@
 //! sealog_entries             (log, index) → leaf bytes, leaf hash
 //! sealog_tree_hashes         (log, tile level 1..7, node index) → hash of tree level 8·L
 //! sealog_checkpoint_history  (log, size) → signed note, signing time
+//! sealog_documents           name → version, JSON body: the server's keys and log settings
 //! ```
 //!
 //! Only the holder of a log's lease (module `lease`) writes it, and every write names the
@@ -24,11 +25,13 @@
 
 mod append;
 mod catalog;
+mod documents;
 mod lease;
 mod migrate;
 mod store;
 mod tls;
 
+pub use documents::{Document, SharedDocuments};
 pub(crate) use store::PgStore;
 
 use crate::EngineError;

@@ -1,0 +1,12 @@
+-- What the server (not the engine) keeps and every node of a shared store must see alike:
+-- API keys (their hashes, never a secret) and log settings, each a small JSON document
+-- rewritten whole on a change, as `DIR/server.json` is on an embedded store.
+
+-- One row per document, by name (`server`: the keys and log settings). `version` grows by one
+-- on every change, in the change's transaction, so that a node finds out with one cheap query
+-- whether what it caches is still current.
+CREATE TABLE sealog_documents (
+    name text PRIMARY KEY,
+    version bigint NOT NULL CHECK (version >= 0),
+    body jsonb NOT NULL
+);
