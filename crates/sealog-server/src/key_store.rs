@@ -12,11 +12,13 @@
 //!   confirmed current for [`FRESH_FOR`]. So a key made on one node authenticates on every
 //!   node at once, and a revoked one stops authenticating on every node within
 //!   [`FRESH_FOR`] of the revocation's commit, even if the refresh thread stalls; a node that
-//!   cannot reach the database refuses keys rather than trust a stale cache.
+//!   cannot reach the database refuses keys rather than trust a stale cache. Read-throughs
+//!   run one at a time and are shared by the requests that wait for them, so unknown keys
+//!   sent at any rate cost the database one small query at a time.
 
 use crate::error::ServerError;
 use crate::keys::Contents;
-use sealog_storage::{Document, EngineError, ErrorKind, SharedDocuments, durable};
+use sealog_storage::{Document, ErrorKind, SharedDocuments, durable};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::{Duration, Instant};
@@ -35,6 +37,8 @@ const DOCUMENT: &str = "server";
 pub(crate) struct KeyStore {
     backend: Backend,
     cache: Mutex<Cached>,
+    /// Held by the one refresh that runs.
+    refreshing: Mutex<()>,
 }
 
 enum Backend {
@@ -48,18 +52,6 @@ struct Cached {
     version: i64,
     /// When the contents were last confirmed current.
     checked: Instant,
-}
-
-/// A change's own failure, or the store's.
-enum Failed<E> {
-    Change(E),
-    Store(ServerError),
-}
-
-impl<E> From<EngineError> for Failed<E> {
-    fn from(e: EngineError) -> Self {
-        Failed::Store(e.into())
-    }
 }
 
 impl KeyStore {
@@ -100,6 +92,7 @@ impl KeyStore {
                 version,
                 checked: Instant::now(),
             }),
+            refreshing: Mutex::new(()),
         })
     }
 
@@ -149,49 +142,63 @@ impl KeyStore {
                 Ok(out)
             }
             Backend::Shared(documents) => {
-                let changed = documents.update(DOCUMENT, |body| {
-                    let mut next = match body {
-                        Some(text) => parse(text.as_bytes(), DOCUMENT).map_err(Failed::Store)?,
-                        None => Contents::default(),
-                    };
-                    let before = next.clone();
-                    let out = change(&mut next).map_err(Failed::Change)?;
-                    Ok((out, (next != before).then(|| to_json(&next))))
-                });
-                let (out, document) = changed.map_err(|e| match e {
-                    Failed::Change(e) => e,
-                    Failed::Store(e) => E::from(e),
-                })?;
-                self.install(&document)?;
+                let checked = Instant::now();
+                let changed = documents
+                    .update(DOCUMENT, |body| {
+                        let mut next = match body {
+                            Some(text) => parse(text.as_bytes(), DOCUMENT)?,
+                            None => Contents::default(),
+                        };
+                        let before = next.clone();
+                        let out = change(&mut next)?;
+                        Ok::<_, E>((out, (next != before).then(|| to_json(&next))))
+                    })
+                    .map_err(ServerError::from)?;
+                let (out, document) = changed?;
+                self.install(&document, checked)?;
                 Ok(out)
             }
         }
     }
 
-    /// On a shared store, brings the cache up to the database's newest version.
+    /// On a shared store, brings the cache up to the database's newest version. One refresh
+    /// runs at a time, and a caller that waited for one begun after it asked takes that one's
+    /// result: requests with unknown keys, however many, cost one query at a time.
     fn refresh(&self) -> Result<(), ServerError> {
         let Backend::Shared(documents) = &self.backend else {
             return Ok(());
         };
+        let asked = Instant::now();
+        let _one = self
+            .refreshing
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if self.lock().checked >= asked {
+            return Ok(());
+        }
         let checked = Instant::now();
         let version = documents.version(DOCUMENT)?;
         if version == self.lock().version {
-            self.lock().checked = checked;
+            let mut cache = self.lock();
+            cache.checked = cache.checked.max(checked);
             return Ok(());
         }
-        self.install(&documents.read(DOCUMENT)?)
+        self.install(&documents.read(DOCUMENT)?, checked)
     }
 
-    /// Caches `document` unless the cache holds a newer version already.
-    fn install(&self, document: &Document) -> Result<(), ServerError> {
+    /// Caches `document`, read from the database after `checked`, unless the cache holds a
+    /// newer version already.
+    fn install(&self, document: &Document, checked: Instant) -> Result<(), ServerError> {
         let contents = parse_document(document)?;
         let mut cache = self.lock();
-        if document.version >= cache.version {
+        if document.version > cache.version {
             *cache = Cached {
                 contents,
                 version: document.version,
-                checked: Instant::now(),
+                checked,
             };
+        } else if document.version == cache.version {
+            cache.checked = cache.checked.max(checked);
         }
         Ok(())
     }
