@@ -1,8 +1,8 @@
-//! Keys and log settings on a shared PostgreSQL store: every node of the store sees the same
-//! ones. A key made on one node authenticates on another at once; one revoked on one node
+//! Keys, log settings and legal holds on a shared PostgreSQL store: every node of the store
+//! sees the same ones. A key made on one node authenticates on another at once; one revoked on one node
 //! stops working on the others within the bound the server states (one second); a log's
 //! settings changed on one node are seen on the others within 200 ms and hold on the node
-//! that takes the log over; two nodes starting
+//! that takes the log over, as a hold placed on one node does; two nodes starting
 //! together on an empty store make one admin key.
 
 mod support;
@@ -38,7 +38,14 @@ fn a_key_made_or_revoked_on_one_node_is_known_on_the_other() {
         Some(br#"{"name":"other"}"#),
     );
     assert_eq!(made.status, 201, "{}", made.body);
-    let on_b = |token: &str| call("GET", &format!("{}/v1/logs/other", b.url), Some(token), None);
+    let on_b = |token: &str| {
+        call(
+            "GET",
+            &format!("{}/v1/logs/other", b.url),
+            Some(token),
+            None,
+        )
+    };
 
     // A server-wide admin key made on A works on B at once, without waiting for a refresh.
     let created = call(
@@ -53,7 +60,11 @@ fn a_key_made_or_revoked_on_one_node_is_known_on_the_other() {
         created.json()["key"].as_str().unwrap().to_owned(),
     );
     let reply = on_b(&secret);
-    assert_eq!(reply.status, 200, "a key made on A, used on B: {}", reply.body);
+    assert_eq!(
+        reply.status, 200,
+        "a key made on A, used on B: {}",
+        reply.body
+    );
     // Keys made on A are listed on B, and no secret is stored.
     let listed = call(
         "GET",
@@ -154,7 +165,11 @@ fn a_log_setting_made_on_one_node_holds_on_the_node_that_takes_the_log_over() {
         assert!(since.elapsed() < Duration::from_secs(10), "no takeover");
         std::thread::sleep(Duration::from_millis(50));
     };
-    assert!(served.body.starts_with("test.local/default\n"), "{}", served.body);
+    assert!(
+        served.body.starts_with("test.local/default\n"),
+        "{}",
+        served.body
+    );
     let info = call(
         "GET",
         &format!("{}/v1/logs/default", b.url),
@@ -203,4 +218,62 @@ fn two_nodes_starting_together_on_an_empty_store_make_one_admin_key() {
         assert_eq!(listed.status, 200, "{}", listed.body);
         assert_eq!(listed.json()["keys"].as_array().unwrap().len(), 1);
     }
+}
+
+#[test]
+fn a_hold_placed_on_one_node_blocks_an_erasure_on_the_node_that_takes_the_log_over() {
+    let db = TestDb::create();
+    let dir = tempfile::tempdir().unwrap();
+    let key = key_file(dir.path());
+    let a = node(&db, &dir.path().join("a"), &key);
+    let b = node(&db, &dir.path().join("b"), &key);
+    let post_to = |server: &support::Serve, path: &str, body: &str| {
+        let url = format!("{}/v1/logs/default{path}", server.url);
+        call("POST", &url, Some(&admin()), Some(body.as_bytes()))
+    };
+    let placed = post_to(
+        &a,
+        "/holds",
+        r#"{"reason":"court order 7","subject":"pseudo-h"}"#,
+    );
+    assert_eq!(placed.status, 201, "{}", placed.body);
+    let hold = placed.json()["id"].as_str().unwrap().to_owned();
+
+    // A dies; B leads the log and refuses the erasure the hold covers, naming it.
+    a.kill();
+    let erase = || post_to(&b, "/subjects/pseudo-h/erasure", r#"{"reason":"Art. 17"}"#);
+    let since = Instant::now();
+    let blocked = loop {
+        let reply = erase();
+        if reply.status != 503 {
+            break reply;
+        }
+        assert!(since.elapsed() < Duration::from_secs(10), "no takeover");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(
+        (blocked.status, blocked.error_code().as_str()),
+        (409, "held"),
+        "{}",
+        blocked.body
+    );
+    assert!(blocked.body.contains(&hold), "{}", blocked.body);
+    let listed = call(
+        "GET",
+        &format!("{}/v1/logs/default/holds", b.url),
+        Some(&admin()),
+        None,
+    );
+    assert_eq!(listed.json()["holds"][0]["id"], Value::from(hold.clone()));
+
+    // Lifted on B, the erasure goes through.
+    let lifted = call(
+        "DELETE",
+        &format!("{}/v1/logs/default/holds/{hold}", b.url),
+        Some(&admin()),
+        None,
+    );
+    assert_eq!(lifted.status, 200, "{}", lifted.body);
+    let done = erase();
+    assert_eq!(done.status, 200, "{}", done.body);
 }

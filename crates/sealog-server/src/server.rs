@@ -48,8 +48,12 @@ impl Server {
     ) -> Result<Server, ServerError> {
         let engine = Engine::open_serving(dir, engine)?;
         let keys = Keys::open_for(dir, &engine)?;
-        let content = sealog_storage::content::ContentStore::open(dir, options.kek_dir.as_deref())
-            .map_err(|e| ServerError::io("cannot open the encrypted content store", e))?;
+        let content = sealog_storage::content::ContentStore::open_sharing_holds(
+            dir,
+            options.kek_dir.as_deref(),
+            engine.shared_documents(),
+        )
+        .map_err(|e| ServerError::io("cannot open the encrypted content store", e))?;
         let dashboard_options = DashboardOptions {
             secure_cookies: options.tls,
             session_file: Some(dir.join("sessions.json")),

@@ -32,7 +32,13 @@ pub fn node(db: &TestDb, data: &Path, key_file: &Path) -> Serve {
 
 /// A node over `db` with its own data directory `data`, listening on `listen`.
 pub fn node_at(db: &TestDb, data: &Path, key_file: &Path, listen: &str) -> Serve {
-    start(db, data, key_file, listen, &[("SEALOG_ADMIN_KEY", &admin())])
+    start(
+        db,
+        data,
+        key_file,
+        listen,
+        &[("SEALOG_ADMIN_KEY", &admin())],
+    )
 }
 
 /// A node over `db` started without an admin key of its own: the first start of a store

@@ -1,10 +1,13 @@
-//! Legal holds of one log, in `DIR/content/<log>/holds.json` (replaced durably on each change):
-//! while a hold is in place, what it covers may not be erased (or pruned).
+//! Legal holds of one log, in `DIR/content/<log>/holds.json` (replaced durably on each change),
+//! or on a shared PostgreSQL store in its document `holds/<log>`, which every node reads and
+//! writes: while a hold is in place, what it covers may not be erased (or pruned), on whichever
+//! node leads the log.
 
 use crate::durable;
+use crate::pg::SharedDocuments;
 use serde::{Deserialize, Serialize};
 use std::io;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// A legal hold on a log, a subject, a session or a time range.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -65,8 +68,88 @@ impl Hold {
     }
 }
 
+/// Where a log's holds are kept.
+pub(crate) enum HoldBook {
+    /// `DIR/content/<log>/holds.json`.
+    File(PathBuf),
+    /// The shared store's document of that name.
+    Shared(SharedDocuments, String),
+}
+
+impl HoldBook {
+    /// The book of log `log` whose content is in `dir`: on the shared store if there is one.
+    pub(crate) fn of(log: &str, dir: &Path, shared: Option<&SharedDocuments>) -> HoldBook {
+        match shared {
+            Some(documents) => HoldBook::Shared(documents.clone(), format!("holds/{log}")),
+            None => HoldBook::File(dir.join("holds.json")),
+        }
+    }
+
+    /// The holds in place.
+    pub(crate) fn read(&self) -> io::Result<Vec<Hold>> {
+        match self {
+            HoldBook::File(path) => read(path),
+            HoldBook::Shared(documents, name) => parse(
+                documents
+                    .read(name)
+                    .map_err(io::Error::other)?
+                    .body
+                    .as_deref(),
+            ),
+        }
+    }
+
+    /// Runs `work` on the holds in place while none can be placed or lifted, on a shared store
+    /// by any node (the caller holds the log's own lock against this process's changes).
+    pub(crate) fn while_locked<T, E: From<io::Error>>(
+        &self,
+        work: impl FnOnce(&[Hold]) -> Result<T, E>,
+    ) -> Result<T, E> {
+        match self {
+            HoldBook::File(path) => work(&read(path)?),
+            HoldBook::Shared(documents, name) => {
+                let done = documents.update(name, |body| Ok::<_, E>((work(&parse(body)?)?, None)));
+                Ok(done.map_err(io::Error::other)??.0)
+            }
+        }
+    }
+
+    /// Changes the holds with `change` and stores them, durably.
+    pub(crate) fn change<T>(&self, change: impl FnOnce(&mut Vec<Hold>) -> T) -> io::Result<T> {
+        match self {
+            HoldBook::File(path) => {
+                let mut all = read(path)?;
+                let out = change(&mut all);
+                write(path, &all)?;
+                Ok(out)
+            }
+            HoldBook::Shared(documents, name) => {
+                let done = documents.update(name, |body| {
+                    let mut all = parse(body)?;
+                    let out = change(&mut all);
+                    let text = serde_json::to_string(&all).map_err(io::Error::other)?;
+                    Ok::<_, io::Error>((out, Some(text)))
+                });
+                Ok(done.map_err(io::Error::other)??.0)
+            }
+        }
+    }
+}
+
+/// The holds of a shared document's text (none if it was never written).
+fn parse(body: Option<&str>) -> io::Result<Vec<Hold>> {
+    body.map_or(Ok(Vec::new()), |text| {
+        serde_json::from_str(text).map_err(|e| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("the store's holds are damaged: {e}"),
+            )
+        })
+    })
+}
+
 /// The holds stored at `path` (none if it does not exist).
-pub fn read(path: &Path) -> io::Result<Vec<Hold>> {
+fn read(path: &Path) -> io::Result<Vec<Hold>> {
     match std::fs::read(path) {
         Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
             io::Error::new(
@@ -80,7 +163,7 @@ pub fn read(path: &Path) -> io::Result<Vec<Hold>> {
 }
 
 /// Replaces the holds at `path`, durably.
-pub fn write(path: &Path, holds: &[Hold]) -> io::Result<()> {
+fn write(path: &Path, holds: &[Hold]) -> io::Result<()> {
     durable::write_file(
         path,
         &serde_json::to_vec_pretty(holds).map_err(io::Error::other)?,

@@ -31,6 +31,7 @@ mod packs;
 mod retention;
 
 pub use holds::Hold;
+use holds::HoldBook;
 pub use keys::Tombstone;
 pub use retention::{Prune, PrunePlan, Pruned};
 
@@ -69,6 +70,8 @@ pub enum ContentError {
 pub struct ContentStore {
     root: PathBuf,
     kek_dir: Option<PathBuf>,
+    /// The shared store the logs' legal holds are kept in, if any.
+    shared: Option<crate::SharedDocuments>,
     logs: Mutex<HashMap<String, Arc<LogContent>>>,
 }
 
@@ -76,9 +79,20 @@ impl ContentStore {
     /// Opens the store of `data_dir`, finishing erasures a crash interrupted. With `kek_dir`,
     /// each log's KEK is `<kek_dir>/<log>.kek` instead of `DIR/content/<log>/kek`.
     pub fn open(data_dir: &Path, kek_dir: Option<&Path>) -> io::Result<ContentStore> {
+        Self::open_sharing_holds(data_dir, kek_dir, None)
+    }
+
+    /// [`ContentStore::open`], with the logs' legal holds kept in the shared store `shared`
+    /// (every node of the store sees the same holds) when there is one.
+    pub fn open_sharing_holds(
+        data_dir: &Path,
+        kek_dir: Option<&Path>,
+        shared: Option<crate::SharedDocuments>,
+    ) -> io::Result<ContentStore> {
         let store = ContentStore {
             root: data_dir.join("content"),
             kek_dir: kek_dir.map(Path::to_owned),
+            shared,
             logs: Mutex::new(HashMap::new()),
         };
         if let Ok(entries) = std::fs::read_dir(&store.root) {
@@ -111,7 +125,9 @@ impl ContentStore {
             Some(dir) => dir.join(format!("{name}.kek")),
             None => self.root.join(name).join("kek"),
         };
-        let log = Arc::new(LogContent::open(name, self.root.join(name), kek_path)?);
+        let dir = self.root.join(name);
+        let hold_book = HoldBook::of(name, &dir, self.shared.as_ref());
+        let log = Arc::new(LogContent::open(name, dir, kek_path, hold_book)?);
         logs.insert(name.to_owned(), log.clone());
         Ok(log)
     }
@@ -141,6 +157,8 @@ pub struct LogContent {
     cache: Mutex<HashMap<String, Arc<DataKey>>>,
     /// Held while the holds are changed or an erasure checks them and runs.
     holds: Mutex<()>,
+    /// Where the holds are kept.
+    hold_book: HoldBook,
     /// The blobs.
     packs: Packs,
 }
@@ -155,7 +173,12 @@ pub struct Sealed {
 }
 
 impl LogContent {
-    fn open(name: &str, dir: PathBuf, kek_path: PathBuf) -> io::Result<LogContent> {
+    fn open(
+        name: &str,
+        dir: PathBuf,
+        kek_path: PathBuf,
+        hold_book: HoldBook,
+    ) -> io::Result<LogContent> {
         let current = match Kek::read(&kek_path)? {
             Some(kek) => kek,
             None => Kek::create(&kek_path)?,
@@ -168,6 +191,7 @@ impl LogContent {
             gate: RwLock::new(()),
             cache: Mutex::new(HashMap::new()),
             holds: Mutex::new(()),
+            hold_book,
             packs: Packs::open(dir.join("packs"))?,
             dir,
         };
@@ -315,12 +339,21 @@ impl LogContent {
         if let Some(t) = Tombstone::read(&dir.join("erased"))? {
             return Ok(t);
         }
-        if let Some(hold) = holds::read(&self.holds_file())?
-            .into_iter()
-            .find(|h| h.covers_subject(subject))
-        {
-            return Err(ContentError::Held(Box::new(hold)));
-        }
+        self.hold_book.while_locked(|holds| {
+            if let Some(hold) = holds.iter().find(|h| h.covers_subject(subject)) {
+                return Err(ContentError::Held(Box::new(hold.clone())));
+            }
+            self.erase_unheld(subject, &dir, tombstone)
+        })
+    }
+
+    /// [`LogContent::erase`] once no hold covers `subject`, with the holds locked.
+    fn erase_unheld(
+        &self,
+        subject: &str,
+        dir: &Path,
+        tombstone: impl FnOnce(u64) -> Tombstone,
+    ) -> Result<Tombstone, ContentError> {
         let key_id = KeyFile::read(&dir.join("key"))?.map(|k| k.key_id);
         let legacy = match std::fs::read_dir(dir.join("blobs")) {
             Ok(entries) => entries.count() as u64,
@@ -334,44 +367,33 @@ impl LogContent {
         let marker = self.erasing().join(dir.file_name().unwrap_or_default());
         create_dirs(&self.erasing())?;
         durable::write_file(&marker, b"", 0o600)?;
-        create_dirs(&dir)?;
+        create_dirs(dir)?;
         t.write(&dir.join("erased"))?;
         lock(&self.cache).remove(subject);
-        self.finish(&dir, &tag)?;
+        self.finish(dir, &tag)?;
         std::fs::remove_file(&marker)?;
         durable::sync_dir(&self.erasing())?;
         Ok(t)
     }
 
-    fn holds_file(&self) -> PathBuf {
-        self.dir.join("holds.json")
-    }
-
     /// The holds in place.
     pub fn holds(&self) -> io::Result<Vec<Hold>> {
         let _holds = lock(&self.holds);
-        holds::read(&self.holds_file())
+        self.hold_book.read()
     }
 
     /// Places a hold, durably.
     pub fn place_hold(&self, hold: Hold) -> io::Result<()> {
         let _holds = lock(&self.holds);
-        let mut all = holds::read(&self.holds_file())?;
-        all.push(hold);
         create_dirs(&self.dir)?;
-        holds::write(&self.holds_file(), &all)
+        self.hold_book.change(|all| all.push(hold))
     }
 
     /// Lifts hold `id`, durably; returns it, or `None` if no such hold is in place.
     pub fn lift_hold(&self, id: &str) -> io::Result<Option<Hold>> {
         let _holds = lock(&self.holds);
-        let mut all = holds::read(&self.holds_file())?;
-        let Some(at) = all.iter().position(|h| h.id == id) else {
-            return Ok(None);
-        };
-        let hold = all.remove(at);
-        holds::write(&self.holds_file(), &all)?;
-        Ok(Some(hold))
+        self.hold_book
+            .change(|all| all.iter().position(|h| h.id == id).map(|at| all.remove(at)))
     }
 
     /// Finishes the erasures a crash interrupted; one without a tombstone had not begun.

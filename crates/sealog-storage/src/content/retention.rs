@@ -3,7 +3,7 @@
 //! the latest prune with the id of the `prune` event that records it.
 
 use super::LogContent;
-use super::holds::{self, Hold};
+use super::holds::Hold;
 use super::keys::subject_dir;
 use crate::{durable, lock};
 use serde::{Deserialize, Serialize};
@@ -87,32 +87,34 @@ impl LogContent {
         plan: impl FnOnce(&[Hold], &Pruned) -> Result<PrunePlan, E>,
     ) -> Result<Pruned, E> {
         let _holds = lock(&self.holds);
-        let before = self.pruned()?;
-        let plan = plan(&holds::read(&self.holds_file())?, &before)?;
-        let digests: HashSet<[u8; 32]> = plan
-            .blobs
-            .iter()
-            .filter_map(|(_, sha)| sealog_core::hex::decode::<32>(sha))
-            .collect();
-        let mut removed = self.packs.remove(|sha, _| digests.contains(sha))?;
-        removed += self.remove_unpacked(&plan.blobs)?;
-        let last = if removed > 0 {
-            Some(Prune {
-                blobs: removed,
-                ..plan.record
-            })
-        } else {
-            before.last.clone()
-        };
-        let after = Pruned {
-            below: plan.below.max(before.below),
-            held_from: plan.held_from,
-            last,
-        };
-        if after != before {
-            self.write_pruned(&after)?;
-        }
-        Ok(after)
+        self.hold_book.while_locked(|holds| {
+            let before = self.pruned()?;
+            let plan = plan(holds, &before)?;
+            let digests: HashSet<[u8; 32]> = plan
+                .blobs
+                .iter()
+                .filter_map(|(_, sha)| sealog_core::hex::decode::<32>(sha))
+                .collect();
+            let mut removed = self.packs.remove(|sha, _| digests.contains(sha))?;
+            removed += self.remove_unpacked(&plan.blobs)?;
+            let last = if removed > 0 {
+                Some(Prune {
+                    blobs: removed,
+                    ..plan.record
+                })
+            } else {
+                before.last.clone()
+            };
+            let after = Pruned {
+                below: plan.below.max(before.below),
+                held_from: plan.held_from,
+                last,
+            };
+            if after != before {
+                self.write_pruned(&after)?;
+            }
+            Ok(after)
+        })
     }
 
     /// Notes that the `prune` event `event_id` is in the log.

@@ -1,5 +1,5 @@
 //! Small JSON documents in the shared store (table `sealog_documents`): what the server keeps
-//! beside the logs (API keys, log settings) and every node must see alike. Each document is
+//! beside the logs (API keys, log settings, legal holds) and every node must see alike. Each document is
 //! rewritten whole on a change, in a transaction that holds its row locked from the read to
 //! the write, so that two nodes changing it at once apply one change after the other, never
 //! one over the other; and its version grows by one, so that a node caching it learns with one
@@ -66,13 +66,15 @@ impl SharedDocuments {
 
     /// Changes document `name` with `change`, which gets its text (`None` if never written)
     /// and gives back a result and the new text (`None`: leave it as it is). The document
-    /// stays locked on every node from the read to the write. Returns the result and the
-    /// document as stored afterwards; nothing changes if `change` or the write fails.
-    pub fn update<T, E: From<EngineError>>(
+    /// stays locked on every node from the read to the write, so `change` may also act on what
+    /// the document guards. Returns the result and the document as stored afterwards, or
+    /// `change`'s own error (inside) or the store's (outside); nothing changes if `change` or
+    /// the write fails.
+    pub fn update<T, E>(
         &self,
         name: &str,
         change: impl FnOnce(Option<&str>) -> Result<(T, Option<String>), E>,
-    ) -> Result<(T, Document), E> {
+    ) -> Result<Result<(T, Document), E>, EngineError> {
         let fail = |e| EngineError::io(format_args!("cannot change document {name}"), e);
         let (pool, owned) = (self.db.pool(), name.to_owned());
         let (tx, current) = self
@@ -86,12 +88,15 @@ impl SharedDocuments {
                 Ok((tx, document(row.get(0), row.get(1))))
             })
             .map_err(fail)?;
-        let (out, new) = change(current.body.as_deref())?;
+        let (out, new) = match change(current.body.as_deref()) {
+            Ok(changed) => changed,
+            Err(e) => return Ok(Err(e)),
+        };
         let Some(new) = new else {
             self.db
                 .run(async move { tx.finish("ROLLBACK").await })
                 .map_err(fail)?;
-            return Ok((out, current));
+            return Ok(Ok((out, current)));
         };
         let owned = name.to_owned();
         let stored = self
@@ -106,7 +111,7 @@ impl SharedDocuments {
                 })
             })
             .map_err(fail)?;
-        Ok((out, stored))
+        Ok(Ok((out, stored)))
     }
 }
 

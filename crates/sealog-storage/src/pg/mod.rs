@@ -8,7 +8,8 @@
 //! sealog_entries             (log, index) → leaf bytes, leaf hash
 //! sealog_tree_hashes         (log, tile level 1..7, node index) → hash of tree level 8·L
 //! sealog_checkpoint_history  (log, size) → signed note, signing time
-//! sealog_documents           name → version, JSON body: the server's keys and log settings
+//! sealog_documents           name → version, JSON body: the server's keys and log settings,
+//!                            each log's legal holds
 //! ```
 //!
 //! Only the holder of a log's lease (module `lease`) writes it, and every write names the
