@@ -117,7 +117,26 @@ pub async fn patch_log(
     caller.admin(&name)?;
     let patch = body.parsed()?;
     let log = state.log(&name)?;
-    let mut settings = state.keys.settings(&name);
+    // Patched under the key store's lock (on a shared store, every node's), so that two
+    // patches of one log at once apply one after the other and neither is lost.
+    let keys = state.keys.clone();
+    let stored = log.clone();
+    let retention = blocking(move || {
+        keys.update_settings(stored.name(), |settings| apply_patch(patch, settings))
+    })
+    .await?;
+    if let Some(to) = retention {
+        crate::retention::record_change(&state, &log, to).await?;
+    }
+    let log = state.log(&name)?;
+    Ok(Json(summary(&state, &log)))
+}
+
+/// Applies `patch` to `settings`; returns the new retention if it changed.
+fn apply_patch(
+    patch: LogPatch,
+    settings: &mut LogSettings,
+) -> ApiResult<Option<crate::retention::RetentionSettings>> {
     if let Some(public) = patch.public {
         settings.public = public;
     }
@@ -134,7 +153,6 @@ pub async fn patch_log(
     settings.retention = settings
         .retention
         .patched(patch.retention_days, patch.retention_below_minimum)?;
-    let retention = (settings.retention != retention_before).then_some(settings.retention);
     if settings.public_entries && !settings.public {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -143,14 +161,7 @@ pub async fn patch_log(
              checkpoint is not",
         ));
     }
-    let keys = state.keys.clone();
-    let stored = log.clone();
-    blocking(move || Ok(keys.set_settings(stored.name(), settings)?)).await?;
-    if let Some(to) = retention {
-        crate::retention::record_change(&state, &log, to).await?;
-    }
-    let log = state.log(&name)?;
-    Ok(Json(summary(&state, &log)))
+    Ok((settings.retention != retention_before).then_some(settings.retention))
 }
 
 /// Body of `POST /v1/logs/{log}/keys`.
