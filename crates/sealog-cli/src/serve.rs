@@ -14,7 +14,8 @@ pub struct ServeArgs {
     #[arg(long, env = "SEALOG_CONFIG")]
     config: Option<PathBuf>,
     /// Data directory [default: ./sealog-data]. With --store, it keeps only what is this
-    /// node's own: its lock, the derived query indexes, its API keys and admin.token.
+    /// node's own: its lock, the derived query indexes, dashboard sessions, and admin.token
+    /// if this node made the store's first admin key (the keys themselves are in the store).
     #[arg(long)]
     data: Option<PathBuf>,
     /// Keep the logs in a shared PostgreSQL store, `postgres://user@host:port/db` (with
