@@ -1,0 +1,366 @@
+//! `sealog fsck --store postgres://…`: every log of the shared store re-derived from its
+//! entries, in bounded chunks, and compared with what the rows claim — contiguous indices,
+//! each leaf hash, each stored tile hash, the latest checkpoint (signature and root) and the
+//! history (each one's root at its size, so that all of them are one chain). Reported as the
+//! embedded `fsck` reports a data directory.
+
+use super::{Database, PgOptions, db_error};
+use crate::fsck::root_mismatch;
+use crate::{EngineError, FsckReport, LogFsck, SignedCheckpoint, checkpoint_file};
+use sealog_core::leaf;
+use sealog_core::merkle::{CompactTree, Hash, Node};
+use sealog_core::note::Verifier;
+use sealog_core::tiles::TILE_HEIGHT;
+use std::collections::BTreeMap;
+use std::iter::Peekable;
+
+/// Entries read per query.
+const CHUNK: i64 = 10_000;
+
+/// Checks every log of the store at `options.url` (read only, besides bringing its schema up
+/// to date as any node does), with the store key that opens the logs' signing keys.
+pub fn fsck_store(options: PgOptions) -> Result<FsckReport, EngineError> {
+    let db = Database::connect(options)?;
+    let mut report = FsckReport::default();
+    for (name, importing) in db.all_logs()? {
+        let log = match importing {
+            Some(copied) => LogFsck {
+                name: name.clone(),
+                entries: copied,
+                problem: Some(format!(
+                    "`sealog migrate` was interrupted while copying this log in ({copied} \
+                     entries copied); no node serves it until `sealog migrate` is run again \
+                     and finishes it"
+                )),
+                ..LogFsck::default()
+            },
+            None => db.fsck_log(&name),
+        };
+        report.logs.push(log);
+    }
+    Ok(report)
+}
+
+/// The row of one log that its check starts from.
+pub(super) struct LogRow {
+    id: i64,
+    size: u64,
+    /// The latest checkpoint's signed note and signing time.
+    pub(super) note: Vec<u8>,
+    pub(super) micros: i64,
+}
+
+impl Database {
+    /// Every log's name, and for a log being imported the entries copied so far; sorted.
+    fn all_logs(&self) -> Result<Vec<(String, Option<u64>)>, EngineError> {
+        let pool = self.pool();
+        self.run(async move {
+            let client = pool.get().await.map_err(db_error)?;
+            let rows = client
+                .query(
+                    "SELECT name, importing, size FROM sealog_logs ORDER BY name",
+                    &[],
+                )
+                .await
+                .map_err(db_error)?;
+            Ok(rows
+                .iter()
+                .map(|r| {
+                    let importing: bool = r.get(1);
+                    (r.get(0), importing.then(|| r.get::<_, i64>(2) as u64))
+                })
+                .collect())
+        })
+        .map_err(|e| EngineError::io("cannot list the logs in the store", e))
+    }
+
+    /// Checks log `name` (being imported or not) and reports its first inconsistency.
+    pub(crate) fn fsck_log(&self, name: &str) -> LogFsck {
+        let mut out = LogFsck {
+            name: name.to_owned(),
+            ..LogFsck::default()
+        };
+        if let Err(problem) = self.check_log(name, &mut out) {
+            out.problem = Some(problem);
+        }
+        out
+    }
+
+    /// The checks of [`Database::fsck_log`]; the error is the first inconsistency.
+    fn check_log(&self, name: &str, out: &mut LogFsck) -> Result<(), String> {
+        let verifier = self
+            .signing_key(name)
+            .map_err(|e| e.to_string())?
+            .verifier();
+        let row = self.log_row(name)?;
+        let cp = checkpoint_file::verified(row.note.clone(), row.micros, &verifier)
+            .map_err(|why| format!("the stored checkpoint does not verify: {why}"))?;
+        out.checkpoint_size = cp.size;
+        let history = self.checked_history(row.id, &verifier, &cp)?;
+        let mut replay = Replay {
+            cp: &cp,
+            earlier: history.iter().peekable(),
+            tree: CompactTree::new(),
+        };
+        replay.check_roots()?;
+        loop {
+            let chunk = self.entries_from(row.id, replay.tree.size())?;
+            let full = chunk.len() as i64 == CHUNK;
+            let mut completed = Vec::new();
+            for (idx, leaf_bytes, leaf_hash) in chunk {
+                let index = replay.tree.size();
+                if idx != index {
+                    return Err(format!(
+                        "entry {index} is missing (the next stored entry is {idx})"
+                    ));
+                }
+                if leaf_hash[..] != leaf::hash(&leaf_bytes) {
+                    return Err(format!(
+                        "the stored leaf hash of entry {index} is not the hash of its bytes: \
+                         the entry or its hash was changed"
+                    ));
+                }
+                completed.extend(
+                    replay
+                        .tree
+                        .append(leaf::hash(&leaf_bytes))
+                        .into_iter()
+                        .filter(|(node, _)| node.level > 0 && node.level % TILE_HEIGHT == 0),
+                );
+                out.entries = replay.tree.size();
+                replay.check_roots()?;
+            }
+            self.check_tree_hashes(row.id, &completed)?;
+            if !full {
+                break;
+            }
+        }
+        let size = replay.tree.size();
+        if size != row.size {
+            return Err(format!(
+                "the log's row says {} entries but entries 0..{size} are stored",
+                row.size
+            ));
+        }
+        if size < cp.size {
+            return Err(format!(
+                "the log holds {size} entries but its last signed checkpoint covers {}",
+                cp.size
+            ));
+        }
+        self.check_no_extra_hashes(row.id, size)
+    }
+
+    /// The log's row.
+    pub(super) fn log_row(&self, name: &str) -> Result<LogRow, String> {
+        let (pool, owned) = (self.pool(), name.to_owned());
+        self.run(async move {
+            let client = pool.get().await.map_err(db_error)?;
+            let r = client
+                .query_one(
+                    "SELECT id, size, checkpoint_note, checkpoint_micros FROM sealog_logs \
+                     WHERE name = $1",
+                    &[&owned],
+                )
+                .await
+                .map_err(db_error)?;
+            Ok(LogRow {
+                id: r.get(0),
+                size: r.get::<_, i64>(1) as u64,
+                note: r.get(2),
+                micros: r.get(3),
+            })
+        })
+        .map_err(|e| format!("cannot read the log's row: {e}"))
+    }
+
+    /// The checkpoint history of log `id`, each verified, none beyond the latest `cp`.
+    pub(crate) fn checked_history(
+        &self,
+        id: i64,
+        verifier: &Verifier,
+        cp: &SignedCheckpoint,
+    ) -> Result<Vec<SignedCheckpoint>, String> {
+        let pool = self.pool();
+        let rows: Vec<(i64, Vec<u8>, i64)> = self
+            .run(async move {
+                let client = pool.get().await.map_err(db_error)?;
+                let rows = client
+                    .query(
+                        "SELECT size, note, signed_micros FROM sealog_checkpoint_history \
+                         WHERE log_id = $1 ORDER BY size",
+                        &[&id],
+                    )
+                    .await
+                    .map_err(db_error)?;
+                Ok(rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect())
+            })
+            .map_err(|e| format!("cannot read the checkpoint history: {e}"))?;
+        let mut history = Vec::with_capacity(rows.len());
+        for (size, note, micros) in rows {
+            let h = checkpoint_file::verified(note, micros, verifier).map_err(|why| {
+                format!("the history's checkpoint of size {size} does not verify: {why}")
+            })?;
+            if h.size as i64 != size {
+                return Err(format!(
+                    "the history's row of size {size} holds a checkpoint of size {}",
+                    h.size
+                ));
+            }
+            if h.size > cp.size {
+                return Err(format!(
+                    "the checkpoint history holds a checkpoint of size {} beyond the last \
+                     signed checkpoint (size {}): the log's row is older than the history \
+                     (restored from a backup?)",
+                    h.size, cp.size
+                ));
+            }
+            history.push(h);
+        }
+        Ok(history)
+    }
+
+    /// Up to [`CHUNK`] entries of log `id` from index `from` on, in order: index, leaf
+    /// bytes, stored leaf hash.
+    fn entries_from(&self, id: i64, from: u64) -> Result<Vec<(u64, Vec<u8>, Vec<u8>)>, String> {
+        let (pool, from) = (self.pool(), from as i64);
+        self.run(async move {
+            let client = pool.get().await.map_err(db_error)?;
+            let rows = client
+                .query(
+                    "SELECT idx, leaf, leaf_hash FROM sealog_entries WHERE log_id = $1 \
+                     AND idx >= $2 ORDER BY idx LIMIT $3",
+                    &[&id, &from, &CHUNK],
+                )
+                .await
+                .map_err(db_error)?;
+            Ok(rows
+                .iter()
+                .map(|r| (r.get::<_, i64>(0) as u64, r.get(1), r.get(2)))
+                .collect())
+        })
+        .map_err(|e| format!("cannot read the entries from {from}: {e}"))
+    }
+
+    /// Compares the tile hashes the entries `completed` with the stored ones.
+    fn check_tree_hashes(
+        &self,
+        id: i64,
+        completed: &[(Node, Hash)],
+    ) -> Result<(), String> {
+        let mut by_level: BTreeMap<u8, Vec<(u64, Hash)>> = BTreeMap::new();
+        for (node, hash) in completed {
+            by_level
+                .entry(node.level)
+                .or_default()
+                .push((node.index, *hash));
+        }
+        for (level, nodes) in by_level {
+            let (first, last) = (nodes[0].0, nodes[nodes.len() - 1].0);
+            let stored = self.stored_hashes(id, level / TILE_HEIGHT, first, last)?;
+            for (index, hash) in nodes {
+                match stored.get(&index) {
+                    Some(s) if s[..] == hash => {}
+                    Some(_) => {
+                        return Err(format!(
+                            "the stored hash of tree level {level} index {index} does not match \
+                             the entries: an entry or the hash was changed"
+                        ));
+                    }
+                    None => {
+                        return Err(format!(
+                            "the stored hash of tree level {level} index {index} is missing"
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The stored hashes of tile level `tile_level`, nodes `first..=last`.
+    fn stored_hashes(
+        &self,
+        id: i64,
+        tile_level: u8,
+        first: u64,
+        last: u64,
+    ) -> Result<BTreeMap<u64, Vec<u8>>, String> {
+        let pool = self.pool();
+        let (level, first, last) = (i16::from(tile_level), first as i64, last as i64);
+        self.run(async move {
+            let client = pool.get().await.map_err(db_error)?;
+            let rows = client
+                .query(
+                    "SELECT idx, hash FROM sealog_tree_hashes WHERE log_id = $1 \
+                     AND level = $2 AND idx BETWEEN $3 AND $4",
+                    &[&id, &level, &first, &last],
+                )
+                .await
+                .map_err(db_error)?;
+            Ok(rows
+                .iter()
+                .map(|r| (r.get::<_, i64>(0) as u64, r.get(1)))
+                .collect())
+        })
+        .map_err(|e| format!("cannot read the stored tree hashes: {e}"))
+    }
+
+    /// Refuses stored tile hashes beyond what a tree of `size` entries has.
+    fn check_no_extra_hashes(&self, id: i64, size: u64) -> Result<(), String> {
+        let pool = self.pool();
+        let counts: Vec<(i16, i64)> = self
+            .run(async move {
+                let client = pool.get().await.map_err(db_error)?;
+                let rows = client
+                    .query(
+                        "SELECT level, count(*) FROM sealog_tree_hashes WHERE log_id = $1 \
+                         GROUP BY level ORDER BY level",
+                        &[&id],
+                    )
+                    .await
+                    .map_err(db_error)?;
+                Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+            })
+            .map_err(|e| format!("cannot count the stored tree hashes: {e}"))?;
+        for (level, count) in counts {
+            let expected = size >> (u32::from(TILE_HEIGHT) * level as u32);
+            if count as u64 != expected {
+                return Err(format!(
+                    "{count} hashes of tile level {level} are stored, but {size} entries make \
+                     {expected}"
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The log's tree rebuilt from its entries, compared as it grows with its checkpoints.
+struct Replay<'a> {
+    /// The latest signed checkpoint.
+    cp: &'a SignedCheckpoint,
+    /// The earlier checkpoints not yet reached, oldest first.
+    earlier: Peekable<std::slice::Iter<'a, SignedCheckpoint>>,
+    tree: CompactTree,
+}
+
+impl Replay<'_> {
+    /// Checks the tree's root against the checkpoints of its current size.
+    fn check_roots(&mut self) -> Result<(), String> {
+        // The empty tree's root is EMPTY_ROOT, so size 0 needs no case of its own.
+        let tree = &self.tree;
+        if tree.size() == self.cp.size && tree.root() != self.cp.root {
+            return Err(root_mismatch(self.cp.size, &self.cp.root));
+        }
+        while let Some(h) = self.earlier.next_if(|h| h.size == tree.size()) {
+            if tree.root() != h.root {
+                return Err(format!(
+                    "{} (an earlier checkpoint in the history)",
+                    root_mismatch(h.size, &h.root)
+                ));
+            }
+        }
+        Ok(())
+    }
+}
