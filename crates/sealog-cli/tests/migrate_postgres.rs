@@ -61,7 +61,15 @@ fn contents(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
 fn migrate(data: &Path, db: &TestDb, key: &Path, extra: &[&str]) -> (i32, String) {
     let (url, data, key) = (db.url(), data.to_str().unwrap(), key.to_str().unwrap());
     let args = [
-        &["migrate", "--from", data, "--to", &url, "--store-key-file", key],
+        &[
+            "migrate",
+            "--from",
+            data,
+            "--to",
+            &url,
+            "--store-key-file",
+            key,
+        ],
         extra,
     ]
     .concat();
@@ -115,14 +123,18 @@ fn a_migrated_directory_is_served_with_the_same_checkpoints_and_receipts() {
     assert_eq!(made.status, 201, "{}", made.body);
     record(&server, &token, "default", 0..20);
     let early = get(&server, &token, "/v1/logs/default/checkpoint");
-    let receipt = get(&server, &token, &format!("/v1/logs/default/events/{}/proof", uuid7(3)));
+    let receipt = get(
+        &server,
+        &token,
+        &format!("/v1/logs/default/events/{}/proof", uuid7(3)),
+    );
     record(&server, &token, "default", 20..300);
     record(&server, &token, "other", 0..7);
-    let vkey = serde_json::from_str::<Value>(&get(&server, &token, "/v1/logs/default")).unwrap()
-        ["vkey"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let vkey =
+        serde_json::from_str::<Value>(&get(&server, &token, "/v1/logs/default")).unwrap()["vkey"]
+            .as_str()
+            .unwrap()
+            .to_owned();
     let last = get(&server, &token, "/v1/logs/default/checkpoint");
     let last_other = get(&server, &token, "/v1/logs/other/checkpoint");
     assert!(server.terminate().success());
@@ -136,7 +148,10 @@ fn a_migrated_directory_is_served_with_the_same_checkpoints_and_receipts() {
         out.contains("log default: migrated and proven (300 entries; checkpoint at size 300"),
         "{out}"
     );
-    assert!(out.contains("and 1 earlier checkpoints"), "{out}");
+    assert!(
+        out.contains("and 1 earlier checkpoint, the source's"),
+        "{out}"
+    );
     assert!(
         out.contains("log other: migrated and proven (7 entries; checkpoint at size 7"),
         "{out}"
@@ -160,7 +175,11 @@ fn a_migrated_directory_is_served_with_the_same_checkpoints_and_receipts() {
     assert_eq!(other.body, last_other);
     let log_key = Verifier::from_vkey(&vkey).unwrap();
     check_consistent(&pg, &open(&early, &log_key), &open(&last, &log_key));
-    let served = get(&pg, &admin(), &format!("/v1/logs/default/events/{}/proof", uuid7(3)));
+    let served = get(
+        &pg,
+        &admin(),
+        &format!("/v1/logs/default/events/{}/proof", uuid7(3)),
+    );
     for (name, proof) in [("old", &receipt), ("new", &served)] {
         let file = dir.path().join(format!("{name}.tlog-proof"));
         std::fs::write(&file, proof).unwrap();
@@ -173,9 +192,9 @@ fn a_migrated_directory_is_served_with_the_same_checkpoints_and_receipts() {
 }
 
 #[test]
-fn fsck_of_the_store_finds_a_changed_leaf_and_a_removed_entry() {
+fn fsck_of_the_store_finds_a_changed_leaf_a_changed_tree_hash_and_a_removed_entry() {
     let dir = tempfile::tempdir().unwrap();
-    let data = stopped_deployment(dir.path(), 40);
+    let data = stopped_deployment(dir.path(), 300);
     let key = key_file(dir.path());
     let damaged = |damage: &str| {
         let db = TestDb::create();
@@ -195,6 +214,13 @@ fn fsck_of_the_store_finds_a_changed_leaf_and_a_removed_entry() {
         changed.contains("log default: INCONSISTENT (7 entries")
             && changed.contains("the stored leaf hash of entry 7 is not the hash of its bytes"),
         "{changed}"
+    );
+    let rehashed =
+        damaged("UPDATE sealog_tree_hashes SET hash = sha256(hash) WHERE level = 1 AND idx = 0");
+    assert!(
+        rehashed.contains("log default: INCONSISTENT (300 entries")
+            && rehashed.contains("the stored hash of tree level 8 index 0 does not match"),
+        "{rehashed}"
     );
     let removed = damaged(
         "DELETE FROM sealog_entries WHERE idx = 12 AND log_id = \
@@ -258,8 +284,19 @@ fn a_migration_killed_half_way_is_found_and_finished_by_the_next_run() {
 
     // Killed (SIGKILL) once some batches of 100 are committed.
     let mut child = Command::new(env!("CARGO_BIN_EXE_sealog"))
-        .args(["migrate", "--from", data.to_str().unwrap(), "--to", &db.url()])
-        .args(["--store-key-file", key.to_str().unwrap(), "--batch-entries", "100"])
+        .args([
+            "migrate",
+            "--from",
+            data.to_str().unwrap(),
+            "--to",
+            &db.url(),
+        ])
+        .args([
+            "--store-key-file",
+            key.to_str().unwrap(),
+            "--batch-entries",
+            "100",
+        ])
         .stdout(std::process::Stdio::null())
         .spawn()
         .unwrap();
@@ -274,7 +311,10 @@ fn a_migration_killed_half_way_is_found_and_finished_by_the_next_run() {
         if let Some(size) = sizes.first() {
             break size.parse::<u64>().unwrap();
         }
-        assert!(started.elapsed() < Duration::from_secs(30), "no batch copied");
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "no batch copied"
+        );
         std::thread::sleep(Duration::from_millis(2));
     };
     child.kill().unwrap();

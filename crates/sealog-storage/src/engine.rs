@@ -454,7 +454,12 @@ pub fn hold_stopped_dir(dir: &Path) -> Result<Option<File>, EngineError> {
     let file = match File::open(&path) {
         Ok(file) => file,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(EngineError::io(format_args!("cannot open {}", path.display()), e)),
+        Err(e) => {
+            return Err(EngineError::io(
+                format_args!("cannot open {}", path.display()),
+                e,
+            ));
+        }
     };
     match file.try_lock() {
         Ok(()) => Ok(Some(file)),
@@ -467,9 +472,10 @@ pub fn hold_stopped_dir(dir: &Path) -> Result<Option<File>, EngineError> {
                 path.display()
             ),
         )),
-        Err(TryLockError::Error(e)) => {
-            Err(EngineError::io(format_args!("cannot lock {}", path.display()), e))
-        }
+        Err(TryLockError::Error(e)) => Err(EngineError::io(
+            format_args!("cannot lock {}", path.display()),
+            e,
+        )),
     }
 }
 

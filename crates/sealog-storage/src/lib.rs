@@ -48,8 +48,8 @@ pub use error::{AppendError, EngineError, ErrorKind, ReadError};
 pub use fsck::{FsckReport, LogFsck, fsck, reindex};
 pub use index::{IndexOptions, Page, Query, SearchError, SessionPage};
 pub use log::{Log, ProvenEntry};
-pub use options::EngineOptions;
 pub use migrate::{DEFAULT_BATCH_ENTRIES, LogMigrated, MigrateReport, migrate};
+pub use options::EngineOptions;
 pub use pg::{DEFAULT_LEASE, PgOptions, fsck_store};
 pub use types::{Appended, LogStats, SignedCheckpoint};
 

@@ -19,7 +19,7 @@
 use crate::engine::log_dir;
 use crate::faults::Faults;
 use crate::log_store::LogStore;
-use crate::pg::{Database, ImportStart};
+use crate::pg::{Database, Import, ImportStart};
 use crate::store::{self, Store, record};
 use crate::{EngineError, ErrorKind, LogFsck, PgOptions, SignedCheckpoint, hold_stopped_dir};
 use std::fmt;
@@ -75,10 +75,15 @@ impl fmt::Display for MigrateReport {
             } else {
                 "migrated and proven"
             };
+            let earlier = if log.history == 1 {
+                "checkpoint"
+            } else {
+                "checkpoints"
+            };
             writeln!(
                 f,
                 "log {}: {verdict} ({} entries; checkpoint at size {} with root {} and {} \
-                 earlier checkpoints, the source's; store fsck: {})",
+                 earlier {earlier}, the source's; store fsck: {})",
                 log.name,
                 log.entries,
                 log.checkpoint_size,
@@ -117,6 +122,13 @@ pub fn migrate(
         return Err(EngineError::invalid(
             "a batch takes at least 1 entry (--batch-entries)",
         ));
+    }
+    if !from.join("logs").is_dir() {
+        return Err(EngineError::invalid(format!(
+            "{} is not a Sealog data directory (it has no logs/): give --from the --data \
+             directory of the server to migrate",
+            from.display()
+        )));
     }
     let _held = hold_stopped_dir(from)?;
     let source = crate::fsck(from)?;
@@ -211,7 +223,7 @@ fn migrate_log(
 
 /// Why the copy described by `out` is not the source's, if it is not.
 fn prove(
-    import: &crate::pg::Import<'_>,
+    import: &Import<'_>,
     cp: &SignedCheckpoint,
     history: &[SignedCheckpoint],
     out: &LogMigrated,
@@ -251,7 +263,7 @@ fn distinct_sizes(history: Vec<SignedCheckpoint>) -> (Vec<SignedCheckpoint>, usi
 fn copy_entries(
     dir: &Path,
     total: u64,
-    import: &mut crate::pg::Import<'_>,
+    import: &mut Import<'_>,
     batch_entries: usize,
 ) -> Result<(), EngineError> {
     let read = |e| EngineError::io(format_args!("reading {}", dir.display()), e);

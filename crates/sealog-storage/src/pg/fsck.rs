@@ -41,6 +41,13 @@ pub fn fsck_store(options: PgOptions) -> Result<FsckReport, EngineError> {
     Ok(report)
 }
 
+/// One stored entry: its index, leaf bytes and stored leaf hash.
+struct StoredEntry {
+    index: u64,
+    leaf: Vec<u8>,
+    leaf_hash: Vec<u8>,
+}
+
 /// The row of one log that its check starts from.
 pub(super) struct LogRow {
     id: i64,
@@ -107,14 +114,16 @@ impl Database {
             let chunk = self.entries_from(row.id, replay.tree.size())?;
             let full = chunk.len() as i64 == CHUNK;
             let mut completed = Vec::new();
-            for (idx, leaf_bytes, leaf_hash) in chunk {
+            for entry in chunk {
                 let index = replay.tree.size();
-                if idx != index {
+                if entry.index != index {
                     return Err(format!(
-                        "entry {index} is missing (the next stored entry is {idx})"
+                        "entry {index} is missing (the next stored entry is {})",
+                        entry.index
                     ));
                 }
-                if leaf_hash[..] != leaf::hash(&leaf_bytes) {
+                let hash = leaf::hash(&entry.leaf);
+                if entry.leaf_hash[..] != hash {
                     return Err(format!(
                         "the stored leaf hash of entry {index} is not the hash of its bytes: \
                          the entry or its hash was changed"
@@ -123,7 +132,7 @@ impl Database {
                 completed.extend(
                     replay
                         .tree
-                        .append(leaf::hash(&leaf_bytes))
+                        .append(hash)
                         .into_iter()
                         .filter(|(node, _)| node.level > 0 && node.level % TILE_HEIGHT == 0),
                 );
@@ -193,7 +202,10 @@ impl Database {
                     )
                     .await
                     .map_err(db_error)?;
-                Ok(rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect())
+                Ok(rows
+                    .iter()
+                    .map(|r| (r.get(0), r.get(1), r.get(2)))
+                    .collect())
             })
             .map_err(|e| format!("cannot read the checkpoint history: {e}"))?;
         let mut history = Vec::with_capacity(rows.len());
@@ -220,9 +232,8 @@ impl Database {
         Ok(history)
     }
 
-    /// Up to [`CHUNK`] entries of log `id` from index `from` on, in order: index, leaf
-    /// bytes, stored leaf hash.
-    fn entries_from(&self, id: i64, from: u64) -> Result<Vec<(u64, Vec<u8>, Vec<u8>)>, String> {
+    /// Up to [`CHUNK`] entries of log `id` from index `from` on, in order.
+    fn entries_from(&self, id: i64, from: u64) -> Result<Vec<StoredEntry>, String> {
         let (pool, from) = (self.pool(), from as i64);
         self.run(async move {
             let client = pool.get().await.map_err(db_error)?;
@@ -236,18 +247,18 @@ impl Database {
                 .map_err(db_error)?;
             Ok(rows
                 .iter()
-                .map(|r| (r.get::<_, i64>(0) as u64, r.get(1), r.get(2)))
+                .map(|r| StoredEntry {
+                    index: r.get::<_, i64>(0) as u64,
+                    leaf: r.get(1),
+                    leaf_hash: r.get(2),
+                })
                 .collect())
         })
         .map_err(|e| format!("cannot read the entries from {from}: {e}"))
     }
 
     /// Compares the tile hashes the entries `completed` with the stored ones.
-    fn check_tree_hashes(
-        &self,
-        id: i64,
-        completed: &[(Node, Hash)],
-    ) -> Result<(), String> {
+    fn check_tree_hashes(&self, id: i64, completed: &[(Node, Hash)]) -> Result<(), String> {
         let mut by_level: BTreeMap<u8, Vec<(u64, Hash)>> = BTreeMap::new();
         for (node, hash) in completed {
             by_level
