@@ -2,7 +2,7 @@
 //! made by a real `sealog serve` is copied into a real PostgreSQL, proven, and served from
 //! there with the same checkpoints and receipts; fsck finds damage in the rows; a store that
 //! has the logs and a directory in use are refused; a migration killed half-way is found and
-//! finished by the next run.
+//! finished by the next run, and a half copy changed meanwhile fails the proof and is removed.
 
 mod support;
 
@@ -282,7 +282,54 @@ fn a_migration_killed_half_way_is_found_and_finished_by_the_next_run() {
     let key = key_file(dir.path());
     let db = TestDb::create();
 
-    // Killed (SIGKILL) once some batches of 100 are committed.
+    killed_half_way(&data, &db, &key, total);
+
+    // The half log is no log: fsck says so.
+    let (code, out) = fsck_store(&db, &key);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("`sealog migrate` was interrupted"), "{out}");
+
+    let (code, out) = migrate(&data, &db, &key, &[]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("an interrupted copy was found in the store and continued from entry"),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "log default: migrated and proven ({total} entries; checkpoint at size {total}"
+        )),
+        "{out}"
+    );
+    let (code, out) = fsck_store(&db, &key);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(
+        db.column("SELECT count(*) FROM sealog_entries"),
+        [total.to_string()]
+    );
+
+    // A copied row changed before the rerun: the proof fails, the copy is removed and never
+    // served, and the next run copies afresh.
+    let db = TestDb::create();
+    killed_half_way(&data, &db, &key, total);
+    db.execute("UPDATE sealog_entries SET leaf = leaf || '\\x00'::bytea WHERE idx = 5");
+    let (code, out) = migrate(&data, &db, &key, &[]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("log default: NOT PROVEN")
+            && out.contains("the stored leaf hash of entry 5")
+            && out.contains("the copy was removed from the store"),
+        "{out}"
+    );
+    assert_eq!(db.column("SELECT count(*) FROM sealog_logs"), ["0"]);
+    let (code, out) = migrate(&data, &db, &key, &[]);
+    assert_eq!(code, 0, "{out}");
+    assert!(!out.contains("interrupted"), "{out}");
+}
+
+/// Runs `sealog migrate` of `data` into `db` in batches of 100 and kills it (SIGKILL) once
+/// some are committed, before it finishes the copy of the `total` entries.
+fn killed_half_way(data: &Path, db: &TestDb, key: &Path, total: u64) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_sealog"))
         .args([
             "migrate",
@@ -321,28 +368,4 @@ fn a_migration_killed_half_way_is_found_and_finished_by_the_next_run() {
     child.wait().unwrap();
     assert!(copied < total, "copied {copied} of {total} before the kill");
     assert_eq!(db.column("SELECT importing FROM sealog_logs"), ["t"]);
-
-    // The half log is no log: fsck says so.
-    let (code, out) = fsck_store(&db, &key);
-    assert_eq!(code, 1, "{out}");
-    assert!(out.contains("`sealog migrate` was interrupted"), "{out}");
-
-    let (code, out) = migrate(&data, &db, &key, &[]);
-    assert_eq!(code, 0, "{out}");
-    assert!(
-        out.contains("an interrupted copy was found in the store and continued from entry"),
-        "{out}"
-    );
-    assert!(
-        out.contains(&format!(
-            "log default: migrated and proven ({total} entries; checkpoint at size {total}"
-        )),
-        "{out}"
-    );
-    let (code, out) = fsck_store(&db, &key);
-    assert_eq!(code, 0, "{out}");
-    assert_eq!(
-        db.column("SELECT count(*) FROM sealog_entries"),
-        [total.to_string()]
-    );
 }

@@ -22,6 +22,7 @@ use crate::log_store::LogStore;
 use crate::pg::{Database, Import, ImportStart};
 use crate::store::{self, Store, record};
 use crate::{EngineError, ErrorKind, LogFsck, PgOptions, SignedCheckpoint, hold_stopped_dir};
+use sealog_core::merkle::Hash;
 use std::fmt;
 use std::path::Path;
 
@@ -54,7 +55,7 @@ pub struct LogMigrated {
     pub history: usize,
     /// The store's fsck of the log, after the copy.
     pub fsck: LogFsck,
-    /// Why the copy is not proven, if it is not; the log is then left importing (unserved).
+    /// Why the copy is not proven, if it is not; the copy is then removed from the store.
     pub problem: Option<String>,
     /// What else happened: a resumed copy, a torn tail left out.
     pub notes: Vec<String>,
@@ -112,7 +113,7 @@ impl fmt::Display for MigrateReport {
 /// Copies every log of the stopped data directory `from` into the store `to`, which must not
 /// have any of them yet (an interrupted copy of one excepted), `batch_entries` entries per
 /// transaction; and proves each copy. An error stops the migration (a rerun continues it); a
-/// copy that does not prove out is reported in its log's entry and left unserved.
+/// copy that does not prove out is reported in its log's entry and removed, never served.
 pub fn migrate(
     from: &Path,
     to: PgOptions,
@@ -211,22 +212,32 @@ fn migrate_log(
     }
     copy_entries(dir, checked.entries, &mut import, batch_entries).map_err(failed)?;
     import.store_checkpoints(&cp, &history).map_err(failed)?;
-    out.fsck = db.fsck_log(name);
-    out.problem = prove(&import, &cp, &history, &out);
-    if out.problem.is_none() {
-        // Here is where the directory's per-log settings (server.json) will be copied, while
-        // the log is still unserved.
-        import.finish().map_err(failed)?;
+    let (fsck, root) = db.fsck_log_root(name);
+    out.fsck = fsck;
+    out.problem = prove(&import, &cp, &history, &out, root);
+    if out.problem.is_some() {
+        import.abandon().map_err(failed)?;
+        out.notes.push(
+            "the copy was removed from the store; run `sealog migrate` again to copy it afresh"
+                .into(),
+        );
+        return Ok(out);
     }
+    // Here is where the directory's per-log settings (server.json) will be copied, while the
+    // log is still unserved.
+    import.finish().map_err(failed)?;
     Ok(out)
 }
 
-/// Why the copy described by `out` is not the source's, if it is not.
+/// Why the copy described by `out` is not the source's, if it is not; `root` is the store's
+/// root of all its entries (from its fsck), which must be the root of the source's entries,
+/// past the checkpoint too (a resumed copy's first batches came from an earlier run).
 fn prove(
     import: &Import<'_>,
     cp: &SignedCheckpoint,
     history: &[SignedCheckpoint],
     out: &LogMigrated,
+    root: Option<Hash>,
 ) -> Option<String> {
     if let Err(why) = import.check_checkpoints(cp, history) {
         return Some(why);
@@ -238,6 +249,12 @@ fn prove(
         return Some(format!(
             "the store holds {} entries, the source {}",
             out.fsck.entries, out.entries
+        ));
+    }
+    if root != Some(import.root()) {
+        return Some(format!(
+            "the store's entries do not hash to the root of the source's {} entries",
+            out.entries
         ));
     }
     None

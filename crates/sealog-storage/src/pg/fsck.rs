@@ -83,18 +83,27 @@ impl Database {
 
     /// Checks log `name` (being imported or not) and reports its first inconsistency.
     pub(crate) fn fsck_log(&self, name: &str) -> LogFsck {
+        self.fsck_log_root(name).0
+    }
+
+    /// [`Database::fsck_log`], and the root of all the log's entries if they are consistent.
+    pub(crate) fn fsck_log_root(&self, name: &str) -> (LogFsck, Option<Hash>) {
         let mut out = LogFsck {
             name: name.to_owned(),
             ..LogFsck::default()
         };
-        if let Err(problem) = self.check_log(name, &mut out) {
-            out.problem = Some(problem);
+        match self.check_log(name, &mut out) {
+            Ok(root) => (out, Some(root)),
+            Err(problem) => {
+                out.problem = Some(problem);
+                (out, None)
+            }
         }
-        out
     }
 
-    /// The checks of [`Database::fsck_log`]; the error is the first inconsistency.
-    fn check_log(&self, name: &str, out: &mut LogFsck) -> Result<(), String> {
+    /// The checks of [`Database::fsck_log`]; the root of every entry, or the first
+    /// inconsistency.
+    fn check_log(&self, name: &str, out: &mut LogFsck) -> Result<Hash, String> {
         let verifier = self
             .signing_key(name)
             .map_err(|e| e.to_string())?
@@ -157,7 +166,8 @@ impl Database {
                 cp.size
             ));
         }
-        self.check_no_extra_hashes(row.id, size)
+        self.check_no_extra_hashes(row.id, size)?;
+        Ok(replay.tree.root())
     }
 
     /// The log's row.

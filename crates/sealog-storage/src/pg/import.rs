@@ -9,7 +9,7 @@
 use super::append::Group;
 use super::{Database, db_error};
 use crate::{EngineError, ErrorKind, SignedCheckpoint};
-use sealog_core::merkle::CompactTree;
+use sealog_core::merkle::{CompactTree, Hash};
 use sealog_core::note::Signer;
 
 /// Advances an importing log's size from where the last batch ended.
@@ -237,6 +237,11 @@ impl Import<'_> {
         self.tree.size()
     }
 
+    /// The root of the entries pushed so far (the source's leaves).
+    pub(crate) fn root(&self) -> Hash {
+        self.tree.root()
+    }
+
     /// Stores the log's latest checkpoint and its history (replacing whatever an interrupted
     /// run stored), in one transaction. The log stays importing.
     pub(crate) fn store_checkpoints(
@@ -325,6 +330,11 @@ impl Import<'_> {
             ));
         }
         Ok(())
+    }
+
+    /// Removes the copy (a failed proof): no run could prove it, the next one copies afresh.
+    pub(crate) fn abandon(self) -> Result<(), EngineError> {
+        self.db.remove_import(self.id)
     }
 
     /// Ends the import: the log becomes a log of the store, served by the next node that
