@@ -189,6 +189,11 @@ fn a_migrated_directory_is_served_with_the_same_checkpoints_and_receipts() {
     let again: Vec<Value> = (5..6).map(|n| event(&uuid7(n), "bot")).collect();
     let dup = pg_nodes::post_events(&pg, &again);
     assert_eq!(results(&dup)[0], ("duplicate".into(), 5), "{}", dup.body);
+
+    // fsck runs beside a serving node.
+    let (code, out) = fsck_store(&db, &key);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("log default: ok (301 entries"), "{out}");
 }
 
 #[test]

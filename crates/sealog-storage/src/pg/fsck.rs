@@ -108,19 +108,60 @@ impl Database {
             .signing_key(name)
             .map_err(|e| e.to_string())?
             .verifier();
+        // The history before the row: each of its checkpoints was stored as the latest before
+        // it joined the history, so a node appending meanwhile cannot make it look ahead.
+        let id = self.log_row(name)?.id;
+        let history = self.history_rows(id)?;
         let row = self.log_row(name)?;
         let cp = checkpoint_file::verified(row.note.clone(), row.micros, &verifier)
             .map_err(|why| format!("the stored checkpoint does not verify: {why}"))?;
         out.checkpoint_size = cp.size;
-        let history = self.checked_history(row.id, &verifier, &cp)?;
+        let history = checked_history(history, &verifier, &cp)?;
         let mut replay = Replay {
             cp: &cp,
             earlier: history.iter().peekable(),
             tree: CompactTree::new(),
         };
         replay.check_roots()?;
+        self.replay_entries(id, row.size, &mut replay, out)?;
+        let size = replay.tree.size();
+        if size != row.size {
+            return Err(format!(
+                "the log's row says {} entries but entries 0..{size} are stored",
+                row.size
+            ));
+        }
+        if size < cp.size {
+            return Err(format!(
+                "the log holds {size} entries but its last signed checkpoint covers {}",
+                cp.size
+            ));
+        }
+        // Rows past the size read first are another node's appends if the log grew since;
+        // if not, they are extra.
+        let now = self.log_row(name)?.size;
+        if now == size {
+            self.check_nothing_past(id, size)?;
+        } else {
+            out.notes.push(format!(
+                "the log grew to {now} entries during the check; those past {size} were not \
+                 checked"
+            ));
+        }
+        Ok(replay.tree.root())
+    }
+
+    /// Replays the entries `0..size` of log `id` into `replay`, in chunks, checking each
+    /// index, leaf hash and completed tile hash, and the checkpoints' roots as it goes.
+    fn replay_entries(
+        &self,
+        id: i64,
+        size: u64,
+        replay: &mut Replay<'_>,
+        out: &mut LogFsck,
+    ) -> Result<(), String> {
         loop {
-            let chunk = self.entries_from(row.id, replay.tree.size())?;
+            let chunk = self.entries_from(id, replay.tree.size(), size)?;
             let full = chunk.len() as i64 == CHUNK;
             let mut completed = Vec::new();
             for entry in chunk {
@@ -148,26 +189,11 @@ impl Database {
                 out.entries = replay.tree.size();
                 replay.check_roots()?;
             }
-            self.check_tree_hashes(row.id, &completed)?;
+            self.check_tree_hashes(id, &completed)?;
             if !full {
-                break;
+                return Ok(());
             }
         }
-        let size = replay.tree.size();
-        if size != row.size {
-            return Err(format!(
-                "the log's row says {} entries but entries 0..{size} are stored",
-                row.size
-            ));
-        }
-        if size < cp.size {
-            return Err(format!(
-                "the log holds {size} entries but its last signed checkpoint covers {}",
-                cp.size
-            ));
-        }
-        self.check_no_extra_hashes(row.id, size)?;
-        Ok(replay.tree.root())
     }
 
     /// The log's row.
@@ -193,6 +219,27 @@ impl Database {
         .map_err(|e| format!("cannot read the log's row: {e}"))
     }
 
+    /// The checkpoint history rows of log `id`, by size: size, note, signing time.
+    fn history_rows(&self, id: i64) -> Result<Vec<(i64, Vec<u8>, i64)>, String> {
+        let pool = self.pool();
+        self.run(async move {
+            let client = pool.get().await.map_err(db_error)?;
+            let rows = client
+                .query(
+                    "SELECT size, note, signed_micros FROM sealog_checkpoint_history \
+                     WHERE log_id = $1 ORDER BY size",
+                    &[&id],
+                )
+                .await
+                .map_err(db_error)?;
+            Ok(rows
+                .iter()
+                .map(|r| (r.get(0), r.get(1), r.get(2)))
+                .collect())
+        })
+        .map_err(|e| format!("cannot read the checkpoint history: {e}"))
+    }
+
     /// The checkpoint history of log `id`, each verified, none beyond the latest `cp`.
     pub(crate) fn checked_history(
         &self,
@@ -200,58 +247,19 @@ impl Database {
         verifier: &Verifier,
         cp: &SignedCheckpoint,
     ) -> Result<Vec<SignedCheckpoint>, String> {
-        let pool = self.pool();
-        let rows: Vec<(i64, Vec<u8>, i64)> = self
-            .run(async move {
-                let client = pool.get().await.map_err(db_error)?;
-                let rows = client
-                    .query(
-                        "SELECT size, note, signed_micros FROM sealog_checkpoint_history \
-                         WHERE log_id = $1 ORDER BY size",
-                        &[&id],
-                    )
-                    .await
-                    .map_err(db_error)?;
-                Ok(rows
-                    .iter()
-                    .map(|r| (r.get(0), r.get(1), r.get(2)))
-                    .collect())
-            })
-            .map_err(|e| format!("cannot read the checkpoint history: {e}"))?;
-        let mut history = Vec::with_capacity(rows.len());
-        for (size, note, micros) in rows {
-            let h = checkpoint_file::verified(note, micros, verifier).map_err(|why| {
-                format!("the history's checkpoint of size {size} does not verify: {why}")
-            })?;
-            if h.size as i64 != size {
-                return Err(format!(
-                    "the history's row of size {size} holds a checkpoint of size {}",
-                    h.size
-                ));
-            }
-            if h.size > cp.size {
-                return Err(format!(
-                    "the checkpoint history holds a checkpoint of size {} beyond the last \
-                     signed checkpoint (size {}): the log's row is older than the history \
-                     (restored from a backup?)",
-                    h.size, cp.size
-                ));
-            }
-            history.push(h);
-        }
-        Ok(history)
+        checked_history(self.history_rows(id)?, verifier, cp)
     }
 
-    /// Up to [`CHUNK`] entries of log `id` from index `from` on, in order.
-    fn entries_from(&self, id: i64, from: u64) -> Result<Vec<StoredEntry>, String> {
-        let (pool, from) = (self.pool(), from as i64);
+    /// Up to [`CHUNK`] entries of log `id` from index `from` on, before `end`, in order.
+    fn entries_from(&self, id: i64, from: u64, end: u64) -> Result<Vec<StoredEntry>, String> {
+        let (pool, from, end) = (self.pool(), from as i64, end as i64);
         self.run(async move {
             let client = pool.get().await.map_err(db_error)?;
             let rows = client
                 .query(
                     "SELECT idx, leaf, leaf_hash FROM sealog_entries WHERE log_id = $1 \
-                     AND idx >= $2 ORDER BY idx LIMIT $3",
-                    &[&id, &from, &CHUNK],
+                     AND idx >= $2 AND idx < $4 ORDER BY idx LIMIT $3",
+                    &[&id, &from, &CHUNK, &end],
                 )
                 .await
                 .map_err(db_error)?;
@@ -327,12 +335,20 @@ impl Database {
         .map_err(|e| format!("cannot read the stored tree hashes: {e}"))
     }
 
-    /// Refuses stored tile hashes beyond what a tree of `size` entries has.
-    fn check_no_extra_hashes(&self, id: i64, size: u64) -> Result<(), String> {
-        let pool = self.pool();
-        let counts: Vec<(i16, i64)> = self
+    /// Refuses entries and stored tile hashes beyond what a tree of `size` entries has.
+    fn check_nothing_past(&self, id: i64, size: u64) -> Result<(), String> {
+        let (pool, end) = (self.pool(), size as i64);
+        let (past, counts): (i64, Vec<(i16, i64)>) = self
             .run(async move {
                 let client = pool.get().await.map_err(db_error)?;
+                let past = client
+                    .query_one(
+                        "SELECT count(*) FROM sealog_entries WHERE log_id = $1 AND idx >= $2",
+                        &[&id, &end],
+                    )
+                    .await
+                    .map_err(db_error)?
+                    .get(0);
                 let rows = client
                     .query(
                         "SELECT level, count(*) FROM sealog_tree_hashes WHERE log_id = $1 \
@@ -341,9 +357,14 @@ impl Database {
                     )
                     .await
                     .map_err(db_error)?;
-                Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+                Ok((past, rows.iter().map(|r| (r.get(0), r.get(1))).collect()))
             })
-            .map_err(|e| format!("cannot count the stored tree hashes: {e}"))?;
+            .map_err(|e| format!("cannot count the stored rows: {e}"))?;
+        if past > 0 {
+            return Err(format!(
+                "{past} entries are stored past the log's size ({size})"
+            ));
+        }
         for (level, count) in counts {
             let expected = size >> (u32::from(TILE_HEIGHT) * level as u32);
             if count as u64 != expected {
@@ -355,6 +376,36 @@ impl Database {
         }
         Ok(())
     }
+}
+
+/// The history `rows` (size, note, signing time), each verified, none beyond the latest `cp`.
+fn checked_history(
+    rows: Vec<(i64, Vec<u8>, i64)>,
+    verifier: &Verifier,
+    cp: &SignedCheckpoint,
+) -> Result<Vec<SignedCheckpoint>, String> {
+    let mut history = Vec::with_capacity(rows.len());
+    for (size, note, micros) in rows {
+        let h = checkpoint_file::verified(note, micros, verifier).map_err(|why| {
+            format!("the history's checkpoint of size {size} does not verify: {why}")
+        })?;
+        if h.size as i64 != size {
+            return Err(format!(
+                "the history's row of size {size} holds a checkpoint of size {}",
+                h.size
+            ));
+        }
+        if h.size > cp.size {
+            return Err(format!(
+                "the checkpoint history holds a checkpoint of size {} beyond the last \
+                     signed checkpoint (size {}): the log's row is older than the history \
+                     (restored from a backup?)",
+                h.size, cp.size
+            ));
+        }
+        history.push(h);
+    }
+    Ok(history)
 }
 
 /// The log's tree rebuilt from its entries, compared as it grows with its checkpoints.
