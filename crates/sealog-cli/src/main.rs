@@ -8,6 +8,7 @@ mod bench_sdk;
 mod client;
 mod hook;
 mod mcp_proxy;
+mod migrate;
 mod record_args;
 mod serve;
 mod store;
@@ -44,9 +45,11 @@ enum Command {
     /// Manage API keys on a running server.
     #[command(subcommand)]
     Keys(client::KeysCommand),
-    /// Re-derive every tree hash and checkpoint of a stopped server's data directory and report
-    /// the first inconsistency.
-    Fsck(DataArgs),
+    /// Re-derive every tree hash and checkpoint of a stopped server's data directory (or of a
+    /// PostgreSQL store, with --store) and report the first inconsistency of each log.
+    Fsck(migrate::FsckArgs),
+    /// Copy a stopped server's logs into an empty PostgreSQL store and prove the copy.
+    Migrate(migrate::MigrateArgs),
     /// Rebuild the query indexes of a stopped server's data directory from its logs.
     Reindex(DataArgs),
     /// Load generators.
@@ -157,7 +160,8 @@ fn main() -> ExitCode {
         Command::Export(args) => client::export(&args),
         Command::Logs(cmd) => client::logs(cmd),
         Command::Keys(cmd) => client::keys(cmd),
-        Command::Fsck(args) => fsck(&args),
+        Command::Fsck(args) => migrate::fsck(args),
+        Command::Migrate(args) => migrate::migrate(args),
         Command::Reindex(args) => reindex(&args),
         Command::Bench(cmd) => bench::run(cmd),
         Command::Witness(cmd) => witness::run(cmd),
@@ -189,42 +193,6 @@ fn verify(args: VerifyArgs) -> ExitCode {
         &mut std::io::stderr().lock(),
     );
     ExitCode::from(code)
-}
-
-fn fsck(args: &DataArgs) -> Result<(), String> {
-    let _held = hold_data_dir(&args.data)?;
-    let report = sealog_storage::fsck(&args.data).map_err(|e| e.to_string())?;
-    client::say(&report)?;
-    if report.is_clean() {
-        Ok(())
-    } else {
-        Err(format!(
-            "{} is inconsistent (see above); keep a copy of it before changing anything",
-            args.data.display()
-        ))
-    }
-}
-
-/// Takes the lock a server holds on its data directory (`DATA/LOCK`), so that no server
-/// changes the directory while it is checked; refuses one that a running server holds. A
-/// directory without the file has never been served, so nothing holds it.
-fn hold_data_dir(data: &std::path::Path) -> Result<Option<std::fs::File>, String> {
-    let path = data.join("LOCK");
-    let file = match std::fs::File::open(&path) {
-        Ok(file) => file,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(format!("cannot open {}: {e}", path.display())),
-    };
-    match file.try_lock() {
-        Ok(()) => Ok(Some(file)),
-        Err(std::fs::TryLockError::WouldBlock) => Err(format!(
-            "the data directory {} is in use by a running server (it holds {}); stop the \
-             server first",
-            data.display(),
-            path.display()
-        )),
-        Err(std::fs::TryLockError::Error(e)) => Err(format!("cannot lock {}: {e}", path.display())),
-    }
 }
 
 fn reindex(args: &DataArgs) -> Result<(), String> {

@@ -450,6 +450,40 @@ pub(crate) fn lock_dir(dir: &Path) -> Result<Arc<File>, EngineError> {
     }
 }
 
+/// Takes the lock a server holds on its data directory `dir` (`DIR/LOCK`) without creating
+/// or changing anything, so that no server changes the directory while a command reads it;
+/// refuses one that a running process holds. A directory without the file has never been
+/// served, so nothing holds it (`None`). The lock lasts as long as the file.
+pub fn hold_stopped_dir(dir: &Path) -> Result<Option<File>, EngineError> {
+    let path = dir.join("LOCK");
+    let file = match File::open(&path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => {
+            return Err(EngineError::io(
+                format_args!("cannot open {}", path.display()),
+                e,
+            ));
+        }
+    };
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(TryLockError::WouldBlock) => Err(EngineError::new(
+            ErrorKind::Busy,
+            format!(
+                "the data directory {} is in use by a running server (it holds {}); stop the \
+                 server first",
+                dir.display(),
+                path.display()
+            ),
+        )),
+        Err(TryLockError::Error(e)) => Err(EngineError::io(
+            format_args!("cannot lock {}", path.display()),
+            e,
+        )),
+    }
+}
+
 /// Opens the log in its directory `dir`: over the embedded store of its files, or over the
 /// shared store (taking its writer lease), the directory keeping its derived index.
 fn open_log(dir: &Path, name: &str, env: &LogEnv) -> Result<Log, EngineError> {

@@ -276,7 +276,7 @@ impl Replay<'_> {
 }
 
 /// The message for a checkpoint root that the entries do not produce.
-fn root_mismatch(size: u64, root: &Hash) -> String {
+pub(crate) fn root_mismatch(size: u64, root: &Hash) -> String {
     format!(
         "the root of the first {size} entries differs from the signed checkpoint's root {}: an \
          entry was changed",

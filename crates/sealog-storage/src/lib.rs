@@ -12,7 +12,10 @@
 //! A log reaches its storage only through the narrow interface of the module `log_store`
 //! (append a group durably, recover, read entries and tiles, keep checkpoints), which the
 //! embedded store (module `store`) and the shared PostgreSQL store (module `pg`, with
-//! [`EngineOptions::postgres`]) implement; that module says how one maps onto the other. The layout on disk is described in the modules `engine` (directory and lock), `store`
+//! [`EngineOptions::postgres`]) implement; that module says how one maps onto the other.
+//! [`migrate`] copies a stopped data directory's logs into a PostgreSQL store and proves the
+//! copy; [`fsck_store`] checks such a store. The layout on disk is described in the modules
+//! `engine` (directory and lock), `store`
 //! (entries, offsets, tree-hash tiles), `checkpoint_file`, `checkpoint_history` and
 //! `checkpoint_lock`.
 
@@ -32,6 +35,7 @@ mod indexer;
 mod integrator;
 mod log;
 mod log_store;
+mod migrate;
 mod options;
 mod pg;
 mod queue;
@@ -39,13 +43,14 @@ mod sequencer;
 mod store;
 mod types;
 
-pub use engine::{Engine, REOPEN_INTERVAL, check_log_name};
+pub use engine::{Engine, REOPEN_INTERVAL, check_log_name, hold_stopped_dir};
 pub use error::{AppendError, EngineError, ErrorKind, ReadError};
 pub use fsck::{FsckReport, LogFsck, fsck, reindex};
 pub use index::{IndexOptions, Page, Query, SearchError, SessionPage};
 pub use log::{Log, ProvenEntry};
+pub use migrate::{DEFAULT_BATCH_ENTRIES, LogMigrated, MigrateReport, migrate};
 pub use options::EngineOptions;
-pub use pg::{DEFAULT_LEASE, Document, PgOptions, SharedDocuments};
+pub use pg::{DEFAULT_LEASE, Document, PgOptions, SharedDocuments, fsck_store};
 pub use types::{Appended, LogStats, SignedCheckpoint};
 
 /// Locks a mutex even if a thread panicked holding it: every critical section of the engine

@@ -35,15 +35,66 @@ pub(crate) struct PgAppender {
     group: Group,
 }
 
-/// What one group stages.
+/// The rows one group (or one batch of an import) stages: its entries and the upper tile
+/// hashes they complete.
 #[derive(Default)]
-struct Group {
+pub(super) struct Group {
     indices: Vec<i64>,
     leaves: Vec<Vec<u8>>,
     leaf_hashes: Vec<Vec<u8>>,
     hash_levels: Vec<i16>,
     hash_indices: Vec<i64>,
     hashes: Vec<Vec<u8>>,
+}
+
+impl Group {
+    /// Appends `leaf_bytes` to `tree` as its next leaf and stages its row and the hashes of
+    /// the tile levels it completes; returns its leaf hash.
+    pub(super) fn push(&mut self, tree: &mut CompactTree, leaf_bytes: &[u8]) -> Hash {
+        let hash = leaf::hash(leaf_bytes);
+        self.indices.push(tree.size() as i64);
+        self.leaves.push(leaf_bytes.to_vec());
+        self.leaf_hashes.push(hash.to_vec());
+        for (node, h) in tree.append(hash) {
+            // Level 0 is the leaf hash, stored with its entry; the levels between tile levels
+            // are recomputed inside a tile.
+            if node.level > 0 && node.level % TILE_HEIGHT == 0 {
+                self.hash_levels.push(i16::from(node.level / TILE_HEIGHT));
+                self.hash_indices.push(node.index as i64);
+                self.hashes.push(h.to_vec());
+            }
+        }
+        hash
+    }
+
+    /// Entries staged.
+    pub(super) fn len(&self) -> usize {
+        self.indices.len()
+    }
+
+    /// Inserts the staged rows of log `id` in `tx`: one statement for the entries, one for
+    /// the hashes.
+    pub(super) async fn insert(
+        &self,
+        tx: &deadpool_postgres::Transaction<'_>,
+        id: i64,
+    ) -> Result<(), tokio_postgres::Error> {
+        let entries = tx.prepare_cached(INSERT_ENTRIES).await?;
+        tx.execute(
+            &entries,
+            &[&id, &self.indices, &self.leaves, &self.leaf_hashes],
+        )
+        .await?;
+        if !self.hashes.is_empty() {
+            let hashes = tx.prepare_cached(INSERT_HASHES).await?;
+            tx.execute(
+                &hashes,
+                &[&id, &self.hash_levels, &self.hash_indices, &self.hashes],
+            )
+            .await?;
+        }
+        Ok(())
+    }
 }
 
 impl PgAppender {
@@ -73,21 +124,7 @@ impl LogAppender for PgAppender {
     }
 
     fn push(&mut self, leaf_bytes: &[u8]) -> Hash {
-        let hash = leaf::hash(leaf_bytes);
-        let g = &mut self.group;
-        g.indices.push(self.tree.size() as i64);
-        g.leaves.push(leaf_bytes.to_vec());
-        g.leaf_hashes.push(hash.to_vec());
-        for (node, h) in self.tree.append(hash) {
-            // Level 0 is the leaf hash, stored with its entry; the levels between tile levels
-            // are recomputed inside a tile.
-            if node.level > 0 && node.level % TILE_HEIGHT == 0 {
-                g.hash_levels.push(i16::from(node.level / TILE_HEIGHT));
-                g.hash_indices.push(node.index as i64);
-                g.hashes.push(h.to_vec());
-            }
-        }
-        hash
+        self.group.push(&mut self.tree, leaf_bytes)
     }
 
     /// One transaction: the fence, the entries, the hashes, committed with
@@ -169,24 +206,6 @@ async fn write_group(pool: deadpool_postgres::Pool, f: Fence, g: Group) -> Resul
     if tx.execute(&advance, &params).await.map_err(rolled_back)? == 0 {
         return Err(Outcome::Fenced);
     }
-    let entries = tx
-        .prepare_cached(INSERT_ENTRIES)
-        .await
-        .map_err(rolled_back)?;
-    tx.execute(&entries, &[&f.id, &g.indices, &g.leaves, &g.leaf_hashes])
-        .await
-        .map_err(rolled_back)?;
-    if !g.hashes.is_empty() {
-        let hashes = tx
-            .prepare_cached(INSERT_HASHES)
-            .await
-            .map_err(rolled_back)?;
-        tx.execute(
-            &hashes,
-            &[&f.id, &g.hash_levels, &g.hash_indices, &g.hashes],
-        )
-        .await
-        .map_err(rolled_back)?;
-    }
+    g.insert(&tx, f.id).await.map_err(rolled_back)?;
     tx.commit().await.map_err(|e| Outcome::Unknown(db_error(e)))
 }

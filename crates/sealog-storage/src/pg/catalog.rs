@@ -8,13 +8,17 @@ use crate::{EngineError, ErrorKind, SignedCheckpoint};
 use sealog_core::note::Signer;
 
 impl Database {
-    /// The names of every log in the store, sorted.
+    /// The names of every log in the store, sorted; a log that `sealog migrate` has not
+    /// finished copying in is not one yet.
     pub(crate) fn log_names(&self) -> Result<Vec<String>, EngineError> {
         let pool = self.pool();
         self.run(async move {
             let client = pool.get().await.map_err(db_error)?;
             let rows = client
-                .query("SELECT name FROM sealog_logs ORDER BY name", &[])
+                .query(
+                    "SELECT name FROM sealog_logs WHERE NOT importing ORDER BY name",
+                    &[],
+                )
                 .await
                 .map_err(db_error)?;
             Ok(rows.iter().map(|r| r.get(0)).collect())
@@ -29,12 +33,7 @@ impl Database {
         signer: &Signer,
         cp: &SignedCheckpoint,
     ) -> Result<(), EngineError> {
-        let sealed = crypto::seal(
-            &self.options.store_key,
-            signer.skey().as_bytes(),
-            &key_aad(name),
-        )
-        .map_err(|e| EngineError::io("cannot seal the log key", e))?;
+        let sealed = self.seal_key(name, signer)?;
         let (pool, owned, origin) = (self.pool(), name.to_owned(), signer.name().to_owned());
         let (note, micros, size) = (cp.note.clone(), cp.signed_unix_micros, cp.size as i64);
         let inserted = self
@@ -58,6 +57,16 @@ impl Database {
             ));
         }
         Ok(())
+    }
+
+    /// The signing key of log `name` sealed under the store key, bound to the name.
+    pub(crate) fn seal_key(&self, name: &str, signer: &Signer) -> Result<Vec<u8>, EngineError> {
+        crypto::seal(
+            &self.options.store_key,
+            signer.skey().as_bytes(),
+            &key_aad(name),
+        )
+        .map_err(|e| EngineError::io("cannot seal the log key", e))
     }
 
     /// The signing key of log `name`, unsealed with the store key. The error says when the

@@ -12,6 +12,9 @@
 //!                            each log's legal holds
 //! ```
 //!
+//! `sealog migrate` copies a data directory's logs in (module `import`), and `sealog fsck
+//! --store` checks every log's rows (module `fsck`).
+//!
 //! Only the holder of a log's lease (module `lease`) writes it, and every write names the
 //! epoch it holds: a group commit is one transaction that first advances the log's size where
 //! the epoch and the old size still match, then inserts the entries and their tree hashes; a
@@ -27,12 +30,16 @@
 mod append;
 mod catalog;
 mod documents;
+mod fsck;
+mod import;
 mod lease;
 mod migrate;
 mod store;
 mod tls;
 
 pub use documents::{Document, SharedDocuments};
+pub use fsck::fsck_store;
+pub(crate) use import::{Import, ImportStart};
 pub(crate) use store::PgStore;
 
 use crate::EngineError;
@@ -55,6 +62,13 @@ pub struct PgOptions {
     /// A PEM file of the CAs the database's certificate may chain to, besides the public web
     /// roots (with `sslmode=require`).
     pub ca_file: Option<std::path::PathBuf>,
+}
+
+impl PgOptions {
+    /// The URL with any password replaced by `***`, for messages.
+    pub fn redacted_url(&self) -> String {
+        redacted_url(&self.url)
+    }
 }
 
 /// The URL without its password, and never the store key: options are logged.
