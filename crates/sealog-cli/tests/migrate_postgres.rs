@@ -112,8 +112,14 @@ fn stopped_deployment(dir: &Path, n: u64) -> PathBuf {
 fn a_migrated_directory_is_served_with_the_same_checkpoints_and_receipts() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let server = embedded(&data);
-    let token = server.admin_token();
+    // The directory's admin key is the nodes' one, so that the helpers of `pg_nodes` work
+    // on the store; that it came along is shown by the key list (creation time included).
+    let server = Serve::start_with(
+        &data,
+        &["--checkpoint-interval-ms", "100"],
+        &[("SEALOG_ADMIN_KEY", &admin())],
+    );
+    let token = admin();
     let made = call(
         "POST",
         &format!("{}/v1/logs", server.url),
@@ -129,12 +135,25 @@ fn a_migrated_directory_is_served_with_the_same_checkpoints_and_receipts() {
         &format!("/v1/logs/default/events/{}/proof", uuid7(3)),
     );
     record(&server, &token, "default", 20..300);
+    // The hold is an entry of `other` (the server's own), checkpointed with the events.
+    let hold = call(
+        "POST",
+        &format!("{}/v1/logs/other/holds", server.url),
+        Some(&token),
+        Some(br#"{"reason": "litigation", "subject": "pseudo-7"}"#),
+    );
+    assert_eq!(hold.status, 201, "{}", hold.body);
+    let hold_id = serde_json::from_str::<Value>(&hold.body).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     record(&server, &token, "other", 0..7);
     let vkey =
         serde_json::from_str::<Value>(&get(&server, &token, "/v1/logs/default")).unwrap()["vkey"]
             .as_str()
             .unwrap()
             .to_owned();
+    let keys = get(&server, &token, "/v1/admin/keys");
     let last = get(&server, &token, "/v1/logs/default/checkpoint");
     let last_other = get(&server, &token, "/v1/logs/other/checkpoint");
     assert!(server.terminate().success());
@@ -153,19 +172,35 @@ fn a_migrated_directory_is_served_with_the_same_checkpoints_and_receipts() {
         "{out}"
     );
     assert!(
-        out.contains("log other: migrated and proven (7 entries; checkpoint at size 7"),
+        out.contains("log other: migrated and proven (8 entries; checkpoint at size 8"),
+        "{out}"
+    );
+    assert!(
+        out.contains("API keys and log settings: copied")
+            && out.contains("legal holds of log other: copied"),
         "{out}"
     );
     assert!(before == contents(&data), "the source directory changed");
     let (code, out) = fsck_store(&db, &key);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("log default: ok (300 entries, last checkpoint at size 300)"));
-    assert!(out.contains("log other: ok (7 entries, last checkpoint at size 7)"));
+    assert!(out.contains("log other: ok (8 entries, last checkpoint at size 8)"));
 
     // A node on the store serves the very checkpoints the embedded server signed, proofs
     // from the old ones, receipts, and dedup of the old ids; it appends after them.
     let pg = node(&db, &dir.path().join("node"), &key);
     assert_eq!(served_checkpoint(&pg), last);
+    // The directory's keys came along with server.json.
+    assert_eq!(get(&pg, &token, "/v1/admin/keys"), keys);
+    // And the hold placed on the directory still blocks an erasure.
+    let erasure = call(
+        "POST",
+        &format!("{}/v1/logs/other/subjects/pseudo-7/erasure", pg.url),
+        Some(&token),
+        Some(br#"{"reason": "Art. 17"}"#),
+    );
+    assert_eq!(erasure.status, 409, "{}", erasure.body);
+    assert!(erasure.body.contains(&hold_id), "{}", erasure.body);
     let other = call(
         "GET",
         &format!("{}/v1/logs/other/checkpoint", pg.url),

@@ -36,6 +36,7 @@ mod integrator;
 mod log;
 mod log_store;
 mod migrate;
+mod migrate_documents;
 mod options;
 mod pg;
 mod queue;

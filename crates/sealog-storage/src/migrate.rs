@@ -38,6 +38,8 @@ const BATCH_BYTES: usize = 32 << 20;
 pub struct MigrateReport {
     /// One report per log, sorted by name.
     pub logs: Vec<LogMigrated>,
+    /// What became of the directory's keys, settings and holds (module `migrate_documents`).
+    pub documents: Vec<String>,
 }
 
 /// What [`migrate`] did with one log.
@@ -106,6 +108,9 @@ impl fmt::Display for MigrateReport {
         if self.logs.is_empty() {
             writeln!(f, "no logs")?;
         }
+        for line in &self.documents {
+            writeln!(f, "{line}")?;
+        }
         Ok(())
     }
 }
@@ -161,7 +166,11 @@ pub fn migrate(
             ),
         ));
     }
-    let mut report = MigrateReport::default();
+    let names: Vec<&str> = source.logs.iter().map(|l| l.name.as_str()).collect();
+    let mut report = MigrateReport {
+        documents: crate::migrate_documents::copy(&db, from, &names)?,
+        ..MigrateReport::default()
+    };
     for log in &source.logs {
         let copied = migrate_log(&db, &log_dir(from, &log.name), log, batch_entries)?;
         report.logs.push(copied);
