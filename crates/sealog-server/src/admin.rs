@@ -105,6 +105,9 @@ pub struct LogPatch {
     /// The explicit override that allows a retention below 180 days (EU AI Act Art. 19 asks
     /// for at least six months); the log's metadata and every report show it.
     retention_below_minimum: Option<bool>,
+    /// Whether retention also prunes whole entries past retention (their tree hashes kept,
+    /// so proofs of the kept entries stay valid); off by default. Embedded store only.
+    prune_entries: Option<bool>,
 }
 
 /// `PATCH /v1/logs/{log}` (admin): changes the log's settings.
@@ -131,9 +134,19 @@ pub async fn patch_log(
         settings.otlp.other_spans = other;
     }
     let retention_before = settings.retention;
-    settings.retention = settings
-        .retention
-        .patched(patch.retention_days, patch.retention_below_minimum)?;
+    if patch.prune_entries == Some(true) && !log.can_prune_entries() {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "unsupported",
+            "prune_entries needs the embedded store: a log in PostgreSQL keeps its entries \
+             (its encrypted content is still pruned past retention)",
+        ));
+    }
+    settings.retention = settings.retention.patched(
+        patch.retention_days,
+        patch.retention_below_minimum,
+        patch.prune_entries,
+    )?;
     let retention = (settings.retention != retention_before).then_some(settings.retention);
     if settings.public_entries && !settings.public {
         return Err(ApiError::new(

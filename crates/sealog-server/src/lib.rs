@@ -40,6 +40,7 @@ mod metrics;
 mod openapi;
 mod ops;
 mod otlp;
+mod prune_entries;
 mod read;
 mod receipt;
 mod retention;

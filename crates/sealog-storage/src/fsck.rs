@@ -204,9 +204,8 @@ fn pruned_tree(
     let source = TileHashSource::new(&levels, below);
     let mut checked = 0;
     while let Some(h) = earlier.next_if(|h| h.size <= below) {
-        let root = tree_root(&source, h.size).map_err(|e| {
-            format!("the stored hashes of pruned entries cannot be read: {e}")
-        })?;
+        let root = tree_root(&source, h.size)
+            .map_err(|e| format!("the stored hashes of pruned entries cannot be read: {e}"))?;
         if root != h.root {
             return Err(format!(
                 "{} (an earlier checkpoint in the history, over pruned entries whose stored \

@@ -45,8 +45,8 @@ pub use fsck::{FsckReport, LogFsck, fsck, reindex};
 pub use index::{IndexOptions, Page, Query, SearchError, SessionPage};
 pub use log::{Log, ProvenEntry};
 pub use options::EngineOptions;
-pub use store::prune::{EntriesPrune, EntriesPruned};
 pub use pg::{DEFAULT_LEASE, PgOptions};
+pub use store::prune::{EntriesPrune, EntriesPruned};
 pub use types::{Appended, LogStats, SignedCheckpoint};
 
 /// Locks a mutex even if a thread panicked holding it: every critical section of the engine

@@ -252,6 +252,12 @@ impl Log {
         self.inner.store.read_entries(start, end).map_err(io_error)
     }
 
+    /// Whether the log's store can prune whole entries (the embedded store can, PostgreSQL
+    /// cannot yet).
+    pub fn can_prune_entries(&self) -> bool {
+        self.inner.store.can_prune_entries()
+    }
+
     /// What retention pruned of the log's entries.
     pub fn entries_pruned(&self) -> EntriesPruned {
         self.inner.store.entries_pruned()

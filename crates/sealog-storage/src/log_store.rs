@@ -80,6 +80,11 @@ pub(crate) trait LogStore: TileReader<Error = io::Error> + Send + Sync {
     /// Lets the log go once its writer stopped, so that another node can take it at once.
     fn release(&self) {}
 
+    /// Whether [`LogStore::prune_entries`] can prune (only the embedded store can).
+    fn can_prune_entries(&self) -> bool {
+        false
+    }
+
     /// What retention pruned of the entries (nothing, unless the store can prune).
     fn entries_pruned(&self) -> EntriesPruned {
         EntriesPruned::default()

@@ -271,6 +271,10 @@ impl LogStore for Store {
             .try_for_each(|f| self.faults.sync_file(f))
     }
 
+    fn can_prune_entries(&self) -> bool {
+        true
+    }
+
     fn entries_pruned(&self) -> prune::EntriesPruned {
         self.pruned()
     }
@@ -460,11 +464,17 @@ mod tests {
         assert!(store.read_entries(below - 1, below).is_err());
         let want: Vec<Vec<u8>> = (below..400).map(leaf).collect();
         assert_eq!(store.read_entries(below, 400).unwrap(), want);
-        assert!(store.prune(below, prune_record(below)).is_err(), "must go further");
+        assert!(
+            store.prune(below, prune_record(below)).is_err(),
+            "must go further"
+        );
         let source = TileHashSource::new(&*store, 400);
         assert_eq!(tree_root(&source, 400).unwrap(), root);
         let mid = tree_root(&source, 123).unwrap();
-        assert_eq!(mid, tree_root(&TileHashSource::new(&*store, 123), 123).unwrap());
+        assert_eq!(
+            mid,
+            tree_root(&TileHashSource::new(&*store, 123), 123).unwrap()
+        );
         drop(source);
         drop((appender, store));
 
@@ -506,7 +516,10 @@ mod tests {
         let appender = recover::recover(store.clone(), anchor).unwrap();
         assert_eq!((appender.size(), appender.root()), (400, root));
         let bytes = std::fs::read(segment_path(copy.path(), seg[at])).unwrap();
-        assert!(bytes[..offset as usize].iter().all(|&b| b == 0), "records removed");
+        assert!(
+            bytes[..offset as usize].iter().all(|&b| b == 0),
+            "records removed"
+        );
         assert_eq!(
             store.read_entries(250, 400).unwrap(),
             (250..400).map(leaf).collect::<Vec<_>>()
