@@ -252,6 +252,23 @@ fn old_entries_are_pruned_whole_up_to_a_hold_and_the_kept_ones_verify_across_res
     assert!(out.contains("entries 4 to"), "{out}");
     assert!(again.terminate().success());
     fsck(&data);
+
+    // The query index rebuilt from the kept entries (pruned ones count as empty leaves): the
+    // kept events are found, a pruned one's id is no longer known, and the answer says why.
+    let (code, out) = sealog(&["reindex", "--data", data.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}");
+    let rebuilt = start(&data, &[]);
+    let gone = event_reply(&rebuilt, &admin, 1);
+    assert_eq!(gone.status, 404, "{}", gone.body);
+    assert!(
+        gone.body.contains("were pruned by retention"),
+        "{}",
+        gone.body
+    );
+    assert_eq!(event_reply(&rebuilt, &admin, 5).status, 200);
+    let listed = get(&rebuilt, "/events?agent=bot", &admin).json();
+    assert_eq!(listed["events"].as_array().unwrap().len(), 1, "{listed}");
+    assert!(rebuilt.terminate().success());
 }
 
 #[test]

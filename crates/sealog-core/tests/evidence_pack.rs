@@ -415,7 +415,10 @@ fn a_pack_of_a_pruned_log_states_the_range_and_holds_nothing_below_it() {
     };
     let report = verify(&log, &stating(5));
     assert!(report.valid, "{report}");
-    assert_eq!((report.first_index, report.pruned_below), (Some(5), Some(5)));
+    assert_eq!(
+        (report.first_index, report.pruned_below),
+        (Some(5), Some(5))
+    );
     let text = report.to_string();
     assert!(
         text.contains("entries 0 to 4 were pruned by retention before this export"),
