@@ -465,6 +465,7 @@ fn re_signed_and_forked_exports_are_caught() {
             .collect::<Vec<_>>(),
         earlier: Vec::new(),
         filters: Default::default(),
+        pruned_below: None,
         exported_at: "2026-12-02T00:00:00Z".into(),
         tool: "attacker".into(),
         witness_vkeys: Vec::new(),

@@ -313,8 +313,8 @@ fn a_retention_below_six_months_needs_the_override_and_is_recorded() {
     assert_eq!(
         changes,
         [
-            json!({"retention_days": 30, "below_minimum": true}),
-            json!({"retention_days": 365, "below_minimum": false})
+            json!({"retention_days": 30, "below_minimum": true, "prune_entries": false}),
+            json!({"retention_days": 365, "below_minimum": false, "prune_entries": false})
         ],
         "an unchanged retention records nothing"
     );

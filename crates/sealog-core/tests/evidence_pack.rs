@@ -403,3 +403,30 @@ fn sessions_and_counts_summed_per_chunk_match_one_pass() {
     );
     assert!(chunked.sessions.iter().filter(|s| s.complete).count() == 8);
 }
+
+#[test]
+fn a_pack_of_a_pruned_log_states_the_range_and_holds_nothing_below_it() {
+    let log = sample_log();
+    let kept = log.export(|l| !contains(l, r#""id":"s-1""#), &[]);
+    let stating = |below: u64| {
+        let mut manifest = manifest_of(&kept);
+        manifest.pruned_below = Some(below);
+        sign_manifest(kept.clone(), manifest, &log.signer)
+    };
+    let report = verify(&log, &stating(5));
+    assert!(report.valid, "{report}");
+    assert_eq!(
+        (report.first_index, report.pruned_below),
+        (Some(5), Some(5))
+    );
+    let text = report.to_string();
+    assert!(
+        text.contains("entries 0 to 4 were pruned by retention before this export"),
+        "{text}"
+    );
+    // A manifest whose pruned range covers an entry of the pack is caught at that entry.
+    assert_fails(
+        &verify(&log, &stating(6)),
+        "index 5 is below 6, where the manifest says the entries retention pruned end",
+    );
+}

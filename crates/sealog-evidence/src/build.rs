@@ -42,6 +42,8 @@ pub struct PackParts<I = Vec<PackEntry>> {
     pub earlier: Vec<(Vec<u8>, Vec<Hash>)>,
     /// The filters used (empty for the whole log).
     pub filters: BTreeMap<String, String>,
+    /// Where the entries retention pruned end, if it pruned any (stated in the manifest).
+    pub pruned_below: Option<u64>,
     /// Export time, RFC 3339.
     pub exported_at: String,
     /// The exporting program and version.
@@ -183,6 +185,7 @@ where
         checkpoint_size: cp.size,
         entries: count,
         filters: parts.filters,
+        pruned_below: parts.pruned_below,
         exported_at: parts.exported_at,
         tool: parts.tool,
         files: BTreeMap::new(),

@@ -87,10 +87,22 @@ impl Lifecycle {
             .filter_map(|p| p.attributes["blobs"].as_u64())
             .sum();
         let held: u64 = last.attributes["held"].as_u64().unwrap_or(0);
+        let whole = self
+            .prunes
+            .iter()
+            .filter(|p| p.attributes["entries_pruned"] == true)
+            .filter_map(|p| p.attributes["to"].as_u64())
+            .max()
+            .map_or(String::new(), |to| {
+                format!(
+                    "; entries 0 to {} were pruned whole (tree hashes kept)",
+                    to - 1
+                )
+            });
         format!(
             "{} prune(s) removed {blobs} encrypted payload(s) past retention (entries and proofs \
              kept); the latest on {} (entry {}) examined entries {} to {}, {held} payload(s) \
-             kept under a hold",
+             kept under a hold{whole}",
             self.prunes.len(),
             last.ts,
             last.index,
@@ -158,6 +170,16 @@ impl Lifecycle {
             })
             .collect();
         out.extend(self.prunes.iter().map(|p| {
+            if p.attributes["entries_pruned"] == true {
+                return format!(
+                    "entries {} to {} pruned on {} by retention ({} days): their records are \
+                     removed, their tree hashes kept, so the kept entries verify",
+                    p.attributes["from"],
+                    p.attributes["to"].as_u64().unwrap_or(1).saturating_sub(1),
+                    p.ts,
+                    p.attributes["retention_days"],
+                );
+            }
             format!(
                 "content pruned on {} by retention ({} days): {} payload(s) of entries {} to {} \
                  removed, {} kept under a hold; the entries verify",

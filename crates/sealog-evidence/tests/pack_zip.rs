@@ -74,6 +74,7 @@ fn parts(log: &Log, select: impl Fn(u64) -> bool) -> PackParts {
             .collect(),
         earlier: Vec::new(),
         filters: Default::default(),
+        pruned_below: None,
         exported_at: "2026-11-22T12:00:00Z".into(),
         tool: "sealog-test".into(),
         witness_vkeys: Vec::new(),

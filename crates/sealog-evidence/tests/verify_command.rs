@@ -44,6 +44,7 @@ fn write_pack(dir: &Path, signer: &Signer) -> PathBuf {
             .collect::<Vec<_>>(),
         earlier: Vec::new(),
         filters: Default::default(),
+        pruned_below: None,
         exported_at: "2026-11-22T12:00:00Z".into(),
         tool: "test".into(),
         witness_vkeys: Vec::new(),

@@ -108,7 +108,9 @@ fn scan(
         "\"pseudo_id\":{}",
         sealog_core::jcs::string_literal(subject)
     );
-    for start in (0..size).step_by(CHUNK as usize) {
+    // Entries retention pruned whole are gone: the scan starts at the first kept one.
+    let kept = log.entries_pruned().below.min(size);
+    for start in (kept..size).step_by(CHUNK as usize) {
         let leaves = log.entries(start, (start + CHUNK).min(size))?;
         for (index, bytes) in (start..).zip(leaves) {
             if !bytes.windows(needle.len()).any(|w| w == needle.as_bytes()) {

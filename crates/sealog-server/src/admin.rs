@@ -105,6 +105,9 @@ pub struct LogPatch {
     /// The explicit override that allows a retention below 180 days (EU AI Act Art. 19 asks
     /// for at least six months); the log's metadata and every report show it.
     retention_below_minimum: Option<bool>,
+    /// Whether retention also prunes whole entries past retention (their tree hashes kept,
+    /// so proofs of the kept entries stay valid); off by default. Embedded store only.
+    prune_entries: Option<bool>,
 }
 
 /// `PATCH /v1/logs/{log}` (admin): changes the log's settings.
@@ -117,6 +120,14 @@ pub async fn patch_log(
     caller.admin(&name)?;
     let patch = body.parsed()?;
     let log = state.log(&name)?;
+    if patch.prune_entries == Some(true) && !log.can_prune_entries() {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "unsupported",
+            "prune_entries needs the embedded store: a log in PostgreSQL keeps its entries \
+             (its encrypted content is still pruned past retention)",
+        ));
+    }
     // Patched under the key store's lock (on a shared store, every node's), so that two
     // patches of one log at once apply one after the other and neither is lost.
     let keys = state.keys.clone();
@@ -150,9 +161,11 @@ fn apply_patch(
         settings.otlp.other_spans = other;
     }
     let retention_before = settings.retention;
-    settings.retention = settings
-        .retention
-        .patched(patch.retention_days, patch.retention_below_minimum)?;
+    settings.retention = settings.retention.patched(
+        patch.retention_days,
+        patch.retention_below_minimum,
+        patch.prune_entries,
+    )?;
     if settings.public_entries && !settings.public {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,

@@ -92,6 +92,7 @@ impl ApiError {
             ErrorKind::Invalid => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
             ErrorKind::Busy => (StatusCode::SERVICE_UNAVAILABLE, "busy"),
             ErrorKind::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            ErrorKind::Pruned => (StatusCode::GONE, "pruned"),
             _ => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         };
         Self::new(status, code, message)

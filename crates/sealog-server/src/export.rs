@@ -183,9 +183,11 @@ async fn select(
     filters: &EventFilters,
 ) -> ApiResult<(Vec<u64>, SignedCheckpoint)> {
     if filters.named().is_empty() {
-        // The whole log: every entry under the latest checkpoint, indexed yet or not.
+        // The whole log: every kept entry under the latest checkpoint, indexed yet or not
+        // (the pack states the range retention pruned).
         let cp = state.witnessing.decorate(log.name(), log.checkpoint());
-        return Ok(((0..cp.size).collect(), cp));
+        let kept = log.entries_pruned().below.min(cp.size);
+        return Ok(((kept..cp.size).collect(), cp));
     }
     let filters = filters.clone();
     let indices = blocking(log, move |log| matching(log, &filters)).await?;
@@ -281,6 +283,7 @@ pub fn write_pack(
         entries,
         earlier,
         filters: request.filters.clone(),
+        pruned_below: Some(log.entries_pruned().below).filter(|&b| b > 0),
         exported_at: crate::keys::now_rfc3339(),
         tool: format!("sealog {}", env!("CARGO_PKG_VERSION")),
         witness_vkeys: Vec::new(),

@@ -249,7 +249,12 @@ async fn find_conflicts(
     let differing = blocking(log, move |log| {
         let mut differing = Vec::new();
         for (at, index, bytes) in duplicates {
-            if !leaf::holds_event(&log.entry(index)?, &bytes) {
+            let stored = match log.entry(index) {
+                // Retention pruned the original: its id still answers, unchecked.
+                Err(sealog_storage::ReadError::Pruned(_)) => continue,
+                stored => stored?,
+            };
+            if !leaf::holds_event(&stored, &bytes) {
                 differing.push(at);
             }
         }

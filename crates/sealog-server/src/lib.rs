@@ -41,6 +41,7 @@ mod metrics;
 mod openapi;
 mod ops;
 mod otlp;
+mod prune_entries;
 mod read;
 mod receipt;
 mod retention;
@@ -145,7 +146,7 @@ pub fn routes() -> Vec<Route> {
             patch,
             "/v1/logs/{log}",
             Key,
-            "Change a log's settings (admin): public (checkpoint and hash tiles without a key), public_entries (every event too), otlp_content (keep OTLP content instead of commitments), otlp_other_spans (in_ai_traces, keep, drop), retention_days (default 180) and retention_below_minimum (the override a retention below 180 days needs; recorded as a retention_changed event).",
+            "Change a log's settings (admin): public (checkpoint and hash tiles without a key), public_entries (every event too), otlp_content (keep OTLP content instead of commitments), otlp_other_spans (in_ai_traces, keep, drop), retention_days (default 180), retention_below_minimum (the override a retention below 180 days needs) and prune_entries (whether retention also prunes whole entries, keeping their tree hashes; embedded store only); retention changes are recorded as a retention_changed event.",
             admin::patch_log,
             body = openapi::schema_of::<admin::LogPatch>
         ),

@@ -331,7 +331,20 @@ pub(crate) async fn find(log: &Log, id: &str) -> ApiResult<u64> {
         .as_u128();
     let found = blocking(log, move |log| Ok(log.find_id(number)?)).await?;
     found.ok_or_else(|| {
-        ApiError::not_found(format!("no event with id {id} in log {:?}", log.name()))
+        // An index rebuilt after a prune no longer knows the ids of pruned entries.
+        let below = log.entries_pruned().below;
+        let pruned = match below {
+            0 => String::new(),
+            b => format!(
+                " (entries 0 to {} were pruned by retention; an event among them may no \
+                 longer be found by id)",
+                b - 1
+            ),
+        };
+        ApiError::not_found(format!(
+            "no event with id {id} in log {:?}{pruned}",
+            log.name()
+        ))
     })
 }
 

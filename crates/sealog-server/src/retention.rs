@@ -1,8 +1,9 @@
 //! Retention (docs/DESIGN.md §11): each log keeps encrypted content for its retention period
 //! (180 days unless an admin sets less with `retention_below_minimum`, since EU AI Act Art. 19
 //! asks for at least six months), and a background job removes the content of older entries
-//! that no legal hold covers, recording each prune as a `prune` event. Entries, tree hashes
-//! and checkpoints are kept, so every proof and every consistency proof stays valid.
+//! that no legal hold covers, recording each prune as a `prune` event. Entries are kept
+//! unless the log's `prune_entries` is on (module `prune_entries`); tree hashes and
+//! checkpoints always are, so every proof and every consistency proof stays valid.
 
 use crate::content::{FIELDS, encrypted_ref};
 use crate::erasure::{new_event_id, record};
@@ -26,9 +27,10 @@ pub const MINIMUM_DAYS: u32 = 180;
 const MAXIMUM_DAYS: u32 = 36_500;
 
 /// Most entries one step of a prune examines while it holds the holds' lock.
-const STEP_ENTRIES: u64 = 100_000;
+pub(crate) const STEP_ENTRIES: u64 = 100_000;
 
-const DAY_MICROS: i64 = 86_400_000_000;
+/// Microseconds in a day.
+pub(crate) const DAY_MICROS: i64 = 86_400_000_000;
 
 /// A log's retention setting, kept with its other settings in `server.json`.
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -38,6 +40,10 @@ pub struct RetentionSettings {
     /// Whether `days` is below [`MINIMUM_DAYS`], by an admin's explicit override.
     #[serde(default)]
     pub below_minimum: bool,
+    /// Whether whole entries past retention are pruned too (their tree hashes kept), not
+    /// only encrypted content; off unless an admin turns it on.
+    #[serde(default)]
+    pub prune_entries: bool,
 }
 
 impl Default for RetentionSettings {
@@ -45,6 +51,7 @@ impl Default for RetentionSettings {
         RetentionSettings {
             days: DEFAULT_DAYS,
             below_minimum: false,
+            prune_entries: false,
         }
     }
 }
@@ -52,7 +59,12 @@ impl Default for RetentionSettings {
 impl RetentionSettings {
     /// The setting a `PATCH` asks for, checked: a retention below the minimum needs the
     /// override, given in the same request or earlier.
-    pub fn patched(self, days: Option<u32>, below_minimum: Option<bool>) -> ApiResult<Self> {
+    pub fn patched(
+        self,
+        days: Option<u32>,
+        below_minimum: Option<bool>,
+        prune_entries: Option<bool>,
+    ) -> ApiResult<Self> {
         let days = days.unwrap_or(self.days);
         let override_given = below_minimum.unwrap_or(self.below_minimum);
         let invalid =
@@ -72,6 +84,7 @@ impl RetentionSettings {
         Ok(RetentionSettings {
             days,
             below_minimum: days < MINIMUM_DAYS,
+            prune_entries: prune_entries.unwrap_or(self.prune_entries),
         })
     }
 }
@@ -79,7 +92,11 @@ impl RetentionSettings {
 /// Records a change of a log's retention as a `retention_changed` event.
 pub async fn record_change(state: &AppState, log: &Log, to: RetentionSettings) -> ApiResult<u64> {
     let now = clock::now_micros();
-    let attributes = json!({"retention_days": to.days, "below_minimum": to.below_minimum});
+    let attributes = json!({
+        "retention_days": to.days,
+        "below_minimum": to.below_minimum,
+        "prune_entries": to.prune_entries,
+    });
     record(
         state,
         log,
@@ -103,8 +120,14 @@ pub fn summary(state: &AppState, log: &str) -> Value {
         "days": settings.days,
         "below_minimum": settings.below_minimum,
         "minimum_days": MINIMUM_DAYS,
-        "prunes": "content",
+        "prunes": if settings.prune_entries { "content and entries" } else { "content" },
+        "prune_entries": settings.prune_entries,
     });
+    if let Some(log) = state.engine.log(log) {
+        let entries = log.entries_pruned();
+        out["entries_pruned_below"] = json!(entries.below);
+        out["last_entries_prune"] = json!(entries.last);
+    }
     match pruned {
         Ok(p) => {
             out["content_pruned_below"] = json!(p.below);
@@ -168,15 +191,35 @@ pub fn start(state: &AppState) {
 
 /// Prunes one log as far as its retention allows, step by step, and records each prune.
 pub async fn prune_log(state: &AppState, log: &Log) -> ApiResult<()> {
-    // A log without encrypted content has nothing to prune (and gets no KEK for it).
-    let Some(content) = state.content.existing(log.name())? else {
+    let settings = state.keys.settings(log.name()).retention;
+    // A log without encrypted content has nothing to prune (and gets no KEK for it), unless
+    // it prunes whole entries: the holds' lock is then needed whatever the content.
+    let content = match settings.prune_entries {
+        true => Some(state.content.log(log.name())?),
+        false => state.content.existing(log.name())?,
+    };
+    let Some(content) = content else {
         return Ok(());
     };
-    let settings = state.keys.settings(log.name()).retention;
     let cutoff = state
         .retention_clock
         .now_micros()
         .saturating_sub(i64::from(settings.days) * DAY_MICROS);
+    prune_content(state, log, &content, settings, cutoff).await?;
+    if settings.prune_entries {
+        crate::prune_entries::prune(state, log, &content, settings, cutoff).await?;
+    }
+    Ok(())
+}
+
+/// Prunes the encrypted content of entries received before `cutoff`, step by step.
+async fn prune_content(
+    state: &AppState,
+    log: &Log,
+    content: &std::sync::Arc<LogContent>,
+    settings: RetentionSettings,
+    cutoff: i64,
+) -> ApiResult<()> {
     loop {
         let (c, l) = (content.clone(), log.clone());
         let (pruned, more) = blocking(move || {
@@ -190,7 +233,7 @@ pub async fn prune_log(state: &AppState, log: &Log) -> ApiResult<()> {
         })
         .await?;
         if let Some(last) = pruned.last.filter(|l| !l.recorded) {
-            record_prune(state, log, &content, &last, settings).await?;
+            record_prune(state, log, content, &last, settings).await?;
         }
         if !more {
             return Ok(());
@@ -214,9 +257,7 @@ async fn record_prune(
         "below_minimum": settings.below_minimum,
         "entries_pruned": false,
     });
-    if clock::test_offset_seconds() != 0 {
-        attributes["test_clock_offset_seconds"] = json!(clock::test_offset_seconds());
-    }
+    with_test_clock(&mut attributes);
     let index = record(
         state,
         log,
@@ -238,11 +279,13 @@ async fn record_prune(
 /// it. The step stops at the first younger entry, so a prune never passes one. Returns the
 /// plan and whether the step stopped at its bound with older entries maybe left.
 fn plan(log: &Log, holds: &[Hold], before: &Pruned, cutoff: i64) -> ApiResult<(PrunePlan, bool)> {
+    // Entries pruned whole have no content left to examine.
     let from = before
         .held_from
-        .map_or(before.below, |h| h.min(before.below));
+        .map_or(before.below, |h| h.min(before.below))
+        .max(log.entries_pruned().below);
     // What holds kept is examined again whole; beyond it, a step at a time.
-    let end = log.size().min(before.below + STEP_ENTRIES);
+    let end = log.size().min(before.below.max(from) + STEP_ENTRIES);
     let (mut to, mut blobs, mut held, mut held_from) = (from, Vec::new(), 0, None);
     while to < end {
         let leaf = Leaf::parse(&log.entry(to)?)
@@ -286,8 +329,15 @@ fn plan(log: &Log, holds: &[Hold], before: &Pruned, cutoff: i64) -> ApiResult<(P
     Ok((plan, to == end && end < log.size()))
 }
 
+/// Adds the test clock's offset, if one is set, to a `prune` event's attributes.
+pub(crate) fn with_test_clock(attributes: &mut Value) {
+    if clock::test_offset_seconds() != 0 {
+        attributes["test_clock_offset_seconds"] = json!(clock::test_offset_seconds());
+    }
+}
+
 /// Whether a hold covers the event.
-fn covered(holds: &[Hold], event: &Value) -> bool {
+pub(crate) fn covered(holds: &[Hold], event: &Value) -> bool {
     fn text(v: Option<&Value>) -> Option<&str> {
         v.and_then(Value::as_str)
     }

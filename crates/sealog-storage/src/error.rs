@@ -22,6 +22,8 @@ pub enum ErrorKind {
     Io,
     /// The log does not take writes: it is shutting down, or stopped after a storage failure.
     Unavailable,
+    /// The thing asked for existed but retention pruned it (its proofs remain).
+    Pruned,
 }
 
 /// Why the engine could not open, create, check or stop something.
@@ -108,6 +110,9 @@ pub enum ReadError {
     /// Storage failed.
     #[error("{0}")]
     Io(String),
+    /// Retention pruned the entries asked for; the message names the pruned range.
+    #[error("{0}")]
+    Pruned(String),
 }
 
 impl ReadError {
@@ -117,6 +122,7 @@ impl ReadError {
             ReadError::NotFound(_) => ErrorKind::NotFound,
             ReadError::Corrupt(_) => ErrorKind::Corrupt,
             ReadError::Io(_) => ErrorKind::Io,
+            ReadError::Pruned(_) => ErrorKind::Pruned,
         }
     }
 }

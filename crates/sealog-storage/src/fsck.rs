@@ -2,15 +2,16 @@
 
 use crate::engine::{lock_dir, log_dir, log_names};
 use crate::index::IdIndex;
+use crate::store::prune::EntriesPruned;
 use crate::store::{self, LEVELS, record, segment_firsts};
 use crate::{
     Engine, EngineError, EngineOptions, ErrorKind, SignedCheckpoint, checkpoint_file,
     checkpoint_history,
 };
 use sealog_core::leaf;
-use sealog_core::merkle::{CompactTree, Hash};
+use sealog_core::merkle::{CompactTree, Hash, HashSource, tree_root};
 use sealog_core::note::Signer;
-use sealog_core::tiles::TILE_HEIGHT;
+use sealog_core::tiles::{TILE_HEIGHT, Tile, TileHashSource, TileReader};
 use std::fmt;
 use std::fs::File;
 use std::iter::Peekable;
@@ -124,10 +125,22 @@ fn check_log(dir: &Path, out: &mut LogFsck) -> Result<(), String> {
             .collect::<Result<_, _>>()?,
         tree: CompactTree::new(),
     };
+    let pruned = store::prune::load(dir).map_err(|e| e.to_string())?;
+    if pruned.below > 0 {
+        replay.tree = pruned_tree(dir, &pruned, &mut replay.earlier, &cp, out)?;
+        out.entries = pruned.below;
+    }
     let firsts = segment_firsts(dir).map_err(|e| format!("cannot list segments: {e}"))?;
     for (at, &first) in firsts.iter().enumerate() {
+        if first < pruned.segment {
+            out.notes.push(format!(
+                "segment {first} is below the pruned range's end: left by a prune a crash cut \
+                 short, removed on the next open"
+            ));
+            continue;
+        }
         let sealed = at + 1 < firsts.len();
-        check_segment(dir, first, sealed, &mut replay, out)?;
+        check_segment(dir, first, pruned.start_of(first), sealed, &mut replay, out)?;
     }
     let tree = &replay.tree;
     if tree.size() < cp.size {
@@ -162,27 +175,104 @@ fn load_history(
     Ok(history)
 }
 
-/// Replays the segment starting at entry `first` into `replay`, counting its good entries in
-/// `out`. A partial record at the end is damage in a `sealed` segment and, in the last one,
+/// The tree of the pruned entries, from their stored hashes: every history checkpoint it
+/// covers must have its root (those are taken off `earlier`), and so must the last
+/// checkpoint once the kept entries are replayed onto it. Notes the range in `out`.
+fn pruned_tree(
+    dir: &Path,
+    pruned: &EntriesPruned,
+    earlier: &mut Peekable<std::slice::Iter<'_, SignedCheckpoint>>,
+    cp: &SignedCheckpoint,
+    out: &mut LogFsck,
+) -> Result<CompactTree, String> {
+    let below = pruned.below;
+    if cp.size <= below {
+        return Err(format!(
+            "entries below {below} were pruned but the last signed checkpoint covers only {} \
+             (a prune always keeps a signed entry): the checkpoint file is older than the prune",
+            cp.size
+        ));
+    }
+    let levels = LevelFiles(
+        (0..LEVELS)
+            .map(|l| {
+                let path = store::level_path(dir, l);
+                File::open(&path).map_err(|e| format!("cannot open {}: {e}", path.display()))
+            })
+            .collect::<Result<_, _>>()?,
+    );
+    let source = TileHashSource::new(&levels, below);
+    let mut checked = 0;
+    while let Some(h) = earlier.next_if(|h| h.size <= below) {
+        let root = tree_root(&source, h.size)
+            .map_err(|e| format!("the stored hashes of pruned entries cannot be read: {e}"))?;
+        if root != h.root {
+            return Err(format!(
+                "{} (an earlier checkpoint in the history, over pruned entries whose stored \
+                 tree hashes were changed)",
+                root_mismatch(h.size, &h.root)
+            ));
+        }
+        checked += 1;
+    }
+    let border = source
+        .node_hashes(&CompactTree::border(below))
+        .map_err(|e| format!("the stored hashes of pruned entries cannot be read: {e}"))?;
+    let last = pruned.last.as_ref().map_or(String::new(), |l| {
+        format!(" (latest prune: {}, event {})", l.at, l.event_id)
+    });
+    out.notes.push(format!(
+        "entries 0 to {} were pruned by retention{last}, as stated in {}: their tree hashes \
+         are kept and match the {checked} history checkpoint(s) over them, and the kept \
+         entries are checked onto them",
+        below - 1,
+        store::prune::pruned_path(dir).display()
+    ));
+    CompactTree::from_border(below, border).map_err(|e| e.to_string())
+}
+
+/// The stored tile levels, read as tiles (for the tree of pruned entries).
+struct LevelFiles(Vec<File>);
+
+impl TileReader for LevelFiles {
+    type Error = std::io::Error;
+
+    fn read_tiles(&self, tiles: &[Tile]) -> std::io::Result<Vec<Vec<u8>>> {
+        tiles
+            .iter()
+            .map(|t| {
+                let mut buf = vec![0; usize::from(t.width) * 32];
+                self.0[usize::from(t.level)].read_exact_at(&mut buf, t.index * 256 * 32)?;
+                Ok(buf)
+            })
+            .collect()
+    }
+}
+
+/// Replays the segment file `segment` from its first kept entry `first` (at byte `start`)
+/// into `replay`, counting its good entries in `out`. A partial record at the end is damage in a `sealed` segment and, in the last one,
 /// a torn tail that the next open cuts (noted in `out`).
 fn check_segment(
     dir: &Path,
-    first: u64,
+    segment: u64,
+    (first, start): (u64, u64),
     sealed: bool,
     replay: &mut Replay,
     out: &mut LogFsck,
 ) -> Result<(), String> {
     if first != replay.tree.size() {
         return Err(format!(
-            "segment {first} follows entry {}: entries are missing or duplicated",
+            "segment {segment} continues at entry {first} after entry {}: entries are missing \
+             or duplicated",
             replay.tree.size()
         ));
     }
-    let path = store::segment_path(dir, first);
-    let bytes = std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let mut scan = record::Scan::new(&bytes);
+    let path = store::segment_path(dir, segment);
+    let whole = std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let bytes = whole.get(start as usize..).unwrap_or_default();
+    let mut scan = record::Scan::new(bytes);
     for (offset, data) in scan.by_ref() {
-        replay.append(offset as u64, data)?;
+        replay.append(start + offset as u64, data)?;
         out.entries = replay.tree.size();
         replay.check_roots()?;
     }

@@ -39,16 +39,19 @@ pub(crate) fn run(log: Arc<LogInner>) {
     }
 }
 
-/// Indexes entries `start..end` of `store`.
+/// Indexes entries `start..end` of `store`. Entries retention pruned are indexed as empty
+/// leaves (no id, no field), so the index advances past them; queries leave them out.
 pub(crate) fn apply(
     store: &dyn LogStore,
     index: &IdIndex,
     start: u64,
     end: u64,
 ) -> Result<(), String> {
+    let kept = store.entries_pruned().below.clamp(start, end);
     let leaves = store
-        .read_entries(start, end)
+        .read_entries(kept, end)
         .map_err(|e| format!("reading entries for the index: {e}"))?;
-    let refs: Vec<&[u8]> = leaves.iter().map(Vec::as_slice).collect();
+    let pruned = std::iter::repeat_n(&[][..], (kept - start) as usize);
+    let refs: Vec<&[u8]> = pruned.chain(leaves.iter().map(Vec::as_slice)).collect();
     index.apply(start, &refs).map_err(|e| e.to_string())
 }

@@ -52,6 +52,7 @@ pub use log::{Log, ProvenEntry};
 pub use migrate::{DEFAULT_BATCH_ENTRIES, LogMigrated, MigrateReport, migrate};
 pub use options::EngineOptions;
 pub use pg::{DEFAULT_LEASE, Document, PgOptions, SharedDocuments, fsck_store};
+pub use store::prune::{EntriesPrune, EntriesPruned};
 pub use types::{Appended, LogStats, SignedCheckpoint};
 
 /// Locks a mutex even if a thread panicked holding it: every critical section of the engine

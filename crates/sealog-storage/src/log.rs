@@ -7,8 +7,8 @@ use crate::lock;
 use crate::log_store::{Anchor, LogStore, hash_source};
 use crate::queue::WriteQueue;
 use crate::{
-    AppendError, Appended, EngineError, EngineOptions, ErrorKind, LogStats, ReadError,
-    SignedCheckpoint, checkpoint_history, indexer, integrator, sequencer,
+    AppendError, Appended, EngineError, EngineOptions, EntriesPrune, EntriesPruned, ErrorKind,
+    LogStats, ReadError, SignedCheckpoint, checkpoint_history, indexer, integrator, sequencer,
 };
 use sealog_core::event::ValidatedEvent;
 use sealog_core::merkle::{Hash, MemoHashSource, ProofError, consistency_proof, inclusion_proof};
@@ -245,7 +245,50 @@ impl Log {
                 "entries {start}..{end} are not in the log of size {size}"
             )));
         }
+        let pruned = self.inner.store.entries_pruned();
+        if start < pruned.below {
+            return Err(pruned_error(start, &pruned));
+        }
         self.inner.store.read_entries(start, end).map_err(io_error)
+    }
+
+    /// Whether the log's store can prune whole entries (the embedded store can, PostgreSQL
+    /// cannot yet).
+    pub fn can_prune_entries(&self) -> bool {
+        self.inner.store.can_prune_entries()
+    }
+
+    /// What retention pruned of the log's entries.
+    pub fn entries_pruned(&self) -> EntriesPruned {
+        self.inner.store.entries_pruned()
+    }
+
+    /// Removes the entry records below `below`, keeping every tree hash, checkpoint and the
+    /// history, so that every proof of a kept entry and every consistency proof stays valid.
+    /// The range is stated durably first (with `last`, the prune as its event will record
+    /// it). Entry `below` must be under the latest checkpoint, so at least one signed entry
+    /// is always kept.
+    pub fn prune_entries(
+        &self,
+        below: u64,
+        last: EntriesPrune,
+    ) -> Result<EntriesPruned, EngineError> {
+        let signed = self.checkpoint().size;
+        if below >= signed {
+            return Err(EngineError::invalid(format!(
+                "entries up to {below} cannot be pruned: the latest checkpoint covers {signed}, \
+                 and the newest signed entry is always kept"
+            )));
+        }
+        self.inner.store.prune_entries(below, last)
+    }
+
+    /// Notes that the event recording the latest prune of entries is in the log.
+    pub fn entries_prune_recorded(&self, event_id: &str) -> Result<(), EngineError> {
+        self.inner
+            .store
+            .entries_prune_recorded(event_id)
+            .map_err(|e| EngineError::io("noting the prune's event", e))
     }
 
     /// Leaf bytes of entry `index` (a durable entry only).
@@ -341,11 +384,7 @@ impl Log {
         let size = self.checkpoint().size;
         self.check_tile(bundle.index, bundle.width, size, &bundle.to_string())?;
         let start = bundle.index * 256;
-        let leaves = self
-            .inner
-            .store
-            .read_entries(start, start + u64::from(bundle.width))
-            .map_err(io_error)?;
+        let leaves = self.entries(start, start + u64::from(bundle.width))?;
         let mut out = Vec::with_capacity(leaves.iter().map(|l| l.len() + 2).sum());
         for leaf in leaves {
             // tlog-tiles: each entry is a big-endian u16 length, then the entry.
@@ -357,9 +396,12 @@ impl Log {
         Ok(out)
     }
 
-    /// Log indices matching a query, from the derived index.
+    /// Log indices matching a query, from the derived index; pruned entries are left out.
     pub fn query(&self, query: &Query) -> Result<Page, ReadError> {
-        self.inner.index.query(query).map_err(index_error)
+        let mut page = self.inner.index.query(query).map_err(index_error)?;
+        let below = self.inner.store.entries_pruned().below;
+        page.indices.retain(|&i| i >= below);
+        Ok(page)
     }
 
     /// Counts of the events matching a query over time, by action, from the derived index
@@ -371,17 +413,22 @@ impl Log {
             .map_err(index_error)
     }
 
-    /// The events of one session in `seq` order, from the derived index.
+    /// The events of one session in `seq` order, from the derived index; pruned entries are
+    /// left out.
     pub fn session(
         &self,
         session: &str,
         cursor: Option<&str>,
         limit: usize,
     ) -> Result<SessionPage, ReadError> {
-        self.inner
+        let mut page = self
+            .inner
             .index
             .session(session, cursor, limit)
-            .map_err(index_error)
+            .map_err(index_error)?;
+        let below = self.inner.store.entries_pruned().below;
+        page.entries.retain(|e| e.index >= below);
+        Ok(page)
     }
 
     /// Counters for metrics.
@@ -519,6 +566,18 @@ fn open_index(
         start = end;
     }
     Ok(index)
+}
+
+/// The answer for a read of `index`, which retention pruned.
+fn pruned_error(index: u64, pruned: &EntriesPruned) -> ReadError {
+    let last = pruned.last.as_ref().map_or(String::new(), |l| {
+        format!(" (latest prune: {}, event {})", l.at, l.event_id)
+    });
+    ReadError::Pruned(format!(
+        "entry {index} was pruned by retention: entries 0 to {} are gone{last}; their tree \
+         hashes remain, so proofs of the kept entries and consistency proofs stay valid",
+        pruned.below - 1
+    ))
 }
 
 /// A storage failure while reading.

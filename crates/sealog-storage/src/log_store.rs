@@ -19,6 +19,7 @@
 //!
 //! Indexes stay derived data next to each node, rebuilt from [`LogStore::read_entries`].
 
+use crate::store::prune::{EntriesPrune, EntriesPruned};
 use crate::{EngineError, SignedCheckpoint};
 use sealog_core::merkle::Hash;
 use sealog_core::note::{Signer, Verifier};
@@ -78,6 +79,32 @@ pub(crate) trait LogStore: TileReader<Error = io::Error> + Send + Sync {
 
     /// Lets the log go once its writer stopped, so that another node can take it at once.
     fn release(&self) {}
+
+    /// Whether [`LogStore::prune_entries`] can prune (only the embedded store can).
+    fn can_prune_entries(&self) -> bool {
+        false
+    }
+
+    /// What retention pruned of the entries (nothing, unless the store can prune).
+    fn entries_pruned(&self) -> EntriesPruned {
+        EntriesPruned::default()
+    }
+
+    /// Removes the records of entries below `below`, keeping every tree hash, after stating
+    /// the range durably; `last` is the prune as its event will record it. The caller checked
+    /// that `below` is below the latest checkpoint.
+    fn prune_entries(&self, below: u64, last: EntriesPrune) -> Result<EntriesPruned, EngineError> {
+        let _ = (below, last);
+        Err(EngineError::invalid(
+            "this store does not prune entries: only the embedded store does (DESIGN §11)",
+        ))
+    }
+
+    /// Notes that the event recording the latest prune of entries is in the log.
+    fn entries_prune_recorded(&self, event_id: &str) -> io::Result<()> {
+        let _ = event_id;
+        Ok(())
+    }
 }
 
 /// The writer's side of a log's storage: groups of leaves, one durable commit each. After an

@@ -25,6 +25,10 @@ pub struct Manifest {
     pub entries: u64,
     /// The filters the pack was exported with (empty: the whole log).
     pub filters: BTreeMap<String, String>,
+    /// Set when retention had pruned the log's entries below this index before the export:
+    /// the pack cannot hold them (their tree hashes were kept, so the rest still verifies).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pruned_below: Option<u64>,
     /// When the pack was exported (RFC 3339).
     pub exported_at: String,
     /// The program and version that exported it.

@@ -281,6 +281,16 @@ impl PackVerifier {
             .collect();
         order.sort_unstable();
         for (line, index) in order {
+            if let Some(below) = self.manifest.pruned_below.filter(|&b| index < b) {
+                self.fail(
+                    Some(line),
+                    Some(index),
+                    format!(
+                        "index {index} is below {below}, where the manifest says the entries \
+                         retention pruned end"
+                    ),
+                );
+            }
             if let Some(last) = self.last_index
                 && index <= last
             {
@@ -390,6 +400,7 @@ impl PackVerifier {
             checkpoint_root: STANDARD.encode(self.checkpoint.root),
             witnesses: self.witnesses,
             filters: self.manifest.filters.clone(),
+            pruned_below: self.manifest.pruned_below,
             exported_at: self.manifest.exported_at.clone(),
             entries: self.entries,
             first_index: self.first_index,

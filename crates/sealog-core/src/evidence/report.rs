@@ -94,6 +94,8 @@ pub struct Report {
     pub witnesses: Vec<String>,
     /// Filters the pack was exported with.
     pub filters: BTreeMap<String, String>,
+    /// Where the entries retention pruned before the export end, if it pruned any.
+    pub pruned_below: Option<u64>,
     /// When it was exported.
     pub exported_at: String,
     /// Entries verified or attempted.
@@ -169,6 +171,14 @@ impl fmt::Display for Report {
         }
         if let (Some(a), Some(b)) = (self.first_index, self.last_index) {
             writeln!(f, "  log indices {a} to {b}")?;
+        }
+        if let Some(below) = self.pruned_below.filter(|&b| b > 0) {
+            writeln!(
+                f,
+                "  entries 0 to {} were pruned by retention before this export: their records \
+                 are gone, their tree hashes were kept, so these entries verify",
+                below - 1
+            )?;
         }
         if !self.filters.is_empty() {
             let filters: Vec<String> = self

@@ -141,6 +141,7 @@ impl TestLog {
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
+            pruned_below: None,
             exported_at: "2026-11-22T12:00:00Z".into(),
             tool: "sealog-test".into(),
             files: BTreeMap::new(),

@@ -117,6 +117,16 @@ impl LogContent {
         })
     }
 
+    /// Runs `f` with the holds in place while no hold can be placed or lifted: what a prune
+    /// of whole entries decides and does under it cannot pass a hold placed meanwhile.
+    pub fn with_holds<T, E: From<io::Error>>(
+        &self,
+        f: impl FnOnce(&[Hold]) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let _holds = lock(&self.holds);
+        f(&holds::read(&self.holds_file())?)
+    }
+
     /// Notes that the `prune` event `event_id` is in the log.
     pub fn prune_recorded(&self, event_id: &str) -> io::Result<()> {
         let _holds = lock(&self.holds);

@@ -15,8 +15,12 @@
 //! reading stored hashes (core's `TileHashSource`), never by rehashing leaves. Only segments
 //! are fsynced per group; offsets and hashes are derived, fsynced before a checkpoint covers
 //! them, and re-derived from the entries past the last checkpoint on recovery.
+//!
+//! Retention may prune the oldest records (module `prune`, `logs/<name>/pruned`): the
+//! segments then start at the one holding the first kept entry, and every tree hash is kept.
 
 mod append;
+pub(crate) mod prune;
 pub(crate) mod record;
 mod recover;
 
@@ -58,6 +62,8 @@ pub(crate) struct Segment {
 pub(crate) struct Store {
     dir: PathBuf,
     segments: RwLock<Vec<Segment>>,
+    /// What retention pruned; read before any segment is.
+    pruned: RwLock<prune::EntriesPruned>,
     offsets: File,
     levels: Vec<File>,
     faults: Faults,
@@ -82,24 +88,28 @@ impl Store {
         sync_dir(dir)
     }
 
-    /// Opens the files of the log in `dir`, without checking them (see [`recover`]); writes
-    /// and fsyncs go through `faults`.
+    /// Opens the files of the log in `dir`, without checking them (see [`recover`]), and
+    /// finishes a prune a crash cut short; writes and fsyncs go through `faults`.
     pub(crate) fn open(dir: &Path, faults: Faults) -> io::Result<Store> {
+        let pruned = prune::load(dir)?;
+        prune::remove_whole_segments(dir, &pruned)?;
         let mut segments = Vec::new();
         for first in segment_firsts(dir)? {
             let file = Arc::new(append_file(&segment_path(dir, first))?);
             segments.push(Segment { first, file });
         }
-        if segments.first().map(|s| s.first) != Some(0) {
+        if segments.first().map(|s| s.first) != Some(pruned.segment) {
             return Err(io::Error::other(format!(
                 "{} has no first segment ({})",
                 dir.join("entries").display(),
-                segment_name(0)
+                segment_name(pruned.segment)
             )));
         }
+        prune::punch_records(&segments[0], &pruned)?;
         Ok(Store {
             dir: dir.to_owned(),
             segments: RwLock::new(segments),
+            pruned: RwLock::new(pruned),
             offsets: append_file(&offsets_path(dir))?,
             levels: (0..LEVELS)
                 .map(|l| append_file(&level_path(dir, l)))
@@ -208,8 +218,17 @@ impl LogStore for Store {
     }
 
     fn read_entries(&self, start: u64, end: u64) -> io::Result<Vec<Vec<u8>>> {
-        let offsets = self.read_offsets(start, end)?;
+        // The segments before the pruned state: a prune states its range before it drops
+        // segments, so a list without them is never checked against an older range.
         let segments = self.segments();
+        let below = self.pruned().below;
+        if start < below {
+            return Err(io::Error::new(
+                io::ErrorKind::NotFound,
+                format!("entries below {below} were pruned by retention"),
+            ));
+        }
+        let offsets = self.read_offsets(start, end)?;
         let mut out = Vec::with_capacity((end - start) as usize);
         let mut i = start;
         while i < end {
@@ -250,6 +269,27 @@ impl LogStore for Store {
         self.levels
             .iter()
             .try_for_each(|f| self.faults.sync_file(f))
+    }
+
+    fn can_prune_entries(&self) -> bool {
+        true
+    }
+
+    fn entries_pruned(&self) -> prune::EntriesPruned {
+        self.pruned()
+    }
+
+    fn prune_entries(
+        &self,
+        below: u64,
+        last: prune::EntriesPrune,
+    ) -> Result<prune::EntriesPruned, EngineError> {
+        self.prune(below, last)
+            .map_err(|e| EngineError::io("pruning entries", e))
+    }
+
+    fn entries_prune_recorded(&self, event_id: &str) -> io::Result<()> {
+        self.prune_recorded(event_id)
     }
 
     /// The engine holds the data directory's lock as long as the log's threads run.
@@ -381,5 +421,106 @@ mod tests {
         // A wrong anchor is refused.
         let store = open(dir.path());
         assert!(recover::recover(store, Anchor { size: 123, root }).is_err());
+    }
+
+    fn prune_record(to: u64) -> prune::EntriesPrune {
+        prune::EntriesPrune {
+            event_id: format!("prune-{to}"),
+            at: "2026-01-01T00:00:00Z".into(),
+            from: 0,
+            to,
+            recorded: false,
+        }
+    }
+
+    /// A prune removes whole segments and the oldest records of the next, keeps every hash,
+    /// and a log whose prune a crash cut short after stating the range opens and finishes it.
+    #[test]
+    fn prune_keeps_hashes_and_survives_a_crash() {
+        let dir = tempfile::tempdir().unwrap();
+        Store::create(dir.path()).unwrap();
+        let store = open(dir.path());
+        let empty = Anchor {
+            size: 0,
+            root: EMPTY_ROOT,
+        };
+        let mut appender = recover::recover(store.clone(), empty).unwrap();
+        for group in 0..40 {
+            appender.begin_group().unwrap();
+            for n in group * 10..group * 10 + 10 {
+                appender.push(&leaf(n));
+            }
+            appender.commit().unwrap();
+        }
+        store.sync_derived().unwrap();
+        let root = appender.root();
+        let anchor = Anchor { size: 400, root };
+        let firsts = segment_firsts(dir.path()).unwrap();
+        // Inside the third segment, so two go whole and one loses its oldest records.
+        let below = firsts[2] + 3;
+        let pruned = store.prune(below, prune_record(below)).unwrap();
+        assert_eq!((pruned.segment, pruned.below), (firsts[2], below));
+        assert_eq!(segment_firsts(dir.path()).unwrap()[0], firsts[2]);
+        assert!(store.read_entries(below - 1, below).is_err());
+        let want: Vec<Vec<u8>> = (below..400).map(leaf).collect();
+        assert_eq!(store.read_entries(below, 400).unwrap(), want);
+        assert!(
+            store.prune(below, prune_record(below)).is_err(),
+            "must go further"
+        );
+        // Every tree hash is kept: the roots of the whole tree and of one inside the range.
+        assert_eq!(
+            tree_root(&TileHashSource::new(&*store, 400), 400).unwrap(),
+            root
+        );
+        assert!(tree_root(&TileHashSource::new(&*store, 123), 123).is_ok());
+        drop((appender, store));
+
+        // Reopened: recovery scans the pruned segment from its first kept record.
+        let store = open(dir.path());
+        let appender = recover::recover(store.clone(), anchor).unwrap();
+        assert_eq!((appender.size(), appender.root()), (400, root));
+        assert_eq!(store.read_entries(below, 400).unwrap(), want);
+        drop((appender, store));
+
+        // A crash after the range was stated and before any record went: a copy of the
+        // segments from before, with the new state file.
+        let copy = tempfile::tempdir().unwrap();
+        Store::create(copy.path()).unwrap();
+        let (fresh, mut appender) = {
+            let s = open(copy.path());
+            let a = recover::recover(s.clone(), empty).unwrap();
+            (s, a)
+        };
+        for n in 0..400 {
+            appender.begin_group().unwrap();
+            appender.push(&leaf(n));
+            appender.commit().unwrap();
+        }
+        fresh.sync_derived().unwrap();
+        let seg = segment_firsts(copy.path()).unwrap();
+        let at = seg.partition_point(|&f| f <= 250) - 1;
+        let offset = fresh.read_offsets(250, 251).unwrap()[0];
+        drop((appender, fresh));
+        let state = prune::EntriesPruned {
+            below: 250,
+            segment: seg[at],
+            offset,
+            last: Some(prune_record(250)),
+        };
+        prune::store(copy.path(), &state).unwrap();
+        let store = open(copy.path());
+        assert_eq!(segment_firsts(copy.path()).unwrap()[0], seg[at]);
+        let appender = recover::recover(store.clone(), anchor).unwrap();
+        assert_eq!((appender.size(), appender.root()), (400, root));
+        let bytes = std::fs::read(segment_path(copy.path(), seg[at])).unwrap();
+        assert!(
+            bytes[..offset as usize].iter().all(|&b| b == 0),
+            "records removed"
+        );
+        assert_eq!(
+            store.read_entries(250, 400).unwrap(),
+            (250..400).map(leaf).collect::<Vec<_>>()
+        );
     }
 }

@@ -1,6 +1,7 @@
 //! Recovery of a log's files on open: cut a torn tail, re-derive the offsets and tree hashes
 //! the last checkpoint does not vouch for, and check the tree against that checkpoint.
 
+use super::prune::EntriesPruned;
 use super::{Appender, LEVELS, Segment, Store, record};
 use crate::log_store::{Anchor, LogAppender};
 use sealog_core::merkle::{CompactTree, HashSource};
@@ -16,8 +17,17 @@ pub(crate) fn recover(store: Arc<Store>, anchor: Anchor) -> Result<Appender, Str
     let last = segments
         .last()
         .expect("Store::open checks the first segment");
-    let tail = read_last_segment(&store, last, anchor)?;
-    let trusted = trusted_size(&store, anchor, last.first)?;
+    let pruned = store.pruned();
+    let tail = read_last_segment(&store, last, anchor, &pruned)?;
+    let trusted = trusted_size(&store, anchor, pruned.start_of(last.first).0)?;
+    if trusted < pruned.below {
+        return Err(format!(
+            "entries below {} were pruned by retention, but the stored tree hashes or \
+             offsets reach only entry {trusted}: the hashes of pruned entries cannot be \
+             derived again",
+            pruned.below
+        ));
+    }
     let mut appender = Appender::new(
         store.clone(),
         stored_tree(&store, trusted)?,
@@ -41,7 +51,7 @@ pub(crate) fn recover(store: Arc<Store>, anchor: Anchor) -> Result<Appender, Str
                 .map_err(io("reading a segment"))?;
             &owned[..]
         };
-        rederive_segment(&store, &mut appender, segment, bytes, end, anchor)?;
+        rederive_segment(&store, &mut appender, segment, bytes, end, anchor, &pruned)?;
         if appender.size() < anchor.size {
             continue; // not verified yet: keep it staged
         }
@@ -74,13 +84,19 @@ struct LastSegment {
 }
 
 /// Reads the last segment, refuses it if it holds fewer entries than the checkpoint covers,
-/// and cuts a torn tail off its file.
-fn read_last_segment(store: &Store, last: &Segment, anchor: Anchor) -> Result<LastSegment, String> {
+/// and cuts a torn tail off its file. Its records are scanned from its first kept one.
+fn read_last_segment(
+    store: &Store,
+    last: &Segment,
+    anchor: Anchor,
+    pruned: &EntriesPruned,
+) -> Result<LastSegment, String> {
     let data = std::fs::read(store_segment_path(store, last.first))
         .map_err(io("reading the last segment"))?;
-    let mut scan = record::Scan::new(&data);
-    let count = last.first + scan.by_ref().count() as u64;
-    let good = scan.end();
+    let (first, offset) = pruned.start_of(last.first);
+    let mut scan = record::Scan::new(data.get(offset as usize..).unwrap_or_default());
+    let count = first + scan.by_ref().count() as u64;
+    let good = offset as usize + scan.end();
     if count < anchor.size {
         return Err(format!(
             "the log holds {count} entries but its last signed checkpoint covers {}: entries \
@@ -102,8 +118,8 @@ fn read_last_segment(store: &Store, last: &Segment, anchor: Anchor) -> Result<La
 /// How many entries' stored offsets and tree hashes may be trusted as they are.
 ///
 /// Trust stored derived data only up to what the checkpoint vouches for (it was fsynced
-/// before signing) and before the last segment (so the segment open() just read is always
-/// rehashed); re-derive the rest from the entries.
+/// before signing) and before the last segment's first kept entry (so what open() just read
+/// is always rehashed); re-derive the rest from the entries.
 fn trusted_size(store: &Store, anchor: Anchor, last_first: u64) -> Result<u64, String> {
     let len = |f: &std::fs::File| f.metadata().map(|m| m.len());
     let mut trusted = anchor
@@ -138,10 +154,12 @@ fn rederive_segment(
     bytes: &[u8],
     end: u64,
     anchor: Anchor,
+    pruned: &EntriesPruned,
 ) -> Result<(), String> {
     let index = appender.size();
-    let start = if index == segment.first {
-        0
+    let (kept, kept_offset) = pruned.start_of(segment.first);
+    let start = if index == kept {
+        kept_offset
     } else {
         // Where the last trusted entry's record ends.
         let off = store
