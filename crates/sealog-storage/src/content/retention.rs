@@ -118,13 +118,14 @@ impl LogContent {
     }
 
     /// Runs `f` with the holds in place while no hold can be placed or lifted: what a prune
-    /// of whole entries decides and does under it cannot pass a hold placed meanwhile.
+    /// of whole entries decides and does under it cannot pass a hold placed meanwhile (on a
+    /// shared store, by any node).
     pub fn with_holds<T, E: From<io::Error>>(
         &self,
         f: impl FnOnce(&[Hold]) -> Result<T, E>,
     ) -> Result<T, E> {
         let _holds = lock(&self.holds);
-        f(&holds::read(&self.holds_file())?)
+        self.hold_book.while_locked(f)
     }
 
     /// Notes that the `prune` event `event_id` is in the log.
