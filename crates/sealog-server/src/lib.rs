@@ -32,6 +32,7 @@ mod error;
 mod export;
 mod export_limits;
 mod extract;
+mod forward;
 mod holds;
 mod incidents;
 mod ingest;

@@ -20,7 +20,7 @@ use crate::faults::{FaultInjector, Faults};
 use crate::lock;
 use crate::log::{Log, LogEnv};
 use crate::log_store::LogStore;
-use crate::pg::{Database, PgStore};
+use crate::pg::{Database, Leader, PgStore};
 use crate::store::Store;
 use crate::types::now_micros;
 use crate::{EngineError, EngineOptions, ErrorKind, SignedCheckpoint, checkpoint_file};
@@ -48,11 +48,35 @@ struct EngineInner {
     reopened: Mutex<BTreeMap<String, Instant>>,
     /// Logs that could not be opened (with [`Engine::open_serving`]), and why; never served.
     damaged: BTreeMap<String, String>,
-    /// Logs of the shared store that another node writes now, and why: taken over when its
-    /// lease runs out.
-    standby: Mutex<BTreeMap<String, String>>,
+    /// Logs of the shared store that another node writes now: taken over when its lease
+    /// runs out.
+    standby: Mutex<BTreeMap<String, Standby>>,
     /// Set by [`Engine::shutdown`]: nothing is reopened or taken over after it.
     shut_down: std::sync::atomic::AtomicBool,
+}
+
+/// A log of the shared store that another node writes now.
+#[derive(Clone)]
+struct Standby {
+    /// Why this node does not write it.
+    why: String,
+    /// Who does, as last read (every third of a lease); `None` while nobody holds it.
+    leader: Option<Leader>,
+}
+
+impl Standby {
+    /// The standby entry of log `name`, which could not be opened because of `why`: with
+    /// the lease's holder when another node holds it.
+    fn of(db: Option<&Database>, name: &str, why: &EngineError) -> Standby {
+        let leader = match db {
+            Some(db) if why.kind() == ErrorKind::Busy => db.leader(name).ok().flatten(),
+            _ => None,
+        };
+        Standby {
+            why: why.to_string(),
+            leader,
+        }
+    }
 }
 
 /// How often a log that stopped on a storage failure is reopened, at most.
@@ -151,7 +175,8 @@ impl Engine {
                 }
                 Err(e) if e.kind() == ErrorKind::Busy && env.database.is_some() => {
                     tracing::info!(log = name, "on standby: {e}");
-                    standby.insert(name, e.to_string());
+                    let entry = Standby::of(env.database.as_deref(), &name, &e);
+                    standby.insert(name, entry);
                 }
                 Err(e) => {
                     let why = format!(
@@ -189,7 +214,8 @@ impl Engine {
     }
 
     /// Starts the thread that, on a shared store, takes over standby logs whose lease ran
-    /// out (looking every third of a lease) and reopens logs that lost theirs (every
+    /// out (looking every third of a lease, which also refreshes who holds each one), puts
+    /// logs other nodes created on standby, and reopens logs that lost their lease (every
     /// [`REOPEN_INTERVAL`] at most).
     fn watch_leases(&self) -> Result<(), EngineError> {
         let weak = Arc::downgrade(&self.inner);
@@ -204,6 +230,7 @@ impl Engine {
                     if engine.is_shut_down() {
                         return;
                     }
+                    engine.discover_new_logs();
                     let mut names: Vec<String> = lock(&engine.inner.logs).keys().cloned().collect();
                     names.extend(lock(&engine.inner.standby).keys().cloned());
                     names.iter().for_each(|name| drop(engine.log(name)));
@@ -220,9 +247,76 @@ impl Engine {
             .load(std::sync::atomic::Ordering::SeqCst)
     }
 
+    /// Whether the logs are in a shared store that other nodes serve too.
+    pub fn is_shared(&self) -> bool {
+        self.inner.env.database.is_some()
+    }
+
+    /// This node's name in the shared store's lease rows (`host/pid/random`), if shared.
+    pub fn node_name(&self) -> Option<&str> {
+        self.inner
+            .env
+            .database
+            .as_deref()
+            .map(|db| db.node.as_str())
+    }
+
+    /// Whether log `name` is open here and has not stopped on a failure (a lost lease
+    /// among them), without trying anything else: the cheap check before [`Engine::log`].
+    pub fn is_open(&self, name: &str) -> bool {
+        lock(&self.inner.logs)
+            .get(name)
+            .is_some_and(|log| log.inner.queue.failure().is_none())
+    }
+
     /// The logs of the shared store that another node writes now, and why.
     pub fn standby(&self) -> BTreeMap<String, String> {
-        lock(&self.inner.standby).clone()
+        lock(&self.inner.standby)
+            .iter()
+            .map(|(name, entry)| (name.clone(), entry.why.clone()))
+            .collect()
+    }
+
+    /// Who writes log `name` when it is on standby here and another node holds its lease, as
+    /// last read from the store (at most a third of a lease ago, or at the last try to take
+    /// it over).
+    pub fn leader(&self, name: &str) -> Option<Leader> {
+        lock(&self.inner.standby)
+            .get(name)
+            .and_then(|entry| entry.leader.clone())
+    }
+
+    /// Puts the logs of the shared store this node does not know yet (created through
+    /// another node) on standby, from where they are taken over or their leader found.
+    fn discover_new_logs(&self) {
+        let Some(db) = &self.inner.env.database else {
+            return;
+        };
+        let names = match db.log_names() {
+            Ok(names) => names,
+            Err(e) => return tracing::warn!(%e, "cannot look for new logs in the store"),
+        };
+        for name in names {
+            self.note_created_elsewhere(&name);
+        }
+    }
+
+    /// Puts log `name`, which the store's catalog holds, on standby unless this node knows it
+    /// already; says whether it did.
+    fn note_created_elsewhere(&self, name: &str) -> bool {
+        let known =
+            lock(&self.inner.logs).contains_key(name) || self.inner.damaged.contains_key(name);
+        let mut standby = lock(&self.inner.standby);
+        if known || standby.contains_key(name) {
+            return false;
+        }
+        tracing::info!(log = name, "found a log another node created");
+        let entry = Standby {
+            why: format!("log {name} was created by another node"),
+            leader: None,
+        };
+        standby.insert(name.to_owned(), entry);
+        true
     }
 
     /// Creates a log with a fresh Ed25519 key whose name is `origin`. Fails if `name` is taken
@@ -259,7 +353,9 @@ impl Engine {
     /// answers `Unavailable` with the reason.
     ///
     /// On a shared store, a log on standby (another node writes it) is taken over here once
-    /// that node's lease ran out; until then it is `None`.
+    /// that node's lease ran out; until then it is `None`. A name this node does not know is
+    /// looked up in the store's catalog first, so that a log created through another node
+    /// is found at once.
     pub fn log(&self, name: &str) -> Option<Log> {
         let mut logs = lock(&self.inner.logs);
         let Some(log) = logs.get(name).cloned() else {
@@ -285,7 +381,8 @@ impl Engine {
             Err(why) if why.kind() == ErrorKind::Busy && self.inner.env.database.is_some() => {
                 tracing::info!(log = name, "on standby: {why}");
                 logs.remove(name);
-                lock(&self.inner.standby).insert(name.to_owned(), why.to_string());
+                let entry = Standby::of(self.inner.env.database.as_deref(), name, &why);
+                lock(&self.inner.standby).insert(name.to_owned(), entry);
                 None
             }
             Err(why) => {
@@ -308,7 +405,10 @@ impl Engine {
 
     /// Opens a standby log if its writer's lease ran out.
     fn take_over(&self, name: &str) -> Option<Log> {
-        if !lock(&self.inner.standby).contains_key(name) || self.is_shut_down() {
+        if self.is_shut_down() {
+            return None;
+        }
+        if !lock(&self.inner.standby).contains_key(name) && !self.found_in_catalog(name) {
             return None;
         }
         // A third of a lease: a log is taken over soon after its writer's lease ran out.
@@ -324,9 +424,25 @@ impl Engine {
                 Some(log)
             }
             Err(why) => {
-                lock(&self.inner.standby).insert(name.to_owned(), why.to_string());
+                let entry = Standby::of(self.inner.env.database.as_deref(), name, &why);
+                lock(&self.inner.standby).insert(name.to_owned(), entry);
                 None
             }
+        }
+    }
+
+    /// Whether log `name`, unknown here, is in the shared store's catalog (then it is put on
+    /// standby). Never on the embedded store, nor for a name no log can have.
+    fn found_in_catalog(&self, name: &str) -> bool {
+        let Some(db) = &self.inner.env.database else {
+            return false;
+        };
+        if check_log_name(name).is_err() || self.inner.damaged.contains_key(name) {
+            return false;
+        }
+        match db.leader(name) {
+            Ok(_) => self.note_created_elsewhere(name),
+            Err(_) => false,
         }
     }
 

@@ -45,7 +45,7 @@ pub use fsck::{FsckReport, LogFsck, fsck, reindex};
 pub use index::{IndexOptions, Page, Query, SearchError, SessionPage};
 pub use log::{Log, ProvenEntry};
 pub use options::EngineOptions;
-pub use pg::{DEFAULT_LEASE, PgOptions};
+pub use pg::{DEFAULT_LEASE, Leader, PgOptions};
 pub use types::{Appended, LogStats, SignedCheckpoint};
 
 /// Locks a mutex even if a thread panicked holding it: every critical section of the engine

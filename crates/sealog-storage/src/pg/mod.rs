@@ -29,6 +29,7 @@ mod migrate;
 mod store;
 mod tls;
 
+pub use lease::Leader;
 pub(crate) use store::PgStore;
 
 use crate::EngineError;
@@ -51,6 +52,10 @@ pub struct PgOptions {
     /// A PEM file of the CAs the database's certificate may chain to, besides the public web
     /// roots (with `sslmode=require`).
     pub ca_file: Option<std::path::PathBuf>,
+    /// Where this node answers HTTP (`--advertise-url`), stored with every lease it takes so
+    /// that the nodes with its logs on standby can hand it their requests; `None` when it
+    /// advertises none (its logs' requests are then refused elsewhere, not forwarded).
+    pub advertise_url: Option<String>,
 }
 
 /// The URL without its password, and never the store key: options are logged.
@@ -60,6 +65,7 @@ impl std::fmt::Debug for PgOptions {
             .field("url", &redacted_url(&self.url))
             .field("lease", &self.lease)
             .field("ca_file", &self.ca_file)
+            .field("advertise_url", &self.advertise_url)
             .finish_non_exhaustive()
     }
 }
@@ -75,7 +81,7 @@ pub(crate) struct Database {
     options: PgOptions,
     /// This process's name in lease rows: unique per process, so a restarted node waits for
     /// its old leases to expire like any other node.
-    node: String,
+    pub(crate) node: String,
 }
 
 /// A runtime shut down in the background when dropped, so that a store may be dropped on any
