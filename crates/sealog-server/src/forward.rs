@@ -18,7 +18,7 @@ use axum::http::header::{self, HeaderName};
 use axum::http::{HeaderValue, StatusCode, Uri};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use http_body_util::{LengthLimitError, Limited};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
@@ -150,15 +150,48 @@ async fn forward(state: &AppState, name: &str, leader: Leader, req: Request) -> 
         }
     };
     match answer {
-        Ok(response) => {
-            let (mut parts, body) = response.into_parts();
-            for hop in [header::CONNECTION, header::TRANSFER_ENCODING] {
-                parts.headers.remove(hop);
-            }
-            Response::from_parts(parts, Body::new(body))
+        Ok(response) if response.status() == StatusCode::SERVICE_UNAVAILABLE => {
+            relay_refusal(name, &leader, response).await
         }
+        Ok(response) => relay(response.into_parts(), Body::new),
         Err(e) => failed(name, &leader, limit, &e).into_response(),
     }
+}
+
+/// The holder's answer, streamed back without its hop-by-hop headers.
+fn relay<B>(
+    (mut parts, body): (axum::http::response::Parts, B),
+    into_body: impl FnOnce(B) -> Body,
+) -> Response {
+    for hop in [header::CONNECTION, header::TRANSFER_ENCODING] {
+        parts.headers.remove(hop);
+    }
+    Response::from_parts(parts, into_body(body))
+}
+
+/// A 503 of the node this one believed the leader. When it says `log_on_standby`, this
+/// node's view was stale (the lease moved, the holder restarted at the same address): the
+/// client learns that the leader is moving, not to go elsewhere. Any other 503 (busy, a
+/// storage failure) is the leader's own and is relayed as it is.
+async fn relay_refusal(
+    name: &str,
+    leader: &Leader,
+    response: hyper::Response<hyper::body::Incoming>,
+) -> Response {
+    let (parts, body) = response.into_parts();
+    let Ok(bytes) = Limited::new(body, 64 * 1024).collect().await else {
+        return unreachable(name, leader, "its answer broke off").into_response();
+    };
+    let bytes = bytes.to_bytes();
+    let code = serde_json::from_slice::<serde_json::Value>(&bytes)
+        .ok()
+        .and_then(|v| Some(v["error"]["code"].as_str()?.to_owned()));
+    if code.as_deref() == Some("log_on_standby") {
+        let what = "that node no longer writes it (its lease moved while the request was on \
+                    its way; nothing was stored)";
+        return unreachable(name, leader, what).into_response();
+    }
+    relay((parts, bytes), Body::from)
 }
 
 /// `req` addressed to the leader at `base`, with the kept headers, marked as forwarded by
