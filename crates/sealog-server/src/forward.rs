@@ -71,6 +71,12 @@ pub async fn to_leader(State(state): State<AppState>, req: Request, next: Next) 
     if !state.engine.is_shared() || req.headers().contains_key(FORWARDED_BY) {
         return next.run(req).await;
     }
+    // A dashboard session is this node's own; the leader would not know the cookie. Such a
+    // request is answered here (503 `log_on_standby` for a standby log).
+    let headers = req.headers();
+    if !headers.contains_key(header::AUTHORIZATION) && headers.contains_key(header::COOKIE) {
+        return next.run(req).await;
+    }
     let Some(name) = log_of(&state, &req) else {
         return next.run(req).await;
     };
