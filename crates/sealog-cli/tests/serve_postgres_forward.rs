@@ -270,3 +270,52 @@ fn a_dead_or_paused_leader_gets_a_prompt_503_naming_it() {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+#[test]
+fn a_dead_nodes_logs_spread_over_the_survivors() {
+    let db = TestDb::create();
+    let dir = tempfile::tempdir().unwrap();
+    let key = key_file(dir.path());
+    let first = node(&db, &dir.path().join("a"), &key);
+    for n in 0..5 {
+        let body = format!(r#"{{"name": "log{n}"}}"#);
+        let url = format!("{}/v1/logs", first.url);
+        let create = call("POST", &url, Some(&admin()), Some(body.as_bytes()));
+        assert_eq!(create.status, 201, "{}", create.body);
+    }
+    let others = [
+        node(&db, &dir.path().join("b"), &key),
+        node(&db, &dir.path().join("c"), &key),
+    ];
+    let held = || {
+        db.column(
+            "SELECT coalesce(split_part(lease_holder, '/', 2), '') FROM sealog_logs \
+             WHERE lease_expires > clock_timestamp()",
+        )
+    };
+    assert_eq!(held().len(), 6);
+    first.kill();
+    // Six logs over two live nodes: three each, once the dead node's lease ran out.
+    let killed = Instant::now();
+    let pids: Vec<String> = others.iter().map(|n| n.pid().to_string()).collect();
+    loop {
+        let holders = held();
+        let count = |pid: &String| holders.iter().filter(|h| *h == pid).count();
+        if holders.len() == 6 && pids.iter().all(|p| count(p) == 3) {
+            break;
+        }
+        assert!(
+            pids.iter().all(|p| count(p) <= 3),
+            "one node took more than its share: {holders:?}"
+        );
+        assert!(killed.elapsed() < Duration::from_secs(5), "{holders:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Every log answers through either survivor.
+    for n in 0..5 {
+        for survivor in &others {
+            let (status, body) = get(survivor, &format!("/v1/logs/log{n}"));
+            assert_eq!(status, 200, "{body}");
+        }
+    }
+}

@@ -85,16 +85,22 @@ pub async fn to_leader(State(state): State<AppState>, req: Request, next: Next) 
     }
     // Not written here: look the log up (which takes it over if its lease ran out, and finds
     // a log created through another node), off the async workers since it asks the store.
+    // A standby log whose holder was not known at the last look (its lease was free, another
+    // node may have just taken it) is looked up in the store again.
     let engine = state.engine.clone();
     let lookup = name.clone();
-    let served_here = tokio::task::spawn_blocking(move || engine.log(&lookup).is_some()).await;
-    if served_here.unwrap_or(true) {
-        return next.run(req).await;
-    }
-    match state.engine.leader(&name) {
-        Some(leader) => forward(&state, &name, leader, req).await,
-        // Nobody holds it, or it is damaged or unknown: answered here (503 or 404).
-        None => next.run(req).await,
+    let leader = tokio::task::spawn_blocking(move || match engine.log(&lookup) {
+        Some(_) => None,
+        None => engine
+            .leader(&lookup)
+            .or_else(|| engine.leader_now(&lookup)),
+    })
+    .await;
+    match leader {
+        Ok(Some(leader)) => forward(&state, &name, leader, req).await,
+        // Written here, or nobody holds it, or it is damaged or unknown: answered here (503
+        // or 404).
+        _ => next.run(req).await,
     }
 }
 

@@ -53,6 +53,8 @@ struct EngineInner {
     standby: Mutex<BTreeMap<String, Standby>>,
     /// Set by [`Engine::shutdown`]: nothing is reopened or taken over after it.
     shut_down: std::sync::atomic::AtomicBool,
+    /// The nodes serving the shared store, this one included, as last counted.
+    live_nodes: std::sync::atomic::AtomicUsize,
 }
 
 /// A log of the shared store that another node writes now.
@@ -157,6 +159,11 @@ impl Engine {
             Some(db) => db.log_names()?,
             None => log_names(dir)?,
         };
+        let live_nodes = match &database {
+            Some(db) => db.heartbeat()?,
+            None => 1,
+        };
+        let share = fair_share(names.len(), live_nodes);
         let env = LogEnv {
             options,
             faults,
@@ -169,6 +176,15 @@ impl Engine {
         let mut standby = BTreeMap::new();
         for name in names {
             let path = log_dir(dir, &name);
+            if logs.len() >= share {
+                let full = EngineError::new(ErrorKind::Busy, full_share(share, live_nodes));
+                tracing::info!(log = name, "on standby: {full}");
+                standby.insert(
+                    name.clone(),
+                    Standby::of(env.database.as_deref(), &name, &full),
+                );
+                continue;
+            }
             match open_log(&path, &name, &env) {
                 Ok(log) => {
                     logs.insert(name, log);
@@ -205,6 +221,7 @@ impl Engine {
                 damaged,
                 standby: Mutex::new(standby),
                 shut_down: Default::default(),
+                live_nodes: live_nodes.into(),
             }),
         };
         if shared {
@@ -230,6 +247,7 @@ impl Engine {
                     if engine.is_shut_down() {
                         return;
                     }
+                    engine.heartbeat();
                     engine.discover_new_logs();
                     let mut names: Vec<String> = lock(&engine.inner.logs).keys().cloned().collect();
                     names.extend(lock(&engine.inner.standby).keys().cloned());
@@ -238,6 +256,31 @@ impl Engine {
             })
             .map(drop)
             .map_err(|e| EngineError::io("cannot start the lease thread", e))
+    }
+
+    /// Renews this node's row in the shared store and the count of live nodes.
+    fn heartbeat(&self) {
+        let Some(db) = &self.inner.env.database else {
+            return;
+        };
+        match db.heartbeat() {
+            Ok(live) => self
+                .inner
+                .live_nodes
+                .store(live, std::sync::atomic::Ordering::SeqCst),
+            Err(e) => tracing::warn!(%e, "cannot count the live nodes"),
+        }
+    }
+
+    /// This node's fair share of the logs (at most that many it takes over while nobody
+    /// holds them), and the live nodes it was counted over.
+    fn share(&self) -> (usize, usize) {
+        let live = self
+            .inner
+            .live_nodes
+            .load(std::sync::atomic::Ordering::SeqCst);
+        let logs = lock(&self.inner.logs).len() + lock(&self.inner.standby).len();
+        (fair_share(logs, live), live)
     }
 
     /// Whether [`Engine::shutdown`] was called.
@@ -284,6 +327,19 @@ impl Engine {
         lock(&self.inner.standby)
             .get(name)
             .and_then(|entry| entry.leader.clone())
+    }
+
+    /// [`Engine::leader`], read from the store now (and kept), for a log on standby here.
+    pub fn leader_now(&self, name: &str) -> Option<Leader> {
+        let db = self.inner.env.database.as_ref()?;
+        if !lock(&self.inner.standby).contains_key(name) {
+            return None;
+        }
+        let leader = db.leader(name).ok().flatten();
+        if let Some(entry) = lock(&self.inner.standby).get_mut(name) {
+            entry.leader.clone_from(&leader);
+        }
+        leader
     }
 
     /// Puts the logs of the shared store this node does not know yet (created through
@@ -415,8 +471,14 @@ impl Engine {
         if !self.may_retry(name, self.inner.env.lease() / 3) {
             return None;
         }
+        let (share, live) = self.share();
         let mut logs = lock(&self.inner.logs);
-        match open_log(&log_dir(&self.inner.dir, name), name, &self.inner.env) {
+        let opened = if logs.len() >= share {
+            Err(EngineError::new(ErrorKind::Busy, full_share(share, live)))
+        } else {
+            open_log(&log_dir(&self.inner.dir, name), name, &self.inner.env)
+        };
+        match opened {
             Ok(log) => {
                 tracing::info!(log = name, "took the log over from another node");
                 lock(&self.inner.standby).remove(name);
@@ -458,6 +520,9 @@ impl Engine {
             .shut_down
             .store(true, std::sync::atomic::Ordering::SeqCst);
         let logs = self.logs();
+        if let Some(db) = &self.inner.env.database {
+            db.leave();
+        }
         // Close every queue first so that all logs drain at once.
         for log in &logs {
             log.inner.queue.close("the log is shutting down");
@@ -503,6 +568,20 @@ impl Engine {
                 )
             })
     }
+}
+
+/// The most logs one of `live` nodes takes of `logs`: all of them rounded up, so that the
+/// shares cover every log.
+fn fair_share(logs: usize, live: usize) -> usize {
+    logs.div_ceil(live.max(1)).max(1)
+}
+
+/// Why a node leaves an unheld log to the others.
+fn full_share(share: usize, live: usize) -> String {
+    format!(
+        "this node writes its share of the logs ({share}, over {live} live nodes); another \
+         node takes this one"
+    )
 }
 
 /// Checks a log name: 1 to 63 characters of `a-z`, `0-9`, `-` and `_`, starting with a letter

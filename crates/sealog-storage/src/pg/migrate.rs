@@ -10,10 +10,7 @@ use std::io;
 /// Every migration, in order: its version and its SQL.
 const MIGRATIONS: &[(i32, &str)] = &[
     (1, include_str!("../../migrations/0001_logs.sql")),
-    (
-        2,
-        include_str!("../../migrations/0002_lease_holder_url.sql"),
-    ),
+    (2, include_str!("../../migrations/0002_nodes.sql")),
 ];
 
 /// Brings the schema of the database behind `pool` up to the newest migration. Refuses a

@@ -26,6 +26,7 @@ mod append;
 mod catalog;
 mod lease;
 mod migrate;
+mod nodes;
 mod store;
 mod tls;
 
