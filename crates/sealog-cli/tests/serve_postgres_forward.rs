@@ -272,7 +272,7 @@ fn a_dead_or_paused_leader_gets_a_prompt_503_naming_it() {
 }
 
 #[test]
-fn a_dead_nodes_logs_spread_over_the_survivors() {
+fn a_paused_nodes_logs_spread_over_the_survivors() {
     let db = TestDb::create();
     let dir = tempfile::tempdir().unwrap();
     let key = key_file(dir.path());
@@ -294,8 +294,10 @@ fn a_dead_nodes_logs_spread_over_the_survivors() {
         )
     };
     assert_eq!(held().len(), 6);
-    first.kill();
-    // Six logs over two live nodes: three each, once the dead node's lease ran out.
+    // The first node pauses and its six leases run out at one moment: six logs over two
+    // live nodes, three each, where the first survivor to look would otherwise take them all.
+    signal(&first, "-STOP");
+    db.execute("UPDATE sealog_logs SET lease_expires = clock_timestamp()");
     let killed = Instant::now();
     let pids: Vec<String> = others.iter().map(|n| n.pid().to_string()).collect();
     loop {
@@ -311,6 +313,7 @@ fn a_dead_nodes_logs_spread_over_the_survivors() {
         assert!(killed.elapsed() < Duration::from_secs(5), "{holders:?}");
         std::thread::sleep(Duration::from_millis(20));
     }
+    first.kill();
     // Every log answers through either survivor.
     for n in 0..5 {
         for survivor in &others {
