@@ -143,6 +143,30 @@ fn store_settings_are_checked_before_anything_starts() {
     assert!(short.contains("not 64 hex digits"), "{short}");
     let lone = serve_fails(&data, &["--lease-ms", "500"], &[]);
     assert!(lone.contains("need --store"), "{lone}");
+    let advertised_alone = serve_fails(&data, &["--advertise-url", "http://10.0.0.1:7300"], &[]);
+    assert!(
+        advertised_alone.contains("needs --store"),
+        "{advertised_alone}"
+    );
+    for advertised in [
+        "https://node1:7300",
+        "http://node1:7300/sealog",
+        "node1:7300",
+    ] {
+        let bad = serve_fails(
+            &data,
+            &[
+                "--store",
+                &url,
+                "--store-key-file",
+                key,
+                "--advertise-url",
+                advertised,
+            ],
+            &[],
+        );
+        assert!(bad.contains("--advertise-url takes"), "{advertised}: {bad}");
+    }
     std::fs::set_permissions(key, std::fs::Permissions::from_mode(0o644)).unwrap();
     let open = serve_fails(&data, &["--store", &url, "--store-key-file", key], &[]);
     assert!(open.contains("may be read by others"), "{open}");
