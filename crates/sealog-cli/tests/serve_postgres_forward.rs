@@ -99,6 +99,15 @@ fn a_standby_node_hands_ingest_and_reads_to_the_leader() {
         assert_eq!(verified_receipt(&standby, &uuid7(n), &key), n);
         assert_eq!(verified_receipt(&leader, &uuid7(n), &key), n);
     }
+    let (status, listed) = get(&standby, "/v1/logs");
+    assert_eq!(status, 200, "{listed}");
+    let listed: Value = serde_json::from_str(&listed).unwrap();
+    assert_eq!(listed["elsewhere"][0]["name"], "default", "{listed}");
+    let written_by = listed["elsewhere"][0]["written_by"].as_str().unwrap();
+    assert_eq!(
+        written_by.split('/').nth(1),
+        Some(&*leader.pid().to_string())
+    );
     let (status, info) = get(&standby, "/v1/logs/default");
     assert_eq!(status, 200, "{info}");
     assert_eq!(serde_json::from_str::<Value>(&info).unwrap()["size"], 20);

@@ -131,7 +131,7 @@ pub fn routes() -> Vec<Route> {
             get,
             "/v1/logs",
             Key,
-            "List the logs the key may read.",
+            "List the logs the key may read: those this node serves, those it could not open (damaged), and on a shared store those another node writes now (elsewhere, with the node).",
             admin::list_logs
         ),
         route!(
