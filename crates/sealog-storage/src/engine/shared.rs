@@ -229,3 +229,23 @@ impl Engine {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::fair_share;
+
+    #[test]
+    fn the_shares_of_the_live_nodes_cover_every_log() {
+        assert_eq!(fair_share(6, 2), 3);
+        assert_eq!(fair_share(7, 3), 3);
+        assert_eq!(fair_share(1, 3), 1);
+        // No log yet, or no node counted: a node still takes the first log.
+        assert_eq!(fair_share(0, 3), 1);
+        assert_eq!(fair_share(5, 0), 5);
+        for logs in 1..40 {
+            for live in 1..8 {
+                assert!(fair_share(logs, live) * live >= logs, "{logs} over {live}");
+            }
+        }
+    }
+}
