@@ -37,6 +37,12 @@ pub struct ServeArgs {
     /// the server's certificate and name.
     #[arg(long)]
     store_ca_file: Option<PathBuf>,
+    /// With --store: the `http://host:port` where the other nodes reach this one; a node
+    /// with a log on standby hands that log's requests to the node writing it there
+    /// [default: http://<listen address> when that is a concrete address; none on 0.0.0.0
+    /// or [::], or with TLS: then other nodes answer 503 for this node's logs].
+    #[arg(long)]
+    advertise_url: Option<String>,
     /// Address to listen on [default: 127.0.0.1:7300]; port 0 picks a free one.
     #[arg(long)]
     listen: Option<String>,
@@ -157,6 +163,7 @@ struct FileSettings {
     store_key_file: Option<PathBuf>,
     lease_ms: Option<u64>,
     store_ca_file: Option<PathBuf>,
+    advertise_url: Option<String>,
     listen: Option<String>,
     name: Option<String>,
     tls_cert: Option<PathBuf>,
@@ -204,6 +211,7 @@ struct Settings {
     checkpoint_lock: Option<PathBuf>,
     admin_key: Option<String>,
     postgres: Option<sealog_storage::PgOptions>,
+    advertise_url: Option<String>,
 }
 
 /// `SEALOG_<NAME>` parsed as `T`.
@@ -322,7 +330,16 @@ fn resolve(args: ServeArgs) -> Result<Settings, String> {
         ca_file: pick!(store_ca_file, "STORE_CA_FILE"),
     }
     .resolve()?;
+    let advertise_url = pick!(advertise_url, "ADVERTISE_URL");
+    if advertise_url.is_some() && postgres.is_none() {
+        return Err(
+            "--advertise-url needs --store postgres://… (only nodes of a shared store \
+                    hand each other requests)"
+                .into(),
+        );
+    }
     Ok(Settings {
+        advertise_url,
         postgres,
         admin_key,
         queue_entries,
@@ -356,19 +373,27 @@ pub(crate) fn init_tracing() {
 }
 
 async fn serve(settings: Settings) -> Result<(), String> {
-    let engine = sealog_storage::EngineOptions {
-        checkpoint_interval: settings.checkpoint_interval,
-        queue_entries: settings.queue_entries,
-        checkpoint_lock: settings.checkpoint_lock.clone(),
-        postgres: settings.postgres.clone(),
-        ..Default::default()
-    };
     // Bound first: a start that cannot listen must not leave behind an admin key that was
     // never shown.
     let listener = tokio::net::TcpListener::bind(&settings.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", settings.listen))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let mut postgres = settings.postgres.clone();
+    if let Some(pg) = &mut postgres {
+        pg.advertise_url = crate::store::advertise_url(
+            settings.advertise_url.as_deref(),
+            addr,
+            settings.tls.is_some(),
+        )?;
+    }
+    let engine = sealog_storage::EngineOptions {
+        checkpoint_interval: settings.checkpoint_interval,
+        queue_entries: settings.queue_entries,
+        checkpoint_lock: settings.checkpoint_lock.clone(),
+        postgres,
+        ..Default::default()
+    };
     test_clock(addr, settings.tls.is_some())?;
     private_data_dir(&settings.data)?;
     let server =

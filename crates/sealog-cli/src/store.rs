@@ -61,8 +61,49 @@ impl StoreSettings {
             store_key: key.into(),
             lease,
             ca_file: self.ca_file,
+            // Known once the listener is bound (`serve`).
+            advertise_url: None,
         }))
     }
+}
+
+/// The URL this node advertises with its leases: `given` (`--advertise-url`), checked, or
+/// `http://<addr>` when the node listens on a concrete address without TLS; `None` (with a
+/// warning) otherwise, and then other nodes answer 503 for the logs this node writes instead
+/// of handing it their requests.
+pub(crate) fn advertise_url(
+    given: Option<&str>,
+    addr: std::net::SocketAddr,
+    tls: bool,
+) -> Result<Option<String>, String> {
+    if let Some(url) = given {
+        let rest = url.strip_prefix("http://").ok_or_else(|| {
+            format!(
+                "--advertise-url takes an http://host:port URL (nodes hand each other requests \
+                 over plain HTTP on their private network), not {url:?}"
+            )
+        })?;
+        let authority = rest.trim_end_matches('/');
+        if authority.is_empty() || authority.contains(['/', '?', '#', '@']) {
+            return Err(format!(
+                "--advertise-url takes http://host:port with no path, not {url:?}"
+            ));
+        }
+        return Ok(Some(format!("http://{authority}")));
+    }
+    if addr.ip().is_unspecified() || tls {
+        let why = if tls {
+            "it serves TLS"
+        } else {
+            "it listens on every address"
+        };
+        tracing::warn!(
+            "this node advertises no URL ({why}): other nodes answer 503 for the logs it \
+             writes instead of handing it their requests; set --advertise-url http://host:port"
+        );
+        return Ok(None);
+    }
+    Ok(Some(format!("http://{addr}")))
 }
 
 /// The store key file's text; refused if others may read it.

@@ -1,8 +1,10 @@
 //! Failover under load: three `sealog serve` nodes over one PostgreSQL store, clients on all
-//! three (retrying a node that is dead or has the log on standby on the next, as a load
-//! balancer does), and the writing node killed with SIGKILL several times and restarted.
-//! Every acknowledged event keeps its index, no index is given twice, and every checkpoint
-//! any node served or the database held is one history.
+//! three (any node takes any request: a client moves on only from a dead node, and retries a
+//! 503 with Retry-After while the dead leader's lease runs out, but never sees
+//! `log_on_standby`), and the writing node killed with SIGKILL several times and restarted.
+//! Every acknowledged event keeps its index, no index is given twice, its receipt verifies
+//! from every node, and every checkpoint any node served or the database held is one
+//! history.
 
 mod pg_nodes;
 mod support;
@@ -25,7 +27,7 @@ const BATCH: u64 = 20;
 type Acked = Arc<Mutex<BTreeMap<String, u64>>>;
 
 /// One client: posts batches of fresh events (ids `client << 32 | n`) starting at node
-/// `first`, moving to the next node on a failure, until `stop`.
+/// `client`, moving to the next node when one does not answer, until `stop`.
 fn client(
     urls: Vec<String>,
     client: u64,
@@ -55,29 +57,21 @@ fn client(
                     }
                     n += BATCH;
                 }
-                // Dead, on standby, or its group refused: the same batch goes to the next node.
-                _ => {
+                // The leader is dead (its lease not yet run out) or refused the group: the
+                // same batch again, to the same node.
+                Some((503, body)) => {
+                    assert!(!body.contains("log_on_standby"), "{body}");
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                Some((status, body)) => panic!("{status}: {body}"),
+                // Dead: the same batch goes to the next node.
+                None => {
                     at = (at + 1) % urls.len();
                     std::thread::sleep(Duration::from_millis(20));
                 }
             }
         }
     })
-}
-
-/// The pid of the node holding the log's lease, once one does.
-fn leader_pid(db: &TestDb) -> u32 {
-    for _ in 0..200 {
-        let holder = db.column(
-            "SELECT coalesce(lease_holder, '') FROM sealog_logs \
-             WHERE lease_expires > clock_timestamp()",
-        );
-        if let Some(pid) = holder.first().and_then(|h| h.split('/').nth(1)) {
-            return pid.parse().unwrap();
-        }
-        std::thread::sleep(Duration::from_millis(25));
-    }
-    panic!("no node took the log's lease");
 }
 
 #[test]
@@ -101,7 +95,7 @@ fn killing_the_writing_node_under_load_loses_nothing_acknowledged() {
     let mut failovers = Vec::new();
     for _ in 0..KILLS {
         std::thread::sleep(Duration::from_millis(800));
-        let pid = leader_pid(&db);
+        let pid = leader_pid(&db, "default");
         let at = nodes
             .iter()
             .position(|n| n.pid() == pid)
@@ -135,7 +129,7 @@ fn killing_the_writing_node_under_load_loses_nothing_acknowledged() {
     assert_eq!(indices.len(), acked.len(), "an index was given twice");
     let leader = &nodes[nodes
         .iter()
-        .position(|n| n.pid() == leader_pid(&db))
+        .position(|n| n.pid() == leader_pid(&db, "default"))
         .unwrap()];
     let all: Vec<(&String, &u64)> = acked.iter().collect();
     for chunk in all.chunks(1000) {
@@ -149,6 +143,17 @@ fn killing_the_writing_node_under_load_loses_nothing_acknowledged() {
             );
         }
     }
+    // Every acknowledged event's receipt verifies from every node, with its index.
+    std::thread::scope(|s| {
+        for node in &nodes {
+            let (acked, log_key) = (&acked, &log_key);
+            s.spawn(move || {
+                for (id, index) in acked {
+                    assert_eq!(verified_receipt(node, id, log_key), *index, "{id}");
+                }
+            });
+        }
+    });
     // Every checkpoint seen is consistent with the last one.
     std::thread::sleep(Duration::from_millis(300));
     let last = open(&served_checkpoint(leader), &log_key);

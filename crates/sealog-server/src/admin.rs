@@ -82,7 +82,21 @@ pub async fn list_logs(State(state): State<AppState>, caller: Caller) -> ApiResu
         .filter(|(name, _)| caller.read(name).is_ok())
         .map(|(name, why)| json!({"name": name, "error": why}))
         .collect();
-    Ok(Json(json!({"logs": logs, "damaged": damaged})))
+    // Logs of a shared store that another node writes now (their requests are handed to
+    // it): named here, so that every node lists every log.
+    let elsewhere: Vec<Value> = state
+        .engine
+        .standby()
+        .keys()
+        .filter(|name| caller.read(name).is_ok())
+        .map(|name| {
+            let leader = state.engine.leader(name).map(|l| l.node);
+            json!({"name": name, "written_by": leader})
+        })
+        .collect();
+    Ok(Json(
+        json!({"logs": logs, "damaged": damaged, "elsewhere": elsewhere}),
+    ))
 }
 
 /// Body of `PATCH /v1/logs/{log}`.

@@ -32,6 +32,7 @@ mod error;
 mod export;
 mod export_limits;
 mod extract;
+mod forward;
 mod holds;
 mod incidents;
 mod ingest;
@@ -132,7 +133,7 @@ pub fn routes() -> Vec<Route> {
             get,
             "/v1/logs",
             Key,
-            "List the logs the key may read.",
+            "List the logs the key may read: those this node serves, those it could not open (damaged), and on a shared store those another node writes now (elsewhere, with the node).",
             admin::list_logs
         ),
         route!(

@@ -87,6 +87,7 @@ impl Server {
             content: Arc::new(content),
             retention_clock: sealog_storage::clock::RetentionClock::start(),
             incidents: dir.join("incidents").into(),
+            forwarder: Default::default(),
         };
         Ok(Server { state, dashboard })
     }
@@ -148,6 +149,11 @@ impl Server {
             .with_state(self.state.clone())
             .merge(self.dashboard.clone())
             .fallback(ops::not_found)
+            // Inside `observe`, so that a forwarded request is timed, bounded and logged too.
+            .layer(axum::middleware::from_fn_with_state(
+                self.state.clone(),
+                crate::forward::to_leader,
+            ))
             .layer(axum::middleware::from_fn_with_state(
                 self.state.clone(),
                 ops::observe,

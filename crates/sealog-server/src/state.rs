@@ -135,6 +135,8 @@ pub struct AppState {
     pub retention_clock: sealog_storage::clock::RetentionClock,
     /// Where each log's incidents and their sealed packs are kept (`DIR/incidents`).
     pub incidents: Arc<std::path::Path>,
+    /// The client that hands a standby log's requests to its leader (shared store only).
+    pub forwarder: crate::forward::Forwarder,
 }
 
 impl AppState {

@@ -20,6 +20,8 @@ use crate::faults::{FaultInjector, Faults};
 use crate::lock;
 use crate::log::{Log, LogEnv};
 use crate::log_store::LogStore;
+mod shared;
+
 use crate::pg::{Database, PgStore, SharedDocuments};
 use crate::store::Store;
 use crate::types::now_micros;
@@ -27,6 +29,7 @@ use crate::{EngineError, EngineOptions, ErrorKind, SignedCheckpoint, checkpoint_
 use sealog_core::checkpoint::{self, Checkpoint};
 use sealog_core::merkle::EMPTY_ROOT;
 use sealog_core::note::Signer;
+use shared::{Standby, fair_share, full_share};
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions, TryLockError};
 use std::path::{Path, PathBuf};
@@ -48,11 +51,13 @@ struct EngineInner {
     reopened: Mutex<BTreeMap<String, Instant>>,
     /// Logs that could not be opened (with [`Engine::open_serving`]), and why; never served.
     damaged: BTreeMap<String, String>,
-    /// Logs of the shared store that another node writes now, and why: taken over when its
-    /// lease runs out.
-    standby: Mutex<BTreeMap<String, String>>,
+    /// Logs of the shared store that another node writes now: taken over when its lease
+    /// runs out.
+    standby: Mutex<BTreeMap<String, Standby>>,
     /// Set by [`Engine::shutdown`]: nothing is reopened or taken over after it.
     shut_down: std::sync::atomic::AtomicBool,
+    /// The nodes serving the shared store, this one included, as last counted.
+    live_nodes: std::sync::atomic::AtomicUsize,
 }
 
 /// How often a log that stopped on a storage failure is reopened, at most.
@@ -133,6 +138,11 @@ impl Engine {
             Some(db) => db.log_names()?,
             None => log_names(dir)?,
         };
+        let live_nodes = match &database {
+            Some(db) => db.heartbeat()?,
+            None => 1,
+        };
+        let share = fair_share(names.len(), live_nodes);
         let env = LogEnv {
             options,
             faults,
@@ -145,13 +155,23 @@ impl Engine {
         let mut standby = BTreeMap::new();
         for name in names {
             let path = log_dir(dir, &name);
+            if logs.len() >= share {
+                let full = EngineError::new(ErrorKind::Busy, full_share(share, live_nodes));
+                tracing::info!(log = name, "on standby: {full}");
+                standby.insert(
+                    name.clone(),
+                    Standby::of(env.database.as_deref(), &name, &full),
+                );
+                continue;
+            }
             match open_log(&path, &name, &env) {
                 Ok(log) => {
                     logs.insert(name, log);
                 }
                 Err(e) if e.kind() == ErrorKind::Busy && env.database.is_some() => {
                     tracing::info!(log = name, "on standby: {e}");
-                    standby.insert(name, e.to_string());
+                    let entry = Standby::of(env.database.as_deref(), &name, &e);
+                    standby.insert(name, entry);
                 }
                 Err(e) => {
                     let why = format!(
@@ -180,37 +200,13 @@ impl Engine {
                 damaged,
                 standby: Mutex::new(standby),
                 shut_down: Default::default(),
+                live_nodes: live_nodes.into(),
             }),
         };
         if shared {
             engine.watch_leases()?;
         }
         Ok(engine)
-    }
-
-    /// Starts the thread that, on a shared store, takes over standby logs whose lease ran
-    /// out (looking every third of a lease) and reopens logs that lost theirs (every
-    /// [`REOPEN_INTERVAL`] at most).
-    fn watch_leases(&self) -> Result<(), EngineError> {
-        let weak = Arc::downgrade(&self.inner);
-        let step = self.inner.env.lease() / 3;
-        std::thread::Builder::new()
-            .name("sealog-leases".into())
-            .spawn(move || {
-                loop {
-                    std::thread::sleep(step);
-                    let Some(inner) = weak.upgrade() else { return };
-                    let engine = Engine { inner };
-                    if engine.is_shut_down() {
-                        return;
-                    }
-                    let mut names: Vec<String> = lock(&engine.inner.logs).keys().cloned().collect();
-                    names.extend(lock(&engine.inner.standby).keys().cloned());
-                    names.iter().for_each(|name| drop(engine.log(name)));
-                }
-            })
-            .map(drop)
-            .map_err(|e| EngineError::io("cannot start the lease thread", e))
     }
 
     /// Whether [`Engine::shutdown`] was called.
@@ -220,9 +216,12 @@ impl Engine {
             .load(std::sync::atomic::Ordering::SeqCst)
     }
 
-    /// The logs of the shared store that another node writes now, and why.
-    pub fn standby(&self) -> BTreeMap<String, String> {
-        lock(&self.inner.standby).clone()
+    /// Whether log `name` is open here and has not stopped on a failure (a lost lease
+    /// among them), without trying anything else: the cheap check before [`Engine::log`].
+    pub fn is_open(&self, name: &str) -> bool {
+        lock(&self.inner.logs)
+            .get(name)
+            .is_some_and(|log| log.inner.queue.failure().is_none())
     }
 
     /// Creates a log with a fresh Ed25519 key whose name is `origin`. Fails if `name` is taken
@@ -259,7 +258,9 @@ impl Engine {
     /// answers `Unavailable` with the reason.
     ///
     /// On a shared store, a log on standby (another node writes it) is taken over here once
-    /// that node's lease ran out; until then it is `None`.
+    /// that node's lease ran out; until then it is `None`. A name this node does not know is
+    /// looked up in the store's catalog first, so that a log created through another node
+    /// is found at once.
     pub fn log(&self, name: &str) -> Option<Log> {
         let mut logs = lock(&self.inner.logs);
         let Some(log) = logs.get(name).cloned() else {
@@ -285,7 +286,8 @@ impl Engine {
             Err(why) if why.kind() == ErrorKind::Busy && self.inner.env.database.is_some() => {
                 tracing::info!(log = name, "on standby: {why}");
                 logs.remove(name);
-                lock(&self.inner.standby).insert(name.to_owned(), why.to_string());
+                let entry = Standby::of(self.inner.env.database.as_deref(), name, &why);
+                lock(&self.inner.standby).insert(name.to_owned(), entry);
                 None
             }
             Err(why) => {
@@ -306,30 +308,6 @@ impl Engine {
         true
     }
 
-    /// Opens a standby log if its writer's lease ran out.
-    fn take_over(&self, name: &str) -> Option<Log> {
-        if !lock(&self.inner.standby).contains_key(name) || self.is_shut_down() {
-            return None;
-        }
-        // A third of a lease: a log is taken over soon after its writer's lease ran out.
-        if !self.may_retry(name, self.inner.env.lease() / 3) {
-            return None;
-        }
-        let mut logs = lock(&self.inner.logs);
-        match open_log(&log_dir(&self.inner.dir, name), name, &self.inner.env) {
-            Ok(log) => {
-                tracing::info!(log = name, "took the log over from another node");
-                lock(&self.inner.standby).remove(name);
-                logs.insert(name.to_owned(), log.clone());
-                Some(log)
-            }
-            Err(why) => {
-                lock(&self.inner.standby).insert(name.to_owned(), why.to_string());
-                None
-            }
-        }
-    }
-
     /// The shared store's documents (keys, settings), or `None` on the embedded store.
     pub fn shared_documents(&self) -> Option<SharedDocuments> {
         self.inner.env.database.clone().map(SharedDocuments::new)
@@ -347,6 +325,9 @@ impl Engine {
             .shut_down
             .store(true, std::sync::atomic::Ordering::SeqCst);
         let logs = self.logs();
+        if let Some(db) = &self.inner.env.database {
+            db.leave();
+        }
         // Close every queue first so that all logs drain at once.
         for log in &logs {
             log.inner.queue.close("the log is shutting down");

@@ -51,7 +51,7 @@ pub use index::{IndexOptions, Page, Query, SearchError, SessionPage};
 pub use log::{Log, ProvenEntry};
 pub use migrate::{DEFAULT_BATCH_ENTRIES, LogMigrated, MigrateReport, migrate};
 pub use options::EngineOptions;
-pub use pg::{DEFAULT_LEASE, Document, PgOptions, SharedDocuments, fsck_store};
+pub use pg::{DEFAULT_LEASE, Document, Leader, PgOptions, SharedDocuments, fsck_store};
 pub use store::prune::{EntriesPrune, EntriesPruned};
 pub use types::{Appended, LogStats, SignedCheckpoint};
 

@@ -201,7 +201,7 @@ fn a_clean_stop_hands_the_lease_over_and_a_wrong_store_key_is_refused() {
     );
     assert_eq!(
         db.column("SELECT version FROM sealog_schema ORDER BY version"),
-        ["1", "2", "4"]
+        ["1", "2", "3", "4"]
     );
     db.execute("INSERT INTO sealog_schema (version) VALUES (99)");
     let newer = Engine::open(b_dir.path(), db.options(KEY, LEASE))

@@ -206,3 +206,38 @@ pub fn try_call(method: &str, url: &str, body: Option<&[u8]>) -> Option<(u16, St
     let status = resp.status().as_u16();
     Some((status, resp.body_mut().read_to_string().unwrap_or_default()))
 }
+
+/// The pid of the node holding the lease of log `name`, once one does.
+pub fn leader_pid(db: &TestDb, name: &str) -> u32 {
+    for _ in 0..200 {
+        let holder = db.column(&format!(
+            "SELECT coalesce(lease_holder, '') FROM sealog_logs \
+             WHERE name = '{name}' AND lease_expires > clock_timestamp()"
+        ));
+        if let Some(pid) = holder.first().and_then(|h| h.split('/').nth(1)) {
+            return pid.parse().unwrap();
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    panic!("no node took the lease of log {name}");
+}
+
+/// The receipt of event `id` of log `default` as `server` serves it, verified against
+/// `key`: the index it proves.
+pub fn verified_receipt(server: &Serve, id: &str, key: &Verifier) -> u64 {
+    let url = format!("{}/v1/logs/default/events/{id}/proof", server.url);
+    let reply = call("GET", &url, Some(&admin()), None);
+    assert_eq!(
+        reply.status, 200,
+        "the receipt of {id} from {}: {}",
+        server.url, reply.body
+    );
+    sealog_core::receipt::verify(reply.body.as_bytes(), key, None)
+        .unwrap_or_else(|e| {
+            panic!(
+                "the receipt of {id} from {} does not verify: {e}",
+                server.url
+            )
+        })
+        .index
+}

@@ -26,8 +26,22 @@ pub(crate) struct Lease {
     lost: AtomicBool,
 }
 
+/// Who holds a log's writer lease, as a node with the log on standby last read it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Leader {
+    /// The holder's node name (`host/pid/random`).
+    pub node: String,
+    /// Where the holder answers HTTP, if it advertises a URL.
+    pub url: Option<String>,
+    /// The epoch it holds.
+    pub epoch: i64,
+    /// How long its lease had left when read (the database's clock).
+    pub left: Duration,
+}
+
 /// Takes log `name`'s lease where nobody holds it or it expired, and the log's row id.
-const ACQUIRE: &str = "UPDATE sealog_logs SET lease_holder = $2, lease_epoch = lease_epoch + 1, \
+const ACQUIRE: &str = "UPDATE sealog_logs SET lease_holder = $2, lease_holder_url = $4, \
+     lease_epoch = lease_epoch + 1, \
      lease_expires = clock_timestamp() + $3::float8 * interval '1 millisecond' \
      WHERE name = $1 AND (lease_holder IS NULL OR lease_expires < clock_timestamp()) \
      RETURNING id, lease_epoch";
@@ -38,7 +52,8 @@ const RENEW: &str = "UPDATE sealog_logs SET lease_expires = clock_timestamp() + 
      AND lease_expires > clock_timestamp()";
 
 /// Gives the lease up, so that another node may take over at once.
-const RELEASE: &str = "UPDATE sealog_logs SET lease_holder = NULL, lease_expires = NULL \
+const RELEASE: &str = "UPDATE sealog_logs SET lease_holder = NULL, lease_holder_url = NULL, \
+     lease_expires = NULL \
      WHERE id = $1 AND lease_epoch = $2 AND lease_holder = $3";
 
 impl Lease {
@@ -46,6 +61,7 @@ impl Lease {
     /// lost. Refuses with [`ErrorKind::Busy`] while another node holds it, saying which.
     pub(crate) fn acquire(db: &Arc<Database>, name: &str) -> Result<Arc<Lease>, EngineError> {
         let (pool, holder, owned) = (db.pool(), db.node.clone(), name.to_owned());
+        let url = db.options.advertise_url.clone();
         let duration = db.options.lease;
         let millis = duration.as_millis() as f64;
         let asked = Instant::now();
@@ -53,7 +69,7 @@ impl Lease {
             .run(async move {
                 let client = pool.get().await.map_err(db_error)?;
                 client
-                    .query_opt(ACQUIRE, &[&owned, &holder, &millis])
+                    .query_opt(ACQUIRE, &[&owned, &holder, &millis, &url])
                     .await
                     .map_err(db_error)
             })
@@ -148,35 +164,60 @@ fn lost(lease: &Lease, name: &str, why: &str) {
     }
 }
 
+impl Database {
+    /// Who holds log `name`'s lease now, if anyone does and it has not expired; `Err` with
+    /// [`ErrorKind::NotFound`] when the store has no such log.
+    pub(crate) fn leader(&self, name: &str) -> Result<Option<Leader>, EngineError> {
+        let (pool, owned) = (self.pool(), name.to_owned());
+        let row = self
+            .run(async move {
+                let client = pool.get().await.map_err(db_error)?;
+                client
+                    .query_opt(
+                        "SELECT lease_holder, lease_holder_url, lease_epoch, \
+                         extract(epoch FROM lease_expires - clock_timestamp())::float8 \
+                         FROM sealog_logs WHERE name = $1",
+                        &[&owned],
+                    )
+                    .await
+                    .map_err(db_error)
+            })
+            .map_err(|e| EngineError::io(format_args!("cannot read the lease of log {name}"), e))?
+            .ok_or_else(|| {
+                EngineError::new(ErrorKind::NotFound, format!("no log {name} in the store"))
+            })?;
+        let (node, url, epoch, left): (Option<String>, Option<String>, i64, Option<f64>) =
+            (row.get(0), row.get(1), row.get(2), row.get(3));
+        Ok(match (node, left) {
+            (Some(node), Some(left)) if left > 0.0 => Some(Leader {
+                node,
+                url,
+                epoch,
+                left: Duration::from_secs_f64(left),
+            }),
+            _ => None,
+        })
+    }
+}
+
 /// The refusal while another node holds log `name`'s lease, saying which and until when.
 fn held_elsewhere(db: &Database, name: &str) -> EngineError {
-    let (pool, owned) = (db.pool(), name.to_owned());
-    let holder = db.run(async move {
-        let client = pool.get().await.map_err(db_error)?;
-        let row = client
-            .query_opt(
-                "SELECT lease_holder, lease_epoch, \
-                 extract(epoch FROM lease_expires - clock_timestamp())::float8 \
-                 FROM sealog_logs WHERE name = $1",
-                &[&owned],
-            )
-            .await
-            .map_err(db_error)?;
-        Ok(row.map(|r| {
-            let (who, epoch, left): (Option<String>, i64, Option<f64>) =
-                (r.get(0), r.get(1), r.get(2));
-            (who.unwrap_or_default(), epoch, left.unwrap_or(0.0))
-        }))
-    });
-    match holder {
-        Ok(Some((who, epoch, left))) => EngineError::new(
+    match db.leader(name) {
+        Ok(Some(leader)) => EngineError::new(
             ErrorKind::Busy,
             format!(
-                "log {name} is written by node {who} (lease epoch {epoch}, {left:.1} s left); \
-                 this node takes it over if that lease runs out"
+                "log {name} is written by node {} (lease epoch {}, {:.1} s left); this node \
+                 takes it over if that lease runs out",
+                leader.node,
+                leader.epoch,
+                leader.left.as_secs_f64()
             ),
         ),
-        Ok(None) => EngineError::new(ErrorKind::NotFound, format!("no log {name} in the store")),
-        Err(e) => EngineError::io(format_args!("cannot read the lease of log {name}"), e),
+        // Released or expired between the two queries: the next try takes it.
+        Ok(None) => EngineError::new(
+            ErrorKind::Busy,
+            format!("log {name} was being handed over; this node tries to take it over"),
+        ),
+        Err(e) => e,
     }
 }

@@ -11,6 +11,7 @@ use std::io;
 const MIGRATIONS: &[(i32, &str)] = &[
     (1, include_str!("../../migrations/0001_logs.sql")),
     (2, include_str!("../../migrations/0002_settings.sql")),
+    (3, include_str!("../../migrations/0003_nodes.sql")),
     (4, include_str!("../../migrations/0004_import.sql")),
 ];
 

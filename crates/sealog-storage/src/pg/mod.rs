@@ -34,12 +34,14 @@ mod fsck;
 mod import;
 mod lease;
 mod migrate;
+mod nodes;
 mod store;
 mod tls;
 
 pub use documents::{Document, SharedDocuments};
 pub use fsck::fsck_store;
 pub(crate) use import::{Import, ImportStart};
+pub use lease::Leader;
 pub(crate) use store::PgStore;
 
 use crate::EngineError;
@@ -62,6 +64,10 @@ pub struct PgOptions {
     /// A PEM file of the CAs the database's certificate may chain to, besides the public web
     /// roots (with `sslmode=require`).
     pub ca_file: Option<std::path::PathBuf>,
+    /// Where this node answers HTTP (`--advertise-url`), stored with every lease it takes so
+    /// that the nodes with its logs on standby can hand it their requests; `None` when it
+    /// advertises none (its logs' requests are then refused elsewhere, not forwarded).
+    pub advertise_url: Option<String>,
 }
 
 impl PgOptions {
@@ -78,6 +84,7 @@ impl std::fmt::Debug for PgOptions {
             .field("url", &redacted_url(&self.url))
             .field("lease", &self.lease)
             .field("ca_file", &self.ca_file)
+            .field("advertise_url", &self.advertise_url)
             .finish_non_exhaustive()
     }
 }
@@ -93,7 +100,7 @@ pub(crate) struct Database {
     options: PgOptions,
     /// This process's name in lease rows: unique per process, so a restarted node waits for
     /// its old leases to expire like any other node.
-    node: String,
+    pub(crate) node: String,
 }
 
 /// A runtime shut down in the background when dropped, so that a store may be dropped on any

@@ -118,6 +118,7 @@ impl TestDb {
                 store_key: key.into(),
                 lease,
                 ca_file: None,
+                advertise_url: None,
             }),
             ..EngineOptions::default()
         }
