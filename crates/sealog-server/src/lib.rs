@@ -223,7 +223,7 @@ pub fn routes() -> Vec<Route> {
             post,
             "/v1/logs/{log}/incidents",
             Key,
-            "Freeze an incident {id?, \"title\", \"since\", \"until\", agent?, session?, subject?, action?, status?} (admin): records an incident event, places a legal hold on the range, builds and stores a sealed evidence pack of its events; answers 201 with the pack's url (200 for a retry with the same id).",
+            "Freeze an incident {id?, \"title\", reason?, \"since\", \"until\", agent?, session?, subject?, action?, status?} (admin): records an incident event, places a legal hold on the range, builds and stores a sealed evidence pack of its events; answers 201 with the pack's url (200 for a retry with the same id).",
             incidents::create,
             body = openapi::schema_of::<incidents::NewIncident>
         ),

@@ -91,8 +91,11 @@ pub(super) async fn complete(
     if incident.index.is_none() {
         let hold_index = place_hold(state, log, &hold_of(&incident)).await?;
         reached(CrashPoint::Held);
-        let attributes = json!({"incident": incident.id, "title": incident.title,
+        let mut attributes = json!({"incident": incident.id, "title": incident.title,
             "filters": incident.filters, "hold": incident.hold});
+        if let Some(reason) = &incident.reason {
+            attributes["reason"] = json!(reason);
+        }
         let index = record(
             state,
             log,
@@ -136,7 +139,10 @@ fn hold_of(incident: &Incident) -> Hold {
     let filter = |name: &str| incident.filters.get(name).cloned();
     Hold {
         id: incident.hold.clone(),
-        reason: format!("incident {}: {}", incident.id, incident.title),
+        reason: match &incident.reason {
+            Some(why) => format!("incident {}: {} ({why})", incident.id, incident.title),
+            None => format!("incident {}: {}", incident.id, incident.title),
+        },
         subject: filter("subject"),
         session: filter("session"),
         since: Some(incident.since.clone()),

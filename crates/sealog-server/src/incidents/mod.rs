@@ -46,6 +46,9 @@ pub struct NewIncident {
     id: Option<String>,
     /// What happened, 1 to 1000 bytes.
     title: String,
+    /// Why the evidence is frozen (e.g. the report or case it is for), at most 1000 bytes;
+    /// the legal hold and the `incident` event carry it.
+    reason: Option<String>,
     /// Start of the incident's time range (RFC 3339).
     since: String,
     /// End of the incident's time range (RFC 3339, exclusive).
@@ -106,6 +109,9 @@ pub async fn create(
     if let Some(id) = &new.id {
         check_id(id)?;
     }
+    if let Some(reason) = &new.reason {
+        check_text("reason", "why the evidence is frozen", reason)?;
+    }
     let since = check_time("since", Some(&new.since))?;
     let until = check_time("until", Some(&new.until))?;
     if since >= until {
@@ -124,13 +130,13 @@ pub async fn create(
         let now = now_micros();
         let id = new.id.unwrap_or_else(|| new_event_id(now));
         let (status, incident) = match load(&st, log.name(), &id).await? {
-            Some(earlier) if earlier.asked_for(&new.title, &filters) => (StatusCode::OK, earlier),
+            Some(earlier) if earlier.asked_for(&new.title, new.reason.as_deref(), &filters) => (StatusCode::OK, earlier),
             Some(_) => {
                 return Err(ApiError::new(
                     StatusCode::CONFLICT,
                     "conflict",
                     format!(
-                        "incident {id} was frozen with another title, range or filters;                          choose a new id for a new incident"
+                        "incident {id} was frozen with another title, reason, range or filters;                          choose a new id for a new incident"
                     ),
                 ));
             }
@@ -138,6 +144,7 @@ pub async fn create(
                 let incident = Incident {
                     id,
                     title: new.title,
+                    reason: new.reason,
                     since: new.since,
                     until: new.until,
                     filters,

@@ -17,6 +17,9 @@ pub(super) struct Incident {
     pub id: String,
     /// What happened.
     pub title: String,
+    /// Why the evidence is frozen, if the request said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
     /// Start of the range (RFC 3339).
     pub since: String,
     /// End of the range (RFC 3339, exclusive).
@@ -69,10 +72,15 @@ pub(super) struct SealedPack {
 }
 
 impl Incident {
-    /// Whether the request that made this incident asked for `title`, `filters` (the range
-    /// among them): a retry of it, not another incident under the same id.
-    pub fn asked_for(&self, title: &str, filters: &BTreeMap<String, String>) -> bool {
-        self.title == title && &self.filters == filters
+    /// Whether the request that made this incident asked for `title`, `reason` and
+    /// `filters` (the range among them): a retry of it, not another incident under its id.
+    pub fn asked_for(
+        &self,
+        title: &str,
+        reason: Option<&str>,
+        filters: &BTreeMap<String, String>,
+    ) -> bool {
+        self.title == title && self.reason.as_deref() == reason && &self.filters == filters
     }
 }
 
