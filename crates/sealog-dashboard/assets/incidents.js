@@ -96,7 +96,9 @@ export async function incidentsPage(main, log, page) {
   replace(main, page.header,
     h('p', null, 'Each incident holds its time range (no erasure or pruning of it) and keeps the evidence pack sealed when it was frozen; verify a pack with sealog verify.'),
     page.admin ? [out, freezeForm(log, out, page.errorBox, refresh)] : null,
-    h('div.scroll', null, h('table.incidents', null,
+    // Focusable, so that a keyboard can scroll the table on a narrow screen even when it holds
+    // no link.
+    h('div.scroll', { tabindex: 0, role: 'region', 'aria-label': 'Incidents' }, h('table.incidents', null,
       h('thead', null, h('tr', null, ['Title', 'Range', 'Filters', 'Frozen', 'Legal hold', 'Evidence']
         .map((c) => h('th', { scope: 'col' }, c)))),
       tbody)));
