@@ -395,6 +395,7 @@ async fn serve(settings: Settings) -> Result<(), String> {
         ..Default::default()
     };
     test_clock(addr, settings.tls.is_some())?;
+    test_incident_crash(addr, settings.tls.is_some())?;
     private_data_dir(&settings.data)?;
     let server =
         Server::open_with(&settings.data, settings.options, engine).map_err(|e| e.to_string())?;
@@ -430,16 +431,48 @@ fn test_clock(addr: std::net::SocketAddr, tls: bool) -> Result<(), String> {
     let Some(seconds) = env::<i64>(VAR)? else {
         return Ok(());
     };
-    if !addr.ip().is_loopback() || tls {
-        return Err(format!(
-            "SEALOG_{VAR} shifts the server's clock for tests; it is refused on {addr}{}:              only a server on a loopback address without TLS may run on a test clock",
-            if tls { " with TLS" } else { "" }
-        ));
-    }
+    loopback_only(VAR, "shifts the server's clock", addr, tls)?;
     sealog_storage::clock::set_test_offset(seconds);
     tracing::warn!(
         offset_seconds = seconds,
         "TEST CLOCK: the server's clock is shifted by SEALOG_{VAR}; never use it in production"
+    );
+    Ok(())
+}
+
+/// Refuses the test-only variable `SEALOG_{var}` (which `does` something) unless the server
+/// listens on a loopback address without TLS, so that no server others reach runs with it.
+fn loopback_only(
+    var: &str,
+    does: &str,
+    addr: std::net::SocketAddr,
+    tls: bool,
+) -> Result<(), String> {
+    if !addr.ip().is_loopback() || tls {
+        return Err(format!(
+            "SEALOG_{var} {does} for tests; it is refused on {addr}{}: only a server on a \
+             loopback address without TLS may use it",
+            if tls { " with TLS" } else { "" }
+        ));
+    }
+    Ok(())
+}
+
+/// Applies `SEALOG_TEST_ONLY_INCIDENT_CRASH` (recorded, held, logged or packed): the process
+/// kills itself with SIGKILL when an incident freeze reaches that point, for crash tests.
+fn test_incident_crash(addr: std::net::SocketAddr, tls: bool) -> Result<(), String> {
+    const VAR: &str = "TEST_ONLY_INCIDENT_CRASH";
+    let Some(point) = env::<sealog_server::CrashPoint>(VAR)? else {
+        return Ok(());
+    };
+    loopback_only(VAR, "kills the server", addr, tls)?;
+    sealog_server::crash_at(point, || {
+        let _ =
+            rustix::process::kill_process(rustix::process::getpid(), rustix::process::Signal::KILL);
+    });
+    tracing::warn!(
+        ?point,
+        "TEST CRASH: SEALOG_{VAR} kills the server during an incident freeze"
     );
     Ok(())
 }

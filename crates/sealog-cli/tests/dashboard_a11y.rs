@@ -1,6 +1,6 @@
 //! An accessibility audit of the dashboard: axe-core (vendored, `dashboard/vendor/`) run in a
 //! real headless Chromium over each main page — sign-in, logs overview, events explorer, event
-//! detail with its verified proof, session view, export, keys — in the light and the dark
+//! detail with its verified proof, session view, export, keys, incidents — in the light and the dark
 //! theme on a laptop's screen and in the light theme on a phone's, against the real
 //! `sealog serve`. No page may have a violation of "serious" or
 //! "critical" impact; the others are printed (run with `--nocapture` to read them).
@@ -195,10 +195,14 @@ fn every_main_page_has_no_serious_or_critical_accessibility_violation_in_either_
         settled(&page, "Create a key");
         check("keys");
 
+        goto_hash(&page, "#/logs/default/incidents");
+        settled(&page, "Freeze an incident");
+        check("incidents");
+
         fixture::assert_no_page_errors(&page);
         fixture::then_fresh(&page, || page.click("el('#nav button', 'Sign out')"));
     }
-    assert_eq!(audited.len(), 24, "{audited:?}");
+    assert_eq!(audited.len(), 27, "{audited:?}");
     // In each pass at least: sign-in's key field twice, the six filters of the explorer and
     // of export, and the key form's label and role.
     assert!(measured >= 3 * 16, "only {measured} fields measured");

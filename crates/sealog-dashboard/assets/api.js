@@ -193,6 +193,11 @@ export async function content(logName, id) {
   return json('GET', `/v1/logs/${enc(logName)}/events/${enc(id)}/content`);
 }
 
+/** Freezes an incident: `incident` is the body of POST /v1/logs/{log}/incidents. */
+export async function freezeIncident(logName, incident) {
+  return json('POST', `/v1/logs/${enc(logName)}/incidents`, { body: incident });
+}
+
 /** The log's incidents, oldest first. */
 export async function incidents(logName) {
   const j = await json('GET', `/v1/logs/${enc(logName)}/incidents`);

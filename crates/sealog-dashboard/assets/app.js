@@ -116,7 +116,7 @@ async function showPage(view) {
     if (parts[2] === 'keys') return keysPage(view, log);
     if (parts[2] === 'incidents') {
       setTitle(`Incidents · ${log}`);
-      return incidentsPage(view, log, { header: logHeader(log, 'Incidents') });
+      return incidentsPage(view, log, { header: logHeader(log, 'Incidents'), admin: me.role === 'admin', errorBox });
     }
     if (parts[2] === 'approvals') {
       setTitle(`Approvals · ${log}`);

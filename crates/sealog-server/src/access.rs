@@ -2,13 +2,13 @@
 //! event whose `context.subject.pseudo_id` is the subject, each with its decrypted content
 //! where it still exists, and the subject's erasure if there was one;
 //! `GET …/subjects/{pseudo_id}/export` gives the same as an evidence pack, its content in
-//! `content.jsonl`. The log is scanned (an exact match on the pseudo id, which the query
-//! index's case-folded search terms cannot give), so either costs a read of the whole log.
+//! `content.jsonl`. The query index's `subject` term names the entries to read (it folds
+//! case, so each is compared exactly), so either reads the subject's entries, not the log.
 
 use crate::auth::Caller;
 use crate::content::{open_payloads, store};
 use crate::error::{ApiError, ApiResult};
-use crate::export::{PackRequest, respond};
+use crate::export::{PackRequest, respond, walk};
 use crate::read::{blocking, event_json};
 use crate::receipt::covering;
 use crate::state::AppState;
@@ -18,8 +18,10 @@ use axum::response::Response;
 use sealog_core::leaf::Leaf;
 use sealog_storage::Log;
 use sealog_storage::content::{ContentError, LogContent};
+use sealog_storage::index::Query;
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
+use std::ops::Range;
 
 /// Entries read at a time.
 const CHUNK: u64 = 4096;
@@ -98,10 +100,38 @@ pub async fn subject_export(
 
 /// Calls `each` with the index, leaf bytes and leaf of every entry below `size` whose
 /// `context.subject.pseudo_id` is `subject`, in log order.
+///
+/// The query index names the entries holding the subject's search term (case ignored, so
+/// each is compared exactly here); only those are read, and the entries it has not indexed
+/// yet are scanned. A pseudo id too long to be a search term is found by a scan of the log.
 fn scan(
     log: &Log,
     subject: &str,
     size: u64,
+    mut each: impl FnMut(u64, &[u8], &Leaf) -> ApiResult<()>,
+) -> ApiResult<()> {
+    let Some(query) = Query::default().with_subject(subject) else {
+        return scan_range(log, subject, 0..size, each);
+    };
+    let (found, covered) = walk(log, query)?;
+    let covered = covered.min(size);
+    // The index may still name entries that retention pruned whole since.
+    let kept = log.entries_pruned().below;
+    for index in found.into_iter().filter(|&i| kept <= i && i < covered) {
+        let bytes = log.entry(index)?;
+        if let Some(leaf) = about(&bytes, subject) {
+            each(index, &bytes, &leaf)?;
+        }
+    }
+    scan_range(log, subject, covered..size, each)
+}
+
+/// Calls `each` for every entry of `range` about `subject`, reading them all (with a byte
+/// search for the canonical `"pseudo_id":…` before any parse).
+fn scan_range(
+    log: &Log,
+    subject: &str,
+    range: Range<u64>,
     mut each: impl FnMut(u64, &[u8], &Leaf) -> ApiResult<()>,
 ) -> ApiResult<()> {
     let needle = format!(
@@ -109,22 +139,25 @@ fn scan(
         sealog_core::jcs::string_literal(subject)
     );
     // Entries retention pruned whole are gone: the scan starts at the first kept one.
-    let kept = log.entries_pruned().below.min(size);
-    for start in (kept..size).step_by(CHUNK as usize) {
-        let leaves = log.entries(start, (start + CHUNK).min(size))?;
+    let range = range.start.max(log.entries_pruned().below)..range.end;
+    for start in range.clone().step_by(CHUNK as usize) {
+        let leaves = log.entries(start, (start + CHUNK).min(range.end))?;
         for (index, bytes) in (start..).zip(leaves) {
             if !bytes.windows(needle.len()).any(|w| w == needle.as_bytes()) {
                 continue;
             }
-            let Ok(leaf) = Leaf::parse(&bytes) else {
-                continue;
-            };
-            if leaf.event["context"]["subject"]["pseudo_id"] == subject {
+            if let Some(leaf) = about(&bytes, subject) {
                 each(index, &bytes, &leaf)?;
             }
         }
     }
     Ok(())
+}
+
+/// The leaf `bytes`, if its event's `context.subject.pseudo_id` is exactly `subject`.
+pub(crate) fn about(bytes: &[u8], subject: &str) -> Option<Leaf> {
+    let leaf = Leaf::parse(bytes).ok()?;
+    (leaf.event["context"]["subject"]["pseudo_id"] == subject).then_some(leaf)
 }
 
 /// The event's encrypted payloads, decrypted; and, if they were erased, when and why.

@@ -28,6 +28,7 @@ use sealog_evidence::build::{PackEntry, PackParts, build_into};
 use sealog_evidence::content::ContentLine;
 use sealog_evidence::tsp::Roots;
 use sealog_storage::content::{ContentError, LogContent};
+use sealog_storage::index::Query as IndexQuery;
 use sealog_storage::{Engine, Log, ReadError, SignedCheckpoint};
 use serde_json::value::RawValue;
 use std::collections::BTreeMap;
@@ -84,12 +85,19 @@ const MAX_EARLIER_CHECKPOINTS: usize = 64;
 
 /// Every log index matching `filters` (as far as the query index has reached), ascending.
 pub fn matching(log: &Log, filters: &EventFilters) -> ApiResult<Vec<u64>> {
-    let mut query = filters.query()?;
+    Ok(walk(log, filters.query()?)?.0)
+}
+
+/// Every log index matching `query` (its paging ignored), ascending, and how many entries the
+/// query index covered when the walk began: the entries it found are all of those below.
+pub fn walk(log: &Log, mut query: IndexQuery) -> ApiResult<(Vec<u64>, u64)> {
     query.limit = sealog_storage::index::MAX_LIMIT;
     query.cursor = None;
-    let mut indices = Vec::new();
+    let (mut indices, mut covered) = (Vec::new(), None);
     loop {
         let page = log.query(&query)?;
+        // Later pages walk on below the first page's watermark.
+        covered.get_or_insert(page.watermark);
         indices.extend(page.indices);
         match page.next {
             Some(next) => query.cursor = Some(next),
@@ -97,7 +105,7 @@ pub fn matching(log: &Log, filters: &EventFilters) -> ApiResult<Vec<u64>> {
         }
     }
     indices.sort_unstable();
-    Ok(indices)
+    Ok((indices, covered.unwrap_or(0)))
 }
 
 /// Streams the pack of the events matching the filters.

@@ -53,16 +53,17 @@ pub async fn place(
     check_reason(&new.reason)?;
     check_time("since", new.since.as_deref())?;
     check_time("until", new.until.as_deref())?;
-    let (hold, index) = place_hold(
-        &state,
-        &log,
-        new.reason,
-        new.subject,
-        new.session,
-        new.since,
-        new.until,
-    )
-    .await?;
+    let now = now_micros();
+    let hold = Hold {
+        id: new_event_id(now),
+        reason: new.reason,
+        subject: new.subject,
+        session: new.session,
+        since: new.since,
+        until: new.until,
+        placed: format_received(now),
+    };
+    let index = place_hold(&state, &log, &hold).await?;
     tracing::info!(log = %name, hold = %hold.id, by = %caller.0.key_id, "placed legal hold");
     Ok((
         StatusCode::CREATED,
@@ -83,33 +84,23 @@ pub fn check_time(field: &str, value: Option<&str>) -> ApiResult<Option<i64>> {
         .transpose()
 }
 
-/// Places a hold on what `subject`, `session`, `since` and `until` name (checked already) and
-/// records its `legal_hold` event; returns the hold and the event's index.
-pub async fn place_hold(
-    state: &AppState,
-    log: &Log,
-    reason: String,
-    subject: Option<String>,
-    session: Option<String>,
-    since: Option<String>,
-    until: Option<String>,
-) -> ApiResult<(Hold, u64)> {
-    let now = now_micros();
-    let hold = Hold {
-        id: new_event_id(now),
-        reason,
-        subject,
-        session,
-        since,
-        until,
-        placed: format_received(now),
-    };
+/// Places `hold` (its fields checked already) unless a hold of its id is in place, and records
+/// its `legal_hold` event; returns the event's index. Repeating it places and records the
+/// hold once, so an interrupted incident freeze can be finished.
+pub async fn place_hold(state: &AppState, log: &Log, hold: &Hold) -> ApiResult<u64> {
     let content = store(state, log.name())?;
     let placed = hold.clone();
-    blocking(move || content.place_hold(placed).map_err(io)).await?;
-    let mut attributes = serde_json::to_value(&hold).expect("a hold serializes");
+    blocking(move || {
+        let held = content.holds().map_err(io)?;
+        if !held.iter().any(|h| h.id == placed.id) {
+            content.place_hold(placed).map_err(io)?;
+        }
+        Ok(())
+    })
+    .await?;
+    let mut attributes = serde_json::to_value(hold).expect("a hold serializes");
     attributes["hold"] = json!(hold.id);
-    let index = record(
+    record(
         state,
         log,
         &hold.id,
@@ -118,8 +109,7 @@ pub async fn place_hold(
         hold.subject.as_deref(),
         attributes,
     )
-    .await?;
-    Ok((hold, index))
+    .await
 }
 
 /// `GET /v1/logs/{log}/holds` (admin): the holds in place.

@@ -53,6 +53,8 @@ mod tlog;
 pub mod tls;
 mod witnessing;
 
+pub use incidents::{CrashPoint, crash_at};
+
 pub use witnessing::parse_policy;
 
 pub use error::{ApiError, ServerError};
@@ -224,7 +226,7 @@ pub fn routes() -> Vec<Route> {
             post,
             "/v1/logs/{log}/incidents",
             Key,
-            "Freeze an incident {\"title\", \"since\", \"until\", agent?, session?, action?, status?} (admin): records an incident event, places a legal hold on the range, builds and stores a sealed evidence pack of its events; answers 201 with the pack's url.",
+            "Freeze an incident {id?, \"title\", reason?, \"since\", \"until\", agent?, session?, subject?, action?, status?} (admin): records an incident event, places a legal hold on the range, builds and stores a sealed evidence pack of its events; answers 201 with the pack's url (200 for a retry with the same id).",
             incidents::create,
             body = openapi::schema_of::<incidents::NewIncident>
         ),
@@ -232,7 +234,7 @@ pub fn routes() -> Vec<Route> {
             get,
             "/v1/logs/{log}/incidents",
             Key,
-            "The log's incidents, oldest first (read and admin keys).",
+            "The log's incidents, oldest first, each with its pack: pending, ready or failed and why (read and admin keys).",
             incidents::list
         ),
         route!(

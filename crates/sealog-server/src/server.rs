@@ -183,11 +183,13 @@ impl Server {
     }
 
     /// Starts asking the witnesses of `--witness-policy` to cosign every log's checkpoints,
-    /// the TSAs of `--tsa-url` to time-stamp them, and the pruning of content past retention.
+    /// the TSAs of `--tsa-url` to time-stamp them, the pruning of content past retention, and the
+    /// sealing of incident packs a stopped process left unsealed.
     pub(crate) fn start_witnessing(&self) {
         self.state.witnessing.start(&self.state.engine);
         self.state.timestamping.start(&self.state.engine);
         crate::retention::start(&self.state);
+        crate::incidents::start(&self.state);
     }
 
     /// The bounds on connections, from the server's options.

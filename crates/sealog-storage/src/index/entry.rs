@@ -125,13 +125,15 @@ fn from_value(leaf: &Value) -> Entry<'static> {
     }
 }
 
-/// The search terms of an event: its agent's name, then its context, then its attributes.
+/// The search terms of an event: its subject, its agent's name, then the rest of its context,
+/// then its attributes.
 fn terms(
     agent_name: Option<&str>,
     context: Option<&ContextView<'_>>,
     attributes: Option<&Attributes<'_>>,
 ) -> TermSet {
     let mut set = TermSet::default();
+    context.into_iter().for_each(|c| set.add_subject(c));
     agent_name.into_iter().for_each(|v| set.add("name", v));
     context.into_iter().for_each(|c| set.add_context(c));
     attributes.into_iter().for_each(|a| set.add_attributes(a));

@@ -5,7 +5,8 @@ use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
 
 /// Bumped whenever the schema changes; an index with another version must be rebuilt.
-pub(super) const SCHEMA_VERSION: i64 = 2;
+/// 3: the subject's term comes first, so that no event's other terms crowd it out.
+pub(super) const SCHEMA_VERSION: i64 = 3;
 
 /// The database file and the two files SQLite keeps beside it in WAL mode.
 const FILES: [&str; 3] = ["index.sqlite3", "index.sqlite3-wal", "index.sqlite3-shm"];

@@ -249,7 +249,15 @@ impl TermSet {
         self.ends.push(self.text.len());
     }
 
-    /// Adds the searched parts of `context`.
+    /// Adds the data subject's pseudo id of `context`. Called first, so that the term is there
+    /// whatever else the event holds: subject access finds a subject's entries by it.
+    pub fn add_subject(&mut self, c: &ContextView<'_>) {
+        if let Some(pseudo_id) = c.subject.as_ref().and_then(|s| s.pseudo_id.as_deref()) {
+            self.add("subject", pseudo_id);
+        }
+    }
+
+    /// Adds the searched parts of `context` but the subject ([`TermSet::add_subject`]).
     pub fn add_context(&mut self, c: &ContextView<'_>) {
         let single = [
             ("tool", c.tool.as_ref().and_then(|t| t.name.as_deref())),
@@ -265,10 +273,6 @@ impl TermSet {
             (
                 "reviewer",
                 c.oversight.as_ref().and_then(|o| o.reviewer.as_deref()),
-            ),
-            (
-                "subject",
-                c.subject.as_ref().and_then(|s| s.pseudo_id.as_deref()),
             ),
         ];
         let mut pairs: Vec<(&str, &str)> = single
@@ -391,6 +395,22 @@ impl Query {
             }
         }
         Ok(self)
+    }
+
+    /// This query narrowed to events whose `context.subject.pseudo_id` is `pseudo_id`, case
+    /// ignored (the caller compares the case); `None` if a pseudo id that long is not indexed
+    /// (over [`MAX_VALUE_BYTES`]). Unlike a search word, any text is taken as it is.
+    pub fn with_subject(mut self, pseudo_id: &str) -> Option<Query> {
+        if pseudo_id.is_empty() || pseudo_id.len() > MAX_VALUE_BYTES {
+            return None;
+        }
+        let mut lower = String::new();
+        lowercase_into(&mut lower, pseudo_id);
+        let t = term("subject", &lower);
+        if !self.terms.contains(&t) {
+            self.terms.push(t);
+        }
+        Some(self)
     }
 
     /// The exact filter a search field names, if it names one.
