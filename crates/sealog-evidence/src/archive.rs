@@ -54,8 +54,7 @@ pub enum ArchiveError {
 /// joined, in order, into `entries.jsonl` and `proofs.jsonl`. This does not check that the
 /// chunks are whole: [`crate::verify::verify_zip`] does.
 pub fn read_zip<R: Read + Seek>(reader: R, limits: ReadLimits) -> Result<Files, ArchiveError> {
-    let mut zip = ZipArchive::new(reader)?;
-    let mut files = read_files_except(&mut zip, limits, |_| false)?.0;
+    let mut files = read_members(reader, limits)?;
     if is_chunked(&files) {
         let chunks: Vec<(String, &'static str)> = files
             .keys()
@@ -67,6 +66,13 @@ pub fn read_zip<R: Read + Seek>(reader: R, limits: ReadLimits) -> Result<Files, 
         }
     }
     Ok(files)
+}
+
+/// Reads every member of a ZIP into memory as it is stored, within `limits`: a chunked
+/// pack's chunks stay apart, by their names (see [`sealog_core::evidence::layout`]).
+pub fn read_members<R: Read + Seek>(reader: R, limits: ReadLimits) -> Result<Files, ArchiveError> {
+    let mut zip = ZipArchive::new(reader)?;
+    Ok(read_files_except(&mut zip, limits, |_| false)?.0)
 }
 
 /// Whether the manifest among `files` says the pack is chunked.
@@ -248,7 +254,8 @@ impl<T: Read + Seek> ReadSeek for T {}
 
 /// Writes files as a ZIP: sorted by name, deflated, with a fixed time stamp, so the same pack
 /// always gives the same bytes. A chunked pack's `entries.jsonl` and `proofs.jsonl` are
-/// written as their chunks (see [`sealog_core::evidence::layout`]).
+/// written as their chunks (see [`sealog_core::evidence::layout`]); any other file, a chunk
+/// given by name included, is written as it is.
 pub fn write_zip<W: Write + Seek>(files: &Files, out: W) -> Result<W, ArchiveError> {
     let chunked = is_chunked(files);
     let empty = Vec::new();
