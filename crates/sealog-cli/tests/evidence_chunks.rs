@@ -239,6 +239,21 @@ fn broken_chunks_are_refused_by_name() {
             vec!["entries/000000065537.jsonl: a chunk starts at a multiple of 1024 lines".into()],
         ),
         (
+            "a chunk cut inside its last line, the manifest re-signed",
+            resigned(
+                &with(&|m| {
+                    let chunk = m.get_mut(E0).unwrap();
+                    chunk.pop();
+                }),
+                |manifest| {
+                    let cut = &good[E0][..good[E0].len() - 1];
+                    let digest = sealog_core::hex::encode(&sealog_core::evidence::sha256(cut));
+                    manifest.files.insert(E0.into(), digest);
+                },
+            ),
+            vec![format!("{E0}: its last line does not end in a newline")],
+        ),
+        (
             "a manifest digest that does not match",
             resigned(&good, |manifest| {
                 manifest.files.insert(E1.into(), "00".repeat(32));

@@ -34,6 +34,8 @@ struct Verified {
     runs: Vec<VerifiedChunk>,
     /// Lines of its entries.
     lines: u64,
+    /// Whether each of its two members ends in a newline (or is empty).
+    whole_lines: [bool; 2],
     sha256: [Hash; 2],
 }
 
@@ -172,6 +174,8 @@ fn verify_one(
     let mut p = ChunkReader::chunk(PROOFS, job.proofs.clone(), before, &mut p_file, max);
     let mut runs = Vec::new();
     let mut line = job.first + 1;
+    let mut whole_lines = [true; 2];
+    let ends_well = |run: &[u8], before: bool| run.last().map_or(before, |&b| b == b'\n');
     while let Some(pair) = next_pair(&mut e, &mut p, budget, |_, _| false)? {
         let (entries, proofs) = (
             evidence::lines(&pair.entries),
@@ -179,12 +183,17 @@ fn verify_one(
         );
         runs.push(evidence::verify_chunk(cp, line, &entries, &proofs));
         line += pair.lines;
+        whole_lines = [
+            ends_well(&pair.entries, whole_lines[0]),
+            ends_well(&pair.proofs, whole_lines[1]),
+        ];
     }
     Ok(Verified {
         first: job.first,
         names: [job.entries.clone(), job.proofs.clone()],
         runs,
         lines: e.lines(),
+        whole_lines,
         sha256: [e.take_sha256(), p.take_sha256()],
     })
 }
@@ -217,6 +226,13 @@ impl Merge {
                     chunk.first + 1,
                     self.lines
                 ));
+            }
+            for (name, whole) in chunk.names.iter().zip(chunk.whole_lines) {
+                if !whole {
+                    v.pack_failure(format!(
+                        "{name}: its last line does not end in a newline: a chunk holds whole lines"
+                    ));
+                }
             }
             for run in chunk.runs {
                 v.absorb(run);

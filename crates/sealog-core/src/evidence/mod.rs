@@ -7,8 +7,8 @@
 //! | `manifest.json` | one line of JSON ([`Manifest`]): origin, checkpoint size, entry count, filters, export time, tool, and the SHA-256 of every other file |
 //! | `manifest.sig` | the signature lines of a signed note whose text is `manifest.json`, by the log key |
 //! | `checkpoint` | the cosigned checkpoint every entry is proven against |
-//! | `entries.jsonl` | the exact leaf bytes of each entry, one per line, by ascending log index |
-//! | `proofs.jsonl` | line *i*: `{"index":N,"inclusion":["<base64 hash>",…],"shared":m}` for entry *i* ([`ProofLine`]) |
+//! | `entries.jsonl` | the exact leaf bytes of each entry, one per line, by ascending log index (in chunks `entries/<n>.jsonl` in the ZIP of a chunked pack: see [`layout`]) |
+//! | `proofs.jsonl` | line *i*: `{"index":N,"inclusion":["<base64 hash>",…],"shared":m}` for entry *i* ([`ProofLine`]); likewise in chunks |
 //! | `consistency.jsonl` | one line per earlier checkpoint: `{"checkpoint":"<signed note>","proof":[…]}` |
 //! | `timestamps/<size>.tsr` | optional: the RFC 3161 reply over the text of the checkpoint of that size (checked by `sealog_evidence::timestamps`) |
 //! | `keys/…`, `report.md`, `report.html` | informational; covered by the manifest, never trusted |
