@@ -1,11 +1,14 @@
 //! Packs as ZIP files: deterministic to write (sorted names, fixed times), bounded to read.
 
+use sealog_core::evidence::{CHUNKED_FORMAT, ENTRIES, MANIFEST, PROOFS, layout};
 use std::collections::BTreeMap;
-use std::io::{Read, Seek, Write};
+use std::io::{Read, Seek, SeekFrom, Write};
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, DateTime, ZipArchive, ZipWriter};
 
-/// A pack's files by name.
+/// A pack's files by name; a chunked pack's entries and proofs each as one file,
+/// `entries.jsonl` and `proofs.jsonl` (its ZIP holds them as chunks: see
+/// [`sealog_core::evidence::layout`]).
 pub type Files = BTreeMap<String, Vec<u8>>;
 
 /// Bounds on what reading a ZIP may allocate, so a hostile file cannot exhaust memory.
@@ -47,10 +50,100 @@ pub enum ArchiveError {
     Duplicate(String),
 }
 
-/// Reads every file of a ZIP into memory, within `limits`.
+/// Reads every file of a ZIP into memory, within `limits`; the chunks of a chunked pack are
+/// joined, in order, into `entries.jsonl` and `proofs.jsonl`. This does not check that the
+/// chunks are whole: [`crate::verify::verify_zip`] does.
 pub fn read_zip<R: Read + Seek>(reader: R, limits: ReadLimits) -> Result<Files, ArchiveError> {
+    let mut files = read_members(reader, limits)?;
+    if is_chunked(&files) {
+        let chunks: Vec<(String, &'static str)> = files
+            .keys()
+            .filter_map(|name| Some((name.clone(), layout::parse_chunk_name(name)?.0)))
+            .collect();
+        for (name, file) in chunks {
+            let bytes = files.remove(&name).expect("listed just now");
+            files.entry(file.into()).or_default().extend(bytes);
+        }
+    }
+    Ok(files)
+}
+
+/// Reads every member of a ZIP into memory as it is stored, within `limits`: a chunked
+/// pack's chunks stay apart, by their names (see [`sealog_core::evidence::layout`]).
+pub fn read_members<R: Read + Seek>(reader: R, limits: ReadLimits) -> Result<Files, ArchiveError> {
     let mut zip = ZipArchive::new(reader)?;
-    Ok(read_files_except(&mut zip, limits, &[])?.0)
+    Ok(read_files_except(&mut zip, limits, |_| false)?.0)
+}
+
+/// Whether the manifest among `files` says the pack is chunked.
+pub(crate) fn is_chunked(files: &Files) -> bool {
+    files.get(MANIFEST).is_some_and(|m| is_chunked_manifest(m))
+}
+
+/// Whether `manifest.json` says the pack is chunked (whether it is signed is checked later).
+pub(crate) fn is_chunked_manifest(manifest: &[u8]) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Format {
+        format: String,
+    }
+    serde_json::from_slice::<Format>(manifest).is_ok_and(|m| m.format == CHUNKED_FORMAT)
+}
+
+/// Runs `f` over the pack's `file` ([`ENTRIES`] or [`PROOFS`]) as one stream, whether the
+/// ZIP holds it whole or in chunks (each inflated in turn, one in memory at a time).
+pub(crate) fn with_stream<T>(
+    zip: &[u8],
+    file: &'static str,
+    f: impl FnOnce(&mut dyn Read) -> T,
+) -> Result<T, String> {
+    let mut archive = ZipArchive::new(std::io::Cursor::new(zip)).map_err(|e| e.to_string())?;
+    if archive.index_for_name(file).is_some() {
+        let mut whole = archive.by_name(file).map_err(|e| format!("{file}: {e}"))?;
+        return Ok(f(&mut whole));
+    }
+    let mut names: Vec<String> = archive
+        .file_names()
+        .filter_map(Result::ok)
+        .filter(|n| layout::parse_chunk_name(n).is_some_and(|(of, _)| of == file))
+        .map(|n| n.into_owned())
+        .collect();
+    if names.is_empty() {
+        return Err(format!("{file}: the pack holds neither it nor its chunks"));
+    }
+    names.sort();
+    let mut chunks = Chunks {
+        archive,
+        names: names.into_iter(),
+        current: std::io::Cursor::new(Vec::new()),
+    };
+    Ok(f(&mut chunks))
+}
+
+/// A file's chunks read one after another.
+struct Chunks<'z> {
+    archive: ZipArchive<std::io::Cursor<&'z [u8]>>,
+    names: std::vec::IntoIter<String>,
+    current: std::io::Cursor<Vec<u8>>,
+}
+
+impl Read for Chunks<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        loop {
+            let n = self.current.read(buf)?;
+            if n > 0 || buf.is_empty() {
+                return Ok(n);
+            }
+            let Some(name) = self.names.next() else {
+                return Ok(0);
+            };
+            let mut bytes = Vec::new();
+            self.archive
+                .by_name(&name)
+                .map_err(std::io::Error::other)?
+                .read_to_end(&mut bytes)?;
+            self.current = std::io::Cursor::new(bytes);
+        }
+    }
 }
 
 /// Reads the one file `name` of a ZIP, at most `max_bytes` of it.
@@ -72,14 +165,14 @@ pub fn read_one<R: Read + Seek>(
     Ok(bytes)
 }
 
-/// Reads every file of `zip` into memory but those named in `skip`, within `limits`; returns
-/// them and the bytes they hold, which count against `limits` for whatever is read next.
-/// Names are checked for repeats over every file, the skipped ones included.
+/// Reads every file of `zip` into memory but those `skip` says, within `limits`; returns
+/// them, the bytes they hold, which count against `limits` for whatever is read next, and the
+/// names skipped. Names are checked for repeats over every file, the skipped ones included.
 pub(crate) fn read_files_except<R: Read + Seek>(
     zip: &mut ZipArchive<R>,
     limits: ReadLimits,
-    skip: &[&str],
-) -> Result<(Files, u64), ArchiveError> {
+    skip: impl Fn(&str) -> bool,
+) -> Result<(Files, u64, Vec<String>), ArchiveError> {
     if zip.len() > limits.max_files {
         return Err(ArchiveError::TooLarge(format!(
             "{} files; at most {} are read",
@@ -96,7 +189,7 @@ pub(crate) fn read_files_except<R: Read + Seek>(
             continue;
         }
         let name = file.name()?.into_owned();
-        if skip.contains(&name.as_str()) {
+        if skip(&name) {
             if skipped.contains(&name) {
                 return Err(ArchiveError::Duplicate(name));
             }
@@ -118,17 +211,7 @@ pub(crate) fn read_files_except<R: Read + Seek>(
             return Err(ArchiveError::Duplicate(name));
         }
     }
-    Ok((files, total))
-}
-
-/// A file written into a ZIP from a reader rather than from memory.
-pub struct Streamed<'r> {
-    /// Its name in the ZIP.
-    pub name: &'static str,
-    /// Its length in bytes.
-    pub len: u64,
-    /// Its content.
-    pub reader: &'r mut dyn Read,
+    Ok((files, total, skipped))
 }
 
 /// Bytes handed to the compressor at a time. Deflate's output depends on how its input is
@@ -156,23 +239,58 @@ fn copy_in_blocks(from: &mut dyn Read, to: &mut impl Write) -> std::io::Result<(
     }
 }
 
-/// Where a file's bytes come from.
-enum Source<'a, 'r> {
+/// Where a ZIP member's bytes come from.
+pub(crate) enum Source<'a> {
+    /// Memory.
     Bytes(&'a [u8]),
-    Reader(&'r mut dyn Read),
+    /// `len` bytes from `at` of one of the seekable files handed to [`write_members`].
+    Part { file: usize, at: u64, len: u64 },
 }
+
+/// Something to read parts of.
+pub(crate) trait ReadSeek: Read + Seek {}
+
+impl<T: Read + Seek> ReadSeek for T {}
 
 /// Writes files as a ZIP: sorted by name, deflated, with a fixed time stamp, so the same pack
-/// always gives the same bytes.
+/// always gives the same bytes. A chunked pack's `entries.jsonl` and `proofs.jsonl` are
+/// written as their chunks (see [`sealog_core::evidence::layout`]); any other file, a chunk
+/// given by name included, is written as it is.
 pub fn write_zip<W: Write + Seek>(files: &Files, out: W) -> Result<W, ArchiveError> {
-    write_zip_with(files, Vec::new(), out)
+    let chunked = is_chunked(files);
+    let empty = Vec::new();
+    let large = |name: &str| chunked && (name == ENTRIES || name == PROOFS);
+    let mut members: Vec<(String, Source<'_>)> = files
+        .iter()
+        .filter(|(name, _)| !large(name))
+        .map(|(name, bytes)| (name.clone(), Source::Bytes(bytes)))
+        .collect();
+    if chunked {
+        let (entries, proofs) = (
+            files.get(ENTRIES).unwrap_or(&empty),
+            files.get(PROOFS).unwrap_or(&empty),
+        );
+        for chunk in layout::split(entries, proofs) {
+            for (name, bytes, range) in [
+                (ENTRIES, entries, chunk.entries),
+                (PROOFS, proofs, chunk.proofs),
+            ] {
+                // A file missing from the pack stays missing.
+                if files.contains_key(name) {
+                    let part = Source::Bytes(&bytes[range]);
+                    members.push((layout::chunk_name(name, chunk.first), part));
+                }
+            }
+        }
+    }
+    write_members(members, &mut [], out)
 }
 
-/// Writes `files` and the `streamed` ones as one ZIP, all sorted by name as [`write_zip`]
-/// does; a streamed file is copied from its reader, never held in memory.
-pub fn write_zip_with<W: Write + Seek>(
-    files: &Files,
-    mut streamed: Vec<Streamed<'_>>,
+/// Writes `members` as one ZIP, sorted by name as [`write_zip`] does; a [`Source::Part`] is
+/// copied from its file in `parts`, never held in memory whole.
+pub(crate) fn write_members<W: Write + Seek>(
+    mut members: Vec<(String, Source<'_>)>,
+    parts: &mut [&mut dyn ReadSeek],
     out: W,
 ) -> Result<W, ArchiveError> {
     let mut zip = ZipWriter::new(out);
@@ -181,21 +299,20 @@ pub fn write_zip_with<W: Write + Seek>(
         .last_modified_time(DateTime::default())
         .unix_permissions(0o644)
         .large_file(false);
-    let mut all: Vec<(&str, u64, Source<'_, '_>)> = files
-        .iter()
-        .map(|(name, bytes)| (name.as_str(), bytes.len() as u64, Source::Bytes(bytes)))
-        .chain(
-            streamed
-                .iter_mut()
-                .map(|s| (s.name, s.len, Source::Reader(&mut *s.reader))),
-        )
-        .collect();
-    all.sort_by_key(|(name, _, _)| *name);
-    for (name, len, source) in all {
+    members.sort_by(|(a, _), (b, _)| a.cmp(b));
+    for (name, source) in members {
+        let len = match source {
+            Source::Bytes(bytes) => bytes.len() as u64,
+            Source::Part { len, .. } => len,
+        };
         zip.start_file(name, options.large_file(len >= u32::MAX as u64))?;
         match source {
             Source::Bytes(mut bytes) => copy_in_blocks(&mut bytes, &mut zip)?,
-            Source::Reader(reader) => copy_in_blocks(reader, &mut zip)?,
+            Source::Part { file, at, len } => {
+                let from = &mut *parts[file];
+                from.seek(SeekFrom::Start(at))?;
+                copy_in_blocks(&mut from.take(len), &mut zip)?;
+            }
         }
     }
     Ok(zip.finish()?)

@@ -1,14 +1,14 @@
 //! Assembling a pack from what a log serves, and checking it before anyone sees it.
 
-use crate::archive::{self, ArchiveError, Files, Streamed};
+use crate::archive::{self, ArchiveError, Files, ReadSeek, Source};
 use crate::content::CONTENT;
 use crate::render;
 use crate::timestamps;
 use crate::tsp::Roots;
 use crate::verify::{VerifyError, verify_read};
 use sealog_core::evidence::{
-    self, CHECKPOINT, CONSISTENCY, ConsistencyLine, ENTRIES, FORMAT, MANIFEST, MANIFEST_SIG,
-    Manifest, PROOFS, PackError, ProofLineWriter, Report, Trust,
+    self, CHECKPOINT, CHUNKED_FORMAT, CONSISTENCY, ConsistencyLine, ENTRIES, MANIFEST,
+    MANIFEST_SIG, Manifest, PROOFS, PackError, ProofLineWriter, Report, Trust, layout,
 };
 use sealog_core::merkle::Hash;
 use sealog_core::note::Signer;
@@ -85,27 +85,38 @@ pub struct Pack<S> {
     pub files: Files,
     entries: S,
     proofs: S,
+    /// Where each chunk of the two files is in `entries` and `proofs`.
+    chunks: Vec<Chunk>,
     /// What verifying the finished pack found.
     pub report: Report,
 }
 
+/// One chunk of a pack being built (see [`layout`]): its first line, where it is in the
+/// two files, and its digests.
+struct Chunk {
+    first: u64,
+    entries: (u64, u64),
+    proofs: (u64, u64),
+    sha256: [Hash; 2],
+}
+
 impl<S: Read + Seek> Pack<S> {
-    /// Writes the pack as a deterministic ZIP (see [`archive::write_zip`]).
+    /// Writes the pack as a deterministic ZIP (see [`archive::write_zip`]), its entries and
+    /// proofs in chunks.
     pub fn write_zip<W: Write + Seek>(&mut self, out: W) -> Result<W, ArchiveError> {
-        let (entries, proofs) = (rewind(&mut self.entries)?, rewind(&mut self.proofs)?);
-        let streamed = vec![
-            Streamed {
-                name: ENTRIES,
-                len: entries,
-                reader: &mut self.entries,
-            },
-            Streamed {
-                name: PROOFS,
-                len: proofs,
-                reader: &mut self.proofs,
-            },
-        ];
-        archive::write_zip_with(&self.files, streamed, out)
+        let mut members: Vec<(String, Source<'_>)> = self
+            .files
+            .iter()
+            .map(|(name, bytes)| (name.clone(), Source::Bytes(bytes)))
+            .collect();
+        for c in &self.chunks {
+            for (file, name, (at, len)) in [(0, ENTRIES, c.entries), (1, PROOFS, c.proofs)] {
+                let part = Source::Part { file, at, len };
+                members.push((layout::chunk_name(name, c.first), part));
+            }
+        }
+        let parts: &mut [&mut dyn ReadSeek] = &mut [&mut self.entries, &mut self.proofs];
+        archive::write_members(members, parts, out)
     }
 }
 
@@ -155,7 +166,16 @@ where
     };
     let (cp, _) = evidence::open_checkpoint(&parts.checkpoint, &trust)?;
     let mut content = Vec::new();
-    let (count, streamed) = write_entries(parts.entries, &mut entries, &mut proofs, &mut content)?;
+    let (count, chunks) = write_entries(parts.entries, &mut entries, &mut proofs, &mut content)?;
+    let streamed: Vec<(String, Hash)> = chunks
+        .iter()
+        .flat_map(|c| {
+            [
+                (layout::chunk_name(ENTRIES, c.first), c.sha256[0]),
+                (layout::chunk_name(PROOFS, c.first), c.sha256[1]),
+            ]
+        })
+        .collect();
     let mut consistency = Vec::new();
     for (note, proof) in &parts.earlier {
         let line = ConsistencyLine::new(note, proof);
@@ -180,7 +200,7 @@ where
         files.insert("keys/witnesses.vkey".into(), list.into_bytes());
     }
     let manifest = Manifest {
-        format: FORMAT.into(),
+        format: CHUNKED_FORMAT.into(),
         origin: cp.origin.clone(),
         checkpoint_size: cp.size,
         entries: count,
@@ -241,6 +261,7 @@ where
         files,
         entries,
         proofs,
+        chunks,
         report,
     })
 }
@@ -270,17 +291,18 @@ fn findings(
 }
 
 /// Writes the entries and their proof lines, and appends their content lines to `content`;
-/// returns how many and the two files' digests.
+/// returns how many, and the chunks the two files are split into (see [`layout`]).
 fn write_entries(
     from: impl IntoIterator<Item = PackEntry>,
     entries: &mut impl Write,
     proofs: &mut impl Write,
     content: &mut Vec<u8>,
-) -> std::io::Result<(u64, [(&'static str, Hash); 2])> {
+) -> std::io::Result<(u64, Vec<Chunk>)> {
     let mut entries = Hashing::new(BufWriter::with_capacity(1 << 20, entries));
     let mut proofs = Hashing::new(BufWriter::with_capacity(1 << 20, proofs));
     let mut proof_lines = ProofLineWriter::default();
-    let mut count = 0u64;
+    let mut chunks = Vec::new();
+    let (mut count, mut first) = (0u64, 0u64);
     let mut line = Vec::new();
     for e in from {
         count += 1;
@@ -292,17 +314,41 @@ fn write_entries(
         line.push(b'\n');
         proofs.write(&line)?;
         content.extend_from_slice(&e.content);
+        if layout::chunk_ends(count - first, entries.chunk_bytes()) {
+            chunks.push(end_chunk(first, &mut entries, &mut proofs));
+            first = count;
+        }
     }
-    Ok((
-        count,
-        [(ENTRIES, entries.finish()?), (PROOFS, proofs.finish()?)],
-    ))
+    if count > first {
+        chunks.push(end_chunk(first, &mut entries, &mut proofs));
+    }
+    entries.out.flush()?;
+    proofs.out.flush()?;
+    Ok((count, chunks))
 }
 
-/// A writer that hashes what it writes.
+fn end_chunk(
+    first: u64,
+    entries: &mut Hashing<impl Write>,
+    proofs: &mut Hashing<impl Write>,
+) -> Chunk {
+    let (e, e_sha) = entries.end_chunk();
+    let (p, p_sha) = proofs.end_chunk();
+    Chunk {
+        first,
+        entries: e,
+        proofs: p,
+        sha256: [e_sha, p_sha],
+    }
+}
+
+/// A writer that hashes what it writes, chunk by chunk.
 struct Hashing<W: Write> {
     out: W,
     sha: Sha256,
+    /// Where the current chunk starts, and bytes written.
+    start: u64,
+    written: u64,
 }
 
 impl<W: Write> Hashing<W> {
@@ -310,31 +356,62 @@ impl<W: Write> Hashing<W> {
         Hashing {
             out,
             sha: Sha256::new(),
+            start: 0,
+            written: 0,
         }
     }
 
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
         self.sha.update(bytes);
+        self.written += bytes.len() as u64;
         self.out.write_all(bytes)
     }
 
-    fn finish(mut self) -> std::io::Result<Hash> {
-        self.out.flush()?;
-        Ok(self.sha.finalize().into())
+    fn chunk_bytes(&self) -> u64 {
+        self.written - self.start
+    }
+
+    /// Where the current chunk is (start, length) and its SHA-256; the next one starts.
+    fn end_chunk(&mut self) -> ((u64, u64), Hash) {
+        let span = (self.start, self.chunk_bytes());
+        self.start = self.written;
+        (span, std::mem::take(&mut self.sha).finalize().into())
     }
 }
 
 /// Lists every other file's SHA-256 in `manifest`, signs it with `log`, and stores the
-/// manifest and its signature in `files` (replacing any there).
+/// manifest and its signature in `files` (replacing any there). A chunked manifest lists the
+/// chunks of `entries.jsonl` and `proofs.jsonl` (see [`layout`]) instead of the two files.
 pub fn sign_manifest(files: &mut Files, manifest: Manifest, log: &Signer) {
-    sign_manifest_with(files, &[], manifest, log);
+    if !manifest.is_chunked() {
+        return sign_manifest_with(files, &[], manifest, log);
+    }
+    let (entries, proofs) = (files.remove(ENTRIES), files.remove(PROOFS));
+    let empty = Vec::new();
+    let (e, p) = (
+        entries.as_ref().unwrap_or(&empty),
+        proofs.as_ref().unwrap_or(&empty),
+    );
+    let mut chunks = Vec::new();
+    for c in layout::split(e, p) {
+        for (name, bytes, range) in [(ENTRIES, e, c.entries), (PROOFS, p, c.proofs)] {
+            let sha = evidence::sha256(&bytes[range]);
+            chunks.push((layout::chunk_name(name, c.first), sha));
+        }
+    }
+    sign_manifest_with(files, &chunks, manifest, log);
+    for (name, bytes) in [(ENTRIES, entries), (PROOFS, proofs)] {
+        if let Some(bytes) = bytes {
+            files.insert(name.into(), bytes);
+        }
+    }
 }
 
 /// [`sign_manifest`], for a pack whose files are `files` and, outside them, the `streamed`
 /// ones, whose digests are given.
 fn sign_manifest_with(
     files: &mut Files,
-    streamed: &[(&str, Hash)],
+    streamed: &[(String, Hash)],
     mut manifest: Manifest,
     log: &Signer,
 ) {
@@ -343,7 +420,7 @@ fn sign_manifest_with(
     manifest.files = files
         .iter()
         .map(|(name, bytes)| (name.clone(), evidence::sha256(bytes)))
-        .chain(streamed.iter().map(|(name, h)| ((*name).to_owned(), *h)))
+        .chain(streamed.iter().map(|(name, h)| (name.clone(), *h)))
         .map(|(name, h)| (name, sealog_core::hex::encode(&h)))
         .collect();
     let (text, sig) = manifest.sign(log);

@@ -15,6 +15,7 @@
 //! ciphertext rests on the log key's signature over the manifest, which covers this file: it
 //! is the operator's statement, made at export time.
 
+use crate::archive::with_stream;
 use sealog_core::evidence::{ENTRIES, PROOFS, ProofLine};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -209,24 +210,20 @@ fn tally(
 /// reading at most `max_bytes` of it and streaming the entries: `None` for a pack without
 /// content; an error when the content does not match.
 pub fn notes(zip: &[u8], max_bytes: u64) -> Result<Option<ContentSummary>, String> {
-    let mut first = zip::ZipArchive::new(Cursor::new(zip)).map_err(|e| e.to_string())?;
+    let first = zip::ZipArchive::new(Cursor::new(zip)).map_err(|e| e.to_string())?;
     if first.index_for_name(CONTENT).is_none() {
         return Ok(None);
     }
     let content = crate::archive::read_one(Cursor::new(zip), CONTENT, max_bytes)
         .map_err(|e| e.to_string())?;
-    // A second view of the same bytes, so both large files can be inflated side by side.
-    let mut second = first.clone();
-    let entries = first
-        .by_name(ENTRIES)
-        .map_err(|e| format!("{ENTRIES}: {e}"))?;
-    let proofs = second
-        .by_name(PROOFS)
-        .map_err(|e| format!("{PROOFS}: {e}"))?;
-    check(
-        &content,
-        &mut BufReader::new(entries),
-        &mut BufReader::new(proofs),
-    )
-    .map(Some)
+    let checked = with_stream(zip, ENTRIES, |entries| {
+        with_stream(zip, PROOFS, |proofs| {
+            check(
+                &content,
+                &mut BufReader::new(entries),
+                &mut BufReader::new(proofs),
+            )
+        })
+    });
+    checked??.map(Some)
 }

@@ -6,7 +6,7 @@
 use sealog_core::evidence::ENTRIES;
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Cursor};
+use std::io::{BufRead, BufReader};
 
 /// What `sealog verify` says of a pack's data lifecycle.
 #[derive(Default)]
@@ -19,12 +19,11 @@ pub struct Notes {
 
 /// The notes of the pack `zip` (already verified).
 pub fn notes(zip: &[u8]) -> Notes {
-    let Ok(mut archive) = zip::ZipArchive::new(Cursor::new(zip)) else {
-        return Notes::default();
-    };
-    let Ok(entries) = archive.by_name(ENTRIES) else {
-        return Notes::default();
-    };
+    crate::archive::with_stream(zip, ENTRIES, |entries| notes_of(entries)).unwrap_or_default()
+}
+
+/// The notes of a pack whose entries are read from `entries`.
+fn notes_of(entries: &mut dyn std::io::Read) -> Notes {
     let mut lifecycle = crate::lifecycle::Lifecycle::default();
     let mut erasures: Vec<(String, String, String)> = Vec::new();
     let mut refs: BTreeMap<String, u64> = BTreeMap::new();

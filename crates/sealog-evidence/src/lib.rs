@@ -32,3 +32,4 @@ pub mod render;
 pub mod timestamps;
 pub mod tsp;
 pub mod verify;
+mod verify_chunks;

@@ -75,10 +75,7 @@ pub fn notes(zip: &[u8], roots: Option<&Roots>) -> Result<Stamps, String> {
     let checkpoint = read(&mut archive, CHECKPOINT)?;
     let consistency = read(&mut archive, CONSISTENCY)?;
     let counts = |sizes: &[u64]| {
-        archive
-            .by_name(PROOFS)
-            .map_err(|e| format!("{PROOFS}: {e}"))
-            .and_then(|file| range_counts(file, sizes))
+        crate::archive::with_stream(zip, PROOFS, |proofs| range_counts(proofs, sizes))?
     };
     check(&checkpoint, &consistency, &tokens, roots, counts)
 }

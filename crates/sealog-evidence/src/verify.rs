@@ -1,27 +1,20 @@
 //! Verifying packs on every core, as they are read, and single receipts.
 
 use crate::archive::{self, ArchiveError, Files, ReadLimits};
-use crate::chunks::ChunkReader;
+use crate::chunks::{ChunkReader, next_pair};
 use sealog_core::checkpoint::Checkpoint;
 use sealog_core::evidence::{
-    self, CHECKPOINT, CONSISTENCY, ENTRIES, MANIFEST, MANIFEST_SIG, PROOF_RESTART_LINES, PROOFS,
-    PackError, PackVerifier, Report, Trust, VerifiedChunk,
+    self, CHECKPOINT, CONSISTENCY, ENTRIES, MANIFEST, MANIFEST_SIG, PROOFS, PackError,
+    PackVerifier, Report, Trust, VerifiedChunk, layout,
 };
+use sealog_core::merkle::Hash;
 use sealog_core::receipt::{self, ReceiptError, VerifiedReceipt};
 use sealog_core::tlog_proof::TlogProof;
 use std::collections::BTreeMap;
 use std::io::{Cursor, Read};
+use std::sync::atomic::AtomicU64;
 use std::sync::{Mutex, mpsc};
 use zip::ZipArchive;
-
-/// Lines each worker verifies at a time: big enough to amortise the shared upper proof path,
-/// small enough to keep every core busy. A multiple of [`PROOF_RESTART_LINES`], where chunks
-/// must start.
-const CHUNK_LINES: u64 = 8 * PROOF_RESTART_LINES;
-
-/// A chunk ends early, at a proof restart, once its entries hold this many bytes, so that
-/// large events do not make chunks (and memory) large.
-const CHUNK_BYTES: usize = 8 << 20;
 
 /// Why a pack could not be verified at all.
 #[derive(Debug, thiserror::Error)]
@@ -88,19 +81,31 @@ pub fn verify_zip(
     threads: usize,
 ) -> Result<Report, VerifyError> {
     let mut first = ZipArchive::new(Cursor::new(zip))?;
-    // A second view of the same bytes, so both large files can be inflated side by side.
-    let mut second = first.clone();
-    let (files, used) = archive::read_files_except(&mut first, limits, &[ENTRIES, PROOFS])?;
-    let mut entries = member(&mut first, ENTRIES)?;
-    let mut proofs = member(&mut second, PROOFS)?;
+    let chunked = match archive::read_one(Cursor::new(zip), MANIFEST, limits.max_total_bytes) {
+        Ok(manifest) => archive::is_chunked_manifest(&manifest),
+        // Said when the signed parts are opened.
+        Err(_) => false,
+    };
+    let large = |name: &str| match chunked {
+        true => layout::parse_chunk_name(name).is_some(),
+        false => name == ENTRIES || name == PROOFS,
+    };
+    let (files, used, skipped) = archive::read_files_except(&mut first, limits, large)?;
     let rest = ReadLimits {
         max_total_bytes: limits.max_total_bytes - used,
         ..limits
     };
+    if chunked {
+        return crate::verify_chunks::verify(&first, &files, skipped, trust, threads, rest);
+    }
+    // A second view of the same bytes, so both large files can be inflated side by side.
+    let mut second = first.clone();
+    let mut entries = member(&mut first, ENTRIES)?;
+    let mut proofs = member(&mut second, PROOFS)?;
     verify_parts(&files, &mut entries, &mut proofs, trust, threads, rest)
 }
 
-fn file<'f>(files: &'f Files, name: &'static str) -> Result<&'f [u8], PackError> {
+pub(crate) fn file<'f>(files: &'f Files, name: &'static str) -> Result<&'f [u8], PackError> {
     files
         .get(name)
         .map(Vec::as_slice)
@@ -128,8 +133,9 @@ struct Job {
 
 /// Verifies a pack whose entries and proofs are read from `entries` and `proofs` and whose
 /// other files are in `files` (any entries or proofs there are ignored). This thread reads
-/// both files into chunks and hands them to `threads` workers; it absorbs their results in
-/// order while they go on, so memory stays bounded by a few chunks.
+/// both files into runs and hands them to `threads` workers; it absorbs their results in
+/// order while they go on, so memory stays bounded by a few runs. A chunked pack's chunks
+/// (see [`layout`]) are hashed as the exporter split them.
 fn verify_parts(
     files: &Files,
     entries: &mut dyn Read,
@@ -140,22 +146,31 @@ fn verify_parts(
 ) -> Result<Report, VerifyError> {
     let mut v = open_verifier(files, trust)?;
     let consistency = file(files, CONSISTENCY)?;
+    let chunked = v.manifest().is_chunked();
     let mut entries = ChunkReader::new(ENTRIES, entries, limits.max_line_bytes);
     let mut proofs = ChunkReader::new(PROOFS, proofs, limits.max_line_bytes);
-    let mut budget = limits.max_total_bytes;
+    let budget = AtomicU64::new(limits.max_total_bytes);
     let cp = v.checkpoint().clone();
     let threads = threads.max(1);
     let (jobs, queue) = mpsc::sync_channel::<Job>(threads);
     let queue = Mutex::new(queue);
     let (done, results) = mpsc::channel::<(usize, VerifiedChunk)>();
     let mut in_order = InOrder::default();
+    let mut digests = Vec::new();
     std::thread::scope(|s| {
         for _ in 0..threads {
             let (done, queue, cp) = (done.clone(), &queue, &cp);
             s.spawn(move || work(queue, &done, cp));
         }
         drop(done);
-        let outcome = send_jobs(&mut entries, &mut proofs, &mut budget, &jobs, || {
+        let mut readers = Readers {
+            entries: &mut entries,
+            proofs: &mut proofs,
+            budget: &budget,
+            chunk: chunked.then(ChunkAt::default),
+            digests: &mut digests,
+        };
+        let outcome = send_jobs(&mut readers, &jobs, || {
             for (k, chunk) in results.try_iter() {
                 in_order.absorb(k, chunk, &mut v);
             }
@@ -166,14 +181,19 @@ fn verify_parts(
         }
         outcome
     })?;
-    v.file_digest(ENTRIES, &entries.sha256());
-    v.file_digest(PROOFS, &proofs.sha256());
+    if !chunked {
+        digests.push((ENTRIES.into(), entries.take_sha256()));
+        digests.push((PROOFS.into(), proofs.take_sha256()));
+    }
+    for (name, sha) in digests {
+        v.file_digest(&name, &sha);
+    }
     v.consistency(consistency, &trust.log);
     Ok(v.finish())
 }
 
 /// Opens the pack's signed parts and digests every file that is not streamed.
-fn open_verifier(files: &Files, trust: &Trust) -> Result<PackVerifier, VerifyError> {
+pub(crate) fn open_verifier(files: &Files, trust: &Trust) -> Result<PackVerifier, VerifyError> {
     let mut v = PackVerifier::open(
         file(files, MANIFEST)?,
         file(files, MANIFEST_SIG)?,
@@ -209,35 +229,82 @@ fn work(
     }
 }
 
+/// Both files being read, and, for a chunked pack, where the current chunk is and the
+/// digests of those read.
+struct Readers<'a, 'r> {
+    entries: &'a mut ChunkReader<'r>,
+    proofs: &'a mut ChunkReader<'r>,
+    budget: &'a AtomicU64,
+    chunk: Option<ChunkAt>,
+    digests: &'a mut Vec<(String, Hash)>,
+}
+
+impl Readers<'_, '_> {
+    /// Records the digests of the chunk read so far; the next one starts.
+    fn end_chunk(&mut self) {
+        let c = self.chunk.as_mut().expect("only chunked packs have chunks");
+        self.digests.extend([
+            (
+                layout::chunk_name(ENTRIES, c.first),
+                self.entries.take_sha256(),
+            ),
+            (
+                layout::chunk_name(PROOFS, c.first),
+                self.proofs.take_sha256(),
+            ),
+        ]);
+        *c = ChunkAt {
+            first: c.first + c.lines,
+            ..ChunkAt::default()
+        };
+    }
+}
+
+/// The chunk being read: its first line (from 0), its lines and entry bytes so far, and
+/// whether it holds any line.
+#[derive(Default)]
+struct ChunkAt {
+    first: u64,
+    lines: u64,
+    entry_bytes: u64,
+    open: bool,
+}
+
 /// Reads both files into numbered jobs of matching lines and sends them to `jobs`, calling
 /// `absorb_ready` after each so that results are absorbed while the workers go on.
 fn send_jobs(
-    entries: &mut ChunkReader,
-    proofs: &mut ChunkReader,
-    budget: &mut u64,
+    r: &mut Readers,
     jobs: &mpsc::SyncSender<Job>,
     mut absorb_ready: impl FnMut(),
 ) -> Result<(), ArchiveError> {
     let (mut n, mut first_line) = (0, 1);
-    while !(entries.done() && proofs.done()) {
-        let (e, e_lines) = entries.next_run(budget, |lines, bytes| {
-            lines == CHUNK_LINES
-                || (lines.is_multiple_of(PROOF_RESTART_LINES) && bytes >= CHUNK_BYTES)
-        })?;
-        // As many proof lines as entry lines; past the last entry, whole chunks.
-        let want = if e_lines > 0 { e_lines } else { CHUNK_LINES };
-        let (p, p_lines) = proofs.next_run(budget, |lines, _| lines == want)?;
-        if e_lines == 0 && p_lines == 0 {
-            continue;
+    loop {
+        let at = r.chunk.as_ref().map(|c| (c.lines, c.entry_bytes));
+        let ends = |lines: u64, bytes: usize| {
+            at.is_some_and(|(l, b)| layout::chunk_ends(l + lines, b + bytes as u64))
+        };
+        let Some(pair) = next_pair(r.entries, r.proofs, r.budget, ends)? else {
+            if r.chunk.as_ref().is_some_and(|c| c.open) {
+                r.end_chunk();
+            }
+            break;
+        };
+        if let Some(c) = &mut r.chunk {
+            c.lines += pair.entry_lines;
+            c.entry_bytes += pair.entries.len() as u64;
+            c.open = true;
+            if layout::chunk_ends(c.lines, c.entry_bytes) {
+                r.end_chunk();
+            }
         }
         let job = Job {
             n,
             first_line,
-            entries: e,
-            proofs: p,
+            entries: pair.entries,
+            proofs: pair.proofs,
         };
         jobs.send(job).expect("workers run until the queue closes");
-        (n, first_line) = (n + 1, first_line + e_lines.max(p_lines));
+        (n, first_line) = (n + 1, first_line + pair.lines);
         absorb_ready();
     }
     Ok(())

@@ -5,8 +5,12 @@ use crate::note::{self, Note, Signer, Verifier};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// The pack format this code writes and reads.
+/// The first pack format: entries and proofs each one file (see [`super::layout`]). Still read.
 pub const FORMAT: &str = "sealog-evidence/v1";
+
+/// The pack format the exporter writes: entries and proofs in chunks, each with its digest
+/// (see [`super::layout`]).
+pub const CHUNKED_FORMAT: &str = "sealog-evidence/v2";
 
 /// The manifest: one line of JSON, signed as a note by the log key.
 ///
@@ -15,7 +19,7 @@ pub const FORMAT: &str = "sealog-evidence/v1";
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Manifest {
-    /// Always [`FORMAT`].
+    /// [`FORMAT`] or [`CHUNKED_FORMAT`].
     pub format: String,
     /// The log's origin.
     pub origin: String,
@@ -38,6 +42,11 @@ pub struct Manifest {
 }
 
 impl Manifest {
+    /// Whether the pack's entries and proofs are in chunks ([`CHUNKED_FORMAT`]).
+    pub fn is_chunked(&self) -> bool {
+        self.format == CHUNKED_FORMAT
+    }
+
     /// The manifest's bytes (one line) and the signature lines that go into `manifest.sig`.
     pub fn sign(&self, log: &Signer) -> (Vec<u8>, Vec<u8>) {
         let mut text = serde_json::to_string(self).expect("a manifest always serializes");
@@ -67,9 +76,9 @@ pub(super) fn open(text: &[u8], sig: &[u8], log: &Verifier) -> Result<Manifest, 
     })?;
     let manifest: Manifest =
         serde_json::from_slice(text).map_err(|e| bad(format!("not a manifest: {e}")))?;
-    if manifest.format != FORMAT {
+    if manifest.format != FORMAT && manifest.format != CHUNKED_FORMAT {
         return Err(bad(format!(
-            "format {:?} is not {FORMAT:?}; this verifier is too old or the file is not a Sealog pack",
+            "format {:?} is neither {FORMAT:?} nor {CHUNKED_FORMAT:?}; this verifier is too old or the file is not a Sealog pack",
             manifest.format
         )));
     }

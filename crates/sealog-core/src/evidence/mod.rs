@@ -7,8 +7,8 @@
 //! | `manifest.json` | one line of JSON ([`Manifest`]): origin, checkpoint size, entry count, filters, export time, tool, and the SHA-256 of every other file |
 //! | `manifest.sig` | the signature lines of a signed note whose text is `manifest.json`, by the log key |
 //! | `checkpoint` | the cosigned checkpoint every entry is proven against |
-//! | `entries.jsonl` | the exact leaf bytes of each entry, one per line, by ascending log index |
-//! | `proofs.jsonl` | line *i*: `{"index":N,"inclusion":["<base64 hash>",…],"shared":m}` for entry *i* ([`ProofLine`]) |
+//! | `entries.jsonl` | the exact leaf bytes of each entry, one per line, by ascending log index (in chunks `entries/<n>.jsonl` in the ZIP of a chunked pack: see [`layout`]) |
+//! | `proofs.jsonl` | line *i*: `{"index":N,"inclusion":["<base64 hash>",…],"shared":m}` for entry *i* ([`ProofLine`]); likewise in chunks |
 //! | `consistency.jsonl` | one line per earlier checkpoint: `{"checkpoint":"<signed note>","proof":[…]}` |
 //! | `timestamps/<size>.tsr` | optional: the RFC 3161 reply over the text of the checkpoint of that size (checked by `sealog_evidence::timestamps`) |
 //! | `keys/…`, `report.md`, `report.html` | informational; covered by the manifest, never trusted |
@@ -25,12 +25,13 @@
 //! [`PackVerifier::file_digest`], and calls [`PackVerifier::finish`] for the [`Report`].
 
 mod chunk;
+pub mod layout;
 mod manifest;
 mod report;
 mod sessions;
 
 pub use chunk::{EntrySummary, VerifiedChunk, verify_chunk};
-pub use manifest::{FORMAT, Manifest};
+pub use manifest::{CHUNKED_FORMAT, FORMAT, Manifest};
 pub use report::{Failure, Report, SessionReport};
 
 use crate::checkpoint::{self, Checkpoint};
@@ -263,6 +264,11 @@ impl PackVerifier {
         }
     }
 
+    /// Records a failure of the pack as a whole, such as a chunk out of place.
+    pub fn pack_failure(&mut self, message: String) {
+        self.fail(None, None, message);
+    }
+
     /// Takes the result of [`verify_chunk`] for the next lines, in order.
     pub fn absorb(&mut self, chunk: VerifiedChunk) {
         self.entries += chunk.lines;
@@ -435,7 +441,7 @@ impl PackVerifier {
 }
 
 /// Verifies a whole pack held in memory, on one thread: `files` maps each file name to its
-/// bytes. For large packs, callers split the work themselves (see the module docs).
+/// bytes, a chunked pack's entries and proofs each as one file (see [`layout`]). For large packs, callers split the work themselves (see the module docs).
 pub fn verify_files(files: &BTreeMap<String, Vec<u8>>, trust: &Trust) -> Result<Report, PackError> {
     let get = |name: &'static str| {
         files
@@ -444,13 +450,24 @@ pub fn verify_files(files: &BTreeMap<String, Vec<u8>>, trust: &Trust) -> Result<
             .ok_or(PackError::Missing(name))
     };
     let mut v = PackVerifier::open(get(MANIFEST)?, get(MANIFEST_SIG)?, get(CHECKPOINT)?, trust)?;
+    let (entries, proofs) = (get(ENTRIES)?, get(PROOFS)?);
+    let chunked = v.manifest.is_chunked();
     for (name, bytes) in files {
-        if name != MANIFEST && name != MANIFEST_SIG {
+        let large = chunked && (name == ENTRIES || name == PROOFS);
+        if name != MANIFEST && name != MANIFEST_SIG && !large {
             v.file_digest(name, &sha256(bytes));
         }
     }
-    let entries = lines(get(ENTRIES)?);
-    let proofs = lines(get(PROOFS)?);
+    if chunked {
+        for chunk in layout::split(entries, proofs) {
+            let e = &entries[chunk.entries.clone()];
+            let p = &proofs[chunk.proofs.clone()];
+            v.file_digest(&layout::chunk_name(ENTRIES, chunk.first), &sha256(e));
+            v.file_digest(&layout::chunk_name(PROOFS, chunk.first), &sha256(p));
+        }
+    }
+    let entries = lines(entries);
+    let proofs = lines(proofs);
     let chunk = verify_chunk(&v.checkpoint, 1, &entries, &proofs);
     v.absorb(chunk);
     v.consistency(get(CONSISTENCY)?, &trust.log);
