@@ -34,7 +34,7 @@ fn kind(value: &Node) -> &'static str {
         Node::Null => "null",
         Node::Bool(_) => "a boolean",
         Node::Number(_) => "a number",
-        Node::String(_) => "a string",
+        Node::String(..) => "a string",
         Node::Array(_) => "an array",
         Node::Object(_) => "an object",
     }
@@ -128,7 +128,7 @@ impl Checker<'_> {
     /// A string of any content within the string limit (the structure check enforces it).
     pub fn text(&mut self, path: &str, v: Option<&Node>, required: bool) -> Option<String> {
         match present(self, path, v, required)? {
-            Node::String(s) => Some(s.as_ref().to_owned()),
+            Node::String(s, _) => Some(s.as_ref().to_owned()),
             other => {
                 self.error(path, format!("must be a string, not {}", kind(other)));
                 None
@@ -274,7 +274,7 @@ impl Checker<'_> {
     pub fn structure(&mut self, path: &mut String, value: &Node, depth: usize) {
         let l = *self.limits;
         match value {
-            Node::String(s) if s.len() > l.max_string_bytes => self.error(
+            Node::String(s, _) if s.len() > l.max_string_bytes => self.error(
                 path,
                 format!("string is {} bytes; the limit is {}", s.len(), l.max_string_bytes),
             ),

@@ -24,7 +24,10 @@ pub(super) enum Node<'a> {
     Null,
     Bool(bool),
     Number(Number),
-    String(Cow<'a, str>),
+    /// A string, and whether it is plain: borrowed from JSON text without escapes, so it holds
+    /// no quote, backslash or control character (the parser refuses raw ones in a string)
+    /// and its canonical form is itself between quotes.
+    String(Cow<'a, str>, bool),
     Array(Vec<Node<'a>>),
     Object(Obj<'a>),
 }
@@ -44,7 +47,7 @@ impl<'a> Node<'a> {
             Value::Null => Node::Null,
             Value::Bool(b) => Node::Bool(*b),
             Value::Number(n) => Node::Number(n.clone()),
-            Value::String(s) => Node::String(Cow::Borrowed(s)),
+            Value::String(s) => Node::String(Cow::Borrowed(s), false),
             Value::Array(items) => Node::Array(items.iter().map(Node::from_value).collect()),
             // A `Map` iterates in key order already.
             Value::Object(map) => Node::Object(Obj {
@@ -62,7 +65,7 @@ impl<'a> Node<'a> {
             Node::Null => Value::Null,
             Node::Bool(b) => Value::Bool(*b),
             Node::Number(n) => Value::Number(n.clone()),
-            Node::String(s) => Value::String(s.as_ref().to_owned()),
+            Node::String(s, _) => Value::String(s.as_ref().to_owned()),
             Node::Array(items) => Value::Array(items.iter().map(Node::to_value).collect()),
             Node::Object(obj) => Value::Object(obj.to_map()),
         }
@@ -101,7 +104,12 @@ impl<'a> Node<'a> {
             Node::Bool(true) => out.extend_from_slice(b"true"),
             Node::Bool(false) => out.extend_from_slice(b"false"),
             Node::Number(n) => jcs::write_number(n, out),
-            Node::String(s) => jcs::write_string(s, out),
+            Node::String(s, true) => {
+                out.push(b'"');
+                out.extend_from_slice(s.as_bytes());
+                out.push(b'"');
+            }
+            Node::String(s, false) => jcs::write_string(s, out),
             Node::Array(items) => {
                 out.push(b'[');
                 for (i, item) in items.iter().enumerate() {
@@ -120,6 +128,15 @@ impl<'a> Node<'a> {
 impl<'a> Obj<'a> {
     /// The member named `key`.
     pub fn get(&self, key: &str) -> Option<&Node<'a>> {
+        // An event's objects are small: a scan that compares lengths first beats a binary
+        // search, whose every step compares bytes.
+        if self.members.len() <= 12 {
+            return self
+                .members
+                .iter()
+                .find(|(k, _)| k.len() == key.len() && k == key)
+                .map(|(_, v)| v);
+        }
         self.members
             .binary_search_by(|(k, _)| k.as_ref().cmp(key))
             .ok()
@@ -231,15 +248,15 @@ impl<'de> Visitor<'de> for NodeVisitor {
     }
 
     fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Node<'de>, E> {
-        Ok(Node::String(Cow::Borrowed(v)))
+        Ok(Node::String(Cow::Borrowed(v), true))
     }
 
     fn visit_str<E>(self, v: &str) -> Result<Node<'de>, E> {
-        Ok(Node::String(Cow::Owned(v.to_owned())))
+        Ok(Node::String(Cow::Owned(v.to_owned()), false))
     }
 
     fn visit_string<E>(self, v: String) -> Result<Node<'de>, E> {
-        Ok(Node::String(Cow::Owned(v)))
+        Ok(Node::String(Cow::Owned(v), false))
     }
 
     fn visit_unit<E>(self) -> Result<Node<'de>, E> {

@@ -32,7 +32,8 @@ const FIELDS: &[&str] = &[
 /// would, with the same errors and the same canonical bytes.
 pub fn parse(text: &[u8], limits: &Limits) -> Result<ValidatedEvent, EventError> {
     match tree::parse_strict(text) {
-        Ok(node) => validate_tree(&node, limits),
+        // Canonical bytes are rarely longer than the text (`1e21` becomes `1e+21`).
+        Ok(node) => validate_tree(&node, limits, text.len() + 16),
         Err(e) => Err(EventError {
             errors: vec![FieldError {
                 path: String::new(),
@@ -44,17 +45,21 @@ pub fn parse(text: &[u8], limits: &Limits) -> Result<ValidatedEvent, EventError>
 
 /// Validates a parsed JSON value as an event and canonicalizes it.
 pub fn validate(value: &Value, limits: &Limits) -> Result<ValidatedEvent, EventError> {
-    validate_tree(&Node::from_value(value), limits)
+    validate_tree(&Node::from_value(value), limits, 256)
 }
 
-fn validate_tree(value: &Node, limits: &Limits) -> Result<ValidatedEvent, EventError> {
+fn validate_tree(
+    value: &Node,
+    limits: &Limits,
+    capacity: usize,
+) -> Result<ValidatedEvent, EventError> {
     let mut cx = Checker {
         limits,
         errors: Vec::new(),
     };
     cx.structure(&mut String::with_capacity(64), value, 1);
     let event = event(&mut cx, value);
-    let mut canonical = Vec::with_capacity(256);
+    let mut canonical = Vec::with_capacity(capacity);
     value.write_canonical(&mut canonical);
     if canonical.len() > limits.max_event_bytes {
         cx.error(
