@@ -89,7 +89,7 @@ pub fn write_canonical(value: &Value, out: &mut Vec<u8>) {
 }
 
 /// Orders strings by their UTF-16 code units (RFC 8785 §3.2.3).
-fn utf16_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+pub(crate) fn utf16_cmp(a: &str, b: &str) -> std::cmp::Ordering {
     if a.is_ascii() && b.is_ascii() {
         a.cmp(b)
     } else {
@@ -99,7 +99,15 @@ fn utf16_cmp(a: &str, b: &str) -> std::cmp::Ordering {
 
 /// Every JSON number is an IEEE 754 double in RFC 8785; integers are converted first (with
 /// round-to-nearest, as a JavaScript parser would) and formatted like any double.
-fn write_number(n: &Number, out: &mut Vec<u8>) {
+pub(crate) fn write_number(n: &Number, out: &mut Vec<u8>) {
+    // An integer of at most 2^53 in magnitude is a double exactly, and ECMAScript writes such
+    // a double as its plain digits: the common case, and far
+    // cheaper than the general algorithm.
+    const EXACT: u64 = 1 << 53;
+    if let Some(i) = n.as_i64().filter(|i| i.unsigned_abs() <= EXACT) {
+        out.extend_from_slice(itoa::Buffer::new().format(i).as_bytes());
+        return;
+    }
     let f = n.as_f64().expect("serde_json numbers convert to f64");
     let mut buf = ryu_js::Buffer::new();
     out.extend_from_slice(buf.format_finite(f).as_bytes());
@@ -107,10 +115,16 @@ fn write_number(n: &Number, out: &mut Vec<u8>) {
 
 /// Writes a string with exactly the escapes of RFC 8785 §3.2.2.2: `\"`, `\\`, the five
 /// short forms, and `\u00xx` (lowercase) for the other control characters.
-fn write_string(s: &str, out: &mut Vec<u8>) {
+pub(crate) fn write_string(s: &str, out: &mut Vec<u8>) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     out.push(b'"');
     let bytes = s.as_bytes();
+    // Most strings need no escape at all; finding that out first is a tighter loop.
+    if bytes.iter().all(|&b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.extend_from_slice(bytes);
+        out.push(b'"');
+        return;
+    }
     let mut start = 0;
     for (i, &b) in bytes.iter().enumerate() {
         let short = match b {

@@ -4,6 +4,7 @@
 //! inside a block, unknown fields are refused unless named `x-…`, so typos surface at once.
 
 use super::fields::{Checker, join};
+use super::tree::Node;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -243,7 +244,7 @@ const BLOCKS: &[&str] = &[
 ];
 
 /// Validates the `context` object.
-pub(super) fn context(cx: &mut Checker, path: &str, value: &Value) -> Option<Context> {
+pub(super) fn context(cx: &mut Checker, path: &str, value: &Node) -> Option<Context> {
     let map = cx.object(path, value, BLOCKS, true)?;
     let before = cx.errors.len();
     let mut out = Context::default();
@@ -287,7 +288,10 @@ pub(super) fn context(cx: &mut Checker, path: &str, value: &Value) -> Option<Con
                 sources: cx.ident_list(&join(&q, "sources"), m.get("sources")),
                 datasets: cx.ident_list(&join(&q, "datasets"), m.get("datasets")),
                 version: cx.ident(&join(&q, "version"), m.get("version"), false),
-                lineage: m.get("lineage").filter(|v| !v.is_null()).cloned(),
+                lineage: m
+                    .get("lineage")
+                    .filter(|v| !v.is_null())
+                    .map(Node::to_value),
             });
         }
     }
@@ -323,7 +327,7 @@ pub(super) fn context(cx: &mut Checker, path: &str, value: &Value) -> Option<Con
 fn named_version_hash(
     cx: &mut Checker,
     path: &str,
-    v: &Value,
+    v: &Node,
 ) -> Option<(Option<String>, Option<String>, Option<String>)> {
     let m = cx.object(path, v, &["name", "version", "hash"], true)?;
     Some((
@@ -333,7 +337,7 @@ fn named_version_hash(
     ))
 }
 
-fn model(cx: &mut Checker, path: &str, v: &Value) -> Option<ModelContext> {
+fn model(cx: &mut Checker, path: &str, v: &Node) -> Option<ModelContext> {
     const FIELDS: &[&str] = &[
         "id",
         "version",
@@ -345,7 +349,7 @@ fn model(cx: &mut Checker, path: &str, v: &Value) -> Option<ModelContext> {
     ];
     let m = cx.object(path, v, FIELDS, true)?;
     let params = match cx.member(path, m, "params", false) {
-        Some(Value::Object(p)) => Some(p.clone()),
+        Some(Node::Object(p)) => Some(p.to_map()),
         Some(_) => {
             cx.error(&join(path, "params"), "must be an object");
             None
@@ -363,8 +367,8 @@ fn model(cx: &mut Checker, path: &str, v: &Value) -> Option<ModelContext> {
     })
 }
 
-fn checks(cx: &mut Checker, path: &str, v: &Value) -> Option<Vec<Check>> {
-    let Value::Array(items) = v else {
+fn checks(cx: &mut Checker, path: &str, v: &Node) -> Option<Vec<Check>> {
+    let Node::Array(items) = v else {
         cx.error(path, "must be an array of check objects");
         return None;
     };
@@ -394,7 +398,7 @@ fn checks(cx: &mut Checker, path: &str, v: &Value) -> Option<Vec<Check>> {
     Some(out)
 }
 
-fn oversight(cx: &mut Checker, path: &str, v: &Value) -> Option<HumanOversight> {
+fn oversight(cx: &mut Checker, path: &str, v: &Node) -> Option<HumanOversight> {
     const FIELDS: &[&str] = &[
         "required",
         "reviewer",
@@ -446,7 +450,7 @@ fn oversight(cx: &mut Checker, path: &str, v: &Value) -> Option<HumanOversight> 
     })
 }
 
-fn metrics(cx: &mut Checker, path: &str, v: &Value) -> Option<PerformanceMetrics> {
+fn metrics(cx: &mut Checker, path: &str, v: &Node) -> Option<PerformanceMetrics> {
     const FIELDS: &[&str] = &[
         "latency_ms",
         "input_tokens",

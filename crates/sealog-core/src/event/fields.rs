@@ -2,8 +2,8 @@
 //! precise error and returns `None` on failure, so validation goes on and reports every
 //! problem at once.
 
+use super::tree::{Node, Obj};
 use super::{FieldError, Limits, MAX_REPORTED_ERRORS};
-use serde_json::{Map, Value};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -29,14 +29,14 @@ pub(super) fn join(path: &str, key: &str) -> String {
     out
 }
 
-fn kind(value: &Value) -> &'static str {
+fn kind(value: &Node) -> &'static str {
     match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
+        Node::Null => "null",
+        Node::Bool(_) => "a boolean",
+        Node::Number(_) => "a number",
+        Node::String(..) => "a string",
+        Node::Array(_) => "an array",
+        Node::Object(_) => "an object",
     }
 }
 
@@ -45,14 +45,14 @@ fn has_control(s: &str) -> bool {
 }
 
 /// A present, non-null value, or `None` (recording "is required" when it must be there).
-fn present<'v>(
+fn present<'v, 'a>(
     cx: &mut Checker,
     path: &str,
-    v: Option<&'v Value>,
+    v: Option<&'v Node<'a>>,
     required: bool,
-) -> Option<&'v Value> {
+) -> Option<&'v Node<'a>> {
     match v {
-        Some(Value::Null) | None => {
+        Some(Node::Null) | None => {
             if required {
                 cx.error(path, "is required");
             }
@@ -74,20 +74,20 @@ impl Checker<'_> {
     }
 
     /// An object whose keys are all in `allowed` (or, with `extensions`, start with `x-`).
-    pub fn object<'v>(
+    pub fn object<'v, 'a>(
         &mut self,
         path: &str,
-        value: &'v Value,
+        value: &'v Node<'a>,
         allowed: &[&str],
         extensions: bool,
-    ) -> Option<&'v Map<String, Value>> {
-        let Value::Object(map) = value else {
+    ) -> Option<&'v Obj<'a>> {
+        let Node::Object(map) = value else {
             self.error(path, format!("must be an object, not {}", kind(value)));
             return None;
         };
         for key in map.keys() {
             let extension = extensions && key.starts_with("x-");
-            if !extension && !allowed.contains(&key.as_str()) {
+            if !extension && !allowed.contains(&key) {
                 let ext = if extensions {
                     ", or an `x-` extension"
                 } else {
@@ -106,20 +106,29 @@ impl Checker<'_> {
     }
 
     /// An optional object member: absent and `null` are both `None`.
-    pub fn member<'v>(
+    pub fn member<'v, 'a>(
         &mut self,
         path: &str,
-        map: &'v Map<String, Value>,
+        map: &'v Obj<'a>,
         key: &str,
         required: bool,
-    ) -> Option<&'v Value> {
-        present(self, &join(path, key), map.get(key), required)
+    ) -> Option<&'v Node<'a>> {
+        match map.get(key) {
+            // The path is built only for the error: this runs for every field of every event.
+            Some(Node::Null) | None => {
+                if required {
+                    self.error(&join(path, key), "is required");
+                }
+                None
+            }
+            Some(v) => Some(v),
+        }
     }
 
     /// A string of any content within the string limit (the structure check enforces it).
-    pub fn text(&mut self, path: &str, v: Option<&Value>, required: bool) -> Option<String> {
+    pub fn text(&mut self, path: &str, v: Option<&Node>, required: bool) -> Option<String> {
         match present(self, path, v, required)? {
-            Value::String(s) => Some(s.clone()),
+            Node::String(s, _) => Some(s.as_ref().to_owned()),
             other => {
                 self.error(path, format!("must be a string, not {}", kind(other)));
                 None
@@ -128,7 +137,7 @@ impl Checker<'_> {
     }
 
     /// An identifier: non-empty, short, no control characters.
-    pub fn ident(&mut self, path: &str, v: Option<&Value>, required: bool) -> Option<String> {
+    pub fn ident(&mut self, path: &str, v: Option<&Node>, required: bool) -> Option<String> {
         let s = self.text(path, v, required)?;
         let max = self.limits.max_ident_bytes;
         if s.is_empty() {
@@ -147,7 +156,7 @@ impl Checker<'_> {
     }
 
     /// A non-negative integer that canonical JSON represents exactly.
-    pub fn uint(&mut self, path: &str, v: Option<&Value>, required: bool) -> Option<u64> {
+    pub fn uint(&mut self, path: &str, v: Option<&Node>, required: bool) -> Option<u64> {
         let v = present(self, path, v, required)?;
         match v.as_u64() {
             Some(n) if !v.is_f64() => (n <= MAX_SAFE_INTEGER).then_some(n), // else: `structure` reported it
@@ -159,7 +168,7 @@ impl Checker<'_> {
     }
 
     /// A number in `[min, max]`.
-    pub fn number(&mut self, path: &str, v: Option<&Value>, min: f64, max: f64) -> Option<f64> {
+    pub fn number(&mut self, path: &str, v: Option<&Node>, min: f64, max: f64) -> Option<f64> {
         let v = present(self, path, v, false)?;
         match v.as_f64() {
             Some(n) if (min..=max).contains(&n) => Some(n),
@@ -175,9 +184,9 @@ impl Checker<'_> {
     }
 
     /// A boolean.
-    pub fn boolean(&mut self, path: &str, v: Option<&Value>) -> Option<bool> {
+    pub fn boolean(&mut self, path: &str, v: Option<&Node>) -> Option<bool> {
         match present(self, path, v, false)? {
-            Value::Bool(b) => Some(*b),
+            Node::Bool(b) => Some(*b),
             other => {
                 self.error(path, format!("must be true or false, not {}", kind(other)));
                 None
@@ -186,9 +195,9 @@ impl Checker<'_> {
     }
 
     /// An array of identifiers.
-    pub fn ident_list(&mut self, path: &str, v: Option<&Value>) -> Option<Vec<String>> {
+    pub fn ident_list(&mut self, path: &str, v: Option<&Node>) -> Option<Vec<String>> {
         match present(self, path, v, false)? {
-            Value::Array(items) => {
+            Node::Array(items) => {
                 let before = self.errors.len();
                 let list: Vec<String> = items
                     .iter()
@@ -212,7 +221,7 @@ impl Checker<'_> {
     pub fn timestamp(
         &mut self,
         path: &str,
-        v: Option<&Value>,
+        v: Option<&Node>,
         required: bool,
     ) -> Option<(String, i128)> {
         let s = self.text(path, v, required)?;
@@ -236,7 +245,7 @@ impl Checker<'_> {
     pub fn hex(
         &mut self,
         path: &str,
-        v: Option<&Value>,
+        v: Option<&Node>,
         required: bool,
         digits: usize,
         nonzero: bool,
@@ -262,14 +271,14 @@ impl Checker<'_> {
     /// Checks sizes everywhere in `value`: nesting depth, array lengths, object sizes, string
     /// and key lengths, and integers that canonical JSON could not represent exactly.
     /// `path` is a scratch buffer holding the path of `value`; it is restored on return.
-    pub fn structure(&mut self, path: &mut String, value: &Value, depth: usize) {
+    pub fn structure(&mut self, path: &mut String, value: &Node, depth: usize) {
         let l = *self.limits;
         match value {
-            Value::String(s) if s.len() > l.max_string_bytes => self.error(
+            Node::String(s, _) if s.len() > l.max_string_bytes => self.error(
                 path,
                 format!("string is {} bytes; the limit is {}", s.len(), l.max_string_bytes),
             ),
-            Value::Number(n)
+            Node::Number(n)
                 if !n.is_f64()
                     && n.as_i64().is_none_or(|i| i.unsigned_abs() > MAX_SAFE_INTEGER) =>
             {
@@ -280,7 +289,7 @@ impl Checker<'_> {
             }
             // A double from 2^53 up to 1e21 is written by canonical JSON as a plain integer,
             // which would then be refused above when the canonical bytes are read again.
-            Value::Number(n)
+            Node::Number(n)
                 if n.as_f64().is_some_and(|f| {
                     n.is_f64() && f.abs() > MAX_SAFE_INTEGER as f64 && f.abs() < 1e21
                 }) =>
@@ -290,10 +299,10 @@ impl Checker<'_> {
                     format!("{n} is a whole number outside ±(2^53 - 1), the range canonical JSON keeps exact; send it as a string"),
                 )
             }
-            Value::Array(_) | Value::Object(_) if depth > l.max_depth => {
+            Node::Array(_) | Node::Object(_) if depth > l.max_depth => {
                 self.error(path, format!("nesting is deeper than {} levels", l.max_depth))
             }
-            Value::Array(items) => {
+            Node::Array(items) => {
                 if items.len() > l.max_array_len {
                     self.error(path, format!("array has {} elements; the limit is {}", items.len(), l.max_array_len));
                 }
@@ -306,12 +315,12 @@ impl Checker<'_> {
                     path.truncate(len);
                 }
             }
-            Value::Object(map) => {
+            Node::Object(map) => {
                 if map.len() > l.max_object_members {
                     self.error(path, format!("object has {} members; the limit is {}", map.len(), l.max_object_members));
                 }
                 let len = path.len();
-                for (key, item) in map {
+                for (key, item) in map.iter() {
                     if key.len() > l.max_ident_bytes {
                         self.error(path, format!("has a key of {} bytes; the limit is {}", key.len(), l.max_ident_bytes));
                     }

@@ -20,6 +20,7 @@
 
 mod context;
 mod fields;
+mod tree;
 mod validate;
 
 pub use context::{

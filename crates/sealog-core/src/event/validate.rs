@@ -1,13 +1,14 @@
 //! Top-level event validation: fields, payloads and the rules that join fields.
 
 use super::fields::{Checker, join};
+use super::tree::{self, Node, Obj};
 use super::{
     ACTIONS, Agent, AgentSignature, EncryptedRef, Event, EventError, FieldError, Limits, Payload,
     STATUSES, Session, Trace, ValidatedEvent, context,
 };
 use crate::{commitment::Commitment, jcs};
 use base64::Engine as _;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 const FIELDS: &[&str] = &[
     "id",
@@ -25,10 +26,14 @@ const FIELDS: &[&str] = &[
     "sig",
 ];
 
-/// Parses JSON text strictly and validates it as an event.
+/// Parses JSON text strictly and validates it as an event, in one pass: the text is parsed
+/// once into a tree that borrows from it, validated, and its canonical bytes written from the
+/// tree. Accepts and refuses exactly what [`jcs::parse_strict`] followed by [`validate`]
+/// would, with the same errors and the same canonical bytes.
 pub fn parse(text: &[u8], limits: &Limits) -> Result<ValidatedEvent, EventError> {
-    match jcs::parse_strict(text) {
-        Ok(value) => validate(&value, limits),
+    match tree::parse_strict(text) {
+        // Canonical bytes are rarely longer than the text (`1e21` becomes `1e+21`).
+        Ok(node) => validate_tree(&node, limits, text.len() + 16),
         Err(e) => Err(EventError {
             errors: vec![FieldError {
                 path: String::new(),
@@ -40,13 +45,22 @@ pub fn parse(text: &[u8], limits: &Limits) -> Result<ValidatedEvent, EventError>
 
 /// Validates a parsed JSON value as an event and canonicalizes it.
 pub fn validate(value: &Value, limits: &Limits) -> Result<ValidatedEvent, EventError> {
+    validate_tree(&Node::from_value(value), limits, 256)
+}
+
+fn validate_tree(
+    value: &Node,
+    limits: &Limits,
+    capacity: usize,
+) -> Result<ValidatedEvent, EventError> {
     let mut cx = Checker {
         limits,
         errors: Vec::new(),
     };
     cx.structure(&mut String::with_capacity(64), value, 1);
     let event = event(&mut cx, value);
-    let canonical = jcs::canonicalize(value);
+    let mut canonical = Vec::with_capacity(capacity);
+    value.write_canonical(&mut canonical);
     if canonical.len() > limits.max_event_bytes {
         cx.error(
             "",
@@ -80,7 +94,7 @@ pub(super) fn parse_uuid_v7(s: &str) -> Option<u128> {
         .then(|| uuid.as_u128())
 }
 
-fn event(cx: &mut Checker, value: &Value) -> Option<(Event, u128)> {
+fn event(cx: &mut Checker, value: &Node) -> Option<(Event, u128)> {
     let map = cx.object("", value, FIELDS, false)?;
     let id_text = cx.text("id", map.get("id"), true);
     let id = id_text.as_deref().and_then(|s| {
@@ -120,7 +134,7 @@ fn event(cx: &mut Checker, value: &Value) -> Option<(Event, u128)> {
         .member("", map, "context", false)
         .and_then(|v| context::context(cx, "context", v));
     let attributes = match cx.member("", map, "attributes", false) {
-        Some(Value::Object(a)) => Some(a.clone()),
+        Some(Node::Object(a)) => Some(a.to_map()),
         Some(_) => {
             cx.error("attributes", "must be an object");
             None
@@ -178,7 +192,7 @@ fn known_or_custom(cx: &mut Checker, path: &str, value: &str, known: &[&str]) ->
     true
 }
 
-fn agent(cx: &mut Checker, v: &Value) -> Option<Agent> {
+fn agent(cx: &mut Checker, v: &Node) -> Option<Agent> {
     let m = cx.object("agent", v, &["id", "name", "version", "environment"], false)?;
     let id = cx.ident("agent.id", m.get("id"), true);
     Some(Agent {
@@ -189,7 +203,7 @@ fn agent(cx: &mut Checker, v: &Value) -> Option<Agent> {
     })
 }
 
-fn session(cx: &mut Checker, v: &Value, action: Option<&str>) -> Option<Session> {
+fn session(cx: &mut Checker, v: &Node, action: Option<&str>) -> Option<Session> {
     let m = cx.object("session", v, &["id", "seq", "count"], false)?;
     let id = cx.ident("session.id", m.get("id"), true);
     let seq = cx.uint("session.seq", m.get("seq"), false);
@@ -216,7 +230,7 @@ fn session(cx: &mut Checker, v: &Value, action: Option<&str>) -> Option<Session>
     })
 }
 
-fn trace(cx: &mut Checker, v: &Value) -> Option<Trace> {
+fn trace(cx: &mut Checker, v: &Node) -> Option<Trace> {
     let m = cx.object(
         "trace",
         v,
@@ -242,7 +256,7 @@ fn trace(cx: &mut Checker, v: &Value) -> Option<Trace> {
     })
 }
 
-fn media_type(cx: &mut Checker, path: &str, v: Option<&Value>) -> Option<String> {
+fn media_type(cx: &mut Checker, path: &str, v: Option<&Node>) -> Option<String> {
     let s = cx.ident(path, v, false)?;
     let ok = s.split_once('/').is_some_and(|(t, sub)| {
         !t.is_empty() && !sub.is_empty() && !s.contains(char::is_whitespace)
@@ -259,7 +273,7 @@ fn media_type(cx: &mut Checker, path: &str, v: Option<&Value>) -> Option<String>
 
 /// Validates a payload: exactly one of `commitment`, `content` or `encrypted` says its kind,
 /// and each kind has its own fields.
-fn payload(cx: &mut Checker, path: &str, v: &Value) -> Option<Payload> {
+fn payload(cx: &mut Checker, path: &str, v: &Node) -> Option<Payload> {
     const FIELDS: &[&str] = &[
         "commitment",
         "size",
@@ -288,7 +302,7 @@ fn payload(cx: &mut Checker, path: &str, v: &Value) -> Option<Payload> {
 }
 
 /// Records an error if the payload `m` has `field`, which a `kind` payload must not have.
-fn refuse(cx: &mut Checker, path: &str, m: &Map<String, Value>, field: &str, kind: &str) {
+fn refuse(cx: &mut Checker, path: &str, m: &Obj, field: &str, kind: &str) {
     if m.contains_key(field) {
         cx.error(
             &join(path, field),
@@ -298,7 +312,7 @@ fn refuse(cx: &mut Checker, path: &str, m: &Map<String, Value>, field: &str, kin
 }
 
 /// A payload recorded as a commitment to content kept elsewhere, with its size.
-fn commitment_payload(cx: &mut Checker, path: &str, m: &Map<String, Value>) -> Option<Payload> {
+fn commitment_payload(cx: &mut Checker, path: &str, m: &Obj) -> Option<Payload> {
     let p = |k: &str| join(path, k);
     refuse(cx, path, m, "redacted", "commitment");
     let text = cx.text(&p("commitment"), m.get("commitment"), true);
@@ -322,19 +336,19 @@ fn commitment_payload(cx: &mut Checker, path: &str, m: &Map<String, Value>) -> O
 }
 
 /// A payload recorded in clear, possibly with parts redacted.
-fn content_payload(cx: &mut Checker, path: &str, m: &Map<String, Value>) -> Option<Payload> {
+fn content_payload(cx: &mut Checker, path: &str, m: &Obj) -> Option<Payload> {
     refuse(cx, path, m, "size", "content");
     let media_type = media_type(cx, &join(path, "media_type"), m.get("media_type"));
     let redacted = cx.ident_list(&join(path, "redacted"), m.get("redacted"));
     Some(Payload::Content {
-        content: m["content"].clone(),
+        content: m["content"].to_value(),
         media_type,
         redacted,
     })
 }
 
 /// A payload kept encrypted elsewhere, named by its subject, key and ciphertext digest.
-fn encrypted_payload(cx: &mut Checker, path: &str, m: &Map<String, Value>) -> Option<Payload> {
+fn encrypted_payload(cx: &mut Checker, path: &str, m: &Obj) -> Option<Payload> {
     let p = |k: &str| join(path, k);
     refuse(cx, path, m, "redacted", "encrypted");
     let q = p("encrypted");
@@ -369,7 +383,7 @@ fn encrypted_payload(cx: &mut Checker, path: &str, m: &Map<String, Value>) -> Op
     })
 }
 
-fn signature(cx: &mut Checker, v: &Value) -> Option<AgentSignature> {
+fn signature(cx: &mut Checker, v: &Node) -> Option<AgentSignature> {
     let m = cx.object("sig", v, &["key_id", "sig"], false)?;
     let key_id = cx.ident("sig.key_id", m.get("key_id"), true);
     let sig = cx.text("sig.sig", m.get("sig"), true).filter(|s| {
