@@ -64,6 +64,7 @@ fn chunked_pack() -> Files {
             .collect::<Vec<_>>(),
         earlier: Vec::new(),
         filters: Default::default(),
+        pruned_below: None,
         exported_at: "2026-12-07T12:00:00Z".into(),
         tool: "sealog-test".into(),
         witness_vkeys: Vec::new(),
