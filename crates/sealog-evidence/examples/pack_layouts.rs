@@ -55,6 +55,7 @@ fn make(dir: &Path, events: u64) {
         }),
         earlier: Vec::new(),
         filters: Default::default(),
+        pruned_below: None,
         exported_at: "2026-12-07T12:00:00Z".into(),
         tool: "pack_layouts".into(),
         witness_vkeys: Vec::new(),
