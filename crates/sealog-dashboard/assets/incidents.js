@@ -51,15 +51,20 @@ function freezeForm(log, out, errorBox, done) {
       session: session.value || undefined, subject: subject.value || undefined };
     submit.disabled = true;
     replace(out, h('p', { role: 'status' }, 'Freezing: placing the hold and sealing the pack…'));
+    let outcome;
     try {
       const made = await api.freezeIncident(log, body);
-      replace(out, h('p.good', { role: 'status' }, `Incident ${txt(made.id)} frozen: its range is held and its pack is sealed.`));
-      await done();
+      outcome = h('p.good', { role: 'status' }, `Incident ${txt(made.id)} frozen: its range is held and its pack is sealed.`);
     } catch (err) {
-      replace(out, errorBox(err));
+      outcome = errorBox(err);
+    }
+    // The outcome shows once the list is redrawn and the form takes the next freeze, so
+    // whoever reads it can act on it at once.
+    try {
       await done();
     } finally {
       submit.disabled = false;
+      replace(out, outcome);
     }
   } }, h('h2', null, 'Freeze an incident'),
   h('p.muted', null, 'Records an incident event, holds the range (no erasure or pruning of it) and seals an evidence pack of its events. Times are your local time.'),
