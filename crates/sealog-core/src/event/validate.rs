@@ -285,7 +285,7 @@ fn payload(cx: &mut Checker, path: &str, v: &Node) -> Option<Payload> {
     let m = cx.object(path, v, FIELDS, false)?;
     let kinds: Vec<&str> = ["commitment", "content", "encrypted"]
         .into_iter()
-        .filter(|k| m.contains_key(*k))
+        .filter(|k| m.contains_key(k))
         .collect();
     match kinds.as_slice() {
         ["commitment"] => commitment_payload(cx, path, m),
