@@ -346,23 +346,33 @@ impl Replay<'_> {
         Ok(())
     }
 
-    /// Checks the tree's root against the last signed checkpoint and the earlier ones of the
-    /// tree's current size.
+    /// Checks the tree's root against the checkpoints of its current size.
     fn check_roots(&mut self) -> Result<(), String> {
-        let tree = &self.tree;
-        if tree.size() == self.cp.size && tree.root() != self.cp.root {
-            return Err(root_mismatch(self.cp.size, &self.cp.root));
-        }
-        while let Some(h) = self.earlier.next_if(|h| h.size == tree.size()) {
-            if tree.root() != h.root {
-                return Err(format!(
-                    "{} (an earlier checkpoint in the history)",
-                    root_mismatch(h.size, &h.root)
-                ));
-            }
-        }
-        Ok(())
+        check_roots(&self.tree, self.cp, &mut self.earlier)
     }
+}
+
+/// Checks the root of `tree`, rebuilt from a log's entries, against the last signed
+/// checkpoint `cp` and the earlier ones of the tree's current size, which it takes from
+/// `earlier` (oldest first). Shared by the embedded and the PostgreSQL store's fsck.
+pub(crate) fn check_roots(
+    tree: &CompactTree,
+    cp: &SignedCheckpoint,
+    earlier: &mut Peekable<std::slice::Iter<'_, SignedCheckpoint>>,
+) -> Result<(), String> {
+    // The empty tree's root is EMPTY_ROOT, so size 0 needs no case of its own.
+    if tree.size() == cp.size && tree.root() != cp.root {
+        return Err(root_mismatch(cp.size, &cp.root));
+    }
+    while let Some(h) = earlier.next_if(|h| h.size == tree.size()) {
+        if tree.root() != h.root {
+            return Err(format!(
+                "{} (an earlier checkpoint in the history)",
+                root_mismatch(h.size, &h.root)
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The message for a checkpoint root that the entries do not produce.

@@ -7,7 +7,6 @@
 mod hashes;
 
 use super::{Database, PgOptions, db_error};
-use crate::fsck::root_mismatch;
 use crate::{EngineError, FsckReport, LogFsck, SignedCheckpoint, checkpoint_file};
 use sealog_core::leaf;
 use sealog_core::merkle::{CompactTree, Hash};
@@ -319,19 +318,6 @@ struct Replay<'a> {
 impl Replay<'_> {
     /// Checks the tree's root against the checkpoints of its current size.
     fn check_roots(&mut self) -> Result<(), String> {
-        // The empty tree's root is EMPTY_ROOT, so size 0 needs no case of its own.
-        let tree = &self.tree;
-        if tree.size() == self.cp.size && tree.root() != self.cp.root {
-            return Err(root_mismatch(self.cp.size, &self.cp.root));
-        }
-        while let Some(h) = self.earlier.next_if(|h| h.size == tree.size()) {
-            if tree.root() != h.root {
-                return Err(format!(
-                    "{} (an earlier checkpoint in the history)",
-                    root_mismatch(h.size, &h.root)
-                ));
-            }
-        }
-        Ok(())
+        crate::fsck::check_roots(&self.tree, self.cp, &mut self.earlier)
     }
 }
