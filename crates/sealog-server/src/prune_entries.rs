@@ -6,9 +6,9 @@
 //! (`entries_pruned: true`) whose id the engine's state keeps, so a crash before the event
 //! re-appends the same event (a duplicate) on the next run.
 
-use crate::erasure::{new_event_id, record};
+use crate::erasure::new_event_id;
 use crate::error::{ApiError, ApiResult};
-use crate::retention::{RetentionSettings, STEP_ENTRIES, covered, with_test_clock};
+use crate::retention::{RetentionSettings, STEP_ENTRIES, covered, record_prune_event};
 use crate::state::{AppState, blocking};
 use sealog_core::leaf::{Leaf, format_received};
 use sealog_storage::content::{Hold, LogContent};
@@ -84,24 +84,13 @@ async fn record_prune(
     last: &EntriesPrune,
     settings: RetentionSettings,
 ) -> ApiResult<()> {
-    let mut attributes = json!({
+    let attributes = json!({
         "from": last.from,
         "to": last.to,
         "entries_pruned": true,
-        "retention_days": settings.days,
-        "below_minimum": settings.below_minimum,
     });
-    with_test_clock(&mut attributes);
-    let index = record(
-        state,
-        log,
-        &last.event_id,
-        &last.at,
-        "prune",
-        None,
-        attributes,
-    )
-    .await?;
+    let index =
+        record_prune_event(state, log, &last.event_id, &last.at, attributes, settings).await?;
     let (l, id) = (log.clone(), last.event_id.clone());
     blocking(move || Ok(l.entries_prune_recorded(&id)?)).await?;
     tracing::info!(log = %log.name(), from = last.from, to = last.to, event = index, "pruned entries past retention");

@@ -248,26 +248,15 @@ async fn record_prune(
     last: &Prune,
     settings: RetentionSettings,
 ) -> ApiResult<()> {
-    let mut attributes = json!({
+    let attributes = json!({
         "from": last.from,
         "to": last.to,
         "blobs": last.blobs,
         "held": last.held,
-        "retention_days": settings.days,
-        "below_minimum": settings.below_minimum,
         "entries_pruned": false,
     });
-    with_test_clock(&mut attributes);
-    let index = record(
-        state,
-        log,
-        &last.event_id,
-        &last.at,
-        "prune",
-        None,
-        attributes,
-    )
-    .await?;
+    let index =
+        record_prune_event(state, log, &last.event_id, &last.at, attributes, settings).await?;
     let (c, id) = (content.clone(), last.event_id.clone());
     blocking(move || Ok(c.prune_recorded(&id)?)).await?;
     tracing::info!(log = %log.name(), from = last.from, to = last.to, blobs = last.blobs, held = last.held, event = index, "pruned content past retention");
@@ -329,11 +318,23 @@ fn plan(log: &Log, holds: &[Hold], before: &Pruned, cutoff: i64) -> ApiResult<(P
     Ok((plan, to == end && end < log.size()))
 }
 
-/// Adds the test clock's offset, if one is set, to a `prune` event's attributes.
-pub(crate) fn with_test_clock(attributes: &mut Value) {
+/// Appends the `prune` event `event_id` of time `at` with `attributes` (what was pruned)
+/// and what every prune event states besides: the retention it followed, and the test
+/// clock's offset if one is set. Returns the event's index.
+pub(crate) async fn record_prune_event(
+    state: &AppState,
+    log: &Log,
+    event_id: &str,
+    at: &str,
+    mut attributes: Value,
+    settings: RetentionSettings,
+) -> ApiResult<u64> {
+    attributes["retention_days"] = json!(settings.days);
+    attributes["below_minimum"] = json!(settings.below_minimum);
     if clock::test_offset_seconds() != 0 {
         attributes["test_clock_offset_seconds"] = json!(clock::test_offset_seconds());
     }
+    record(state, log, event_id, at, "prune", None, attributes).await
 }
 
 /// Whether a hold covers the event.
