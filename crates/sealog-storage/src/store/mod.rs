@@ -371,17 +371,17 @@ mod tests {
         Arc::new(store)
     }
 
-    /// Segments roll, reads span them, and recovery re-derives across them.
-    #[test]
-    fn segments_roll_and_recover() {
-        let dir = tempfile::tempdir().unwrap();
-        Store::create(dir.path()).unwrap();
-        let store = open(dir.path());
-        let empty = Anchor {
-            size: 0,
-            root: EMPTY_ROOT,
-        };
-        let mut appender = recover::recover(store.clone(), empty).unwrap();
+    /// The anchor of an empty log.
+    const EMPTY: Anchor = Anchor {
+        size: 0,
+        root: EMPTY_ROOT,
+    };
+
+    /// A new store in `dir` (small segments) holding leaves 0..400, appended in 40 groups.
+    fn filled(dir: &Path) -> (Arc<Store>, Appender) {
+        Store::create(dir).unwrap();
+        let store = open(dir);
+        let mut appender = recover::recover(store.clone(), EMPTY).unwrap();
         for group in 0..40 {
             appender.begin_group().unwrap();
             for n in group * 10..group * 10 + 10 {
@@ -389,6 +389,14 @@ mod tests {
             }
             appender.commit().unwrap();
         }
+        (store, appender)
+    }
+
+    /// Segments roll, reads span them, and recovery re-derives across them.
+    #[test]
+    fn segments_roll_and_recover() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, appender) = filled(dir.path());
         let root = appender.root();
         assert!(store.segments().len() > 10, "segments rolled");
         let want: Vec<Vec<u8>> = (0..400).map(leaf).collect();
@@ -438,20 +446,7 @@ mod tests {
     #[test]
     fn prune_keeps_hashes_and_survives_a_crash() {
         let dir = tempfile::tempdir().unwrap();
-        Store::create(dir.path()).unwrap();
-        let store = open(dir.path());
-        let empty = Anchor {
-            size: 0,
-            root: EMPTY_ROOT,
-        };
-        let mut appender = recover::recover(store.clone(), empty).unwrap();
-        for group in 0..40 {
-            appender.begin_group().unwrap();
-            for n in group * 10..group * 10 + 10 {
-                appender.push(&leaf(n));
-            }
-            appender.commit().unwrap();
-        }
+        let (store, appender) = filled(dir.path());
         store.sync_derived().unwrap();
         let root = appender.root();
         let anchor = Anchor { size: 400, root };
@@ -489,7 +484,7 @@ mod tests {
         Store::create(copy.path()).unwrap();
         let (fresh, mut appender) = {
             let s = open(copy.path());
-            let a = recover::recover(s.clone(), empty).unwrap();
+            let a = recover::recover(s.clone(), EMPTY).unwrap();
             (s, a)
         };
         for n in 0..400 {
