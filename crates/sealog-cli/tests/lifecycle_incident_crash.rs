@@ -19,25 +19,6 @@ fn get(server: &Serve, path: &str, token: &str) -> Value {
     call("GET", &url, Some(token), None).json()
 }
 
-/// The actions of the server's own events, oldest first, once the index has them all.
-fn server_actions(server: &Serve, token: &str) -> Vec<String> {
-    for _ in 0..200 {
-        let page = get(server, "/events?agent=sealog", token);
-        if page["index_watermark"] == page["size"] {
-            let mut out: Vec<String> = page["events"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|e| e["event"]["action"].as_str().unwrap().to_owned())
-                .collect();
-            out.reverse();
-            return out;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("the index never caught up");
-}
-
 /// The log's incidents once the first one's pack is no longer pending (15 s at most).
 fn settled(server: &Serve, token: &str) -> Vec<Value> {
     let start = Instant::now();

@@ -328,6 +328,27 @@ pub fn record_waiting(server: &Serve, token: &str, first: u64, n: u64, wait: &st
     call("POST", &url, Some(token), Some(&body))
 }
 
+/// The actions of the server's own events (agent `sealog`) in log `default`, oldest first,
+/// once the index has every event of the log.
+pub fn server_actions(server: &Serve, token: &str) -> Vec<String> {
+    let url = format!("{}/v1/logs/default/events?agent=sealog", server.url);
+    for _ in 0..200 {
+        let page = call("GET", &url, Some(token), None).json();
+        if page["index_watermark"] == page["size"] {
+            let mut out: Vec<String> = page["events"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["event"]["action"].as_str().unwrap().to_owned())
+                .collect();
+            out.reverse();
+            return out;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("the index never caught up");
+}
+
 /// Polls `GET /v1/logs/default` until `done` holds (15 s at most), and returns it.
 pub fn log_until(server: &Serve, token: &str, done: impl Fn(&Value) -> bool) -> Value {
     let start = std::time::Instant::now();
